@@ -1,0 +1,90 @@
+"""What a source yields: chunks of bytes per link side, plus gaps and link ends.
+
+A source knows transports, not protocols. Each link has two sides: side 0 is what endpoint
+``link.a`` sent (the TCP client, the first UDP sender, or the serial port the user named
+first), side 1 what ``link.b`` sent. The pipeline maps sides to ``Direction`` once it knows
+which endpoint is the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
+
+from dissectors.api import Link
+
+
+class Side(IntEnum):
+    """Which endpoint of a link sent the bytes."""
+
+    A = 0
+    B = 1
+
+
+class Transport(IntEnum):
+    """How a link delivers its bytes: as a stream to frame, or as datagrams."""
+
+    STREAM = 0
+    DATAGRAM = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LinkInfo:
+    """Transport facts the protocol selector uses: ports for bindings, serial settings."""
+
+    link: Link
+    transport: Transport
+    port_a: int | None = None
+    port_b: int | None = None
+    description: str = ""
+    """For serial links: ``9600 8N1``; shown in the UI and written to pcapng interfaces."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Bytes as a source delivered them (one TCP payload in order, one datagram, one read)."""
+
+    info: LinkInfo
+    side: Side
+    time_ns: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """``length`` bytes of this side's stream were never seen (lost segment, capture drop)."""
+
+    info: LinkInfo
+    side: Side
+    time_ns: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinkClosed:
+    """The link ended (FIN/RST seen, port closed, end of file)."""
+
+    info: LinkInfo
+    time_ns: int
+    reason: str = "closed"
+
+
+Event = Chunk | Gap | LinkClosed
+
+
+class SourceError(Exception):
+    """A source failed (unreadable file, truncated capture, port gone). The message is for the user."""
+
+
+class Source(Protocol):
+    """Anything that yields events in time order.
+
+    ``events()`` may raise ``SourceError`` after yielding everything it could read, so that
+    nothing already captured is lost.
+    """
+
+    def events(self) -> Iterator[Event]: ...
+
+    def close(self) -> None: ...
