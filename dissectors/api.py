@@ -166,7 +166,7 @@ class Dissection:
 
     def __init__(
         self,
-        type: str,  # noqa: A002 - the protocol's own word for it
+        type: str,
         summary: str,
         *,
         kind: Kind = Kind.OTHER,

@@ -75,7 +75,7 @@ Event = Chunk | Gap | LinkClosed
 
 
 class SourceError(Exception):
-    """A source failed (unreadable file, truncated capture, port gone). The message is for the user."""
+    """A source failed (unreadable file, truncated capture, port gone); the text is for the user."""
 
 
 class Source(Protocol):

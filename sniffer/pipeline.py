@@ -1,0 +1,438 @@
+"""Source events in, numbered records out: protocol selection, framing, decoding, matching.
+
+Sans-IO: the pipeline never reads a file or a socket; ``iter_records`` connects it to a source.
+
+Records are emitted in number order. In the default *settled* mode a record is held until
+capture time has moved ``settle_ns`` past it, so that the matcher has had the chance to link
+its reply and flag it unanswered before anyone prints it (tshark's second pass, in bounded
+memory). In *immediate* mode (the TUI) records come out at once and ``take_updates`` reports
+the ones a matcher annotated afterwards.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from dissectors import registry
+from dissectors.api import (
+    DecodeError,
+    Direction,
+    Dissection,
+    Dissector,
+    ExtractedObject,
+    Field,
+    Frame,
+    Framer,
+    Junk,
+    Kind,
+    Link,
+    Matcher,
+    Problem,
+    Record,
+    Severity,
+    Transfer,
+)
+from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, LinkInfo, Side, Source, Transport
+
+RAW_PROTOCOL = "data"
+"""Protocol id of links no dissector claimed: their chunks are shown as raw data."""
+SNIFF_BYTES = 64
+"""How many bytes per side the selector may wait for before giving up on heuristics."""
+SNIFF_EVENTS = 8
+EXPIRE_EVERY_NS = 100_000_000
+MAX_HELD_RECORDS = 200_000
+"""Bound on records held for settling: beyond it the oldest are released early."""
+
+
+def hex_preview(data: bytes, limit: int = 32) -> str:
+    """Hex of the first ``limit`` bytes, with an ellipsis when cut."""
+    text = data[:limit].hex(" ")
+    return text + " …" if len(data) > limit else text
+
+
+def _junk_dissection(protocol: str, junk: Junk) -> Dissection:
+    size = len(junk.data)
+    text = f"{size} byte{'s' if size != 1 else ''} skipped: {junk.reason}"
+    problem = Problem(
+        Severity.WARNING,
+        f"{protocol}.junk",
+        f"{text}. Look for line noise, a wrong protocol or baud rate, or a lost segment.",
+    )
+    return Dissection(
+        "junk",
+        text,
+        kind=Kind.JUNK,
+        problems=(problem,),
+        fields=(Field("junk", junk.data.hex(), (0, size), hex_preview(junk.data)),),
+    )
+
+
+def _gap_dissection(length: int) -> Dissection:
+    problem = Problem(
+        Severity.WARNING,
+        "tcp.gap",
+        f"{length} bytes of this direction were never captured (lost segment or capture "
+        "drop); the framer resynchronised after the hole.",
+    )
+    return Dissection(
+        "gap",
+        f"[{length} bytes missing from the stream]",
+        kind=Kind.JUNK,
+        problems=(problem,),
+        fields=(Field("gap_length", length, (0, 0)),),
+    )
+
+
+def _malformed_dissection(protocol: str, error: Exception, *, bug: bool) -> Dissection:
+    if bug:
+        problem = Problem(
+            Severity.ERROR,
+            f"{protocol}.dissector_bug",
+            f"the {protocol} dissector failed ({type(error).__name__}: {error}); the bytes are "
+            "kept, please attach this capture to a bug report.",
+        )
+    else:
+        problem = Problem(Severity.ERROR, f"{protocol}.malformed", f"malformed: {error}")
+    return Dissection("malformed", f"Malformed: {error}", kind=Kind.MALFORMED, problems=(problem,))
+
+
+def _raw_dissection(data: bytes) -> Dissection:
+    return Dissection(
+        "data",
+        f"{len(data)} bytes: {hex_preview(data, 16)}",
+        kind=Kind.OTHER,
+        fields=(Field("data", data.hex(), (0, len(data)), hex_preview(data)),),
+    )
+
+
+@dataclass(slots=True, eq=False)
+class _LinkState:
+    info: LinkInfo
+    dissector: Dissector | None = None
+    decided: bool = False
+    held: list[Event] = field(default_factory=list)
+    prefixes: tuple[bytearray, bytearray] = field(
+        default_factory=lambda: (bytearray(), bytearray())
+    )
+    directions: tuple[Direction, Direction] = (Direction.TO_DEVICE, Direction.FROM_DEVICE)
+    framers: dict[int, Framer] = field(default_factory=dict)
+    offsets: list[int] = field(default_factory=lambda: [0, 0])
+    records: int = 0
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    """Counters for the status bar and ``stats``."""
+
+    events: int = 0
+    bytes: int = 0
+    records: int = 0
+    junk_bytes: int = 0
+    gaps: int = 0
+    gap_bytes: int = 0
+    malformed: int = 0
+    released_early: int = 0
+
+
+class Pipeline:
+    """Chunk → framer → decode → matcher → numbered records.
+
+    Args:
+        protocol: force this dissector on every link (``--protocol``); None selects per link.
+        immediate: emit records at once (TUI) instead of after settling (CLI, exports).
+        settle_ns: how long to hold a record for late annotations (defaults to 3 s of capture
+            time: longer than the matchers' reply timeouts).
+        dissectors: the protocols to choose from (tests pass a subset).
+    """
+
+    def __init__(
+        self,
+        protocol: str | None = None,
+        *,
+        immediate: bool = False,
+        settle_ns: int = 3_000_000_000,
+        dissectors: tuple[Dissector, ...] = registry.BUILTIN,
+    ) -> None:
+        self._dissectors = dissectors
+        self._forced = registry.by_id(protocol, dissectors) if protocol else None
+        self._immediate = immediate
+        self._settle_ns = settle_ns
+        self._links: dict[int, _LinkState] = {}
+        self._matchers: dict[str, Matcher] = {}
+        self._number = 0
+        self._now_ns = 0
+        self._last_expire_ns = 0
+        self._held: deque[Record] = deque()
+        self._watch: deque[tuple[Record, tuple[int, int | None, int | None]]] = deque()
+        self._updates: list[Record] = []
+        self._objects: list[ExtractedObject] = []
+        self.stats = PipelineStats()
+        self.links: dict[int, Link] = {}
+        """Every link seen, by id."""
+        self.link_protocols: dict[int, str] = {}
+        """The protocol chosen for each link."""
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def process(self, event: Event) -> list[Record]:
+        """Feed one source event; return the records that are ready, in number order."""
+        self.stats.events += 1
+        if event.time_ns > self._now_ns:
+            self._now_ns = event.time_ns
+        out: list[Record] = []
+        state = self._state(event.info)
+        if not state.decided:
+            state.held.append(event)
+            if isinstance(event, Chunk):
+                prefix = state.prefixes[event.side]
+                if len(prefix) < SNIFF_BYTES:
+                    prefix += event.data[: SNIFF_BYTES - len(prefix)]
+            if not self._try_decide(state, final=isinstance(event, LinkClosed)):
+                return self._release(out)
+            held, state.held = state.held, []
+            for held_event in held:
+                self._dispatch(state, held_event, out)
+        else:
+            self._dispatch(state, event, out)
+        if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
+            self._last_expire_ns = self._now_ns
+            for matcher in self._matchers.values():
+                matcher.expire(self._now_ns)
+        return self._release(out)
+
+    def finish(self) -> list[Record]:
+        """End of input: flush every framer, finish matchers, release every held record."""
+        out: list[Record] = []
+        for state in list(self._links.values()):
+            if not state.decided:
+                self._try_decide(state, final=True)
+                held, state.held = state.held, []
+                for held_event in held:
+                    self._dispatch(state, held_event, out)
+            self._flush_link(state, out)
+        for matcher in self._matchers.values():
+            matcher.finish()
+        self._collect_objects()
+        if self._immediate:
+            self._settle_watch(final=True)
+            return out
+        self._held.extend(out)
+        released = list(self._held)
+        self._held.clear()
+        return released
+
+    def take_updates(self) -> list[Record]:
+        """Records (already emitted in immediate mode) whose annotations changed since."""
+        updates, self._updates = self._updates, []
+        return updates
+
+    def take_objects(self) -> list[ExtractedObject]:
+        """Files the matchers completed (or gave up on) since the last call."""
+        self._collect_objects()
+        objects, self._objects = self._objects, []
+        return objects
+
+    def transfers(self) -> list[Transfer]:
+        """Every transfer the matchers know of, in their order."""
+        result: list[Transfer] = []
+        for matcher in self._matchers.values():
+            result.extend(matcher.transfers())
+        return result
+
+    # -- selection ------------------------------------------------------------------------------
+
+    def _state(self, info: LinkInfo) -> _LinkState:
+        state = self._links.get(info.link.id)
+        if state is None:
+            state = _LinkState(info)
+            self._links[info.link.id] = state
+            self.links[info.link.id] = info.link
+        return state
+
+    def _try_decide(self, state: _LinkState, *, final: bool) -> bool:
+        info = state.info
+        prefixes = (bytes(state.prefixes[0]), bytes(state.prefixes[1]))
+        dissector = self._forced
+        if dissector is None:
+            transport = "udp" if info.transport is Transport.DATAGRAM else "tcp"
+            if info.link.transport in ("tcp", "udp"):
+                dissector = registry.by_port(
+                    transport, (info.port_a, info.port_b), self._dissectors
+                )
+        if dissector is None:
+            dissector, _ = registry.by_sniffing(prefixes, self._dissectors)
+            enough = (
+                final
+                or len(state.held) >= SNIFF_EVENTS
+                or max(len(prefixes[0]), len(prefixes[1])) >= SNIFF_BYTES
+            )
+            if dissector is None and not enough:
+                return False
+        state.dissector = dissector
+        state.decided = True
+        self.link_protocols[info.link.id] = dissector.id if dissector else RAW_PROTOCOL
+        if dissector is not None:
+            state.directions = self._orient(dissector, prefixes)
+            if dissector.new_matcher is not None and dissector.id not in self._matchers:
+                self._matchers[dissector.id] = dissector.new_matcher()
+        return True
+
+    @staticmethod
+    def _orient(dissector: Dissector, prefixes: tuple[bytes, bytes]) -> tuple[Direction, Direction]:
+        direction_a: Direction | None = None
+        if dissector.orient is not None:
+            if prefixes[0]:
+                direction_a = dissector.orient(prefixes[0])
+            if direction_a is None and prefixes[1]:
+                direction_b = dissector.orient(prefixes[1])
+                if direction_b is not None:
+                    direction_a = direction_b.opposite
+        if direction_a is None:
+            device_is_a = bool(dissector.device_is_client)
+            direction_a = Direction.FROM_DEVICE if device_is_a else Direction.TO_DEVICE
+        return direction_a, direction_a.opposite
+
+    # -- dispatch -------------------------------------------------------------------------------
+
+    def _dispatch(self, state: _LinkState, event: Event, out: list[Record]) -> None:
+        if isinstance(event, Chunk):
+            self.stats.bytes += len(event.data)
+            if state.dissector is None:
+                self._raw_chunk(state, event, out)
+                return
+            framer = self._framer(state, event.side)
+            self._emit_items(state, framer.feed(event.data, event.time_ns), out)
+            if state.info.transport is Transport.DATAGRAM:
+                self._emit_items(state, framer.flush(), out)
+        elif isinstance(event, Gap):
+            self.stats.gaps += 1
+            self.stats.gap_bytes += event.length
+            direction = state.directions[event.side]
+            protocol = state.dissector.id if state.dissector else RAW_PROTOCOL
+            if state.dissector is not None:
+                framer = self._framer(state, event.side)
+                self._emit_items(state, framer.gap(event.length, event.time_ns), out)
+            start = state.offsets[event.side]
+            state.offsets[event.side] += event.length
+            gap = Junk(state.info.link, direction, start, b"", event.time_ns, "gap")
+            self._append(state, protocol, gap, _gap_dissection(event.length), out)
+        else:
+            self._flush_link(state, out)
+            for matcher in self._matchers.values():
+                matcher.link_closed(state.info.link, event.time_ns)
+            del self._links[state.info.link.id]
+
+    def _framer(self, state: _LinkState, side: int) -> Framer:
+        framer = state.framers.get(side)
+        if framer is None:
+            assert state.dissector is not None
+            framer = state.dissector.new_framer(state.info.link, state.directions[side])
+            state.framers[side] = framer
+        return framer
+
+    def _flush_link(self, state: _LinkState, out: list[Record]) -> None:
+        for side in sorted(state.framers):
+            self._emit_items(state, state.framers[side].flush(), out)
+        state.framers.clear()
+
+    def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Record]) -> None:
+        side = chunk.side
+        frame = Frame(
+            state.info.link, state.directions[side], state.offsets[side], chunk.data, chunk.time_ns
+        )
+        state.offsets[side] += len(chunk.data)
+        self._append(state, RAW_PROTOCOL, frame, _raw_dissection(chunk.data), out)
+
+    def _emit_items(
+        self, state: _LinkState, items: Iterator[Frame | Junk], out: list[Record]
+    ) -> None:
+        dissector = state.dissector
+        assert dissector is not None
+        protocol = dissector.id
+        decode = dissector.decode
+        for item in items:
+            side = Side.A if item.direction is state.directions[0] else Side.B
+            end = item.start + len(item.data)
+            if end > state.offsets[side]:
+                state.offsets[side] = end
+            if isinstance(item, Junk):
+                self.stats.junk_bytes += len(item.data)
+                dissection = _junk_dissection(protocol, item)
+            else:
+                try:
+                    dissection = decode(item)
+                except DecodeError as error:
+                    self.stats.malformed += 1
+                    dissection = _malformed_dissection(protocol, error, bug=False)
+                except Exception as error:  # a dissector bug must not cost data
+                    self.stats.malformed += 1
+                    dissection = _malformed_dissection(protocol, error, bug=True)
+            self._append(state, protocol, item, dissection, out)
+
+    def _append(
+        self,
+        state: _LinkState,
+        protocol: str,
+        item: Frame | Junk,
+        dissection: Dissection,
+        out: list[Record],
+    ) -> None:
+        self._number += 1
+        record = Record(self._number, protocol, item, dissection)
+        self.stats.records += 1
+        state.records += 1
+        matcher = self._matchers.get(protocol)
+        if matcher is not None:
+            matcher.observe(record)
+        out.append(record)
+
+    # -- release --------------------------------------------------------------------------------
+
+    def _release(self, out: list[Record]) -> list[Record]:
+        if self._immediate:
+            for record in out:
+                self._watch.append((record, _annotations(record)))
+            self._settle_watch(final=False)
+            return out
+        held = self._held
+        held.extend(out)
+        if not held:
+            return []
+        horizon = self._now_ns - self._settle_ns
+        released: list[Record] = []
+        while held and (held[0].time_ns <= horizon or len(held) > MAX_HELD_RECORDS):
+            if held[0].time_ns > horizon:
+                self.stats.released_early += 1
+            released.append(held.popleft())
+        return released
+
+    def _settle_watch(self, *, final: bool) -> None:
+        horizon = self._now_ns - self._settle_ns
+        watch = self._watch
+        while watch and (final or watch[0][0].time_ns <= horizon or len(watch) > MAX_HELD_RECORDS):
+            record, before = watch.popleft()
+            if _annotations(record) != before:
+                self._updates.append(record)
+
+    def _collect_objects(self) -> None:
+        for matcher in self._matchers.values():
+            self._objects.extend(matcher.take_objects())
+
+
+def _annotations(record: Record) -> tuple[int, int | None, int | None]:
+    return (len(record.problems), record.request_in, record.response_in)
+
+
+def iter_records(source: Source, pipeline: Pipeline) -> Iterator[Record]:
+    """Run ``source`` through ``pipeline``, yielding records as they settle.
+
+    If the source raises ``SourceError`` (a truncated file), every record decodable from what
+    was read is yielded first, then the error propagates.
+    """
+    try:
+        for event in source.events():
+            yield from pipeline.process(event)
+    finally:
+        yield from pipeline.finish()
