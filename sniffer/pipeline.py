@@ -173,6 +173,8 @@ class Pipeline:
         """Every link seen, by id."""
         self.link_protocols: dict[int, str] = {}
         """The protocol chosen for each link."""
+        self.side_a_direction: dict[int, Direction] = {}
+        """For each link, the direction of what endpoint ``link.a`` sends."""
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -234,6 +236,13 @@ class Pipeline:
         objects, self._objects = self._objects, []
         return objects
 
+    def endpoints(self, record: Record) -> tuple[str, str]:
+        """(source, destination) endpoint names of a record."""
+        link = record.link
+        if self.side_a_direction.get(link.id, Direction.TO_DEVICE) is record.direction:
+            return link.a, link.b
+        return link.b, link.a
+
     def transfers(self) -> list[Transfer]:
         """Every transfer the matchers know of, in their order."""
         result: list[Transfer] = []
@@ -277,6 +286,7 @@ class Pipeline:
             state.directions = self._orient(dissector, prefixes)
             if dissector.new_matcher is not None and dissector.id not in self._matchers:
                 self._matchers[dissector.id] = dissector.new_matcher()
+        self.side_a_direction[info.link.id] = state.directions[0]
         return True
 
     @staticmethod

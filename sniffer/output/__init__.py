@@ -1,0 +1,1 @@
+"""Views of records for the terminal and for scripts: text lines, JSON and JSON Lines."""
