@@ -1,0 +1,350 @@
+"""``camshark stats``: conversations, message types, latency, problems and transfers.
+
+Accumulates in one pass over settled records with memory bounded by the number of distinct
+links, types and problem codes, plus the requests still waiting for their reply.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from dissectors.api import Direction, Field, Kind, Record, Transfer
+
+Endpoints = Callable[[Record], tuple[str, str]]
+
+LATENCY_SAMPLES = 100_000
+"""Latencies kept per request type for the percentiles (reservoir beyond that)."""
+
+
+@dataclass(slots=True)
+class LinkStats:
+    """Counts for one link (a conversation between two endpoints)."""
+
+    name: str
+    protocol: str
+    first_ns: int
+    last_ns: int
+    to_device: int = 0
+    from_device: int = 0
+    bytes_to_device: int = 0
+    bytes_from_device: int = 0
+    errors: int = 0
+    warnings: int = 0
+    latencies_ns: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Stats:
+    """Everything ``camshark stats`` prints, accumulated record by record."""
+
+    records: int = 0
+    first_ns: int | None = None
+    last_ns: int = 0
+    links: dict[int, LinkStats] = field(default_factory=dict)
+    types: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    problems: Counter[tuple[str, str]] = field(default_factory=Counter)
+    naks: Counter[tuple[str, str]] = field(default_factory=Counter)
+    unanswered: Counter[tuple[str, str]] = field(default_factory=Counter)
+    latencies: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    transfers: list[Transfer] = field(default_factory=list)
+    _waiting: dict[int, str] = field(default_factory=dict)
+    _seen_latencies: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, record: Record) -> None:
+        """Account for one settled record."""
+        self.records += 1
+        time_ns = record.item.time_ns
+        if self.first_ns is None:
+            self.first_ns = time_ns
+        if time_ns > self.last_ns:
+            self.last_ns = time_ns
+        link = record.item.link
+        dissection = record.dissection
+        protocol = record.protocol
+        stats = self.links.get(link.id)
+        if stats is None:
+            stats = LinkStats(link.name, protocol, time_ns, time_ns)
+            self.links[link.id] = stats
+        stats.last_ns = time_ns
+        size = len(record.item.data)
+        if record.item.direction is Direction.TO_DEVICE:
+            stats.to_device += 1
+            stats.bytes_to_device += size
+        else:
+            stats.from_device += 1
+            stats.bytes_from_device += size
+        self.types[(protocol, dissection.type, dissection.kind.value)] += 1
+        problems = dissection.problems
+        if problems or record.problems:
+            for problem in record.all_problems:
+                self.problems[(problem.code, problem.severity.value)] += 1
+                if problem.severity.value == "error":
+                    stats.errors += 1
+                elif problem.severity.value == "warning":
+                    stats.warnings += 1
+                if problem.code.endswith(".unanswered"):
+                    self.unanswered[(protocol, dissection.type)] += 1
+        if dissection.kind is Kind.NAK:
+            self.naks[(protocol, _reason(dissection.fields) or dissection.summary)] += 1
+        if record.response_in is not None:
+            self._waiting[record.response_in] = dissection.type
+        if record.latency_ns is not None:
+            request_type = self._waiting.pop(record.number, None)
+            if request_type is not None:
+                self._add_latency((protocol, request_type), record.latency_ns)
+                stats.latencies_ns.append(record.latency_ns)
+                if len(stats.latencies_ns) > LATENCY_SAMPLES:
+                    del stats.latencies_ns[::2]
+
+    def _add_latency(self, key: tuple[str, str], latency_ns: int) -> None:
+        samples = self.latencies.setdefault(key, [])
+        self._seen_latencies[key] += 1
+        if len(samples) < LATENCY_SAMPLES:
+            samples.append(latency_ns)
+        else:  # keep a uniform sample without a random generator: replace every other one
+            samples[self._seen_latencies[key] % LATENCY_SAMPLES] = latency_ns
+
+    @property
+    def checksum_errors(self) -> int:
+        """Problems whose code names a checksum or CRC failure."""
+        return sum(
+            count
+            for (code, _), count in self.problems.items()
+            if "checksum" in code or "crc" in code
+        )
+
+
+def _reason(fields: tuple[Field, ...]) -> str | None:
+    for node in fields:
+        if node.name == "reason":
+            return node.text
+        if node.children:
+            found = _reason(node.children)
+            if found:
+                return found
+    return None
+
+
+def _ms(value_ns: float) -> str:
+    return f"{value_ns / 1e6:.3f}"
+
+
+def _percentile(sorted_values: list[int], fraction: float) -> int:
+    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> Iterator[str]:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    yield "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    yield "  ".join("-" * w for w in widths)
+    for row in rows:
+        yield "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+
+
+def latency_rows(latencies: dict[tuple[str, str], list[int]]) -> list[list[str]]:
+    """min / median / p95 / max per (protocol, request type), in milliseconds."""
+    rows = []
+    for (protocol, request_type), samples in sorted(latencies.items()):
+        ordered = sorted(samples)
+        rows.append(
+            [
+                protocol,
+                request_type,
+                str(len(ordered)),
+                _ms(ordered[0]),
+                _ms(statistics.median(ordered)),
+                _ms(_percentile(ordered, 0.95)),
+                _ms(ordered[-1]),
+            ]
+        )
+    return rows
+
+
+def render(stats: Stats, title: str) -> Iterator[str]:
+    """The human-readable report."""
+    duration = 0.0 if stats.first_ns is None else (stats.last_ns - stats.first_ns) / 1e9
+    yield f"Capture: {title}"
+    yield f"Records: {stats.records}   Links: {len(stats.links)}   Duration: {duration:.3f} s"
+    yield f"Checksum errors: {stats.checksum_errors}"
+    yield ""
+    yield "Conversations"
+    rows = [
+        [
+            str(link_id),
+            s.protocol,
+            s.name,
+            str(s.to_device),
+            str(s.from_device),
+            str(s.bytes_to_device + s.bytes_from_device),
+            str(s.errors),
+            str(s.warnings),
+            _ms(statistics.median(s.latencies_ns)) if s.latencies_ns else "-",
+            f"{(s.last_ns - s.first_ns) / 1e9:.3f}",
+        ]
+        for link_id, s in sorted(stats.links.items())
+    ]
+    yield from _table(
+        [
+            "link",
+            "proto",
+            "endpoints",
+            "→dev",
+            "dev→",
+            "bytes",
+            "errors",
+            "warn",
+            "median ms",
+            "secs",
+        ],
+        rows,
+    )
+    yield ""
+    yield "Message types"
+    rows = [
+        [protocol, type_, kind, str(count)]
+        for (protocol, type_, kind), count in sorted(stats.types.items())
+    ]
+    yield from _table(["proto", "type", "kind", "count"], rows)
+    yield ""
+    yield "Request/response latency (ms)"
+    if stats.latencies:
+        yield from _table(
+            ["proto", "request", "count", "min", "median", "p95", "max"],
+            latency_rows(stats.latencies),
+        )
+    else:
+        yield "  (no answered requests)"
+    yield ""
+    yield "Unanswered requests"
+    if stats.unanswered:
+        rows = [[p, t, str(c)] for (p, t), c in sorted(stats.unanswered.items())]
+        yield from _table(["proto", "type", "count"], rows)
+    else:
+        yield "  (none)"
+    yield ""
+    yield "NAKs by reason"
+    if stats.naks:
+        rows = [[p, reason, str(c)] for (p, reason), c in sorted(stats.naks.items())]
+        yield from _table(["proto", "reason", "count"], rows)
+    else:
+        yield "  (none)"
+    yield ""
+    yield "Problems"
+    if stats.problems:
+        rows = [
+            [severity, code, str(count)]
+            for (code, severity), count in sorted(stats.problems.items(), key=lambda kv: kv[0])
+        ]
+        yield from _table(["severity", "code", "count"], rows)
+    else:
+        yield "  (none)"
+    if stats.transfers:
+        yield ""
+        yield "Transfers"
+        yield from _table(
+            [
+                "proto",
+                "link",
+                "file",
+                "progress",
+                "bytes",
+                "expected",
+                "retries",
+                "crc fail",
+                "kB/s",
+                "outcome",
+            ],
+            [transfer_row(t) for t in stats.transfers],
+        )
+
+
+def transfer_row(transfer: Transfer) -> list[str]:
+    """One line of the transfers table."""
+    progress = transfer.progress
+    throughput = transfer.throughput_bps
+    return [
+        transfer.protocol,
+        str(transfer.link.id),
+        transfer.name,
+        "-" if progress is None else f"{progress * 100:.1f}%",
+        str(transfer.received),
+        "-" if transfer.expected_size is None else str(transfer.expected_size),
+        str(transfer.retries),
+        str(transfer.crc_failures),
+        "-" if throughput is None else f"{throughput / 1000:.1f}",
+        transfer.outcome,
+    ]
+
+
+def to_json(stats: Stats, title: str) -> dict[str, object]:
+    """The same report as a JSON-ready dict."""
+    return {
+        "schema": "camshark.stats/1",
+        "capture": title,
+        "records": stats.records,
+        "checksum_errors": stats.checksum_errors,
+        "links": [
+            {
+                "link": link_id,
+                "protocol": s.protocol,
+                "name": s.name,
+                "to_device": s.to_device,
+                "from_device": s.from_device,
+                "bytes": s.bytes_to_device + s.bytes_from_device,
+                "errors": s.errors,
+                "warnings": s.warnings,
+            }
+            for link_id, s in sorted(stats.links.items())
+        ],
+        "types": [
+            {"protocol": p, "type": t, "kind": k, "count": c}
+            for (p, t, k), c in sorted(stats.types.items())
+        ],
+        "latency_ms": [
+            dict(
+                zip(
+                    ["protocol", "request", "count", "min", "median", "p95", "max"],
+                    row,
+                    strict=True,
+                )
+            )
+            for row in latency_rows(stats.latencies)
+        ],
+        "unanswered": [
+            {"protocol": p, "type": t, "count": c} for (p, t), c in sorted(stats.unanswered.items())
+        ],
+        "naks": [
+            {"protocol": p, "reason": r, "count": c} for (p, r), c in sorted(stats.naks.items())
+        ],
+        "problems": [
+            {"code": code, "severity": sev, "count": c}
+            for (code, sev), c in sorted(stats.problems.items())
+        ],
+        "transfers": [
+            dict(
+                zip(
+                    [
+                        "protocol",
+                        "link",
+                        "file",
+                        "progress",
+                        "bytes",
+                        "expected",
+                        "retries",
+                        "crc_failures",
+                        "kBps",
+                        "outcome",
+                    ],
+                    transfer_row(t),
+                    strict=True,
+                )
+            )
+            for t in stats.transfers
+        ],
+    }
