@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine:
+#   make run    set up, then open the TUI on a bundled sample capture
+#   make test   set up (system packages too), then lint and run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SAMPLE ?=
+
+.PHONY: run test setup sysdeps lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+sysdeps:
+	@sh scripts/install-system-deps.sh
+
+run: setup
+	$(BIN)/camshark $(SAMPLE)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: setup sysdeps lint
+	$(BIN)/pytest -q
+
+bench: setup sysdeps
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
