@@ -263,46 +263,51 @@ class Pipeline:
     def _try_decide(self, state: _LinkState, *, final: bool) -> bool:
         info = state.info
         prefixes = (bytes(state.prefixes[0]), bytes(state.prefixes[1]))
+        enough = (
+            final
+            or len(state.held) >= SNIFF_EVENTS
+            or max(len(prefixes[0]), len(prefixes[1])) >= SNIFF_BYTES
+        )
         dissector = self._forced
-        if dissector is None:
+        if dissector is None and info.link.transport in ("tcp", "udp"):
             transport = "udp" if info.transport is Transport.DATAGRAM else "tcp"
-            if info.link.transport in ("tcp", "udp"):
-                dissector = registry.by_port(
-                    transport, (info.port_a, info.port_b), self._dissectors
-                )
+            dissector = registry.by_port(transport, (info.port_a, info.port_b), self._dissectors)
         if dissector is None:
             dissector, _ = registry.by_sniffing(prefixes, self._dissectors)
-            enough = (
-                final
-                or len(state.held) >= SNIFF_EVENTS
-                or max(len(prefixes[0]), len(prefixes[1])) >= SNIFF_BYTES
-            )
             if dissector is None and not enough:
                 return False
+        directions = None if dissector is None else self._orient(dissector, prefixes)
+        if dissector is not None and directions is None:
+            if not enough and dissector.orient is not None:
+                return False
+            device_is_a = bool(dissector.device_is_client)
+            direction_a = Direction.FROM_DEVICE if device_is_a else Direction.TO_DEVICE
+            directions = (direction_a, direction_a.opposite)
         state.dissector = dissector
         state.decided = True
         self.link_protocols[info.link.id] = dissector.id if dissector else RAW_PROTOCOL
-        if dissector is not None:
-            state.directions = self._orient(dissector, prefixes)
+        if dissector is not None and directions is not None:
+            state.directions = directions
             if dissector.new_matcher is not None and dissector.id not in self._matchers:
                 self._matchers[dissector.id] = dissector.new_matcher()
         self.side_a_direction[info.link.id] = state.directions[0]
         return True
 
     @staticmethod
-    def _orient(dissector: Dissector, prefixes: tuple[bytes, bytes]) -> tuple[Direction, Direction]:
+    def _orient(
+        dissector: Dissector, prefixes: tuple[bytes, bytes]
+    ) -> tuple[Direction, Direction] | None:
+        """Directions of sides A and B from what each sent first; None if no side tells."""
+        if dissector.orient is None:
+            return None
         direction_a: Direction | None = None
-        if dissector.orient is not None:
-            if prefixes[0]:
-                direction_a = dissector.orient(prefixes[0])
-            if direction_a is None and prefixes[1]:
-                direction_b = dissector.orient(prefixes[1])
-                if direction_b is not None:
-                    direction_a = direction_b.opposite
-        if direction_a is None:
-            device_is_a = bool(dissector.device_is_client)
-            direction_a = Direction.FROM_DEVICE if device_is_a else Direction.TO_DEVICE
-        return direction_a, direction_a.opposite
+        if prefixes[0]:
+            direction_a = dissector.orient(prefixes[0])
+        if direction_a is None and prefixes[1]:
+            direction_b = dissector.orient(prefixes[1])
+            if direction_b is not None:
+                direction_a = direction_b.opposite
+        return None if direction_a is None else (direction_a, direction_a.opposite)
 
     # -- dispatch -------------------------------------------------------------------------------
 
