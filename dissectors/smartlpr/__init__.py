@@ -1,0 +1,109 @@
+"""Quercus SmartLPR: licence-plate-reading units talking to a central system.
+
+Binary frames: Stx, UnitId, Size, Type, Version, Id (all little-endian), message data,
+Bcc (XOR of Stx..data), Etx. Units send events (LicenseInfo plate reads) and answer the
+central system's requests (Trigger, Status, GetPicture, CurrentFrame, Ping) by Id.
+
+Transports: UDP (QuercusVL sibling defaults: the unit listens on 8051 and sends to 8050),
+one message per datagram; TCP also supported (frames are self-delimiting, the framer resyncs
+on the next 0x02). No SmartLPR default port is published.
+
+Scope: every message of the seed: LicenseInfo v2 (other versions shown raw), Trigger,
+Status + response, GetPicture + response (ROI, JPEG), CurrentFrame + response, Ping, ACK,
+NAK (codes from a per-product table, context hints). Unknown types are shown raw with their
+class from the top two bits of Type. All three readings of Size are accepted and reported.
+The matcher pairs by (link, unit, Id), reports unanswered and unexpected replies,
+retransmissions, version downgrades after NAK 6, Id parity, Trigger→plate latency, and
+extracts the JPEGs. Not yet: types 0, 1, 64-66, 69-70, 97+ (layouts unknown), LicenseInfo
+v1/v3 layouts, the QuercusVL message set.
+
+Spec: camshark notes /work/shared/specs/smartlpr.md (Part B), built from the SmartLPR seed
+(sections 4.1, 4.3.3, 4.4.4-4.4.9, 4.5, 4.6.1) and the QuercusVL Programming Manual.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from dissectors.api import Direction, Dissector, Udp
+from dissectors.checksums import xor_bcc
+from dissectors.smartlpr.codec import decode, encode
+from dissectors.smartlpr.framing import new_framer
+from dissectors.smartlpr.matching import new_matcher
+from dissectors.smartlpr.tables import (
+    ETX,
+    LEN_HEADER,
+    LEN_OVERHEAD,
+    MAX_FRAME,
+    MAX_PLAUSIBLE_CODE,
+    SIZE_READINGS,
+    STX,
+    TYPE_NAMES,
+    MessageClass,
+    message_class,
+)
+
+_SIZE_TYPE_VERSION = struct.Struct("<IHH")
+
+
+def sniff(prefix: bytes) -> float:
+    """Confidence that a stream starting with ``prefix`` is SmartLPR.
+
+    0.95 with a known Type and a complete frame whose Etx and Bcc check; 0.8 with Etx only;
+    0.6 for a plausible header of a known Type whose end is not in the prefix yet.
+    """
+    if len(prefix) < LEN_HEADER or prefix[0] != STX:
+        return 0.0
+    size, message_type, version = _SIZE_TYPE_VERSION.unpack_from(prefix, 5)
+    if message_type > MAX_PLAUSIBLE_CODE or version > 16:
+        return 0.0
+    known = message_type in TYPE_NAMES
+    best = 0.0
+    for _reading, extra in SIZE_READINGS:
+        length = size + extra
+        if not LEN_OVERHEAD <= length <= MAX_FRAME:
+            continue
+        if length > len(prefix):
+            best = max(best, 0.6 if known else 0.3)
+            continue
+        if prefix[length - 1] != ETX:
+            continue
+        if xor_bcc(prefix[: length - 2]) == prefix[length - 2]:
+            return 0.95 if known else 0.7
+        best = max(best, 0.8 if known else 0.4)
+    return best
+
+
+def orient(prefix: bytes) -> Direction | None:
+    """Direction of the side that sent ``prefix``: events and responses come from the unit.
+
+    Requests (0x40-0x7F) go to the unit. ACK/NAK travel both ways, so they say nothing.
+    """
+    if len(prefix) < LEN_HEADER or prefix[0] != STX:
+        return None
+    message_type = int.from_bytes(prefix[9:11], "little")
+    if message_type > MAX_PLAUSIBLE_CODE:
+        return None
+    cls = message_class(message_type)
+    if cls in (MessageClass.EVENT, MessageClass.RESPONSE):
+        return Direction.FROM_DEVICE
+    if cls is MessageClass.REQUEST:
+        return Direction.TO_DEVICE
+    return None
+
+
+DISSECTOR = Dissector(
+    id="smartlpr",
+    name="SmartLPR",
+    description="Quercus SmartLPR unit / central-system protocol.",
+    new_framer=new_framer,
+    decode=decode,
+    bindings=(Udp(8051), Udp(8050)),
+    sniff=sniff,
+    orient=orient,
+    new_matcher=new_matcher,
+    device_is_client=None,
+    doc=__doc__ or "",
+)
+
+__all__ = ["DISSECTOR", "decode", "encode", "orient", "sniff"]

@@ -1,0 +1,191 @@
+"""The SmartLPR framer: Stx + header + Size-bounded body + Bcc + Etx, with resync.
+
+One framer per link+direction. It never raises and accounts for every byte: each one ends up
+in exactly one ``Frame`` or ``Junk``. For UDP the pipeline feeds one datagram and flushes.
+
+A candidate at an Stx is checked under each reading of Size (B.3 "[H]"), shortest frame
+first: the Etx must sit at the end and the Bcc must match. The first reading with both wins;
+failing that, the first with an Etx only (a frame with a bad checksum, which decode
+reports). While a reading still lacks bytes the framer waits, so the result never depends on
+how the stream was cut. A header whose Type or Version is over 255, or whose every reading is
+out of range (< 19 or > ``MAX_FRAME`` bytes), is a false Stx: the framer skips one byte and
+searches for the next 0x02.
+"""
+
+from __future__ import annotations
+
+import struct
+from bisect import bisect_right
+from collections.abc import Iterator
+
+from dissectors.api import Direction, Frame, Junk, Link
+from dissectors.checksums import xor_bcc
+from dissectors.smartlpr.tables import (
+    ETX,
+    LEN_HEADER,
+    LEN_OVERHEAD,
+    MAX_FRAME,
+    MAX_PLAUSIBLE_CODE,
+    SIZE_READINGS,
+    STX,
+)
+
+_SIZE_TYPE_VERSION = struct.Struct("<IHH")
+"""Size, Type, Version at offset 5 of a frame."""
+_STX = bytes([STX])
+_WAIT = -1
+_REJECT = 0
+
+_REASON_NO_STX = "no Stx (0x02) where a frame should start"
+_REASON_FALSE_STX = "false Stx: no Etx and Bcc where Size points"
+_REASON_HEADER = "false Stx: implausible Size, Type or Version"
+_REASON_END = "incomplete frame at the end of the stream"
+_REASON_GAP = "incomplete frame cut by a gap in the capture"
+
+
+def candidate_length(buf: bytes | bytearray, pos: int, final: bool) -> int:
+    """The length of the frame starting at ``buf[pos]`` (an Stx), or 0 (reject) / -1 (wait).
+
+    ``final``: no more bytes will come, so readings that lack bytes are dropped instead of
+    waited for.
+    """
+    available = len(buf) - pos
+    if available < LEN_HEADER:
+        return _REJECT if final else _WAIT
+    size, message_type, version = _SIZE_TYPE_VERSION.unpack_from(buf, pos + 5)
+    if message_type > MAX_PLAUSIBLE_CODE or version > MAX_PLAUSIBLE_CODE:
+        return _REJECT
+    fallback = _REJECT
+    for _reading, extra in SIZE_READINGS:
+        length = int(size) + extra
+        if length < LEN_OVERHEAD or length > MAX_FRAME:
+            continue
+        if length > available:
+            if final:
+                continue
+            return _WAIT
+        end = pos + length
+        if buf[end - 1] != ETX:
+            continue
+        if xor_bcc(bytes(buf[pos : end - 2])) == buf[end - 2]:
+            return length
+        if fallback == _REJECT:
+            fallback = length
+    return fallback
+
+
+class SmartLprFramer:
+    """Cuts one direction of a SmartLPR link into frames and junk."""
+
+    __slots__ = ("_base", "_buf", "_times", "direction", "link")
+
+    def __init__(self, link: Link, direction: Direction) -> None:
+        self.link = link
+        self.direction = direction
+        self._buf = bytearray()
+        self._base = 0
+        """Stream offset of ``_buf[0]``."""
+        self._times: list[tuple[int, int]] = []
+        """(stream offset, arrival time) of each chunk still (partly) in the buffer."""
+
+    def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk]:
+        """Add bytes; yield every frame and junk that became complete."""
+        if data:
+            self._times.append((self._base + len(self._buf), time_ns))
+            self._buf += data
+        return iter(self._scan(final=False))
+
+    def flush(self) -> Iterator[Frame | Junk]:
+        """End of stream: accept what can be accepted, the rest is junk."""
+        return iter(self._scan(final=True, end_reason=_REASON_END))
+
+    def gap(self, length: int, time_ns: int) -> Iterator[Frame | Junk]:
+        """``length`` bytes are missing: settle the buffer, then skip the hole."""
+        items = self._scan(final=True, end_reason=_REASON_GAP)
+        self._base += max(0, length)
+        self._times.clear()
+        return iter(items)
+
+    def _time_at(self, offset: int) -> int:
+        index = bisect_right(self._times, (offset, 1 << 63)) - 1
+        return self._times[max(index, 0)][1] if self._times else 0
+
+    def _scan(self, *, final: bool, end_reason: str = _REASON_END) -> list[Frame | Junk]:
+        buf = self._buf
+        out: list[Frame | Junk] = []
+        total = len(buf)
+        pos = 0
+        junk_from = -1
+        junk_reason = ""
+        while pos < total:
+            if buf[pos] != STX:
+                found = buf.find(_STX, pos)
+                if junk_from < 0:
+                    junk_from, junk_reason = pos, _REASON_NO_STX
+                if found < 0:
+                    pos = total
+                    break
+                pos = found
+            length = candidate_length(buf, pos, final)
+            if length == _WAIT:
+                break
+            if length == _REJECT:
+                if junk_from < 0:
+                    at_end = final and total - pos < LEN_OVERHEAD
+                    junk_from = pos
+                    junk_reason = end_reason if at_end else self._reject_reason(buf, pos)
+                pos += 1
+                continue
+            if junk_from >= 0:
+                out.append(self._junk(junk_from, pos, junk_reason))
+                junk_from = -1
+            out.append(
+                Frame(
+                    self.link,
+                    self.direction,
+                    self._base + pos,
+                    bytes(buf[pos : pos + length]),
+                    self._time_at(self._base + pos),
+                )
+            )
+            pos += length
+        if junk_from >= 0:
+            out.append(self._junk(junk_from, pos, junk_reason))
+        if pos:
+            del buf[:pos]
+            self._base += pos
+            self._prune_times()
+        return out
+
+    @staticmethod
+    def _reject_reason(buf: bytearray, pos: int) -> str:
+        if len(buf) - pos < LEN_HEADER:
+            return _REASON_END
+        size, message_type, version = _SIZE_TYPE_VERSION.unpack_from(buf, pos + 5)
+        if message_type > MAX_PLAUSIBLE_CODE or version > MAX_PLAUSIBLE_CODE:
+            return _REASON_HEADER
+        if all(not LEN_OVERHEAD <= size + e <= MAX_FRAME for _r, e in SIZE_READINGS):
+            return _REASON_HEADER
+        return _REASON_FALSE_STX
+
+    def _junk(self, start: int, end: int, reason: str) -> Junk:
+        offset = self._base + start
+        return Junk(
+            self.link,
+            self.direction,
+            offset,
+            bytes(self._buf[start:end]),
+            self._time_at(offset),
+            reason,
+        )
+
+    def _prune_times(self) -> None:
+        times = self._times
+        index = bisect_right(times, (self._base, 1 << 63)) - 1
+        if index > 0:
+            del times[:index]
+
+
+def new_framer(link: Link, direction: Direction) -> SmartLprFramer:
+    """One framer per link+direction (the Dissector's ``new_framer``)."""
+    return SmartLprFramer(link, direction)
