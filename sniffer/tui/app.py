@@ -1,0 +1,574 @@
+"""The camshark TUI: ``make_app`` builds it for the CLI and the tests alike.
+
+The app composes the widgets and routes messages between them; the work lives in
+``sniffer.capture`` (storage, decoding, search), ``sniffer.tui.view`` (filtering),
+``sniffer.tui.loader`` (source → pipeline → capture) and the widgets themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from dissectors.api import Link
+from sniffer.capture import Capture
+from sniffer.clock import Clock, SystemClock
+from sniffer.display_filter import FilterError, compile_filter
+from sniffer.sources.base import Source
+from sniffer.tui.config import TuiConfig
+from sniffer.tui.export import export_json, export_objects
+from sniffer.tui.loader import Loader, default_capture, open_target
+from sniffer.tui.messages import CaptureGrew, FilterProgress
+from sniffer.tui.screens.conversations import ConversationsScreen
+from sniffer.tui.screens.export import ExportScreen
+from sniffer.tui.screens.follow import FollowScreen
+from sniffer.tui.screens.help import HelpScreen, help_markdown
+from sniffer.tui.screens.ladder import LadderScreen
+from sniffer.tui.screens.transfers import TransfersScreen
+from sniffer.tui.view import MessageView
+from sniffer.tui.widgets.field_tree import FieldTree
+from sniffer.tui.widgets.hex_pane import HexPane
+from sniffer.tui.widgets.message_list import MessageList, MessageListHeader
+
+_HEX_QUERY = re.compile(r"(?:[0-9a-fA-F]{2})(?:[\s:]+[0-9a-fA-F]{2})+")
+
+
+def parse_hex_query(text: str) -> bytes | None:
+    """Bytes to search for: ``hex:0201``, ``0x0201`` or ``02 01 00`` (two or more pairs)."""
+    text = text.strip()
+    lowered = text.lower()
+    for prefix in ("hex:", "0x"):
+        if lowered.startswith(prefix):
+            try:
+                return bytes.fromhex(re.sub(r"[\s:]", "", text[len(prefix) :]))
+            except ValueError:
+                return None
+    if _HEX_QUERY.fullmatch(text):
+        return bytes.fromhex(re.sub(r"[\s:]", "", text))
+    return None
+
+
+class CamsharkApp(App[int]):
+    """Message list, detail tree and hex pane over one capture, loaded in the background."""
+
+    CSS_PATH = "styles.tcss"
+    TITLE = "camshark"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f,ctrl+f", "focus_filter", "Filter"),
+        Binding("slash", "search", "Search"),
+        Binding("n", "search_next", "Next hit", show=False),
+        Binding("N", "search_previous", "Previous hit", show=False),
+        Binding("p", "toggle_problems", "Problems only"),
+        Binding("r", "jump_partner", "Request/response"),
+        Binding("m", "toggle_mark", "Mark", show=False),
+        Binding("M", "next_mark", "Next mark", show=False),
+        Binding("c", "conversations", "Conversations"),
+        Binding("t", "transfers", "Transfers"),
+        Binding("s", "follow_link", "Follow link"),
+        Binding("l", "ladder", "Ladder"),
+        Binding("e", "export_json", "Export JSON"),
+        Binding("o", "export_objects", "Export objects", show=False),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("escape", "clear", "Clear filter", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        capture: Capture,
+        *,
+        loader: Loader | None = None,
+        live: bool = False,
+        clock: Clock | None = None,
+        config: TuiConfig | None = None,
+        source_name: str = "",
+    ) -> None:
+        super().__init__()
+        self.capture = capture
+        self.loader = loader
+        self.live = live
+        self.clock: Clock = clock or SystemClock()
+        self.config = config or TuiConfig()
+        self.source_name = source_name
+        self.view = MessageView(capture)
+        self.handled_updates = 0
+        """How many ``CaptureGrew`` messages were handled (the rest were coalesced)."""
+        self.filter_error: str | None = None
+        self.search_text = ""
+        self._dirty = False
+        self._loaded = False
+        if not self.config.animations:
+            self.animation_level = "none"
+        if loader is not None:
+            loader.notify = self._from_loader
+
+    # -- composition ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="bars"):
+            yield Input(
+                placeholder="display filter, e.g. smartlpr.type == Status  (enter to apply)",
+                id="filter",
+            )
+            yield Input(placeholder="search text, or hex: 02 01 00", id="search", classes="hidden")
+        yield MessageListHeader(id="list-header")
+        yield MessageList(self.view, id="messages")
+        with Horizontal(id="detail"):
+            yield FieldTree(id="fields")
+            yield HexPane(id="hex")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for input_widget in self.query(Input):
+            input_widget.cursor_blink = self.config.cursor_blink
+        messages = self.query_one(MessageList)
+        messages.focus()
+        messages.sync_size()
+        self.update_status()
+        self.set_interval(self.config.refresh_interval_s, self._tick)
+        if self.loader is not None:
+            self._run_loader()
+        else:
+            self._loaded = True
+            self.capture.finished = True
+
+    @work(thread=True, group="loader", exit_on_error=False)
+    def _run_loader(self) -> None:
+        assert self.loader is not None
+        self.loader.run()
+
+    def on_unmount(self) -> None:
+        if self.loader is not None:
+            self.loader.stop()
+
+    # -- data arriving ----------------------------------------------------------------------
+
+    def _from_loader(self) -> None:
+        """Called in the loader thread: ask for a repaint (coalesced)."""
+        self.post_message(CaptureGrew(len(self.capture)))
+
+    @property
+    def dropped_updates(self) -> int:
+        """Repaint requests merged into later ones (data is never dropped)."""
+        if self.loader is None:
+            return 0
+        return max(0, self.loader.notifications - self.handled_updates)
+
+    @property
+    def loaded(self) -> bool:
+        """True when the source has ended and the last rows are on screen."""
+        return self._loaded
+
+    def on_capture_grew(self, message: CaptureGrew) -> None:
+        self.handled_updates += 1
+        self._dirty = True
+        if self.capture.finished:
+            self._tick()
+
+    def _tick(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        if self.view.is_filtered and self.view.scanned < len(self.capture):
+            self.view.catch_up(self.config.filter_budget)
+        self.query_one(MessageList).sync_size(follow=self.live and self.config.follow_tail)
+        if self.capture.finished and self.view.complete:
+            self._loaded = True
+        self.update_status()
+
+    def status_text(self) -> str:
+        """The status line: counts, loading, filter, live state."""
+        capture = self.capture
+        total = len(capture)
+        parts = [
+            f"{len(self.view):,} of {total:,} messages"
+            if self.view.is_filtered
+            else (f"{total:,} messages")
+        ]
+        errors, warnings, _notes = capture.counts()
+        parts.append(f"{errors} errors · {warnings} warnings")
+        if not capture.finished:
+            progress = capture.progress
+            loading = "live" if self.live else "loading"
+            parts.append(f"{loading} {progress:.0%}" if progress is not None else f"{loading}…")
+        if self.view.is_filtered and not self.view.complete:
+            parts.append(f"filtering {self.view.scanned:,}/{total:,}")
+        if self.view.filter_text:
+            parts.append(f"filter: {self.view.filter_text}")
+        if self.view.problems_only:
+            parts.append("problems only")
+        if self.filter_error:
+            parts.append(f"filter error: {self.filter_error}")
+        if self.loader is not None and self.live:
+            parts.append(f"dropped updates: {self.dropped_updates}")
+        if capture.error:
+            parts.append(f"source error: {capture.error}")
+        if self.config.show_clock:
+            parts.append(_clock_text(self.clock))
+        return " · ".join(parts)
+
+    def update_status(self) -> None:
+        """Repaint the status bar."""
+        self.query_one("#status", Static).update(self.status_text())
+
+    # -- selection and detail ---------------------------------------------------------------
+
+    def on_message_list_selected(self, message: MessageList.Selected) -> None:
+        fields = self.query_one(FieldTree)
+        hex_pane = self.query_one(HexPane)
+        fields.show(self.capture, message.index)
+        if message.index is None:
+            hex_pane.show(b"")
+        else:
+            hex_pane.show(self.capture.data(message.index))
+
+    def on_field_tree_span_highlighted(self, message: FieldTree.SpanHighlighted) -> None:
+        self.query_one(HexPane).highlight(message.span)
+
+    def on_field_tree_jump_requested(self, message: FieldTree.JumpRequested) -> None:
+        self.jump_to_number(message.number)
+
+    def jump_to_number(self, number: int) -> bool:
+        """Select record ``number``; says why in a notification when it is not shown."""
+        index = self.capture.index_of(number)
+        messages = self.query_one(MessageList)
+        if index is None:
+            self.notify(f"#{number} is not loaded", severity="warning")
+            return False
+        if not messages.select_index(index):
+            self.notify(f"#{number} is hidden by the filter", severity="warning")
+            return False
+        return True
+
+    @property
+    def selected_index(self) -> int | None:
+        """The capture row under the cursor."""
+        return self.query_one(MessageList).selected_index
+
+    # -- filter and search ------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter":
+            return
+        try:
+            compile_filter(event.value)
+        except FilterError as error:
+            self.filter_error = str(error)
+            event.input.add_class("-invalid")
+        else:
+            self.filter_error = None
+            event.input.remove_class("-invalid")
+        self.update_status()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.apply_filter(event.value, problems_only=self.view.problems_only)
+            self.query_one(MessageList).focus()
+        elif event.input.id == "search":
+            self.search_text = event.value
+            self.search(forward=True)
+            self.query_one(MessageList).focus()
+
+    def apply_filter(self, text: str, *, problems_only: bool) -> bool:
+        """Show only rows matching ``text`` (and with problems); False if the text is invalid."""
+        text = text.strip()
+        try:
+            predicate = (
+                compile_filter(text, base_time_ns=lambda: self.capture.first_time_ns)
+                if text
+                else None
+            )
+        except FilterError as error:
+            self.filter_error = str(error)
+            self.update_status()
+            return False
+        self.filter_error = None
+        keep = self.selected_index
+        view = MessageView(self.capture, predicate, problems_only=problems_only, filter_text=text)
+        self.view = view
+        if view.is_filtered:
+            view.catch_up(min(self.config.filter_budget, 5_000))
+            if not view.complete:
+                self._filter_worker(view)
+        self.query_one(MessageList).set_view(view, keep_index=keep)
+        self.update_status()
+        return True
+
+    @work(thread=True, group="filter", exclusive=True, exit_on_error=False)
+    def _filter_worker(self, view: MessageView) -> None:
+        worker = get_current_worker()
+        while not worker.is_cancelled and view is self.view:
+            done = view.catch_up(self.config.filter_budget, lambda: worker.is_cancelled)
+            self.post_message(FilterProgress(done))
+            if done:
+                return
+
+    def on_filter_progress(self, message: FilterProgress) -> None:
+        self._dirty = True
+        self._tick()
+
+    def search(self, *, forward: bool) -> bool:
+        """Move to the next (or previous) row whose summary or bytes match the search text."""
+        text = self.search_text.strip()
+        if not text:
+            return False
+        capture = self.capture
+        messages = self.query_one(MessageList)
+        current = messages.selected_index
+        start = 0 if current is None else current + (1 if forward else -1)
+        needle = parse_hex_query(text)
+        tried = 0
+        while tried < len(capture):
+            if needle is not None:
+                found = capture.find_bytes(needle, start, backwards=not forward)
+            else:
+                found = capture.find_text(text, start, backwards=not forward)
+            if found is None:
+                break
+            if messages.select_index(found):
+                return True
+            start = found + (1 if forward else -1)
+            tried += 1
+        self.notify(f"not found: {text}", severity="warning")
+        return False
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.remove_class("hidden")
+        search.focus()
+
+    def action_search_next(self) -> None:
+        self.search(forward=True)
+
+    def action_search_previous(self) -> None:
+        self.search(forward=False)
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus or not search.has_class("hidden"):
+            search.add_class("hidden")
+            self.query_one(MessageList).focus()
+            return
+        if self.view.is_filtered:
+            self.query_one("#filter", Input).value = ""
+            self.apply_filter("", problems_only=False)
+        self.query_one(MessageList).focus()
+
+    def action_toggle_problems(self) -> None:
+        self.apply_filter(self.view.filter_text, problems_only=not self.view.problems_only)
+
+    def action_jump_partner(self) -> None:
+        index = self.selected_index
+        if index is None:
+            return
+        partner = self.capture.response_in(index) or self.capture.request_in(index)
+        if partner is None:
+            self.notify("no request or response linked to this message", severity="information")
+            return
+        self.jump_to_number(partner)
+
+    def action_toggle_mark(self) -> None:
+        self.query_one(MessageList).toggle_mark()
+
+    def action_next_mark(self) -> None:
+        messages = self.query_one(MessageList)
+        if not messages.marks:
+            self.notify("no marks (press m on a message)", severity="information")
+            return
+        current = messages.selected_index or 0
+        ordered = sorted(messages.marks)
+        after = [i for i in ordered if i > current]
+        messages.select_index((after or ordered)[0])
+
+    def action_conversations(self) -> None:
+        self.push_screen(ConversationsScreen(self.capture), self._conversation_chosen)
+
+    def _conversation_chosen(self, choice: tuple[str, Link] | None) -> None:
+        if choice is None:
+            return
+        what, link = choice
+        if what == "filter":
+            text = f"link == {link.id}"
+            self.query_one("#filter", Input).value = text
+            self.apply_filter(text, problems_only=self.view.problems_only)
+        elif what == "ladder":
+            self.push_screen(LadderScreen(self.capture, link))
+        elif what == "follow":
+            self.push_screen(FollowScreen(self.capture, link))
+
+    def action_transfers(self) -> None:
+        self.push_screen(
+            TransfersScreen(
+                list(self.capture.transfers),
+                list(self.capture.objects),
+                image_mode=self.config.image_mode,
+            )
+        )
+
+    def action_follow_link(self) -> None:
+        index = self.selected_index
+        if index is None:
+            return
+        self.push_screen(FollowScreen(self.capture, self.capture.link(index), index))
+
+    def action_ladder(self) -> None:
+        index = self.selected_index
+        if index is None:
+            return
+        self.push_screen(LadderScreen(self.capture, self.capture.link(index)))
+
+    def action_export_json(self) -> None:
+        default = str(Path(self.config.export_dir) / "camshark-export.json")
+        self.push_screen(
+            ExportScreen(
+                f"Export {len(self.view):,} shown messages as JSON to:",
+                default,
+                cursor_blink=self.config.cursor_blink,
+            ),
+            self._export_json_to,
+        )
+
+    def _export_json_to(self, path: str | None) -> None:
+        if path:
+            self._export_json_worker(Path(path))
+
+    @work(thread=True, group="export", exit_on_error=False)
+    def _export_json_worker(self, path: Path) -> None:
+        pipeline = self.loader.pipeline if self.loader is not None else None
+        view = self.view
+        try:
+            count = export_json(
+                self.capture,
+                (view[i] for i in range(len(view))),
+                path,
+                endpoints=pipeline.endpoints if pipeline is not None else None,
+            )
+        except OSError as error:
+            self.call_from_thread(self.notify, f"export failed: {error}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"exported {count} messages to {path}")
+
+    def action_export_objects(self) -> None:
+        default = str(Path(self.config.export_dir) / "camshark-objects")
+        self.push_screen(
+            ExportScreen(
+                f"Export {len(self.capture.objects)} extracted objects to the directory:",
+                default,
+                cursor_blink=self.config.cursor_blink,
+            ),
+            self._export_objects_to,
+        )
+
+    def _export_objects_to(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            index = export_objects(self.capture, Path(path))
+        except OSError as error:
+            self.notify(f"export failed: {error}", severity="error")
+            return
+        self.notify(f"wrote {len(self.capture.objects)} objects, index {index}")
+
+    def help_text(self) -> str:
+        """The help page, generated from the bindings."""
+        return help_markdown(
+            {
+                "Main": self.BINDINGS,
+                "Message list": MessageList.BINDINGS,
+                "Conversations": ConversationsScreen.BINDINGS,
+            }
+        )
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_text()))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.description:
+                yield SystemCommand(
+                    binding.description,
+                    f"{binding.description} ({binding.key.replace(',', ' / ')})",
+                    partial(self.run_action, binding.action),
+                )
+
+
+def _clock_text(clock: Clock) -> str:
+    import time
+
+    return time.strftime("%H:%M:%S", time.localtime(clock.time_ns() / 1e9))
+
+
+def make_app(
+    target: str | None,
+    *,
+    live: bool = False,
+    protocol: str | None = None,
+    clock: Clock | None = None,
+    config: TuiConfig | None = None,
+    capture: Capture | None = None,
+) -> CamsharkApp:
+    """Build the TUI for a file, a live source, or the bundled sample.
+
+    Args:
+        target: a pcap/pcapng path or a source URL (``replay:FILE?speed=1.0``); None opens the
+            bundled sample capture (or shows ``capture`` when one is given).
+        live: treat ``target`` as a live source (immediate records, follow the tail).
+        protocol: decode every link as this protocol.
+        clock: wall-clock source (tests pass ``FixedClock``).
+        config: UI settings (tests pass ``TuiConfig.test()``).
+        capture: an already filled capture to show instead of loading ``target``.
+
+    Returns:
+        The app, not yet running.
+    """
+    config = config or TuiConfig()
+    clock = clock or SystemClock()
+    if capture is not None and target is None:
+        return CamsharkApp(capture, live=live, clock=clock, config=config)
+    capture = capture or Capture()
+    if target is None:
+        sample = default_capture()
+        if sample is None:
+            capture.error = "no bundled sample capture found"
+            return CamsharkApp(capture, clock=clock, config=config)
+        target = str(sample)
+    if target.startswith("replay:"):
+        live = True
+    opener: Callable[[], Source] = partial(_open, target, clock, capture)
+    loader = Loader(
+        capture,
+        opener,
+        protocol=protocol,
+        live=live,
+        clock=clock,
+        interval_s=config.refresh_interval_s,
+    )
+    return CamsharkApp(
+        capture, loader=loader, live=live, clock=clock, config=config, source_name=target
+    )
+
+
+def _open(target: str, clock: Clock, capture: Capture) -> Source:
+    def progress(done: int, total: int) -> None:
+        capture.progress = done / total if total else None
+
+    return open_target(target, clock=clock, progress=progress)

@@ -1,0 +1,1 @@
+"""Secondary screens: conversations, transfers, follow link, ladder, help, export."""

@@ -1,0 +1,151 @@
+"""Transfers: files carried over many frames, with progress, holes, retries, outcome and a preview.
+
+The preview shows reassembled JPEGs in the terminal through textual-image: kitty graphics or
+sixel where the terminal supports them, coloured half blocks otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import ClassVar
+
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Static
+
+# Imported before the app starts: textual-image asks the terminal its cell size at import.
+from textual_image.widget import HalfcellImage
+from textual_image.widget import Image as AutoImage
+
+from dissectors.api import ExtractedObject, Transfer
+from sniffer.tui.config import ImageMode
+
+HEADERS = (
+    "Protocol",
+    "Name",
+    "Link",
+    "Frames",
+    "Size",
+    "Received",
+    "Progress",
+    "Holes",
+    "Retries",
+    "CRC fail",
+    "Outcome",
+)
+
+
+def transfer_cells(transfer: Transfer) -> tuple[str, ...]:
+    """The table cells for one transfer."""
+    progress = transfer.progress
+    holes = sum(end - start for start, end in transfer.missing)
+    return (
+        transfer.protocol,
+        transfer.name,
+        str(transfer.link.id),
+        f"#{transfer.first_record}–#{transfer.last_record}",
+        "?" if transfer.expected_size is None else str(transfer.expected_size),
+        str(transfer.received),
+        "?" if progress is None else f"{progress:.0%}",
+        f"{len(transfer.missing)} ({holes} B)" if transfer.missing else "",
+        str(transfer.retries),
+        str(transfer.crc_failures),
+        transfer.outcome,
+    )
+
+
+def find_object(transfer: Transfer, objects: list[ExtractedObject]) -> ExtractedObject | None:
+    """The extracted object produced by ``transfer`` (same protocol and name), if any."""
+    for obj in reversed(objects):
+        if obj.protocol == transfer.protocol and obj.name == transfer.name:
+            return obj
+    for obj in reversed(objects):
+        if transfer.first_record in obj.frames or transfer.last_record in obj.frames:
+            return obj
+    return None
+
+
+def open_picture(obj: ExtractedObject) -> PILImage.Image | None:
+    """Decode the object's bytes as a picture (a truncated JPEG shows what arrived)."""
+    try:
+        picture = PILImage.open(io.BytesIO(obj.data))
+        picture.load()
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    return picture
+
+
+class TransfersScreen(Screen[None]):
+    """Table of transfers; the highlighted one's picture is previewed on the right."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,t", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(
+        self,
+        transfers: list[Transfer],
+        objects: list[ExtractedObject],
+        *,
+        image_mode: ImageMode = "auto",
+    ) -> None:
+        super().__init__()
+        self.transfers = transfers
+        self.objects = objects
+        self.image_mode = image_mode
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            f"Transfers ({len(self.transfers)}) · objects extracted: {len(self.objects)}",
+            classes="screen-title",
+        )
+        with Horizontal():
+            table: DataTable[str] = DataTable(id="transfers", cursor_type="row")
+            table.add_columns(*HEADERS)
+            for number, transfer in enumerate(self.transfers):
+                table.add_row(*transfer_cells(transfer), key=str(number))
+            yield table
+            with Vertical(id="preview-pane"):
+                yield Static("no picture", id="preview-caption")
+                yield Static(id="preview-slot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+        if self.transfers:
+            self.show_preview(0)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.show_preview(event.cursor_row)
+
+    def show_preview(self, row: int) -> None:
+        """Preview the picture of transfer ``row``, if it has one."""
+        caption = self.query_one("#preview-caption", Static)
+        slot = self.query_one("#preview-pane", Vertical)
+        for old in slot.query(".preview"):
+            old.remove()
+        if not 0 <= row < len(self.transfers):
+            return
+        transfer = self.transfers[row]
+        obj = find_object(transfer, self.objects)
+        if obj is None:
+            caption.update(f"{transfer.name}: no extracted object")
+            return
+        picture = open_picture(obj) if self.image_mode != "none" else None
+        state = "complete" if obj.complete else f"incomplete, {len(obj.holes)} holes"
+        if picture is None:
+            caption.update(f"{obj.name}: {len(obj.data)} bytes ({state}), not a picture")
+            return
+        caption.update(f"{obj.name}: {picture.width}×{picture.height} ({state})")
+        widget: Widget = (
+            HalfcellImage(picture, classes="preview")
+            if self.image_mode == "halfcell"
+            else AutoImage(picture, classes="preview")
+        )
+        slot.mount(widget)
