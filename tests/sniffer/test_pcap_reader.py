@@ -1,0 +1,308 @@
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scapy.utils import RawPcapNgReader
+
+from sniffer.packet_writer import CaptureWriter
+from sniffer.sources.base import SourceError
+from sniffer.sources.pcap_file import CaptureReader, detect_format
+
+T0 = 1_700_000_000_123_456_789
+
+
+def _read(path: Path, **kwargs: object) -> list[tuple[int, int, bytes]]:
+    return list(CaptureReader(path, **kwargs).packets())  # type: ignore[arg-type]
+
+
+def _packets(n: int = 5) -> list[tuple[int, bytes]]:
+    return [(T0 + i * 1_000_001, bytes([i]) * (i * 37 % 200 + 1)) for i in range(n)]
+
+
+# -- hand-built files (independent of CaptureWriter) for byte orders and block kinds -----------
+
+
+def _pcap_bytes(
+    order: str, magic: int, records: list[tuple[int, int, bytes]], lt: int = 1
+) -> bytes:
+    out = struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 65535, lt)
+    for sec, frac, data in records:
+        out += struct.pack(order + "IIII", sec, frac, len(data), len(data)) + data
+    return out
+
+
+def _pad(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 4)
+
+
+def _block(order: str, btype: int, body: bytes) -> bytes:
+    body = _pad(body)
+    total = 12 + len(body)
+    return struct.pack(order + "II", btype, total) + body + struct.pack(order + "I", total)
+
+
+def _opt(order: str, code: int, value: bytes) -> bytes:
+    return struct.pack(order + "HH", code, len(value)) + _pad(value)
+
+
+def _shb(order: str) -> bytes:
+    return _block(order, 0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+
+
+def _idb(order: str, linktype: int, options: bytes = b"") -> bytes:
+    if options:
+        options += struct.pack(order + "HH", 0, 0)
+    return _block(order, 1, struct.pack(order + "HHI", linktype, 0, 65535) + options)
+
+
+def _epb(order: str, iface: int, ticks: int, data: bytes) -> bytes:
+    head = struct.pack(
+        order + "IIIII", iface, ticks >> 32, ticks & 0xFFFFFFFF, len(data), len(data)
+    )
+    return _block(order, 6, head + data)
+
+
+@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
+@pytest.mark.parametrize("nanosecond", [True, False])
+def test_writer_reader_round_trip(tmp_path: Path, suffix: str, nanosecond: bool) -> None:
+    packets = _packets(50)
+    path = tmp_path / f"x{suffix}"
+    with CaptureWriter(path, nanosecond=nanosecond, comment="c") as writer:
+        for i, (time_ns, data) in enumerate(packets):
+            if suffix == ".pcapng" and i % 3 == 0:
+                writer.write(time_ns, data, comment=f"n{i}", flags=1)
+            else:
+                writer.write(time_ns, data)
+    got = _read(path)
+    scale = 1 if nanosecond else 1000
+    assert got == [(t // scale * scale, 1, d) for t, d in packets]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1000])
+def test_small_buffers_give_identical_packets(tmp_path: Path, chunk_size: int) -> None:
+    packets = _packets(30)
+    for suffix in (".pcap", ".pcapng"):
+        path = tmp_path / f"x{suffix}"
+        with CaptureWriter(path) as writer:
+            writer.write_all(packets)
+        assert _read(path, chunk_size=chunk_size) == [(t, 1, d) for t, d in packets]
+
+
+@pytest.mark.parametrize(
+    ("order", "magic", "unit"),
+    [
+        ("<", 0xA1B2C3D4, 1000),
+        (">", 0xA1B2C3D4, 1000),
+        ("<", 0xA1B23C4D, 1),
+        (">", 0xA1B23C4D, 1),
+    ],
+)
+def test_pcap_both_byte_orders_and_resolutions(
+    tmp_path: Path, order: str, magic: int, unit: int
+) -> None:
+    path = tmp_path / "x.pcap"
+    path.write_bytes(_pcap_bytes(order, magic, [(10, 5, b"abc"), (11, 999, b"defg")], lt=113))
+    assert _read(path) == [
+        (10_000_000_000 + 5 * unit, 113, b"abc"),
+        (11_000_000_000 + 999 * unit, 113, b"defg"),
+    ]
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_pcapng_interfaces_with_own_linktype_and_resolution(tmp_path: Path, order: str) -> None:
+    tsresol = lambda v: _opt(order, 9, bytes([v]))  # noqa: E731
+    tsoffset = _opt(order, 14, struct.pack(order + "q", 100))
+    blob = (
+        _shb(order)
+        + _idb(order, 1)  # default resolution: microseconds
+        + _idb(order, 276, tsresol(9))
+        + _idb(order, 101, tsresol(0x80 | 10) + tsoffset)  # 2**-10 s ticks, +100 s
+        + _idb(order, 252, tsresol(3) + _opt(order, 2, b"serial0"))  # milliseconds
+        + _block(order, 4, b"\x00\x00\x00\x00")  # a name resolution block, skipped
+        + _epb(order, 0, 1_500_000, b"eth")
+        + _epb(order, 1, 2_000_000_007, b"sll2")
+        + _epb(order, 2, 3 * 1024 + 512, b"raw")
+        + _epb(order, 3, 4_321, b"pdu")
+        + _block(order, 5, struct.pack(order + "III", 0, 0, 0))  # interface statistics
+    )
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(blob)
+    reader = CaptureReader(path)
+    assert list(reader.packets()) == [
+        (1_500_000_000, 1, b"eth"),
+        (2_000_000_007, 276, b"sll2"),
+        (103_500_000_000, 101, b"raw"),
+        (4_321_000_000, 252, b"pdu"),
+    ]
+    assert reader.linktypes == [1, 276, 101, 252]
+
+
+def test_pcapng_simple_and_obsolete_packet_blocks(tmp_path: Path) -> None:
+    order = "<"
+    spb = _block(order, 3, struct.pack(order + "I", 6) + b"simple")
+    pb_head = struct.pack(order + "HHIIII", 0, 0, 0, 2_000_000, 5, 9)
+    pb = _block(order, 2, pb_head + b"obsol")
+    snapped_spb = _block(order, 3, struct.pack(order + "I", 100) + b"only8byt")
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(_shb(order) + _idb(order, 1) + pb + spb + snapped_spb)
+    # SPB has no timestamp: it takes the previous packet's time
+    assert _read(path) == [
+        (2_000_000_000, 1, b"obsol"),
+        (2_000_000_000, 1, b"simple"),
+        (2_000_000_000, 1, b"only8byt"),
+    ]
+
+
+def test_pcapng_several_sections_with_different_byte_orders(tmp_path: Path) -> None:
+    first = _shb("<") + _idb("<", 1) + _epb("<", 0, 1_000_000, b"one")
+    second = (
+        _shb(">") + _idb(">", 101, _opt(">", 9, b"\x09")) + _epb(">", 0, 7, b"two")
+    )  # interfaces restart per section
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(first + second)
+    assert _read(path) == [(1_000_000_000, 1, b"one"), (7, 101, b"two")]
+
+
+def test_reader_agrees_with_scapy_on_multi_interface_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.pcapng"
+    with CaptureWriter(path) as writer:
+        serial = writer.add_interface(147, name="ttyUSB0", description="9600 8N1")
+        for i, (time_ns, data) in enumerate(_packets(20)):
+            writer.write(time_ns, data, interface=serial if i % 2 else 0)
+    ours = _read(path)
+    with RawPcapNgReader(str(path)) as reader:
+        theirs = [(data, meta.linktype) for data, meta in reader]
+    assert [(d, lt) for _, lt, d in ours] == theirs
+
+
+# -- damage -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
+def test_truncated_file_yields_everything_before_the_cut(tmp_path: Path, suffix: str) -> None:
+    packets = _packets(4)
+    whole = tmp_path / f"whole{suffix}"
+    with CaptureWriter(whole) as writer:
+        writer.write_all(packets)
+    blob = whole.read_bytes()
+    size = len(packets[-1][1])
+    last_size = size + 16 if suffix == ".pcap" else 32 + size + (-size % 4)
+    cut_path = tmp_path / f"cut{suffix}"
+    for cut in range(len(blob) - last_size + 1, len(blob)):
+        cut_path.write_bytes(blob[:cut])
+        reader = CaptureReader(cut_path)
+        got = []
+        with pytest.raises(SourceError) as info:
+            got.extend(reader.packets())
+        assert len(got) == 3, cut
+        message = str(info.value)
+        assert "truncated" in message
+        assert "packet 4" in message
+        assert "3 packets read" in message
+        assert "\n" not in message
+        assert f"at byte {len(blob) - last_size} " in message
+
+
+def test_corrupt_block_length_reports_offset_and_packet(tmp_path: Path) -> None:
+    order = "<"
+    good = _shb(order) + _idb(order, 1) + _epb(order, 0, 1, b"ok")
+    bad = struct.pack(order + "II", 6, 13) + b"\0" * 20
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(good + bad)
+    got = []
+    with pytest.raises(
+        SourceError, match=rf"corrupt pcapng block \(length 13\) at byte {len(good)} \(packet 2\)"
+    ):
+        got.extend(CaptureReader(path).packets())
+    assert got == [(1000, 1, b"ok")]
+
+
+def test_mismatched_trailing_length_is_corruption(tmp_path: Path) -> None:
+    order = "<"
+    block = bytearray(_epb(order, 0, 1, b"data"))
+    block[-4:] = struct.pack(order + "I", 999)
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(_shb(order) + _idb(order, 1) + bytes(block))
+    with pytest.raises(SourceError, match="trailing length differs"):
+        list(CaptureReader(path).packets())
+
+
+def test_epb_on_undefined_interface_is_corruption(tmp_path: Path) -> None:
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(_shb("<") + _idb("<", 1) + _epb("<", 3, 1, b"x"))
+    with pytest.raises(SourceError, match="corrupt pcapng enhanced packet block"):
+        list(CaptureReader(path).packets())
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"", "empty"),
+        (b"GET / HTTP/1.1\r\n", "starts with 47 45 54 20"),
+        (b"\x89PNG\r\n\x1a\n....", "starts with 89 50 4e 47"),
+    ],
+)
+def test_not_a_capture_file(tmp_path: Path, content: bytes, detail: str) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=f"is not a pcap or pcapng file \\({detail}"):
+        CaptureReader(path)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such file"):
+        CaptureReader(tmp_path / "nope.pcap")
+    with pytest.raises(SourceError, match="is a directory"):
+        CaptureReader(tmp_path)
+
+
+def test_truncated_pcap_header(tmp_path: Path) -> None:
+    path = tmp_path / "x.pcap"
+    path.write_bytes(struct.pack("<I", 0xA1B2C3D4) + b"\0" * 10)
+    with pytest.raises(SourceError, match="truncated pcap file header"):
+        list(CaptureReader(path).packets())
+
+
+def test_detect_format() -> None:
+    assert detect_format(b"\x0a\x0d\x0d\x0a") == "pcapng"
+    assert detect_format(b"\xd4\xc3\xb2\xa1") == "pcap"
+    assert detect_format(b"\xa1\xb2\x3c\x4d") == "pcap"
+    assert detect_format(b"PK\x03\x04") is None
+
+
+def test_progress_reports_reach_the_total(tmp_path: Path) -> None:
+    path = tmp_path / "x.pcapng"
+    with CaptureWriter(path) as writer:
+        writer.write_all(_packets(100))
+    calls: list[tuple[int, int]] = []
+    progress: Callable[[int, int], None] = lambda done, total: calls.append((done, total))  # noqa: E731
+    assert len(_read(path, progress=progress, chunk_size=512)) == 100
+    size = path.stat().st_size
+    assert calls[-1] == (size, size)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert len(calls) > 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    packets=st.lists(st.tuples(st.integers(0, 2**62), st.binary(max_size=300)), max_size=20),
+    fmt=st.sampled_from(["pcap", "pcapng"]),
+    chunk=st.integers(1, 700),
+)
+def test_round_trip_property(
+    tmp_path_factory: pytest.TempPathFactory,
+    packets: list[tuple[int, bytes]],
+    fmt: str,
+    chunk: int,
+) -> None:
+    path = tmp_path_factory.mktemp("rt") / f"x.{fmt}"
+    if fmt == "pcap":  # 32-bit seconds
+        packets = [(t % (2**32 * 10**9), d) for t, d in packets]
+    with CaptureWriter(path) as writer:
+        writer.write_all(packets)
+    assert _read(path, chunk_size=chunk) == [(t, 1, d) for t, d in packets]
