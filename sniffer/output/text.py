@@ -18,9 +18,12 @@ def format_line(record: Record, base_time_ns: int, endpoints: Endpoints) -> str:
     source, destination = endpoints(record)
     relative = (record.time_ns - base_time_ns) / 1e9
     dissection = record.dissection
+    summary = dissection.summary
+    if not summary.startswith(dissection.type):
+        summary = f"{dissection.type}: {summary}"
     parts = [
         f"{record.number:>6} {relative:>11.6f} {source} → {destination} "
-        f"{_DIRECTION[record.direction]} {record.protocol} {dissection.type} {dissection.summary}"
+        f"{_DIRECTION[record.direction]} {record.protocol} {summary}"
     ]
     if record.request_in is not None:
         latency = "" if record.latency_ns is None else f", {record.latency_ns / 1e6:.3f} ms"

@@ -25,7 +25,7 @@ def test_text_line_has_number_time_endpoints_direction_protocol_type_and_problem
     record.latency_ns = 12_500_000
     line = format_line(record, 4_000_000_000, endpoints)
     assert line.split()[:3] == ["7", "1.000000", "10.0.0.2:9999"]
-    assert "dev→host smartlpr LicenseInfo plate 1234KLM" in line
+    assert "dev→host smartlpr LicenseInfo: plate 1234KLM" in line
     assert "[reply to #3, 12.500 ms]" in line
     assert line.endswith("[!!smartlpr.bad_checksum]")
 
