@@ -131,9 +131,8 @@ class SmartLprFramer:
                 break
             if length == _REJECT:
                 if junk_from < 0:
-                    at_end = final and total - pos < LEN_OVERHEAD
                     junk_from = pos
-                    junk_reason = end_reason if at_end else self._reject_reason(buf, pos)
+                    junk_reason = self._reject_reason(buf, pos, end_reason if final else None)
                 pos += 1
                 continue
             if junk_from >= 0:
@@ -158,14 +157,18 @@ class SmartLprFramer:
         return out
 
     @staticmethod
-    def _reject_reason(buf: bytearray, pos: int) -> str:
-        if len(buf) - pos < LEN_HEADER:
-            return _REASON_END
+    def _reject_reason(buf: bytearray, pos: int, end_reason: str | None) -> str:
+        available = len(buf) - pos
+        if available < LEN_HEADER:
+            return end_reason or _REASON_END
         size, message_type, version = _SIZE_TYPE_VERSION.unpack_from(buf, pos + 5)
         if message_type > MAX_PLAUSIBLE_CODE or version > MAX_PLAUSIBLE_CODE:
             return _REASON_HEADER
-        if all(not LEN_OVERHEAD <= size + e <= MAX_FRAME for _r, e in SIZE_READINGS):
+        lengths = [size + e for _r, e in SIZE_READINGS if LEN_OVERHEAD <= size + e <= MAX_FRAME]
+        if not lengths:
             return _REASON_HEADER
+        if end_reason and any(length > available for length in lengths):
+            return end_reason
         return _REASON_FALSE_STX
 
     def _junk(self, start: int, end: int, reason: str) -> Junk:
