@@ -1,32 +1,835 @@
-"""DualCam transfer tracker (placeholder until the full tracker lands)."""
+"""DualCam transfer tracker: sessions per link (shown by IMEI), files from request to outcome.
+
+For each file it keeps a coverage map (verified, duplicate and conflicting byte ranges), the
+CRC-16/KERMIT chain (one register, reset at every SYNC; spec A.6), each RESUME with the SYNC
+that answered it, repeated STARTs, stalls and the outcome. DATA records are annotated in place:
+the matcher swaps in a Dissection with the packet number, byte offset and CRC verdict
+(``dualcam.packet``, ``dualcam.offset``, ``dualcam.crc_ok``, ``dualcam.crc_computed``), so
+filters and the detail tree see them without a new Record field.
+"""
 
 from __future__ import annotations
 
-from dissectors.api import ExtractedObject, Link, Record, Transfer
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from dissectors.api import (
+    Direction,
+    Dissection,
+    ExtractedObject,
+    Field,
+    Link,
+    Record,
+    Severity,
+    Transfer,
+)
+from dissectors.checksums import crc16_kermit
+from dissectors.dualcam import media
+from dissectors.dualcam.records import (
+    PROTOCOL,
+    DualCamData,
+    DualCamEnhancedData,
+    DualCamInit,
+    DualCamMetadata,
+    DualCamResume,
+    DualCamStart,
+    DualCamStatus,
+    DualCamSync,
+    DualCamText,
+    iso_ms,
+)
+from dissectors.dualcam.tables import IDENTIFIERS, PACKET_SIZE, TRIGGERS, pending_words
+
+STALL_NS = 2_000_000_000
+"""A pause between DATA frames longer than this is a stall (spec A.12)."""
+START_TIMEOUT_NS = 2_500_000_000
+"""START with no RESUME/SYNC after this long is flagged (server think time seen up to 2.2 s)."""
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest file the tracker stores (a 20 s DualCam video is about 6 MB)."""
+
+
+class Ranges:
+    """A set of byte ranges ``[start, end)``, kept sorted and merged."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        """Add ``[start, end)``, merging with touching ranges."""
+        if end <= start:
+            return
+        low = bisect_left(self._ends, start)
+        high = bisect_right(self._starts, end)
+        if low < high:
+            start = min(start, self._starts[low])
+            end = max(end, self._ends[high - 1])
+        self._starts[low:high] = [start]
+        self._ends[low:high] = [end]
+
+    def overlap(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of ``[start, end)`` already in the set."""
+        out: list[tuple[int, int]] = []
+        index = bisect_right(self._ends, start)
+        while index < len(self._starts) and self._starts[index] < end:
+            out.append((max(start, self._starts[index]), min(end, self._ends[index])))
+            index += 1
+        return out
+
+    def gaps(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of ``[start, end)`` not in the set."""
+        out: list[tuple[int, int]] = []
+        cursor = start
+        for low, high in self.overlap(start, end):
+            if low > cursor:
+                out.append((cursor, low))
+            cursor = high
+        if cursor < end:
+            out.append((cursor, end))
+        return out
+
+    @property
+    def total(self) -> int:
+        """Bytes covered."""
+        return sum(e - s for s, e in zip(self._starts, self._ends, strict=True))
+
+    def as_tuples(self) -> tuple[tuple[int, int], ...]:
+        """The ranges, in order."""
+        return tuple(zip(self._starts, self._ends, strict=True))
+
+    def __bool__(self) -> bool:
+        return bool(self._starts)
+
+
+def _packets_text(ranges: tuple[tuple[int, int], ...] | list[tuple[int, int]]) -> str:
+    """Byte ranges as 1-based packet numbers: ``2..56``."""
+    parts = []
+    for start, end in ranges:
+        first = start // PACKET_SIZE + 1
+        last = (end - 1) // PACKET_SIZE + 1
+        parts.append(str(first) if first == last else f"{first}..{last}")
+    return ", ".join(parts)
+
+
+def _stamp(time_ns: int) -> str:
+    return datetime.fromtimestamp(time_ns / 1e9, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _metadata_dict(meta: DualCamMetadata) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if meta.version is not None:
+        out["version"] = meta.version
+    kc = meta.kind_camera
+    if kc:
+        out["file_type"] = f"{kc[0]} {kc[1]}"
+    if meta.timestamp_ms is not None:
+        out["timestamp"] = iso_ms(meta.timestamp_ms)
+    if meta.trigger is not None:
+        out["trigger"] = TRIGGERS.get(meta.trigger, str(meta.trigger))
+    for name in ("duration_s", "fps", "timezone_min", "latitude", "longitude"):
+        value = getattr(meta, name)
+        if value is not None:
+            out[name] = value
+    if meta.trigger_timestamp_ms is not None:
+        out["trigger_timestamp"] = iso_ms(meta.trigger_timestamp_ms)
+    return out
+
+
+@dataclass(slots=True, eq=False)
+class _File:
+    """One file from FILE_REQUEST/START to its outcome."""
+
+    session: _Session
+    identifier: str
+    count: int
+    byte_mode: bool
+    start: Record
+    request: Record | None
+    metadata: DualCamMetadata | None
+    data: bytearray = field(default_factory=bytearray)
+    size: int | None = None
+    """Exact size once known (byte mode, or the short last packet in packet mode)."""
+    verified: Ranges = field(default_factory=Ranges)
+    duplicates: Ranges = field(default_factory=Ranges)
+    conflicts: Ranges = field(default_factory=Ranges)
+    frames: list[int] = field(default_factory=list)
+    packets: set[int] = field(default_factory=set)
+    """Packet numbers verified at least once (packet mode)."""
+    crc: int = 0
+    chain_ok: bool = True
+    synced: bool = False
+    answered: bool = False
+    next_packet: int = 1
+    next_offset: int = 0
+    starts: list[int] = field(default_factory=list)
+    crc_failures: list[dict[str, object]] = field(default_factory=list)
+    in_flight: int = 0
+    resumes: list[dict[str, object]] = field(default_factory=list)
+    pending_resumes: list[Record] = field(default_factory=list)
+    syncs: int = 0
+    stalls: list[dict[str, object]] = field(default_factory=list)
+    gaps_ms: list[float] = field(default_factory=list)
+    first_data_ns: int | None = None
+    last_data_ns: int | None = None
+    received: int = 0
+    junk_bytes: int = 0
+    last_record: int = 0
+    last_time_ns: int = 0
+    outcome: str = "in progress"
+    done: bool = False
+    flagged_unanswered: bool = False
+
+    @property
+    def expected(self) -> int:
+        """Exact size when known, else the packet-mode upper bound ``count * 1024``."""
+        if self.size is not None:
+            return self.size
+        return self.count if self.byte_mode else self.count * PACKET_SIZE
+
+    @property
+    def complete(self) -> bool:
+        """Every byte of the file verified by the CRC chain."""
+        if self.size is None or self.count == 0:
+            return False
+        return not self.verified.gaps(0, self.size)
+
+    @property
+    def kind_camera(self) -> tuple[str, str]:
+        if self.identifier in IDENTIFIERS:
+            return IDENTIFIERS[self.identifier]
+        if self.metadata is not None and self.metadata.kind_camera:
+            return self.metadata.kind_camera
+        lowered = self.identifier.lower()
+        kind = "video" if "video" in lowered or lowered.endswith((".mp4", ".h265")) else "photo"
+        return kind, "unknown"
+
+
+@dataclass(slots=True, eq=False)
+class _Session:
+    """One TCP connection from one tracker."""
+
+    link: Link
+    imei: int | None = None
+    protocol_id: int | None = None
+    inits: int = 0
+    settings: list[int] = field(default_factory=list)
+    server_seen: bool = False
+    file: _File | None = None
+    files: list[_File] = field(default_factory=list)
+    request: Record | None = None
+    meta_request: Record | None = None
+    repeat_init: Record | None = None
+    path_request: Record | None = None
+    path: str | None = None
+    metadata: DualCamMetadata | None = None
+    closed: bool = False
+
+    @property
+    def who(self) -> str:
+        return str(self.imei) if self.imei is not None else f"link {self.link.id}"
 
 
 class DualCamMatcher:
-    """Follows DualCam sessions and transfers."""
+    """Follows DualCam sessions and file transfers for one capture."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[int, _Session] = {}
+        self._order: list[_Session] = []
+        self._objects: list[ExtractedObject] = []
+
+    # -- Matcher protocol --------------------------------------------------------------------
 
     def observe(self, record: Record) -> None:
-        """See one record."""
+        """See one record of this protocol, in arrival order."""
+        if record.protocol != PROTOCOL:
+            return
+        session = self._session(record.link)
+        device = record.direction is Direction.FROM_DEVICE
+        if not device:
+            session.server_seen = True
+        kind = record.dissection.type
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, session, record)
+        elif kind in ("junk", "gap", "malformed") and session.file and not session.file.done:
+            file = session.file
+            if device:
+                file.junk_bytes += len(record.data)
+                if kind == "gap":
+                    file.chain_ok = False
+        if session.file is not None and not session.file.done:
+            session.file.last_record = record.number
+            session.file.last_time_ns = record.time_ns
 
     def expire(self, now_ns: int) -> None:
-        """Capture time advanced."""
+        """Flag STARTs the server has not answered."""
+        for session in self._order:
+            file = session.file
+            if (
+                file is None
+                or file.done
+                or file.answered
+                or file.flagged_unanswered
+                or file.count == 0
+            ):
+                continue
+            if now_ns - file.start.time_ns > START_TIMEOUT_NS:
+                file.flagged_unanswered = True
+                file.start.add_problem(
+                    Severity.WARNING,
+                    f"{PROTOCOL}.start_unanswered",
+                    "START not answered by RESUME within "
+                    f"{START_TIMEOUT_NS / 1e9:g} s: the server never set the start point, so "
+                    "the device will repeat START (check the server's RESUME handling).",
+                )
 
     def link_closed(self, link: Link, time_ns: int) -> None:
-        """A connection ended."""
+        """The connection ended: an unfinished file is aborted."""
+        session = self._sessions.get(link.id)
+        if session is None:
+            return
+        self._end_file(session, "aborted: connection closed mid-file")
+        session.closed = True
+        del self._sessions[link.id]
 
     def finish(self) -> None:
-        """End of capture."""
+        """End of capture: every open file gets its outcome."""
+        for session in list(self._sessions.values()):
+            self._end_file(session, "aborted: capture ended mid-file")
 
     def take_objects(self) -> list[ExtractedObject]:
-        """Files completed since the last call."""
-        return []
+        """Files finished (complete or not) since the last call."""
+        objects, self._objects = self._objects, []
+        return objects
 
     def transfers(self) -> list[Transfer]:
-        """Every transfer seen."""
-        return []
+        """Every file transfer seen, in order."""
+        return [self._transfer(file) for session in self._order for file in session.files]
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def _session(self, link: Link) -> _Session:
+        session = self._sessions.get(link.id)
+        if session is None:
+            session = _Session(link)
+            self._sessions[link.id] = session
+            self._order.append(session)
+        return session
+
+    @staticmethod
+    def _link(request: Record | None, response: Record) -> None:
+        if request is None or request.response_in is not None:
+            return
+        request.response_in = response.number
+        response.request_in = request.number
+        response.latency_ns = response.time_ns - request.time_ns
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def _on_init(self, session: _Session, record: Record) -> None:
+        message = record.dissection.message
+        assert isinstance(message, DualCamInit)
+        file = session.file
+        if file is not None and not file.done:
+            self._end_file(session, "aborted: device sent a new INIT mid-file")
+        if session.imei is not None and session.imei != message.imei:
+            record.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.imei_changed",
+                f"IMEI changed on the same connection ({session.imei} -> {message.imei}).",
+            )
+        if session.settings:
+            served = pending_words(session.settings[-1] & ~message.settings)
+            if served:
+                record.add_problem(
+                    Severity.NOTE,
+                    f"{PROTOCOL}.served",
+                    f"queue drained: {', '.join(served)} no longer pending.",
+                )
+        session.imei = message.imei
+        session.protocol_id = message.protocol_id
+        session.inits += 1
+        session.settings.append(message.settings)
+        self._link(session.repeat_init, record)
+        session.repeat_init = None
+
+    def _on_file_request(self, session: _Session, record: Record) -> None:
+        session.request = record
+
+    def _on_repeat_init(self, session: _Session, record: Record) -> None:
+        self._end_file(session, "aborted: server asked for a new INIT mid-file")
+        session.repeat_init = record
+
+    def _on_close(self, session: _Session, record: Record) -> None:
+        self._end_file(session, "aborted: server closed the session mid-file")
+
+    def _on_complete(self, session: _Session, record: Record) -> None:
+        self._end_file(session, "aborted: server sent COMPLETE mid-file")
+
+    def _on_metadata_request(self, session: _Session, record: Record) -> None:
+        session.meta_request = record
+
+    def _on_metadata(self, session: _Session, record: Record) -> None:
+        message = record.dissection.message
+        assert isinstance(message, DualCamMetadata)
+        self._link(session.meta_request, record)
+        session.meta_request = None
+        session.metadata = message
+        if session.file is not None and not session.file.done and session.file.metadata is None:
+            session.file.metadata = message
+
+    def _on_path_request(self, session: _Session, record: Record) -> None:
+        session.path_request = record
+
+    def _on_path_response(self, session: _Session, record: Record) -> None:
+        message = record.dissection.message
+        assert isinstance(message, DualCamText)
+        self._link(session.path_request, record)
+        session.path_request = None
+        session.path = message.text
+
+    def _on_status(self, session: _Session, record: Record) -> None:
+        message = record.dissection.message
+        assert isinstance(message, DualCamStatus)
+        if message.status:
+            self._end_file(session, f"device error {message.status}: {message.reason}")
+
+    def _on_start(self, session: _Session, record: Record) -> None:
+        message = record.dissection.message
+        assert isinstance(message, DualCamStart)
+        request = session.request
+        identifier = "unknown"
+        if request is not None and isinstance(request.dissection.message, DualCamText):
+            identifier = request.dissection.message.text
+        old = session.file
+        if old is not None and not old.done:
+            if not old.answered and not old.frames and old.count == message.count:
+                old.starts.append(record.number)
+                record.request_in = old.start.number
+                record.add_problem(
+                    Severity.WARNING,
+                    f"{PROTOCOL}.start_repeated",
+                    f"START repeated ({len(old.starts)} so far, "
+                    f"{(record.time_ns - old.start.time_ns) / 1e9:.1f} s after the first): the "
+                    "server has not answered with RESUME, so the device asks again.",
+                )
+                return
+            self._end_file(session, "aborted: a new START replaced it")
+        metadata = session.metadata
+        if request is None and metadata is not None and metadata.kind_camera:
+            kind, camera = metadata.kind_camera  # device-only capture: infer from metadata
+            identifier = f"%{kind}{camera[0]}"
+        self._link(request, record)
+        session.request = None
+        byte_mode = (session.protocol_id or 5) >= 6 or not identifier.startswith(("%", "unknown"))
+        session.metadata = None
+        file = _File(
+            session,
+            identifier,
+            message.count,
+            byte_mode,
+            record,
+            request,
+            metadata,
+            starts=[record.number],
+            last_record=record.number,
+            last_time_ns=record.time_ns,
+        )
+        session.file = file
+        session.files.append(file)
+        if message.count == 0:
+            self._end_file(session, "nothing to send")
+
+    def _on_resume(self, session: _Session, record: Record) -> None:
+        message = record.dissection.message
+        assert isinstance(message, DualCamResume)
+        file = session.file
+        if file is None or file.done:
+            record.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.resume_outside_transfer",
+                "RESUME with no file announced (no START on this connection).",
+            )
+            return
+        if not file.answered:
+            self._link(file.start, record)
+        file.answered = True
+        if file.pending_resumes:
+            record.add_problem(
+                Severity.NOTE,
+                f"{PROTOCOL}.resume_repeated",
+                f"RESUME repeated without a SYNC in between ({len(file.pending_resumes)} "
+                "pending): each one may make the device resend from that point.",
+            )
+        file.pending_resumes.append(record)
+        file.resumes.append(
+            {
+                "resume": record.number,
+                "value": message.offset,
+                "time_ns": record.time_ns,
+                "sync": None,
+                "sync_value": None,
+                "latency_ns": None,
+            }
+        )
+
+    def _on_sync(self, session: _Session, record: Record) -> None:
+        message = record.dissection.message
+        assert isinstance(message, DualCamSync)
+        file = session.file
+        if file is None or file.done:
+            record.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.sync_outside_transfer",
+                "SYNC with no file in progress on this connection.",
+            )
+            return
+        value = message.offset
+        if file.byte_mode:
+            file.next_offset = value
+        else:
+            file.next_packet = max(value, 1)
+        file.crc = 0
+        file.chain_ok = True
+        file.synced = True
+        file.answered = True
+        file.syncs += 1
+        if file.pending_resumes:
+            resume = file.pending_resumes.pop(0)
+            self._link(resume, record)
+            for entry in file.resumes:
+                if entry["resume"] == resume.number:
+                    entry["sync"] = record.number
+                    entry["sync_value"] = value
+                    entry["latency_ns"] = record.time_ns - resume.time_ns
+            asked = resume.dissection.message
+            assert isinstance(asked, DualCamResume)
+            expected = asked.offset if file.byte_mode else max(asked.offset, 1)
+            if expected != value:
+                record.add_problem(
+                    Severity.WARNING,
+                    f"{PROTOCOL}.sync_mismatch",
+                    f"SYNC {value} does not echo RESUME {asked.offset} (#{resume.number}).",
+                )
+        elif session.server_seen:
+            record.add_problem(
+                Severity.NOTE,
+                f"{PROTOCOL}.sync_unrequested",
+                "SYNC without a pending RESUME.",
+            )
+
+    def _on_data(self, session: _Session, record: Record) -> None:
+        message = record.dissection.message
+        assert isinstance(message, DualCamData | DualCamEnhancedData)
+        file = session.file
+        if file is None or file.done:
+            record.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.data_outside_transfer",
+                "DATA with no file in progress (no START, or after the file ended).",
+            )
+            return
+        if not file.synced:
+            file.synced = True
+            record.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.data_before_sync",
+                "DATA before any SYNC: the device should confirm the start point first.",
+            )
+        payload = record.data[message.data_start : message.data_start + message.length]
+        size = len(payload)
+        packet: int | None
+        if isinstance(message, DualCamEnhancedData):
+            offset = message.offset
+            packet = None
+            file.next_offset = offset + size
+        elif file.byte_mode:
+            offset = file.next_offset
+            packet = None
+            file.next_offset += size
+        else:
+            packet = file.next_packet
+            offset = (packet - 1) * PACKET_SIZE
+            file.next_packet += 1
+        file.frames.append(record.number)
+        file.received += size
+        now = record.time_ns
+        if file.last_data_ns is not None:
+            pause = now - file.last_data_ns
+            file.gaps_ms.append(pause / 1e6)
+            if pause > STALL_NS:
+                file.stalls.append({"record": record.number, "pause_s": round(pause / 1e9, 3)})
+                record.add_problem(
+                    Severity.NOTE,
+                    f"{PROTOCOL}.stall",
+                    f"transfer stalled for {pause / 1e9:.1f} s before this DATA.",
+                )
+        else:
+            file.first_data_ns = now
+        file.last_data_ns = now
+        if not file.chain_ok:
+            file.in_flight += 1
+            record.add_problem(
+                Severity.NOTE,
+                f"{PROTOCOL}.in_flight",
+                "in flight after a CRC error: the server ignores DATA until the next SYNC.",
+            )
+            _annotate(record, packet, offset, None, "in flight after error (not checked)")
+            return
+        computed = crc16_kermit(payload, file.crc)
+        if computed != message.crc:
+            file.chain_ok = False
+            fresh = crc16_kermit(payload, 0)
+            rule = (
+                "it matches a CRC started from 0: the chain was restarted without a SYNC"
+                if fresh == message.crc and file.crc != 0
+                else "bytes were lost or corrupted"
+            )
+            where = f"packet {packet}" if packet is not None else f"offset {offset}"
+            file.crc_failures.append(
+                {
+                    "record": record.number,
+                    "packet": packet,
+                    "offset": offset,
+                    "received": message.crc,
+                    "computed": computed,
+                    "rule": "reset" if fresh == message.crc else "none",
+                }
+            )
+            record.add_problem(
+                Severity.ERROR,
+                f"{PROTOCOL}.crc_chain",
+                f"CRC chain broken at {where}: received 0x{message.crc:04x}, computed "
+                f"0x{computed:04x}; {rule}. The server should RESUME from the first bad packet.",
+            )
+            _annotate(record, packet, offset, computed, f"BAD (computed 0x{computed:04x})")
+            return
+        file.crc = computed
+        end = offset + size
+        if (end > file.expected and file.size is None) or end > MAX_FILE_BYTES:
+            record.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.beyond_announced",
+                f"DATA ends at byte {end}, beyond the {file.expected} bytes START announced.",
+            )
+            if end > MAX_FILE_BYTES or end > file.expected + PACKET_SIZE:
+                _annotate(record, packet, offset, computed, "ok (not stored: out of range)")
+                return
+        if not file.byte_mode and size < PACKET_SIZE:
+            file.size = end
+            if packet != file.count:
+                record.add_problem(
+                    Severity.WARNING,
+                    f"{PROTOCOL}.short_packet",
+                    f"packet {packet} is short ({size} B) but START announced {file.count}.",
+                )
+        elif not file.byte_mode and packet == file.count:
+            file.size = end
+        elif file.byte_mode and file.size is None:
+            file.size = file.count
+        verdict = "ok"
+        for low, high in file.verified.overlap(offset, end):
+            same = file.data[low:high] == payload[low - offset : high - offset]
+            (file.duplicates if same else file.conflicts).add(low, high)
+            verdict = "ok, duplicate" if same else "ok, CONFLICTS with earlier copy"
+            if not same:
+                record.add_problem(
+                    Severity.WARNING,
+                    f"{PROTOCOL}.conflicting_duplicate",
+                    f"bytes {low}..{high} were received before with different content.",
+                )
+        if len(file.data) < end:
+            file.data.extend(bytes(end - len(file.data)))
+        file.data[offset:end] = payload
+        file.verified.add(offset, end)
+        if packet is not None:
+            file.packets.add(packet)
+        _annotate(record, packet, offset, computed, verdict)
+
+    # -- outcome ----------------------------------------------------------------------------
+
+    def _end_file(self, session: _Session, reason: str) -> None:
+        file = session.file
+        if file is None or file.done:
+            return
+        file.done = True
+        if file.count == 0:
+            file.outcome = "nothing to send"
+        elif file.complete:
+            file.outcome = "complete"
+        elif not file.answered and not file.frames:
+            file.outcome = "never started (START not answered by RESUME)"
+        else:
+            file.outcome = reason
+        if file.frames:
+            self._objects.append(self._object(file))
+
+    def _object(self, file: _File) -> ExtractedObject:
+        session = file.session
+        size = file.size if file.size is not None else len(file.data)
+        data = bytes(file.data[:size])
+        if len(data) < size:
+            data += bytes(size - len(data))
+        content_type, suffix = media.sniff_content(data)
+        kind = file.kind_camera[0]
+        if suffix == ".bin":
+            suffix = ".jpg" if kind == "photo" else ".ptmf"
+            content_type = "image/jpeg" if kind == "photo" else "video/x-teltonika-ptmf"
+        if file.metadata is not None and file.metadata.timestamp_ms is not None:
+            when = _stamp(file.metadata.timestamp_ms * 1_000_000)
+        else:
+            when = _stamp(file.start.time_ns)
+        if file.identifier.startswith("%"):
+            label = file.identifier[1:]
+        else:
+            label = file.identifier.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "file"
+        name = f"dualcam-{session.who}-{label}-{when}{suffix}"
+        holes = tuple(file.verified.gaps(0, file.expected))
+        details = self._details(file)
+        extra: dict[str, bytes] = {}
+        if content_type == "image/jpeg":
+            details["jpeg"] = media.jpeg_summary(data)
+        elif suffix == ".ptmf":
+            records, _ = media.ptmf_records(data)
+            details["ptmf"] = media.ptmf_summary(data)
+            if records:
+                extra[".h265"] = media.annexb_from_ptmf(data, records)
+        return ExtractedObject(
+            protocol=PROTOCOL,
+            name=name,
+            data=data,
+            frames=tuple(file.frames),
+            complete=file.complete,
+            holes=holes,
+            content_type=content_type,
+            details=details,
+            extra_files=extra,
+        )
+
+    def _details(self, file: _File) -> dict[str, object]:
+        session = file.session
+        kind, camera = file.kind_camera
+        missing = file.verified.gaps(0, file.expected)
+        details: dict[str, object] = {
+            "imei": session.imei,
+            "link": session.link.name,
+            "identifier": file.identifier,
+            "kind": kind,
+            "camera": camera,
+            "mode": "bytes" if file.byte_mode else "packets",
+            "start_count": file.count,
+            "size": file.size,
+            "expected_size": file.expected,
+            "complete": file.complete,
+            "outcome": file.outcome,
+            "packets_verified": len(file.packets) if not file.byte_mode else None,
+            "data_frames": len(file.frames),
+            "crc_failures": list(file.crc_failures),
+            "in_flight_after_error": file.in_flight,
+            "resumes": [dict(r) for r in file.resumes],
+            "syncs": file.syncs,
+            "repeated_starts": len(file.starts) - 1,
+            "duplicates": list(file.duplicates.as_tuples()),
+            "conflicts": list(file.conflicts.as_tuples()),
+            "missing": list(missing),
+            "stalls": list(file.stalls),
+            "junk_bytes": file.junk_bytes,
+        }
+        if missing and not file.byte_mode:
+            details["missing_packets"] = _packets_text(missing)
+        if file.gaps_ms:
+            ordered = sorted(file.gaps_ms)
+            details["median_gap_ms"] = round(ordered[len(ordered) // 2], 1)
+        if file.first_data_ns is not None and file.last_data_ns is not None:
+            span = file.last_data_ns - file.first_data_ns
+            if span > 0:
+                details["throughput_Bps"] = round(file.received * 1e9 / span, 1)
+        if file.metadata is not None:
+            details["metadata"] = _metadata_dict(file.metadata)
+        if session.path:
+            details["path"] = session.path
+        return details
+
+    def _transfer(self, file: _File) -> Transfer:
+        session = file.session
+        missing = tuple(file.verified.gaps(0, file.expected)) if file.count else ()
+        duration = 0
+        if file.last_data_ns is not None:
+            duration = file.last_data_ns - file.start.time_ns
+        return Transfer(
+            protocol=PROTOCOL,
+            link=session.link,
+            name=f"{session.who} {file.identifier}",
+            first_record=file.request.number if file.request else file.start.number,
+            last_record=file.last_record,
+            expected_size=file.size if file.size is not None else file.expected or None,
+            received=file.received,
+            verified=file.verified.total,
+            outcome=file.outcome,
+            retries=max(0, len(file.resumes) - 1),
+            crc_failures=len(file.crc_failures),
+            missing=missing,
+            duration_ns=duration,
+            details=self._details(file),
+        )
+
+
+def _annotate(
+    record: Record, packet: int | None, offset: int, computed: int | None, verdict: str
+) -> None:
+    """Swap in a Dissection that also shows the matcher's facts about this DATA frame."""
+    old = record.dissection
+    message = old.message
+    assert isinstance(message, DualCamData | DualCamEnhancedData)
+    size = message.length
+    data_span = (message.data_start, message.data_start + size)
+    crc_span = (data_span[1], data_span[1] + 2)
+    extra: list[Field] = []
+    if packet is not None:
+        extra.append(Field("packet", packet, data_span))
+    extra.append(Field("offset", offset, data_span, f"{offset} (file byte offset)"))
+    if computed is not None:
+        extra.append(Field("crc_computed", computed, crc_span, f"0x{computed:04x}"))
+    extra.append(
+        Field("crc_ok", verdict.startswith("ok") if computed is not None else None, crc_span)
+    )
+    extra.append(Field("crc_verdict", verdict, crc_span))
+    where = f"#{packet}" if packet is not None else f"@{offset}"
+    summary = f"DATA {where} {size} B crc 0x{message.crc:04x} {verdict}"
+
+    def fields() -> tuple[Field, ...]:
+        return (*old.fields, *extra)
+
+    record.dissection = Dissection(
+        old.type,
+        summary,
+        kind=old.kind,
+        message=message,
+        problems=old.problems,
+        fields=fields,
+    )
+
+
+_HANDLERS = {
+    "INIT": DualCamMatcher._on_init,
+    "FILE_REQUEST": DualCamMatcher._on_file_request,
+    "REPEAT_INIT": DualCamMatcher._on_repeat_init,
+    "CLOSE": DualCamMatcher._on_close,
+    "COMPLETE": DualCamMatcher._on_complete,
+    "STATUS": DualCamMatcher._on_status,
+    "METADATA_REQUEST": DualCamMatcher._on_metadata_request,
+    "METADATA": DualCamMatcher._on_metadata,
+    "PATH_REQUEST": DualCamMatcher._on_path_request,
+    "PATH_RESPONSE": DualCamMatcher._on_path_response,
+    "START": DualCamMatcher._on_start,
+    "RESUME": DualCamMatcher._on_resume,
+    "SYNC": DualCamMatcher._on_sync,
+    "DATA": DualCamMatcher._on_data,
+    "ENHANCED_DATA": DualCamMatcher._on_data,
+}
 
 
 def new_matcher() -> DualCamMatcher:
