@@ -8,7 +8,9 @@ the reference the tests compare against.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
+_fast_crc16: ModuleType | None
 try:
     from fastcrc import crc16 as _fast_crc16
 except ImportError:  # pragma: no cover - exercised only where the wheel is missing

@@ -25,6 +25,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from dissectors.api import Field, Record
 
@@ -44,7 +45,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _WORD_OPS = {"contains", "matches"}
-_COMPARE: dict[str, Callable[[object, object], bool]] = {
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
     ">": operator.gt,
