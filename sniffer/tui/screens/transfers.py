@@ -112,7 +112,6 @@ class TransfersScreen(Screen[None]):
             yield table
             with Vertical(id="preview-pane"):
                 yield Static("no picture", id="preview-caption")
-                yield Static(id="preview-slot")
         yield Footer()
 
     def on_mount(self) -> None:

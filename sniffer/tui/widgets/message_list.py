@@ -27,7 +27,7 @@ from sniffer.tui.view import MessageView
 COLUMNS: tuple[tuple[str, int], ...] = (
     ("No.", 8),
     ("Time", 12),
-    ("Link", 24),
+    ("Link", 22),
     ("Dir", 4),
     ("Protocol", 9),
     ("Type", 18),
@@ -53,9 +53,9 @@ def format_time(time_ns: int, first_ns: int) -> str:
     return f"{(time_ns - first_ns) / 1e9:.6f}"
 
 
-def link_label(link_id: int, a: str, b: str) -> str:
-    """A short link label for the narrow column."""
-    return f"{link_id} {a}↔{b}"
+def link_label(link_id: int, b: str) -> str:
+    """A short link label for the narrow column: its id and the accepting endpoint."""
+    return f"{link_id} {b}"
 
 
 def header_text(width: int) -> str:
@@ -250,7 +250,7 @@ class MessageList(ScrollView, can_focus=True):
         cells = (
             f"{'●' if index in self.marks else ' '}{row.number:<7}",
             f"{format_time(row.time_ns, capture.first_time_ns):<12}",
-            set_cell_size(link_label(link.id, link.a, link.b), 24),
+            set_cell_size(link_label(link.id, link.b), 22),
             f"{row.direction.arrow} {'D' if row.direction is Direction.TO_DEVICE else 'H'} ",
             f"{row.protocol[:9]:<9}",
             f"{row.type[:18]:<18}",
