@@ -46,6 +46,10 @@ RECENT = 64 << 10
 MAX_ACK_JUMP = 1 << 30
 """An ACK further than this beyond the delivered data is not trusted to declare a gap."""
 
+OLD_WINDOW_BEFORE = 16 << 20
+OLD_WINDOW_AFTER = 1 << 20
+"""Data on a closed 4-tuple this close to the old stream's end is a leftover, not a new link."""
+
 _WRAP = 1 << 32
 _HALF = 1 << 31
 
@@ -263,7 +267,8 @@ class Reassembler:
         if not seg.payload or stream.base is None:
             return True
         end = stream.fin if stream.fin is not None else stream.delivered
-        return stream.offset_of(seg.seq) < end
+        # a new connection without a captured SYN has a random ISN: far from the old stream
+        return end - OLD_WINDOW_BEFORE <= stream.offset_of(seg.seq) < end + OLD_WINDOW_AFTER
 
     def _check_ack(
         self, conn: _Connection, side: Side, ack: int, time_ns: int, out: list[Event]
