@@ -480,7 +480,15 @@ def _decode_metadata(frame: Frame) -> Dissection:
         text = payload.decode("utf-8", "replace")
         message = _metadata_from_json(text)
         fields.append(Field("json", text, (4, 4 + length)))
-    elif length in (32, 40) and payload[0] >= 3:
+    elif length in (32, 40):
+        if payload[0] not in (3, 4):
+            problems.append(
+                _problem(
+                    Severity.WARNING,
+                    "metadata_version",
+                    f"metadata version {payload[0]} with {length} bytes: read as v3/v4.",
+                )
+            )
         values = spec.METADATA_FAST.unpack_from(payload, 0)
         trigger_ts = int.from_bytes(payload[32:40], "big") if length == 40 else None
         version, file_type, ts, trigger, duration, fps, tz, lat, lon = values
