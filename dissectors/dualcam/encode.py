@@ -11,7 +11,7 @@ from dissectors.dualcam.tables import PACKET_SIZE, Command
 
 def command(cmd: int, payload: bytes = b"") -> bytes:
     """``cmd:u16 len:u16 payload``."""
-    return spec.HEADER.build({"cmd": cmd, "len_payload": len(payload)}) + payload
+    return bytes(spec.HEADER.build({"cmd": cmd, "len_payload": len(payload)})) + payload
 
 
 def init(imei: int, settings: int, protocol_id: int = 5) -> bytes:
@@ -21,7 +21,7 @@ def init(imei: int, settings: int, protocol_id: int = 5) -> bytes:
 
 def start(count: int, blank: int = 0) -> bytes:
     """START: the device announces ``count`` packets (or bytes)."""
-    return command(Command.START, spec.START.build({"count": count, "blank": blank}))
+    return command(Command.START, bytes(spec.START.build({"count": count, "blank": blank})))
 
 
 def resume(offset: int) -> bytes:
