@@ -46,9 +46,8 @@ def test_replay_keeps_the_original_timing() -> None:
     clock = FixedClock()
     start = clock.monotonic_ns()
     times = [T0, T0 + 500_000_000, T0 + 2_000_000_000, T0 + 2_000_000_000]
-    seen: list[int] = []
-    for _event in ReplaySource(ListSource(times), speed=1.0, clock=clock).events():
-        seen.append(clock.monotonic_ns() - start)
+    replay = ReplaySource(ListSource(times), speed=1.0, clock=clock)
+    seen = [clock.monotonic_ns() - start for _event in replay.events()]
     assert seen == [0, 500_000_000, 2_000_000_000, 2_000_000_000]
 
 
