@@ -57,6 +57,9 @@ _IPV4 = struct.Struct("!BxHHHxB")  # ver_ihl, total_len, ident, flags_frag, prot
 _IPV6_HEAD = struct.Struct("!4xHB")  # payload_len, next_header
 _TCP = struct.Struct("!HHIIBB")  # ports, seq, ack, data offset, flags
 _UDP = struct.Struct("!HHH")
+_FAST_ETH_IPV4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIBB")
+"""Ethernet type, IPv4 (version/IHL, total length, fragment word, protocol, addresses), then
+the TCP ports, seq, ack, data offset and flags, assuming a 20-byte IPv4 header."""
 
 
 class Segment(NamedTuple):
@@ -100,6 +103,10 @@ class DecodeStats:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+_new_segment = tuple.__new__
+"""Builds a ``Segment`` without the generated ``__new__`` (a Python-level call) on hot paths."""
+
+
 def format_endpoint(addr: bytes, port: int) -> str:
     """``10.0.0.1:5232`` or ``[fe80::1]:5232``."""
     if len(addr) == 4:
@@ -120,6 +127,19 @@ class PacketDecoder:
         stats = self.stats
         stats.packets += 1
         n = len(data)
+        if linktype == LINKTYPE_ETHERNET and n >= 54:
+            # fast path: untagged Ethernet, IPv4 without options or fragmentation, TCP
+            (ethertype, ver_ihl, total, frag, proto, src, dst, sport, dport, seq, ack, off,
+             flags) = _FAST_ETH_IPV4_TCP.unpack_from(data)  # fmt: skip
+            if ethertype == ETHERTYPE_IPV4 and ver_ihl == 0x45 and proto == PROTO_TCP:
+                end = 14 + total
+                start = 34 + (off >> 4) * 4
+                if not frag & 0x3FFF and off >= 0x50 and start <= end <= n:
+                    stats.tcp += 1
+                    return _new_segment(
+                        Segment,
+                        (PROTO_TCP, src, sport, dst, dport, seq, ack, flags, data[start:end]),
+                    )
         try:
             if linktype == LINKTYPE_ETHERNET:
                 if n < 14:

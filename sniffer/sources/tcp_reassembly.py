@@ -50,6 +50,7 @@ OLD_WINDOW_BEFORE = 16 << 20
 OLD_WINDOW_AFTER = 1 << 20
 """Data on a closed 4-tuple this close to the old stream's end is a leftover, not a new link."""
 
+_SLOW_FLAGS = SYN | FIN | RST | ACK
 _WRAP = 1 << 32
 _HALF = 1 << 31
 
@@ -149,9 +150,29 @@ class Reassembler:
     def feed(self, time_ns: int, seg: Segment) -> list[Event]:
         """Process one segment; returns the events it makes ready, in order."""
         self._last_time = time_ns
-        if seg.transport == PROTO_TCP:
-            return self._tcp_segment(time_ns, seg)
-        return self._udp_datagram(time_ns, seg)
+        if seg[0] != PROTO_TCP:
+            return self._udp_datagram(time_ns, seg)
+        # fast path: an in-order data segment or a pure ACK on an established stream, with
+        # nothing buffered and no hole acknowledged; everything else takes _tcp_segment
+        _, src, sport, dst, dport, seq, ack, flags, payload = seg
+        found = self._tcp.get((src, sport, dst, dport))
+        if found is not None and flags & _SLOW_FLAGS == ACK:
+            conn, side = found
+            stream = conn.streams[side]
+            base = stream.base
+            if not conn.closed and base is not None:
+                other = conn.streams[1 - side]
+                other_base = other.base
+                if other_base is None or not (
+                    0 < (ack - other_base - other.delivered) % _WRAP <= MAX_ACK_JUMP
+                ):
+                    if not payload:
+                        return []
+                    if not stream.pending and (seq - base - stream.delivered) % _WRAP == 0:
+                        stream.delivered += len(payload)
+                        self._remember(stream, payload)
+                        return [Chunk(conn.info, side, time_ns, payload)]
+        return self._tcp_segment(time_ns, seg)
 
     def finish(self, time_ns: int | None = None) -> list[Event]:
         """End of capture: flush every open connection and close every link."""
