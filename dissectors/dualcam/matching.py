@@ -632,8 +632,14 @@ class DualCamMatcher:
             file.size = file.count
         verdict = "ok"
         for low, high in file.verified.overlap(offset, end):
-            same = file.data[low:high] == payload[low - offset : high - offset]
-            (file.duplicates if same else file.conflicts).add(low, high)
+            before = bytes(file.data[low:high])
+            now_bytes = payload[low - offset : high - offset]
+            same = before == now_bytes
+            if same:
+                file.duplicates.add(low, high)
+            else:
+                first, last = _diff_span(before, now_bytes)
+                file.conflicts.add(low + first, low + last)
             verdict = "ok, duplicate" if same else "ok, CONFLICTS with earlier copy"
             if not same:
                 record.add_problem(
@@ -658,6 +664,8 @@ class DualCamMatcher:
         file.done = True
         if file.count == 0:
             file.outcome = "nothing to send"
+        elif reason.startswith("device error"):
+            file.outcome = reason
         elif file.complete:
             file.outcome = "complete"
         elif not file.answered and not file.frames:
@@ -775,6 +783,26 @@ class DualCamMatcher:
             duration_ns=duration,
             details=self._details(file),
         )
+
+
+def _diff_span(a: bytes, b: bytes) -> tuple[int, int]:
+    """``[first, last + 1)`` of the bytes where two equal-length strings differ."""
+    low, high = 0, len(a)
+    while low < high:  # longest equal prefix, by bisection on slice comparisons
+        mid = (low + high + 1) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    first = low
+    low, high = 0, len(a) - first
+    while low < high:  # longest equal suffix
+        mid = (low + high + 1) // 2
+        if a[len(a) - mid :] == b[len(b) - mid :]:
+            low = mid
+        else:
+            high = mid - 1
+    return first, len(a) - low
 
 
 def _annotate(
