@@ -238,6 +238,14 @@ class Reassembler:
                 self.stats.ignored += 1
                 return out
             found = None  # port reuse: a new connection on the same 4-tuple
+        elif found is not None and flags & (SYN | ACK) == SYN:
+            conn, side = found
+            old = conn.streams[side]
+            if side is Side.B or (
+                old.base is not None and (seg.seq + 1) % _WRAP != old.base
+            ):  # a new SYN while the old connection's end was never seen
+                self._close(conn, time_ns, "replaced by a new connection", out)
+                found = None
         if found is None:
             if flags & RST or (flags & FIN and not seg.payload):
                 self.stats.ignored += 1  # the tail of a connection we never saw

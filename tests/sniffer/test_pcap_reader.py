@@ -306,3 +306,30 @@ def test_round_trip_property(
     with CaptureWriter(path) as writer:
         writer.write_all(packets)
     assert _read(path, chunk_size=chunk) == [(t, 1, d) for t, d in packets]
+
+
+def test_memory_stays_bounded_on_a_large_file(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from sniffer.packet_writer import TcpConversation
+    from sniffer.sources import PcapSource
+    from sniffer.sources.base import Side
+
+    conv = TcpConversation(("10.0.0.1", 1), ("10.0.0.2", 2))
+    path = tmp_path / "big.pcapng"
+    block = bytes(range(256)) * 160  # 40 KiB per send, about 28 segments
+    with CaptureWriter(path) as writer:
+        writer.write_all(conv.open(T0))
+        for i in range(400):
+            writer.write_all(conv.send(Side.A, block, T0 + i, ack=True))
+    size = path.stat().st_size
+    assert size > 15_000_000
+    tracemalloc.start()
+    try:
+        source = PcapSource(path)
+        delivered = sum(len(getattr(e, "data", b"")) for e in source.events())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert delivered == 400 * len(block)
+    assert peak < 5_000_000, f"peak {peak} bytes for a {size}-byte file"

@@ -364,3 +364,15 @@ def test_port_reuse_without_syn_far_from_old_stream_is_a_new_link() -> None:
     events, _ = run(packets)
     assert streams(events) == {(1, Side.A): [b"first"], (2, Side.A): [b"second"]}
     assert closes(events) == [(1, "reset"), (2, "end of capture")]
+
+
+def test_new_syn_on_unclosed_four_tuple_replaces_the_connection() -> None:
+    first, packets = conversation(isn=(100, 200))
+    packets += first.send(Side.A, b"first", T0)  # its end was never captured
+    second = TcpConversation(CLIENT, SERVER, isn=(5_000, 6_000))
+    packets += second.open(T0 + MS)
+    packets += second.send(Side.A, b"second", T0 + 2 * MS)
+    packets.append(second.open(T0 + 3 * MS)[0])  # a retransmitted SYN changes nothing
+    events, _ = run(packets)
+    assert streams(events) == {(1, Side.A): [b"first"], (2, Side.A): [b"second"]}
+    assert closes(events) == [(1, "replaced by a new connection"), (2, "end of capture")]
