@@ -3,13 +3,18 @@
 One framer per link+direction. It never raises and accounts for every byte: each one ends up
 in exactly one ``Frame`` or ``Junk``. For UDP the pipeline feeds one datagram and flushes.
 
-A candidate at an Stx is checked under each reading of Size (B.3 "[H]"), shortest frame
-first: the Etx must sit at the end and the Bcc must match. The first reading with both wins;
-failing that, the first with an Etx only (a frame with a bad checksum, which decode
-reports). While a reading still lacks bytes the framer waits, so the result never depends on
-how the stream was cut. A header whose Type or Version is over 255, or whose every reading is
-out of range (< 19 or > ``MAX_FRAME`` bytes), is a false Stx: the framer skips one byte and
-searches for the next 0x02.
+A candidate at an Stx is first checked under the framer's *preferred* reading of Size (the
+whole frame, B.8, until a frame with a good Bcc shows the link uses another one): with the
+Etx in place it is a frame at once, even with a bad Bcc (decode reports it), so a corrupted
+frame is shown, and answered by a simulated peer, without waiting for the next one. Failing
+that, the other readings (B.3 "[H]") are tried shortest first: the first with Etx and Bcc
+wins, else the first with an Etx only. While a reading still lacks bytes the framer waits,
+so the frames never depend on how the stream was cut. A header whose Type or Version is
+over 255, or whose every reading is out of range (< 19 or > ``MAX_FRAME`` bytes), is a false
+Stx: the framer skips one byte and searches for the next 0x02.
+
+Junk is held back until the next frame (or ``flush``/``gap``, or ``MAX_JUNK_HOLD`` bytes),
+so one burst of garbage becomes one Junk item however it arrived.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ _SIZE_TYPE_VERSION = struct.Struct("<IHH")
 _STX = bytes([STX])
 _WAIT = -1
 _REJECT = 0
+MAX_JUNK_HOLD = 4096
+"""Junk is emitted once this much has piled up, even before the next frame."""
 
 _REASON_NO_STX = "no Stx (0x02) where a frame should start"
 _REASON_FALSE_STX = "false Stx: no Etx and Bcc where Size points"
@@ -43,41 +50,64 @@ _REASON_END = "incomplete frame at the end of the stream"
 _REASON_GAP = "incomplete frame cut by a gap in the capture"
 
 
-def candidate_length(buf: bytes | bytearray, pos: int, final: bool) -> int:
-    """The length of the frame starting at ``buf[pos]`` (an Stx), or 0 (reject) / -1 (wait).
+def candidate_length(
+    buf: bytes | bytearray, pos: int, final: bool, preferred: int = 0
+) -> tuple[int, int]:
+    """The frame starting at ``buf[pos]`` (an Stx): (length or 0 reject / -1 wait, reading).
 
+    ``preferred`` is the extra bytes of the preferred Size reading (0: whole frame);
     ``final``: no more bytes will come, so readings that lack bytes are dropped instead of
-    waited for.
+    waited for. The reading returned is the extra of the accepted one when its Bcc checked,
+    else ``preferred`` (a bad frame teaches nothing).
     """
     available = len(buf) - pos
     if available < LEN_HEADER:
-        return _REJECT if final else _WAIT
+        return (_REJECT if final else _WAIT), preferred
     size, message_type, version = _SIZE_TYPE_VERSION.unpack_from(buf, pos + 5)
     if message_type > MAX_PLAUSIBLE_CODE or version > MAX_PLAUSIBLE_CODE:
-        return _REJECT
+        return _REJECT, preferred
+    size = int(size)
+    length = size + preferred
+    if LEN_OVERHEAD <= length <= MAX_FRAME:
+        if length > available:
+            if not final:
+                return _WAIT, preferred
+        elif buf[pos + length - 1] == ETX:
+            return length, preferred
     fallback = _REJECT
     for _reading, extra in SIZE_READINGS:
-        length = int(size) + extra
+        if extra == preferred:
+            continue
+        length = size + extra
         if length < LEN_OVERHEAD or length > MAX_FRAME:
             continue
         if length > available:
             if final:
                 continue
-            return _WAIT
+            return _WAIT, preferred
         end = pos + length
         if buf[end - 1] != ETX:
             continue
         if xor_bcc(bytes(buf[pos : end - 2])) == buf[end - 2]:
-            return length
+            return length, extra
         if fallback == _REJECT:
             fallback = length
-    return fallback
+    return fallback, preferred
 
 
 class SmartLprFramer:
     """Cuts one direction of a SmartLPR link into frames and junk."""
 
-    __slots__ = ("_base", "_buf", "_times", "direction", "link")
+    __slots__ = (
+        "_base",
+        "_buf",
+        "_junk_len",
+        "_junk_reason",
+        "_preferred",
+        "_times",
+        "direction",
+        "link",
+    )
 
     def __init__(self, link: Link, direction: Direction) -> None:
         self.link = link
@@ -87,6 +117,11 @@ class SmartLprFramer:
         """Stream offset of ``_buf[0]``."""
         self._times: list[tuple[int, int]] = []
         """(stream offset, arrival time) of each chunk still (partly) in the buffer."""
+        self._junk_len = 0
+        """Bytes at the start of the buffer already known to be junk, held back."""
+        self._junk_reason = ""
+        self._preferred = 0
+        """Extra bytes of the Size reading this link uses (0: whole frame)."""
 
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk]:
         """Add bytes; yield every frame and junk that became complete."""
@@ -114,9 +149,9 @@ class SmartLprFramer:
         buf = self._buf
         out: list[Frame | Junk] = []
         total = len(buf)
-        pos = 0
-        junk_from = -1
-        junk_reason = ""
+        pos = self._junk_len
+        junk_from = 0 if pos else -1
+        junk_reason = self._junk_reason
         while pos < total:
             if buf[pos] != STX:
                 found = buf.find(_STX, pos)
@@ -126,7 +161,7 @@ class SmartLprFramer:
                     pos = total
                     break
                 pos = found
-            length = candidate_length(buf, pos, final)
+            length, self._preferred = candidate_length(buf, pos, final, self._preferred)
             if length == _WAIT:
                 break
             if length == _REJECT:
@@ -148,11 +183,18 @@ class SmartLprFramer:
                 )
             )
             pos += length
+        consumed = pos
+        self._junk_len = 0
         if junk_from >= 0:
-            out.append(self._junk(junk_from, pos, junk_reason))
-        if pos:
-            del buf[:pos]
-            self._base += pos
+            if final or pos - junk_from >= MAX_JUNK_HOLD:
+                out.append(self._junk(junk_from, pos, junk_reason))
+            else:
+                consumed = junk_from
+                self._junk_len = pos - junk_from
+                self._junk_reason = junk_reason
+        if consumed:
+            del buf[:consumed]
+            self._base += consumed
             self._prune_times()
         return out
 
