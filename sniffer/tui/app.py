@@ -185,9 +185,12 @@ class CamsharkApp(App[int]):
         if self.view.is_filtered and self.view.scanned < len(self.capture):
             self.view.catch_up(self.config.filter_budget)
         self.query_one(MessageList).sync_size(follow=self.live and self.config.follow_tail)
-        if self.capture.finished and self.view.complete:
-            self._loaded = True
+        if self.capture.finished and self.view.complete and not self._loaded:
+            self.call_after_refresh(self._set_loaded)
         self.update_status()
+
+    def _set_loaded(self) -> None:
+        self._loaded = True
 
     def status_text(self) -> str:
         """The status line: counts, loading, filter, live state."""

@@ -143,7 +143,7 @@ class MessageList(ScrollView, can_focus=True):
             self.virtual_size = Size(0, rows)
         self.refresh()
         if follow and self.follow and at_end:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
         if self._selected_index is None and rows:
             self._post_selection()
 
@@ -177,11 +177,13 @@ class MessageList(ScrollView, can_focus=True):
         height = max(1, self.scrollable_content_region.height)
         top = round(self.scroll_y)
         if center and not top <= self.cursor < top + height:
-            self.scroll_to(y=max(0, self.cursor - height // 2), animate=False, immediate=True)
+            self.scroll_to(
+                y=max(0, self.cursor - height // 2), animate=False, immediate=True, force=True
+            )
         elif self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+            self.scroll_to(y=self.cursor, animate=False, immediate=True, force=True)
         elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True, force=True)
 
     def _post_selection(self) -> None:
         index = self.selected_index
@@ -196,12 +198,12 @@ class MessageList(ScrollView, can_focus=True):
 
     def action_page_up(self) -> None:
         page = max(1, self.scrollable_content_region.height - 1)
-        self.scroll_to(y=max(0, self.scroll_y - page), animate=False, immediate=True)
+        self.scroll_to(y=max(0, self.scroll_y - page), animate=False, immediate=True, force=True)
         self.move_cursor(self.cursor - page)
 
     def action_page_down(self) -> None:
         page = max(1, self.scrollable_content_region.height - 1)
-        self.scroll_to(y=self.scroll_y + page, animate=False, immediate=True)
+        self.scroll_to(y=self.scroll_y + page, animate=False, immediate=True, force=True)
         self.move_cursor(self.cursor + page)
 
     def action_first(self) -> None:

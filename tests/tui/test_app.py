@@ -1,0 +1,316 @@
+"""Behaviour of the TUI, driven through App.run_test() and the pilot."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from sniffer.capture import Capture
+from sniffer.clock import FixedClock
+from sniffer.tui.app import CamsharkApp, make_app, parse_hex_query
+from sniffer.tui.config import TuiConfig
+from sniffer.tui.screens.conversations import ConversationsScreen
+from sniffer.tui.screens.follow import FollowScreen, StreamView
+from sniffer.tui.screens.help import HelpScreen
+from sniffer.tui.screens.ladder import LadderScreen, LadderView
+from sniffer.tui.screens.transfers import TransfersScreen
+from sniffer.tui.widgets.field_tree import FieldTree
+from sniffer.tui.widgets.hex_pane import HexPane
+from sniffer.tui.widgets.message_list import MessageList
+
+SIZE = (120, 36)
+pytestmark = pytest.mark.timeout(60)
+
+
+async def until(pilot: Pilot[int], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until ``condition`` holds (bounded; no sleeps in the test itself)."""
+    for _ in range(500):
+        if condition():
+            await pilot.pause()  # let the messages already posted be handled
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def session_app(path: Path, **config: object) -> CamsharkApp:
+    return make_app(str(path), clock=FixedClock(), config=replace(TuiConfig.test(), **config))
+
+
+def numbers_of(app: CamsharkApp, type_name: str) -> list[int]:
+    """Record numbers of one message type (the dissectors decide the exact order)."""
+    capture = app.capture
+    return [capture.number(i) for i in range(len(capture)) if capture.type_name(i) == type_name]
+
+
+def selected_number(app: CamsharkApp) -> int | None:
+    index = app.selected_index
+    return None if index is None else app.capture.number(index)
+
+
+async def test_opens_the_file_and_shows_the_first_message(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        assert len(app.capture) == 14
+        assert app.capture.error is None
+        assert selected_number(app) == 1
+        tree = app.query_one(FieldTree)
+        assert str(tree.root.label).startswith("#1 smartlpr Status")
+        assert app.query_one(HexPane).data == app.capture.data(0)
+        assert "14 messages" in app.status_text()
+
+
+async def test_cursor_moves_update_the_detail_tree(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("down", "down", "down", "down")
+        assert selected_number(app) == 5
+        await pilot.pause()
+        tree = app.query_one(FieldTree)
+        assert "LicenseInfo" in str(tree.root.label)
+        assert app.query_one(HexPane).data[:1] == b"\x02"
+        await pilot.press("end")
+        assert selected_number(app) == 14
+        await pilot.press("home")
+        assert selected_number(app) == 1
+
+
+async def test_selecting_a_field_highlights_its_bytes(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        tree = app.query_one(FieldTree)
+        tree.focus()
+        await pilot.press("down", "down")  # root -> stx -> unit_id
+        await pilot.pause()
+        assert app.query_one(HexPane).span == (1, 5)
+
+
+async def test_filter_is_validated_as_you_type_and_applied_on_enter(
+    session_capture: Path,
+) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("f")
+        await pilot.press(*"type ==")
+        filter_input = app.query_one("#filter")
+        assert filter_input.has_class("-invalid")
+        assert "filter error" in app.status_text()
+        await pilot.press("space", *"Status")
+        assert not filter_input.has_class("-invalid")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.view.complete, "filtering")
+        shown = [app.capture.number(app.view[i]) for i in range(len(app.view))]
+        assert shown == numbers_of(app, "Status")
+        assert len(shown) == 3
+        assert app.query_one(MessageList).has_focus
+        await pilot.press("escape")
+        assert len(app.view) == 14
+
+
+async def test_jump_from_request_to_response_and_back(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("down", "down")
+        assert selected_number(app) == 3  # Trigger 7
+        await pilot.press("r")
+        assert selected_number(app) == 4  # its ACK
+        await pilot.press("r")
+        assert selected_number(app) == 3
+
+
+async def test_problems_only_toggle(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        with_problems = [i for i in range(len(app.capture)) if app.capture.has_problems(i)]
+        await pilot.press("p")
+        await until(pilot, lambda: app.view.complete, "filtering")
+        assert [app.view[i] for i in range(len(app.view))] == with_problems
+        assert "problems only" in app.status_text()
+        await pilot.press("p")
+        assert len(app.view) == len(app.capture)
+
+
+async def test_follow_link_shows_only_that_link(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        second = app.capture.links[1]
+        on_second = [i for i in range(len(app.capture)) if app.capture.link(i) == second]
+        app.query_one(MessageList).select_index(on_second[0])
+        await pilot.press("s")
+        assert isinstance(app.screen, FollowScreen)
+        stream = app.screen.query_one(StreamView)
+        assert list(stream.indices) == on_second
+        assert stream.virtual_size.height == 2 + 2 * 2  # a boundary and 2 hex lines each
+        await pilot.press("escape")
+        assert not isinstance(app.screen, FollowScreen)
+
+
+async def test_ladder_of_the_selected_link(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("l")
+        assert isinstance(app.screen, LadderScreen)
+        ladder = app.screen.query_one(LadderView)
+        assert len(ladder.indices) == 12
+        line = ladder.render_line(1).text
+        assert "◀" in line
+        assert "StatusResponse 3.000 ms" in line
+
+
+async def test_conversations_then_filter_on_a_link(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("c")
+        assert isinstance(app.screen, ConversationsScreen)
+        assert [s.messages for s in app.screen.stats] == [12, 2]
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: app.view.complete, "filtering")
+        assert app.view.filter_text == "link == 2"
+        assert len(app.view) == 2
+
+
+async def test_transfers_view_lists_the_picture(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("t")
+        assert isinstance(app.screen, TransfersScreen)
+        assert len(app.screen.transfers) == 1
+        await pilot.pause()
+        assert len(app.screen.query(".preview")) == 1
+
+
+async def test_export_json_of_the_shown_messages(session_capture: Path, tmp_path: Path) -> None:
+    app = session_app(session_capture, export_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("e")
+        await pilot.press("enter")
+        target = tmp_path / "camshark-export.json"
+        await until(
+            pilot, lambda: target.exists() and target.read_bytes().endswith(b"]\n"), "export"
+        )
+    items = json.loads(target.read_text())
+    assert [item["frame"] for item in items] == list(range(1, 15))
+    assert items[1]["request_in"] == 1
+    assert items[0]["fields"]["type"] == 68
+
+
+async def test_export_objects(session_capture: Path, tmp_path: Path) -> None:
+    app = session_app(session_capture, export_dir=str(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("o", "enter")
+        await until(pilot, lambda: any((tmp_path / "camshark-objects").glob("*.jpg")), "objects")
+
+
+async def test_search_by_text_and_by_hex(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("slash", *"plate", "enter")
+        assert selected_number(app) == 5
+        await pilot.press("slash")
+        search = app.query_one("#search")
+        search.value = ""  # type: ignore[attr-defined]
+        await pilot.press(*"c0 00 00 00 01", "enter")  # ACK with id 1
+        assert selected_number(app) == 6
+        search.value = ""  # type: ignore[attr-defined]
+        await pilot.press("slash", *"hex:c000000004", "enter")  # ACK with id 4
+        assert selected_number(app) == 4  # wrapped around
+        await pilot.press("N")
+        assert selected_number(app) == 4  # the only hit
+
+
+def test_parse_hex_query() -> None:
+    assert parse_hex_query("02 01 00") == b"\x02\x01\x00"
+    assert parse_hex_query("hex:0201") == b"\x02\x01"
+    assert parse_hex_query("0xC0") == b"\xc0"
+    assert parse_hex_query("ACK") is None
+    assert parse_hex_query("ab") is None
+    assert parse_hex_query("hex:zz") is None
+
+
+async def test_marks(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("down", "m", "down", "down", "down", "m", "home", "M")
+        assert selected_number(app) == 2
+        await pilot.press("M")
+        assert selected_number(app) == 5
+        assert app.query_one(MessageList).marks == {1, 4}
+
+
+async def test_help_is_generated_from_the_bindings(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        for binding in app.BINDINGS:
+            assert binding.description in app.screen.text  # type: ignore[union-attr]
+
+
+async def test_command_palette_has_an_entry_per_action(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE):
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        for wanted in ("Conversations", "Transfers", "Follow link", "Ladder", "Export JSON"):
+            assert wanted in titles
+
+
+async def test_live_replay_streams_and_follows_the_tail(session_capture: Path) -> None:
+    clock = FixedClock()
+    app = make_app(
+        f"replay:{session_capture}?speed=1", live=True, clock=clock, config=TuiConfig.test()
+    )
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: app.loaded, "the replay")
+        assert len(app.capture) == 14
+        assert clock.slept_s > 10  # paced by capture time, on the fixed clock
+        messages = app.query_one(MessageList)
+        assert messages.max_scroll_y > 0
+        assert messages.scroll_y == messages.max_scroll_y
+        assert "dropped updates:" in app.status_text()
+        assert app.dropped_updates >= 0
+        # the matcher flagged the unanswered Trigger after it was emitted: an update
+        unanswered = [
+            i
+            for i in range(len(app.capture))
+            if any(p.code == "smartlpr.unanswered" for p in app.capture.problems(i))
+        ]
+        assert [app.capture.type_name(i) for i in unanswered] == ["Trigger"]
+
+
+async def test_a_missing_file_is_reported_in_the_status_bar(tmp_path: Path) -> None:
+    app = session_app(tmp_path / "missing.pcapng")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "the failure")
+        assert "source error" in app.status_text()
+        assert len(app.capture) == 0
+
+
+async def test_page_down_on_a_large_capture(toy_capture: Callable[[int], Capture]) -> None:
+    capture = toy_capture(200_000)
+    app = make_app(None, capture=capture, clock=FixedClock(), config=TuiConfig.test())
+    async with app.run_test(size=SIZE) as pilot:
+        messages = app.query_one(MessageList)
+        page = messages.scrollable_content_region.height - 1
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        assert messages.cursor == 3 * page
+        await pilot.press("end")
+        assert app.selected_index == 199_999
+        assert messages.scroll_y == messages.max_scroll_y
