@@ -160,6 +160,8 @@ class _File:
     """Packet numbers verified at least once (packet mode)."""
     crc: int = 0
     chain_ok: bool = True
+    position_known: bool = True
+    """False after junk or a gap: the next frames' packet numbers are guesses until a SYNC."""
     synced: bool = False
     answered: bool = False
     next_packet: int = 1
@@ -258,6 +260,7 @@ class DualCamMatcher:
             file = session.file
             if device:
                 file.junk_bytes += len(record.data)
+                file.position_known = False  # whole frames may be inside the junk
                 if kind == "gap":
                     file.chain_ok = False
         if session.file is not None and not session.file.done:
@@ -494,6 +497,7 @@ class DualCamMatcher:
             file.next_packet = max(value, 1)
         file.crc = 0
         file.chain_ok = True
+        file.position_known = True
         file.synced = True
         file.answered = True
         file.syncs += 1
@@ -572,6 +576,9 @@ class DualCamMatcher:
         file.last_data_ns = now
         if not file.chain_ok:
             file.in_flight += 1
+            if not file.position_known:
+                packet = None
+                offset = -1
             record.add_problem(
                 Severity.NOTE,
                 f"{PROTOCOL}.in_flight",
@@ -818,14 +825,15 @@ def _annotate(
     extra: list[Field] = []
     if packet is not None:
         extra.append(Field("packet", packet, data_span))
-    extra.append(Field("offset", offset, data_span, f"{offset} (file byte offset)"))
+    if offset >= 0:
+        extra.append(Field("offset", offset, data_span, f"{offset} (file byte offset)"))
     if computed is not None:
         extra.append(Field("crc_computed", computed, crc_span, f"0x{computed:04x}"))
     extra.append(
         Field("crc_ok", verdict.startswith("ok") if computed is not None else None, crc_span)
     )
     extra.append(Field("crc_verdict", verdict, crc_span))
-    where = f"#{packet}" if packet is not None else f"@{offset}"
+    where = f"#{packet}" if packet is not None else f"@{offset}" if offset >= 0 else "#?"
     summary = f"DATA {where} {size} B crc 0x{message.crc:04x} {verdict}"
 
     def fields() -> tuple[Field, ...]:
