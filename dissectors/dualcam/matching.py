@@ -156,6 +156,7 @@ class _File:
     duplicates: Ranges = field(default_factory=Ranges)
     conflicts: Ranges = field(default_factory=Ranges)
     frames: list[int] = field(default_factory=list)
+    last_data: Record | None = None
     packets: set[int] = field(default_factory=set)
     """Packet numbers verified at least once (packet mode)."""
     crc: int = 0
@@ -411,7 +412,6 @@ class DualCamMatcher:
         if old is not None and not old.done:
             if not old.answered and not old.frames and old.count == message.count:
                 old.starts.append(record.number)
-                record.request_in = old.start.number
                 record.add_problem(
                     Severity.WARNING,
                     f"{PROTOCOL}.start_repeated",
@@ -559,6 +559,7 @@ class DualCamMatcher:
             offset = (packet - 1) * PACKET_SIZE
             file.next_packet += 1
         file.frames.append(record.number)
+        file.last_data = record
         file.received += size
         now = record.time_ns
         if file.last_data_ns is not None:
@@ -679,6 +680,15 @@ class DualCamMatcher:
             file.outcome = "never started (START not answered by RESUME)"
         else:
             file.outcome = reason
+        if file.outcome.startswith(("aborted", "device error")) and file.last_data is not None:
+            missing = file.verified.gaps(0, file.expected)
+            what = _packets_text(missing) if not file.byte_mode else str(missing)
+            file.last_data.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.aborted",
+                f"{file.identifier} {file.outcome}; missing "
+                f"{'packets ' if not file.byte_mode else 'bytes '}{what}.",
+            )
         if file.frames:
             self._objects.append(self._object(file))
 

@@ -155,6 +155,9 @@ def test_connection_closed_mid_file_is_aborted_with_holes() -> None:
     (transfer,) = result.transfers
     assert transfer.outcome == "aborted: connection closed mid-file"
     assert transfer.missing == ((1024, 3072),)
+    last = result.typed("DATA")[-1]
+    assert result.codes(last) == ["dualcam.aborted"]
+    assert "missing packets 2..3" in last.all_problems[0].text
 
 
 def test_start_not_answered_is_repeated_and_never_started() -> None:
@@ -203,7 +206,7 @@ def test_conflicting_duplicate_is_reported() -> None:
     script.device(next(encode.data_frames(bytes(other)))[1])
     result = script.run()
     second = result.typed("DATA")[1]
-    assert result.codes(second) == ["dualcam.conflicting_duplicate"]
+    assert result.codes(second) == ["dualcam.conflicting_duplicate", "dualcam.aborted"]
     assert result.transfers[0].details["conflicts"] == [(10, 11)]
 
 
