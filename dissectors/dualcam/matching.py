@@ -794,7 +794,7 @@ class DualCamMatcher:
             received=file.received,
             verified=file.verified.total,
             outcome=file.outcome,
-            retries=max(0, len(file.resumes) - 1),
+            retries=max(0, len(file.resumes) - 1, file.syncs - 1),
             crc_failures=len(file.crc_failures),
             missing=missing,
             duration_ns=duration,

@@ -338,6 +338,8 @@ class ServerOptions:
     answer_start: bool = True
     resume_first: int = 1
     resume_retry_ms: int = 2000
+    goodbye: tuple[bytes, ...] = ()
+    """Commands sent (100 ms apart) when nothing is pending, instead of the usual CLOSE."""
 
 
 @dataclass
@@ -401,6 +403,8 @@ class ServerLogic:
                     if self.options.metadata:
                         return [Send(encode.metadata_request(identifier), 300)]
                     return [Send(encode.file_request(identifier), 300)]
+            if self.options.goodbye:
+                return [Send(c, 200 + 100 * i) for i, c in enumerate(self.options.goodbye)]
             return [Send(self._close(), 200)]
         if kind == "METADATA" and isinstance(message, DualCamMetadata):
             return [Send(encode.file_request(self.identifier), 200)]
@@ -600,7 +604,7 @@ SCENARIOS = {
         Scenario("crc-error-resume", "photo; packet 5 corrupted -> RESUME 5, frames in flight"),
         Scenario("aborted-upload", "photo; the tracker disconnects after packet 4"),
         Scenario("start-unanswered", "server never answers START; the tracker repeats it"),
-        Scenario("bare-server-commands", "two photos; bare 00 09 and 00 00 from the server"),
+        Scenario("bare-server-commands", "two photos; RESUME 0; bare 00 09, 00 05, 00 00"),
     )
 }
 
@@ -627,7 +631,7 @@ def build(name: str) -> tuple[DeviceLogic, ServerLogic]:
         return device, ServerLogic(ServerOptions(answer_start=False, metadata=False))
     if name == "bare-server-commands":
         uploads = [_photo("%photof", 5), _photo("%photor", 6, 1)]
-        options = ServerOptions(metadata=False, bare_close=True, resume_first=0)
+        options = ServerOptions(metadata=False, resume_first=0, goodbye=(b"\x00\x05", b"\x00\x00"))
         return DeviceLogic(uploads), ServerLogic(options)
     raise KeyError(name)
 
