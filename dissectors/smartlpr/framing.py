@@ -3,15 +3,14 @@
 One framer per link+direction. It never raises and accounts for every byte: each one ends up
 in exactly one ``Frame`` or ``Junk``. For UDP the pipeline feeds one datagram and flushes.
 
-A candidate at an Stx is first checked under the framer's *preferred* reading of Size (the
-whole frame, B.8, until a frame with a good Bcc shows the link uses another one): with the
-Etx in place it is a frame at once, even with a bad Bcc (decode reports it), so a corrupted
-frame is shown, and answered by a simulated peer, without waiting for the next one. Failing
-that, the other readings (B.3 "[H]") are tried shortest first: the first with Etx and Bcc
-wins, else the first with an Etx only. While a reading still lacks bytes the framer waits,
-so the frames never depend on how the stream was cut. A header whose Type or Version is
-over 255, or whose every reading is out of range (< 19 or > ``MAX_FRAME`` bytes), is a false
-Stx: the framer skips one byte and searches for the next 0x02.
+A candidate at an Stx is checked under each reading of Size (B.3 "[H]"), shortest frame
+first: the first with Etx and a good Bcc wins, else the first with an Etx only (a frame with a
+bad Bcc, which decode reports). While a reading still lacks bytes the framer waits, so the
+frames never depend on how the stream was cut. Once a frame with a good Bcc has shown which
+reading the link uses, that reading is tried first and an Etx in place is enough: a corrupted
+frame is then delivered at once instead of waiting for the bytes of the other readings. A
+header whose Type or Version is over 255, or whose every reading is out of range (< 19 or
+> ``MAX_FRAME`` bytes), is a false Stx: the framer skips one byte and searches on.
 
 Junk is held back until the next frame (or ``flush``/``gap``, or ``MAX_JUNK_HOLD`` bytes),
 so one burst of garbage becomes one Junk item however it arrived.
@@ -51,14 +50,14 @@ _REASON_GAP = "incomplete frame cut by a gap in the capture"
 
 
 def candidate_length(
-    buf: bytes | bytearray, pos: int, final: bool, preferred: int = 0
-) -> tuple[int, int]:
+    buf: bytes | bytearray, pos: int, final: bool, preferred: int | None = None
+) -> tuple[int, int | None]:
     """The frame starting at ``buf[pos]`` (an Stx): (length or 0 reject / -1 wait, reading).
 
-    ``preferred`` is the extra bytes of the preferred Size reading (0: whole frame);
-    ``final``: no more bytes will come, so readings that lack bytes are dropped instead of
-    waited for. The reading returned is the extra of the accepted one when its Bcc checked,
-    else ``preferred`` (a bad frame teaches nothing).
+    ``preferred`` is the extra bytes of the Size reading confirmed on this link by a frame
+    with a good Bcc (None: nothing confirmed yet). ``final``: no more bytes will come, so
+    readings that lack bytes are dropped instead of waited for. The reading returned is the
+    one now confirmed (unchanged when the accepted frame's Bcc is bad).
     """
     available = len(buf) - pos
     if available < LEN_HEADER:
@@ -67,13 +66,14 @@ def candidate_length(
     if message_type > MAX_PLAUSIBLE_CODE or version > MAX_PLAUSIBLE_CODE:
         return _REJECT, preferred
     size = int(size)
-    length = size + preferred
-    if LEN_OVERHEAD <= length <= MAX_FRAME:
-        if length > available:
-            if not final:
-                return _WAIT, preferred
-        elif buf[pos + length - 1] == ETX:
-            return length, preferred
+    if preferred is not None:
+        length = size + preferred
+        if LEN_OVERHEAD <= length <= MAX_FRAME:
+            if length > available:
+                if not final:
+                    return _WAIT, preferred
+            elif buf[pos + length - 1] == ETX:
+                return length, preferred
     fallback = _REJECT
     for _reading, extra in SIZE_READINGS:
         if extra == preferred:
@@ -120,8 +120,8 @@ class SmartLprFramer:
         self._junk_len = 0
         """Bytes at the start of the buffer already known to be junk, held back."""
         self._junk_reason = ""
-        self._preferred = 0
-        """Extra bytes of the Size reading this link uses (0: whole frame)."""
+        self._preferred: int | None = None
+        """Extra bytes of the Size reading this link uses, once a good frame showed it."""
 
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk]:
         """Add bytes; yield every frame and junk that became complete."""

@@ -526,10 +526,11 @@ def _normal(sim: Simulation) -> None:
 
 def _faults(sim: Simulation) -> None:
     c, u, t = sim.central, sim.unit, BASE_NS
+    # garbage before a request
+    sim.schedule(c.request(t, Ping(CENTRAL_PORT), garbage=b"\x00\x02\x02junk\x03"))
     # bad Bcc on a central request: the unit answers NAK 1, the central resends
-    sim.schedule(c.request(t, Status(), bad_bcc=True))
-    # garbage before a request, and a request split over three sends
-    sim.schedule(c.request(t + 300 * MS, Ping(CENTRAL_PORT), garbage=b"\x00\x02\x02junk\x03"))
+    sim.schedule(c.request(t + 100 * MS, Status(), bad_bcc=True))
+    # a request split over three sends
     sim.schedule(c.request(t + 500 * MS, Trigger(11), pieces=3))
     # busy: a second Trigger while the first capture runs -> NAK 4
     sim.schedule(c.request(t + 540 * MS, Trigger(12)))

@@ -576,3 +576,74 @@ def test_max_frame_bound_covers_the_largest_picture() -> None:
     data = encode(body, 1, 2)
     assert len(data) <= MAX_FRAME
     assert frames_only(run_framer([data[:1000], data[1000:]])) == [data]
+
+
+# ---------------------------------------------------------------- framer state
+
+
+def test_corrupted_frame_after_a_good_one_is_delivered_at_once() -> None:
+    # once a good frame confirmed the whole-frame reading, a bad-Bcc frame needs no lookahead
+    good = unhex(GOLDEN[0][0])
+    corrupted = unhex(CORRUPTED)
+    framer = SmartLprFramer(LINK, Direction.TO_DEVICE)
+    assert [i.data for i in framer.feed(good, 1)] == [good]
+    assert [i.data for i in framer.feed(corrupted, 2)] == [corrupted]
+
+
+def test_first_frame_with_a_bad_bcc_waits_for_the_other_readings() -> None:
+    corrupted = unhex(CORRUPTED)
+    framer = SmartLprFramer(LINK, Direction.TO_DEVICE)
+    assert list(framer.feed(corrupted, 1)) == []
+    assert [i.data for i in framer.flush()] == [corrupted]
+
+
+def test_the_link_learns_a_data_only_size_reading() -> None:
+    # 40 data bytes with 0x03 at data[22]: under the whole-frame reading (Size 40) that byte
+    # would be the Etx, so a corrupted frame is misread unless the link's reading is known
+    payload = bytes(22) + b"\x03" + bytes(17)
+    good = [encode(RawBody(65, payload), 1, i, size_reading=SizeReading.DATA_ONLY) for i in (2, 4)]
+    bad = bytearray(encode(RawBody(65, payload), 1, 6, size_reading=SizeReading.DATA_ONLY))
+    bad[-2] ^= 0xFF
+    framer = SmartLprFramer(LINK, Direction.TO_DEVICE)
+    got = [i.data for i in framer.feed(b"".join(good) + bytes(bad), 1)]
+    assert got == [*good, bytes(bad)]
+    alone = SmartLprFramer(LINK, Direction.TO_DEVICE)
+    first = [*alone.feed(bytes(bad), 1), *alone.flush()]
+    assert first[0].data == bytes(bad[:40])  # the misreading the learned reading avoids
+
+
+def test_garbage_arriving_in_pieces_is_one_junk_item() -> None:
+    frame = unhex(GOLDEN[0][0])
+    framer = SmartLprFramer(LINK, Direction.TO_DEVICE)
+    items = [*framer.feed(b"\x00\x02", 1), *framer.feed(b"\xff\x13\x37", 2)]
+    items += framer.feed(b"\x02\x00" + frame, 3)
+    assert [type(i).__name__ for i in items] == ["Junk", "Frame"]
+    assert items[0].data == b"\x00\x02\xff\x13\x37\x02\x00" and items[0].time_ns == 1
+
+
+def test_endless_garbage_is_released_in_bounded_pieces() -> None:
+    framer = SmartLprFramer(LINK, Direction.TO_DEVICE)
+    items = list(framer.feed(b"\x55" * 10_000, 1))
+    assert items and sum(len(i.data) for i in items) == 10_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(st.binary(max_size=25), bodies.map(lambda b: encode(b, 1, 2))), max_size=6
+    ),
+    cuts=st.lists(st.integers(0, 3000), max_size=6),
+)
+@example(parts=[unhex(CORRUPTED), unhex(GOLDEN[0][0])], cuts=[19, 20])
+@example(parts=[b"\x02\x01\x00\x00\x00\x30\x00\x00\x00\x44\x00", unhex(GOLDEN[2][0])], cuts=[11])
+def test_frames_never_depend_on_how_arbitrary_input_is_cut(
+    parts: list[bytes], cuts: list[int]
+) -> None:
+    data = b"".join(parts)
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    whole = check_accounting(data, [data])
+    cut = check_accounting(data, pieces)
+    assert [(f.start, f.data) for f in whole if isinstance(f, Frame)] == [
+        (f.start, f.data) for f in cut if isinstance(f, Frame)
+    ]
