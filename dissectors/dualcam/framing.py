@@ -145,7 +145,15 @@ class DualCamFramer:
         self._junk = index
         head = bytes(self._buf[index : index + 4])
         who = "device" if self._device else "server"
-        self._junk_reason = f"not a valid {who} command ({head.hex(' ')}…); resynchronised"
+        known = DEVICE_COMMANDS if self._device else SERVER_COMMANDS
+        if len(head) >= 2 and head[0] == 0 and head[1] <= 0x0E:
+            if head[1] in known:
+                why = f"command 0x{head[1]:04x} with an impossible length"
+            else:
+                why = f"command 0x{head[1]:04x} is not one the {who} sends"
+        else:
+            why = f"not a {who} command"
+        self._junk_reason = f"{why} ({head.hex(' ')}…); resynchronised"
 
     def _drain(self, out: list[Frame | Junk], *, final: bool) -> None:
         buf = self._buf

@@ -45,6 +45,15 @@ STALL_NS = 2_000_000_000
 """A pause between DATA frames longer than this is a stall (spec A.12)."""
 START_TIMEOUT_NS = 2_500_000_000
 """START with no RESUME/SYNC after this long is flagged (server think time seen up to 2.2 s)."""
+GAP_BUCKETS_MS = {
+    "<100": 100.0,
+    "100-200": 200.0,
+    "200-500": 500.0,
+    "500-1000": 1000.0,
+    "1000-2000": 2000.0,
+    ">=2000": float("inf"),
+}
+"""Inter-DATA gap histogram buckets (upper limits, ms)."""
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest file the tracker stores (a 20 s DualCam video is about 6 MB)."""
 
@@ -229,6 +238,8 @@ class _Session:
     path: str | None = None
     metadata: DualCamMetadata | None = None
     closed: bool = False
+    first_init_ns: int | None = None
+    first_server_ns: int | None = None
 
     @property
     def who(self) -> str:
@@ -253,6 +264,8 @@ class DualCamMatcher:
         device = record.direction is Direction.FROM_DEVICE
         if not device:
             session.server_seen = True
+            if session.first_server_ns is None:
+                session.first_server_ns = record.time_ns
         kind = record.dissection.type
         handler = _HANDLERS.get(kind)
         if handler is not None:
@@ -353,6 +366,8 @@ class DualCamMatcher:
                     f"{PROTOCOL}.served",
                     f"queue drained: {', '.join(served)} no longer pending.",
                 )
+        if session.first_init_ns is None:
+            session.first_init_ns = record.time_ns
         session.imei = message.imei
         session.protocol_id = message.protocol_id
         session.inits += 1
@@ -691,6 +706,7 @@ class DualCamMatcher:
             )
         if file.frames:
             self._objects.append(self._object(file))
+        file.data = bytearray()  # the object holds the bytes now: memory stays one file
 
     def _object(self, file: _File) -> ExtractedObject:
         session = file.session
@@ -768,6 +784,20 @@ class DualCamMatcher:
         if file.gaps_ms:
             ordered = sorted(file.gaps_ms)
             details["median_gap_ms"] = round(ordered[len(ordered) // 2], 1)
+            histogram = dict.fromkeys(GAP_BUCKETS_MS, 0)
+            for gap in ordered:
+                label = next(name for name, limit in GAP_BUCKETS_MS.items() if gap < limit)
+                histogram[label] += 1
+            details["gap_histogram_ms"] = histogram
+        if session.first_init_ns is not None:
+            details["session_inits"] = session.inits
+            if session.first_server_ns is not None:
+                first_ms = (session.first_server_ns - session.first_init_ns) / 1e6
+                details["init_to_first_command_ms"] = round(first_ms, 1)
+            meta = file.metadata
+            if meta is not None and meta.timestamp_ms is not None:
+                delay_s = session.first_init_ns / 1e9 - meta.timestamp_ms / 1e3
+                details["capture_to_upload_s"] = round(delay_s, 3)
         if file.first_data_ns is not None and file.last_data_ns is not None:
             span = file.last_data_ns - file.first_data_ns
             if span > 0:

@@ -75,6 +75,25 @@ def test_imei_is_binary_u64_and_luhn_valid(raw: str, imei: int) -> None:
     assert not luhn_ok(imei + 1)
 
 
+def test_traccar_frame_decoder_vectors() -> None:
+    # traccar DualcamFrameDecoderTest: an INIT (IMEI 352094082736916) and START count 17
+    items = cut(DEV, bytes.fromhex("000000050001403a4abaa3144400040000010006000000110000"))
+    assert [len(i.data) for i in items] == [16, 10]
+    init, start = (decode(i) for i in items if isinstance(i, Frame))
+    assert isinstance(init.message, DualCamInit)
+    assert init.message.imei == 352094082736916
+    assert start.summary == "START count=17"
+
+
+def test_junk_reason_names_the_command() -> None:
+    (junk, _) = cut(DEV, encode.resume(1) + encode.sync(1))
+    assert isinstance(junk, Junk)
+    assert junk.reason.startswith("command 0x0002 is not one the device sends")
+    (junk, _) = cut(DEV, b"\x00\x04\xff\xff" + encode.sync(1))
+    assert isinstance(junk, Junk)
+    assert junk.reason.startswith("command 0x0004 with an impossible length")
+
+
 def test_init_with_bad_luhn_is_flagged() -> None:
     dissection = decode(frame(encode.init(350612071913858, 0x40000400)))
     assert [p.code for p in dissection.problems] == ["dualcam.bad_imei"]

@@ -108,6 +108,11 @@ def test_happy_path_links_requests_and_extracts_the_file() -> None:
     assert (transfer.expected_size, transfer.received, transfer.verified) == (2500, 2500, 2500)
     assert (transfer.retries, transfer.crc_failures, transfer.missing) == (0, 0, ())
     assert transfer.details["median_gap_ms"] == 280.0
+    assert transfer.details["gap_histogram_ms"] == {
+        "<100": 0, "100-200": 0, "200-500": 2, "500-1000": 0, "1000-2000": 0, ">=2000": 0,
+    }  # fmt: skip
+    assert transfer.details["init_to_first_command_ms"] == 100.0
+    assert transfer.details["session_inits"] == 2
     assert transfer.duration_ns > 0
     assert transfer.throughput_bps is not None
 
