@@ -21,13 +21,38 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, NamedTuple, cast
 
 from sniffer.sources.base import SourceError
 
 Packet = tuple[int, int, bytes]
 """``(time_ns, linktype, data)``: one captured packet (data as captured, maybe snapped)."""
+
+
+class PacketMeta(NamedTuple):
+    """A packet with its pcapng metadata (``packets_with_meta``)."""
+
+    time_ns: int
+    linktype: int
+    data: bytes
+    interface: int
+    """Index into ``CaptureReader.interfaces`` (over all sections of the file)."""
+    flags: int | None
+    """The ``epb_flags`` word (bits 0-1: 1 inbound, 2 outbound), when present."""
+    comment: str | None
+    orig_len: int
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    """One capture interface: pcap has one, pcapng one per Interface Description Block."""
+
+    linktype: int
+    name: str = ""
+    description: str = ""
+
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(bytes_read, total_bytes)`` after each buffer refill and at the end."""
@@ -56,6 +81,10 @@ BLOCK_SPB = 3
 BLOCK_EPB = 6
 OPT_IF_TSRESOL = 9
 OPT_IF_TSOFFSET = 14
+OPT_COMMENT = 1
+OPT_IF_NAME = 2
+OPT_IF_DESCRIPTION = 3
+OPT_EPB_FLAGS = 2
 
 
 def detect_format(head: bytes) -> Format | None:
@@ -79,8 +108,9 @@ class _Section:
         self.u32 = struct.Struct(order + "I")
         self.u64 = struct.Struct(order + "q")
         self.opt = struct.Struct(order + "HH")
-        self.interfaces: list[tuple[int, int, int, int]] = []
-        """Per interface: (linktype, multiplier, divisor, offset_ns) turning ticks into ns."""
+        self.interfaces: list[tuple[int, int, int, int, int]] = []
+        """Per interface: (linktype, multiplier, divisor, offset_ns) turning ticks into ns,
+        and the index in ``CaptureReader.interfaces``."""
 
 
 def _tsresol_factors(code: int) -> tuple[int, int]:
@@ -116,8 +146,8 @@ class CaptureReader:
         self.chunk_size = chunk_size
         self.packets_read = 0
         """Packets yielded so far."""
-        self.linktypes: list[int] = []
-        """Link types seen (pcap: the one; pcapng: one per interface, in order)."""
+        self.interfaces: list[Interface] = []
+        """Interfaces seen so far (pcap: the one; pcapng: every IDB of every section)."""
         try:
             self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by close()
             self.total = os.fstat(self._file.fileno()).st_size
@@ -140,13 +170,29 @@ class CaptureReader:
         """Close the file (idempotent)."""
         self._file.close()
 
+    @property
+    def linktypes(self) -> list[int]:
+        """The link type of each interface seen so far."""
+        return [interface.linktype for interface in self.interfaces]
+
     def packets(self) -> Iterator[Packet]:
         """Yield ``(time_ns, linktype, data)`` per packet; raise SourceError on damage."""
         try:
             if self.format == "pcap":
                 yield from self._pcap()
             else:
-                yield from self._pcapng()
+                yield from cast(Iterator[Packet], self._pcapng(meta=False))
+        finally:
+            self.close()
+
+    def packets_with_meta(self) -> Iterator[PacketMeta]:
+        """Like ``packets`` with interface, EPB flags and comment (slower: parses options)."""
+        try:
+            if self.format == "pcap":
+                for time_ns, linktype, data in self._pcap():
+                    yield PacketMeta(time_ns, linktype, data, 0, None, None, len(data))
+            else:
+                yield from cast(Iterator[PacketMeta], self._pcapng(meta=True))
         finally:
             self.close()
 
@@ -176,7 +222,7 @@ class CaptureReader:
             order + "HHiIII", buf, 4
         )
         linktype = network & 0xFFFF
-        self.linktypes.append(linktype)
+        self.interfaces.append(Interface(linktype))
         record = struct.Struct(order + "IIII")
         unpack = record.unpack_from
         base = 0  # file offset of buf[0]
@@ -213,14 +259,14 @@ class CaptureReader:
 
     # -- pcapng -------------------------------------------------------------------------------
 
-    def _pcapng(self) -> Iterator[Packet]:
+    def _pcapng(self, *, meta: bool) -> Iterator[Packet | PacketMeta]:
         buf = self._read(self.chunk_size)
         base = 0
         pos = 0
         count = 0
         section: _Section | None = None
         epb_unpack = block_unpack = u32_unpack = None
-        interfaces: list[tuple[int, int, int, int]] = []
+        interfaces: list[tuple[int, int, int, int, int]] = []
         last_time = 0
         while True:
             n = len(buf)
@@ -258,18 +304,24 @@ class CaptureReader:
                     raise self._fail(base + pos, "corrupt pcapng block (trailing length differs)")
                 if btype == BLOCK_EPB:
                     assert epb_unpack is not None
-                    iface, hi, lo, caplen, _orig = epb_unpack(buf, pos + 8)
+                    iface, hi, lo, caplen, orig = epb_unpack(buf, pos + 8)
                     if caplen > blen - 32 or iface >= len(interfaces):
                         self.packets_read = count
                         raise self._fail(base + pos, "corrupt pcapng enhanced packet block")
-                    linktype, mul, div, offset_ns = interfaces[iface]
+                    linktype, mul, div, offset_ns, index = interfaces[iface]
                     ticks = (hi << 32) | lo
                     last_time = (ticks * mul if div == 1 else ticks * mul // div) + offset_ns
                     count += 1
-                    yield (last_time, linktype, buf[pos + 28 : pos + 28 + caplen])
+                    if meta:
+                        flags, comment = _epb_options(
+                            section, buf, pos + 28 + caplen + (-caplen & 3), end - 4
+                        )
+                        data = buf[pos + 28 : pos + 28 + caplen]
+                        yield PacketMeta(last_time, linktype, data, index, flags, comment, orig)
+                    else:
+                        yield (last_time, linktype, buf[pos + 28 : pos + 28 + caplen])
                 elif btype == BLOCK_IDB:
                     self._interface(section, buf, pos, blen)
-                    self.linktypes.append(interfaces[-1][0])
                 elif btype == BLOCK_SPB:
                     if not interfaces:
                         self.packets_read = count
@@ -277,17 +329,26 @@ class CaptureReader:
                     orig = u32_unpack(buf, pos + 8)[0]
                     caplen = min(orig, blen - 16)
                     count += 1
-                    yield (last_time, interfaces[0][0], buf[pos + 12 : pos + 12 + caplen])
+                    data = buf[pos + 12 : pos + 12 + caplen]
+                    linktype, index = interfaces[0][0], interfaces[0][4]
+                    if meta:
+                        yield PacketMeta(last_time, linktype, data, index, None, None, orig)
+                    else:
+                        yield (last_time, linktype, data)
                 elif btype == BLOCK_PB:
-                    iface, _drops, hi, lo, caplen, _orig = section.pb.unpack_from(buf, pos + 8)
+                    iface, _drops, hi, lo, caplen, orig = section.pb.unpack_from(buf, pos + 8)
                     if caplen > blen - 32 or iface >= len(interfaces):
                         self.packets_read = count
                         raise self._fail(base + pos, "corrupt pcapng packet block")
-                    linktype, mul, div, offset_ns = interfaces[iface]
+                    linktype, mul, div, offset_ns, index = interfaces[iface]
                     ticks = (hi << 32) | lo
                     last_time = ticks * mul // div + offset_ns
                     count += 1
-                    yield (last_time, linktype, buf[pos + 28 : pos + 28 + caplen])
+                    data = buf[pos + 28 : pos + 28 + caplen]
+                    if meta:
+                        yield PacketMeta(last_time, linktype, data, index, None, None, orig)
+                    else:
+                        yield (last_time, linktype, data)
                 pos = end
             self.packets_read = count
             more = self._read(max(self.chunk_size, need))
@@ -307,6 +368,7 @@ class CaptureReader:
         linktype = struct.unpack_from(section.opt.format[0] + "H", buf, pos + 8)[0]
         mul, div = 1000, 1  # default resolution: microseconds
         offset_ns = 0
+        name = description = ""
         opt_pos = pos + 16
         end = pos + blen - 4
         while opt_pos + 4 <= end:
@@ -320,5 +382,33 @@ class CaptureReader:
                 mul, div = _tsresol_factors(buf[value_pos])
             elif code == OPT_IF_TSOFFSET and length >= 8:
                 offset_ns = section.u64.unpack_from(buf, value_pos)[0] * 1_000_000_000
+            elif code == OPT_IF_NAME:
+                name = _text(buf[value_pos : value_pos + length])
+            elif code == OPT_IF_DESCRIPTION:
+                description = _text(buf[value_pos : value_pos + length])
             opt_pos = value_pos + length + (-length & 3)
-        section.interfaces.append((linktype, mul, div, offset_ns))
+        section.interfaces.append((linktype, mul, div, offset_ns, len(self.interfaces)))
+        self.interfaces.append(Interface(linktype, name, description))
+
+
+def _text(value: bytes) -> str:
+    return value.rstrip(b"\0").decode("utf-8", "replace")
+
+
+def _epb_options(
+    section: _Section, buf: bytes, pos: int, end: int
+) -> tuple[int | None, str | None]:
+    """The ``epb_flags`` word and the first comment of an EPB's option list."""
+    flags: int | None = None
+    comment: str | None = None
+    while pos + 4 <= end:
+        code, length = section.opt.unpack_from(buf, pos)
+        value = pos + 4
+        if code == 0 or value + length > end:
+            break
+        if code == OPT_EPB_FLAGS and length == 4:
+            flags = section.u32.unpack_from(buf, value)[0]
+        elif code == OPT_COMMENT and comment is None:
+            comment = _text(buf[value : value + length])
+        pos = value + length + (-length & 3)
+    return flags, comment

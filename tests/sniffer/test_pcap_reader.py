@@ -333,3 +333,31 @@ def test_memory_stays_bounded_on_a_large_file(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert delivered == 400 * len(block)
     assert peak < 5_000_000, f"peak {peak} bytes for a {size}-byte file"
+
+
+def test_packets_with_meta_gives_interfaces_flags_and_comments(tmp_path: Path) -> None:
+    from sniffer.sources.pcap_file import Interface, PacketMeta
+
+    path = tmp_path / "x.pcapng"
+    with CaptureWriter(path, interface_name="eth0") as writer:
+        port = writer.add_interface(252, name="/dev/ttyUSB0", description="9600 8N1")
+        writer.write(T0, b"eth")
+        writer.write(T0 + 1, b"in", interface=port, flags=1, comment="summary é")
+        writer.write(T0 + 2, b"out!", interface=port, flags=2)
+    reader = CaptureReader(path)
+    got = list(reader.packets_with_meta())
+    assert got == [
+        PacketMeta(T0, 1, b"eth", 0, None, None, 3),
+        PacketMeta(T0 + 1, 252, b"in", 1, 1, "summary é", 2),
+        PacketMeta(T0 + 2, 252, b"out!", 1, 2, None, 4),
+    ]
+    assert reader.interfaces == [
+        Interface(1, "eth0", ""),
+        Interface(252, "/dev/ttyUSB0", "9600 8N1"),
+    ]
+    pcap = tmp_path / "x.pcap"
+    with CaptureWriter(pcap) as writer:
+        writer.write(T0, b"abc")
+    assert list(CaptureReader(pcap).packets_with_meta()) == [
+        PacketMeta(T0, 1, b"abc", 0, None, None, 3)
+    ]
