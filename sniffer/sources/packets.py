@@ -6,7 +6,7 @@ host byte order) and OpenBSD LOOP (108, family big-endian).
 
 Network: IPv4 (options skipped, Ethernet padding removed by the total length, fragments
 reassembled simply: kept per (src, dst, id, protocol) until complete, with a bound) and IPv6
-(extension headers skipped; fragmented IPv6 is counted and skipped). Transport: TCP (seq, ack,
+(extension headers skipped, fragments reassembled the same way). Transport: TCP (seq, ack,
 flags, options skipped) and UDP. Checksums are not verified: captures taken on the sending host
 carry offloaded, not-yet-computed checksums.
 
@@ -48,7 +48,7 @@ IPV6_FRAGMENT = 44
 IPV6_AH = 51
 
 MAX_FRAGMENT_BYTES = 4 << 20
-"""Total bytes of incomplete IPv4 datagrams kept before the oldest are dropped."""
+"""Total bytes of incomplete IP datagrams kept before the oldest are dropped."""
 
 _U16 = struct.Struct("!H")
 _U32LE = struct.Struct("<I")
@@ -57,6 +57,7 @@ _IPV4 = struct.Struct("!BxHHHxB")  # ver_ihl, total_len, ident, flags_frag, prot
 _IPV6_HEAD = struct.Struct("!4xHB")  # payload_len, next_header
 _TCP = struct.Struct("!HHIIBB")  # ports, seq, ack, data offset, flags
 _UDP = struct.Struct("!HHH")
+_IPV6_FRAG = struct.Struct("!HI")  # offset and flags, identification
 _FAST_ETH_IPV4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIBB")
 """Ethernet type, IPv4 (version/IHL, total length, fragment word, protocol, addresses), then
 the TCP ports, seq, ack, data offset and flags, assuming a 20-byte IPv4 header."""
@@ -244,9 +245,17 @@ class PacketDecoder:
             elif nxt == IPV6_AH:
                 nxt, hlen = data[start], (data[start + 1] + 2) * 4
             elif nxt == IPV6_FRAGMENT:
-                stats.fragments += 1
-                stats.fragments_dropped += 1
-                return None
+                nxt = data[start]
+                field, ident = _IPV6_FRAG.unpack_from(data, start + 2)
+                if field & 0xFFF9:  # offset or more-fragments set: not an atomic fragment
+                    stats.fragments += 1
+                    frag = field >> 3 | (0x2000 if field & 1 else 0)  # as IPv4's flags word
+                    body = self._reassemble(src, dst, ident, nxt, frag, data[start + 8 : end])
+                    if body is None:
+                        return None
+                    data, start, end = body, 0, len(body)
+                    continue
+                hlen = 8
             else:
                 stats.other_transport += 1
                 return None

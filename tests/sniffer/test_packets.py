@@ -12,6 +12,7 @@ from scapy.layers.inet6 import (
     IPv6ExtHdrFragment,
     IPv6ExtHdrHopByHop,
     IPv6ExtHdrRouting,
+    fragment6,
 )
 from scapy.layers.l2 import ARP, CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
 from scapy.packet import Raw
@@ -135,11 +136,42 @@ def test_ipv6_extension_headers_are_skipped() -> None:
     assert (seg.sport, seg.seq, seg.payload) == (7, 5, b"ext")
 
 
-def test_ipv6_fragments_are_counted_and_skipped() -> None:
-    pkt = IPv6() / IPv6ExtHdrFragment(m=1) / UDP() / Raw(b"x" * 16)
+def test_ipv6_fragments_are_reassembled() -> None:
+    body = bytes(range(256)) * 6
+    whole = (
+        IPv6(src="fe80::1", dst="fe80::2")
+        / IPv6ExtHdrFragment(id=9)
+        / UDP(sport=3, dport=4)
+        / Raw(body)
+    )
+    pieces = [bytes(p) for p in fragment6(whole, 600)]
+    assert len(pieces) == 3
+    decoder = PacketDecoder()
+    results = [decoder.decode(229, pieces[i]) for i in (2, 0, 1)]
+    assert results[:2] == [None, None]
+    seg = results[2]
+    assert seg is not None
+    assert (seg.sport, seg.dport, seg.payload) == (3, 4, body)
+    assert (decoder.stats.fragments, decoder.stats.reassembled) == (3, 1)
+
+
+def test_ipv6_atomic_fragment_is_decoded_directly() -> None:
+    pkt = IPv6() / IPv6ExtHdrFragment(m=0, offset=0) / UDP(sport=1, dport=2) / Raw(b"atomic")
     seg, decoder = _decode(229, bytes(pkt))
-    assert seg is None
-    assert decoder.stats.fragments == 1
+    assert seg is not None
+    assert seg.payload == b"atomic"
+    assert decoder.stats.fragments == 0
+
+
+def test_incomplete_fragments_are_dropped_beyond_the_bound() -> None:
+    decoder = PacketDecoder()
+    piece = bytes(IP(id=1, flags="MF", proto=17) / Raw(b"x" * 1400))
+    for ident in range(4000):  # 5.6 MB of first fragments that never complete
+        data = bytearray(piece)
+        data[4:6] = ident.to_bytes(2, "big")
+        assert decoder.decode(101, bytes(data)) is None
+    assert decoder.stats.fragments == 4000
+    assert decoder.stats.fragments_dropped > 0
 
 
 def test_ipv4_fragments_are_reassembled_in_any_order() -> None:
