@@ -649,7 +649,7 @@ def _body_fields(message: SmartLprMessage, nak_table: dict[int, str]) -> list[Fi
     if isinstance(body, LicenseInfo):
         count = len(body.detected_chars)
         per_char = tuple(
-            Field(f"quality[{i}]", q, (o + 56 + i, o + 57 + i), f"{q} ({ch})")
+            Field(f"quality_{i + 1}", q, (o + 56 + i, o + 57 + i), f"{q} ({ch})")
             for i, (q, ch) in enumerate(zip(body.qualities, body.detected_chars, strict=False))
         )
         quals = " ".join(str(q) for q in body.qualities[: max(count, 1)] or body.qualities)

@@ -138,6 +138,8 @@ class UnitLogic:
     capture_ns: int = 120 * MS
     silent_ids: set[int] = field(default_factory=set)
     """Central Ids this unit never answers (missing-reply fault)."""
+    silent_every: int = 0
+    """Bench fault: ignore every n-th central request (0: never)."""
     bad_bcc_ids: set[int] = field(default_factory=set)
     """Event Ids whose first transmission carries a corrupted Bcc."""
     split_ids: set[int] = field(default_factory=set)
@@ -234,7 +236,9 @@ class UnitLogic:
         cls = message_class(message.type)
         if cls is MessageClass.ACK_NAK:
             return self._on_reply(message, now_ns)
-        if conv_id in self.silent_ids:
+        if conv_id in self.silent_ids or (
+            self.silent_every and (conv_id // 2) % self.silent_every == 0
+        ):
             self.log.append(f"ignoring {type(body).__name__} id={conv_id}")
             return []
         if isinstance(body, Status):
@@ -297,6 +301,9 @@ class CentralLogic:
     """NAK 6 for LicenseInfo versions above this (version negotiation fault)."""
     drop_event_ids: dict[int, int] = field(default_factory=dict)
     """Event Id → how many transmissions to ignore (dropped ACK → retransmission)."""
+    drop_every: int = 0
+    """Bench fault: ignore the first transmission of every n-th event (0: never)."""
+    seen_events: set[int] = field(default_factory=set)
     next_id: int = 2
     received: list[SmartLprMessage] = field(default_factory=list)
     cars: list[int] = field(default_factory=list)
@@ -338,6 +345,10 @@ class CentralLogic:
             return [Send(at, CENTRAL, encode(Nak(1, 0), self.unit_id, message.id), "NAK 1")]
         if message_class(message.type) is not MessageClass.EVENT:
             return []
+        if self.drop_every and message.id not in self.seen_events:
+            self.seen_events.add(message.id)
+            if ((message.id + 1) // 2) % self.drop_every == 0:
+                return []
         drops = self.drop_event_ids.get(message.id, 0)
         if drops:
             self.drop_event_ids[message.id] = drops - 1
@@ -706,9 +717,17 @@ def run_bench(args: argparse.Namespace) -> int:
             sock.bind(("0.0.0.0", args.listen_port))  # noqa: S104 - a bench unit listens
             sock.connect((host, port))
         unit = UnitLogic(unit_id=args.unit_id, rng=random.Random(args.seed))
+        faults = set(args.fault or ())
+        unit.hardware_mode = "hardware" in faults
+        if "busy" in faults:
+            unit.capture_ns = 10 * 1_000_000_000
+        if "silent" in faults:
+            unit.silent_every = 3
         peer = BenchPeer(sock, UNIT, transport)
         interval = int(args.interval * 1e9)
-        peer.schedule(Timer(now + k * interval, _plate_timer(unit)) for k in range(1, 10_000))
+        peer.schedule(
+            Timer(now + k * interval, _plate_timer(unit, faults, k)) for k in range(1, 10_000)
+        )
         peer.run(unit.on_frame, until)
     else:
         port = args.central_listen
@@ -728,6 +747,11 @@ def run_bench(args: argparse.Namespace) -> int:
             host, unit_port = _host_port(args.unit_address)
             sock.connect((host, unit_port))
         central = CentralLogic(unit_id=args.unit_id, rng=random.Random(args.seed))
+        faults = set(args.fault or ())
+        if "nak6" in faults:
+            central.refuse_versions_above = 1
+        if "drop-ack" in faults:
+            central.drop_every = 2
         peer = BenchPeer(sock, CENTRAL, transport)
         interval = int(args.interval * 1e9)
         requests: list[Body] = [Ping(port), Status(), Trigger(1), CurrentFrame(2000)]
@@ -735,7 +759,9 @@ def run_bench(args: argparse.Namespace) -> int:
             body = requests[k % len(requests)]
             if isinstance(body, Trigger):
                 body = Trigger(k)
-            peer.schedule(central.request(now + k * interval, body))
+            bad = "bad-bcc" in faults and k % 3 == 0
+            split = 3 if "split" in faults else 1
+            peer.schedule(central.request(now + k * interval, body, bad_bcc=bad, pieces=split))
         peer.run(central.on_frame, until)
     sock.close()
     print(f"{len(peer.sent)} chunks exchanged", file=sys.stderr)
@@ -745,11 +771,22 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plate_timer(unit: UnitLogic) -> Callable[[int], list[Action]]:
+def _plate_timer(unit: UnitLogic, faults: set[str], k: int) -> Callable[[int], list[Action]]:
     def fire(now_ns: int) -> list[Action]:
+        event_id = unit.next_id
+        if "bad-bcc" in faults and k % 3 == 0:
+            unit.bad_bcc_ids.add(event_id)
+        if "split" in faults:
+            unit.split_ids.add(event_id)
+        if "garbage" in faults and k % 4 == 0:
+            unit.garbage_ids.add(event_id)
         return unit.read_plate(now_ns, -1)
 
     return fire
+
+
+UNIT_FAULTS = ("bad-bcc", "split", "garbage", "silent", "busy", "hardware")
+CENTRAL_FAULTS = ("bad-bcc", "split", "nak6", "drop-ack")
 
 
 # ------------------------------------------------------------------ CLI
@@ -769,6 +806,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     bench.add_argument("--duration", type=float, default=60.0, help="seconds to run")
     bench.add_argument("--interval", type=float, default=2.0, help="seconds between actions")
     bench.add_argument("--unit-id", type=int, default=1)
+    bench.add_argument(
+        "--fault",
+        action="append",
+        choices=sorted({*UNIT_FAULTS, *CENTRAL_FAULTS}),
+        help="inject a fault (repeatable). unit: bad-bcc (every 3rd event), split, garbage, "
+        "silent (every 3rd request), busy (NAK 4), hardware (NAK 3); central: bad-bcc, "
+        "split, nak6 (refuse LicenseInfo v2), drop-ack (every 2nd event)",
+    )
     bench.add_argument(
         "--listen-port", type=int, default=UNIT_PORT, help="udp unit: local port (8051)"
     )

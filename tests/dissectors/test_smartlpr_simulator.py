@@ -131,29 +131,25 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.mark.timeout(30)
-def test_bench_unit_against_bench_central_over_tcp(tmp_path: Path) -> None:
+def run_bench_pair(tmp_path: Path, unit_extra: list[str], central_extra: list[str]) -> list[Record]:
     port = _free_port()
     parser = argparse.ArgumentParser()
     sim.add_arguments(parser)
     central_out = tmp_path / "central.pcapng"
     central_args = parser.parse_args(
         [
-            "--central-listen",
-            str(port),
-            "--duration",
-            "1.5",
-            "--interval",
-            "0.2",
-            "-o",
-            str(central_out),
+            *("--central-listen", str(port), "--duration", "1.6", "--interval", "0.15"),
+            *("-o", str(central_out), *central_extra),
         ]
     )
     result: list[int] = []
     central = threading.Thread(target=lambda: result.append(sim.run(central_args)))
     central.start()
     unit_args = parser.parse_args(
-        ["--unit-connect", f"127.0.0.1:{port}", "--duration", "1.2", "--interval", "0.3"]
+        [
+            *("--unit-connect", f"127.0.0.1:{port}", "--duration", "1.3", "--interval", "0.2"),
+            *unit_extra,
+        ]
     )
     for _attempt in range(50):  # the central may not listen yet
         try:
@@ -164,7 +160,23 @@ def test_bench_unit_against_bench_central_over_tcp(tmp_path: Path) -> None:
     central.join(10)
     assert result == [0]
     records, _ = read_back(central_out)
+    return records
+
+
+@pytest.mark.timeout(30)
+def test_bench_unit_against_bench_central_over_tcp(tmp_path: Path) -> None:
+    records = run_bench_pair(tmp_path, [], [])
     types = Counter(r.dissection.type for r in records)
     assert types["Status"] >= 1 and types["StatusResponse"] >= 1
     assert types["LicenseInfo"] >= 2 and types["ACK"] >= 2
     assert not any(p.code == "smartlpr.bad_checksum" for r in records for p in r.all_problems)
+
+
+@pytest.mark.timeout(30)
+def test_bench_faults_show_up_in_the_recording(tmp_path: Path) -> None:
+    unit_faults = ["--fault", "bad-bcc", "--fault", "split", "--fault", "garbage"]
+    records = run_bench_pair(tmp_path, unit_faults, ["--fault", "nak6"])
+    codes = problem_codes(records)
+    assert codes["smartlpr.version_downgrade"] >= 1
+    assert codes["smartlpr.bad_checksum"] >= 1
+    assert all(r.protocol == "smartlpr" for r in records)
