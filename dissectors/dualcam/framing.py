@@ -60,6 +60,7 @@ class DualCamFramer:
         "_junk",
         "_junk_reason",
         "_link",
+        "_pending",
         "_pos",
         "_resync",
         "_scan",
@@ -80,6 +81,8 @@ class DualCamFramer:
         self._junk = -1
         """Index in ``_buf`` where pending junk starts, or -1."""
         self._junk_reason = ""
+        self._pending = (-1, 0)
+        """(stream offset, length) of the frame whose bytes are still arriving."""
         self._resync = False
         self._time_offsets: list[int] = []
         self._times: list[int] = []
@@ -183,6 +186,8 @@ class DualCamFramer:
                 self._pos = index
                 self._resync = False
                 pos = index
+            elif self._pending[0] == self._base + pos:
+                length = self._pending[1]  # the frame in progress: its header was checked
             else:
                 length = self._length(pos, strong=False, final=final)
                 if length == NEED:
@@ -193,6 +198,7 @@ class DualCamFramer:
                     self._pos = pos + 1
                     continue
             if len(buf) - pos < length:
+                self._pending = (self._base + pos, length)
                 break  # a frame in progress (at flush: the caller junks it)
             self._emit_junk(out, pos)
             offset = self._base + pos

@@ -855,33 +855,33 @@ def _diff_span(a: bytes, b: bytes) -> tuple[int, int]:
 def _annotate(
     record: Record, packet: int | None, offset: int, computed: int | None, verdict: str
 ) -> None:
-    """Swap in a Dissection that also shows the matcher's facts about this DATA frame."""
+    """Swap in a Dissection that also shows the matcher's facts about this DATA frame.
+
+    The extra fields are built lazily, like the decoder's own: statistics never pay for them.
+    """
     old = record.dissection
     message = old.message
     assert isinstance(message, DualCamData | DualCamEnhancedData)
-    size = message.length
-    data_span = (message.data_start, message.data_start + size)
-    crc_span = (data_span[1], data_span[1] + 2)
-    extra: list[Field] = []
-    if packet is not None:
-        extra.append(Field("packet", packet, data_span))
-    if offset >= 0:
-        extra.append(Field("offset", offset, data_span, f"{offset} (file byte offset)"))
-    if computed is not None:
-        extra.append(Field("crc_computed", computed, crc_span, f"0x{computed:04x}"))
-    extra.append(
-        Field("crc_ok", verdict.startswith("ok") if computed is not None else None, crc_span)
-    )
-    extra.append(Field("crc_verdict", verdict, crc_span))
-    where = f"#{packet}" if packet is not None else f"@{offset}" if offset >= 0 else "#?"
-    summary = f"DATA {where} {size} B crc 0x{message.crc:04x} {verdict}"
 
     def fields() -> tuple[Field, ...]:
+        data_span = (message.data_start, message.data_start + message.length)
+        crc_span = (data_span[1], data_span[1] + 2)
+        extra: list[Field] = []
+        if packet is not None:
+            extra.append(Field("packet", packet, data_span))
+        if offset >= 0:
+            extra.append(Field("offset", offset, data_span, f"{offset} (file byte offset)"))
+        if computed is not None:
+            extra.append(Field("crc_computed", computed, crc_span, f"0x{computed:04x}"))
+        checked = verdict.startswith("ok") if computed is not None else None
+        extra.append(Field("crc_ok", checked, crc_span))
+        extra.append(Field("crc_verdict", verdict, crc_span))
         return (*old.fields, *extra)
 
+    where = f"#{packet}" if packet is not None else f"@{offset}" if offset >= 0 else "#?"
     record.dissection = Dissection(
         old.type,
-        summary,
+        f"DATA {where} {message.length} B crc 0x{message.crc:04x} {verdict}",
         kind=old.kind,
         message=message,
         problems=old.problems,
