@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import random
+import shutil
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -376,3 +379,34 @@ def test_new_syn_on_unclosed_four_tuple_replaces_the_connection() -> None:
     events, _ = run(packets)
     assert streams(events) == {(1, Side.A): [b"first"], (2, Side.A): [b"second"]}
     assert closes(events) == [(1, "replaced by a new connection"), (2, "end of capture")]
+
+
+@pytest.mark.tshark
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not on PATH")
+def test_streams_agree_with_tshark_follow(tmp_path: Path) -> None:
+    conv, packets = conversation(isn=(2**32 - 700, 12345))
+    rng = random.Random(7)
+    for i in range(6):
+        segs = conv.send(Side.A, rng.randbytes(rng.randint(1, 900)), T0 + i * MS, segment_size=200)
+        segs += [segs[0]]  # a retransmission
+        rng.shuffle(segs)
+        packets += segs
+        packets += conv.send(Side.B, rng.randbytes(rng.randint(1, 500)), T0 + i * MS + 1, ack=True)
+    packets += conv.close(T0 + 10 * MS)
+    path = tmp_path / "x.pcapng"
+    _write(path, packets)
+    result = subprocess.run(
+        ["tshark", "-r", str(path), "-q", "-z", "follow,tcp,raw,0"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    theirs = {Side.A: b"", Side.B: b""}
+    body = result.stdout.split("Node 1:")[1].split("\n", 1)[1]
+    for line in body.splitlines():
+        if line.startswith("="):
+            break
+        side = Side.B if line.startswith("\t") else Side.A
+        theirs[side] += bytes.fromhex(line.strip())
+    events, _ = run(packets)
+    ours = streams(events)
+    assert ours[(1, Side.A)] == [theirs[Side.A]]
+    assert ours[(1, Side.B)] == [theirs[Side.B]]
