@@ -372,6 +372,8 @@ class CaptureWriter:
     ) -> None:
         self.path = Path(path)
         self.fmt: Format = fmt or ("pcap" if self.path.suffix.lower() == ".pcap" else "pcapng")
+        if self.fmt not in ("pcap", "pcapng"):
+            raise ValueError(f"unknown capture format {self.fmt!r} (pcap or pcapng)")
         self.nanosecond = nanosecond
         self.snaplen = snaplen
         self.count = 0

@@ -230,3 +230,9 @@ def test_tshark_reads_files_and_checksums_are_good(
         got_ns = int(secs) * 1_000_000_000 + int(frac.ljust(9, "0")[:9])
         assert got_ns == (time_ns if nanosecond else time_ns // 1000 * 1000)
     assert sum(int(row[4] or 0) for row in rows) == len(b"request") + 2500
+
+
+def test_unknown_format_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown capture format"):
+        CaptureWriter(tmp_path / "x.cap", fmt="erf")  # type: ignore[arg-type]
+    assert not (tmp_path / "x.cap").exists()
