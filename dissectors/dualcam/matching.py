@@ -10,10 +10,6 @@ filters and the detail tree see them without a new Record field.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-
 from dissectors.api import (
     Direction,
     Dissection,
@@ -25,7 +21,7 @@ from dissectors.api import (
     Transfer,
 )
 from dissectors.checksums import crc16_kermit
-from dissectors.dualcam import media
+from dissectors.dualcam.coverage import Ranges, diff_span, packets_text
 from dissectors.dualcam.records import (
     PROTOCOL,
     DualCamData,
@@ -37,221 +33,27 @@ from dissectors.dualcam.records import (
     DualCamStatus,
     DualCamSync,
     DualCamText,
-    iso_ms,
 )
-from dissectors.dualcam.tables import IDENTIFIERS, PACKET_SIZE, TRIGGERS, pending_words
+from dissectors.dualcam.report import extract_object, file_transfer
+from dissectors.dualcam.state import FileState, SessionState
+from dissectors.dualcam.tables import PACKET_SIZE, pending_words
+
+__all__ = ["DualCamMatcher", "Ranges", "new_matcher"]
 
 STALL_NS = 2_000_000_000
 """A pause between DATA frames longer than this is a stall (spec A.12)."""
 START_TIMEOUT_NS = 2_500_000_000
 """START with no RESUME/SYNC after this long is flagged (server think time seen up to 2.2 s)."""
-GAP_BUCKETS_MS = {
-    "<100": 100.0,
-    "100-200": 200.0,
-    "200-500": 500.0,
-    "500-1000": 1000.0,
-    "1000-2000": 2000.0,
-    ">=2000": float("inf"),
-}
-"""Inter-DATA gap histogram buckets (upper limits, ms)."""
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest file the tracker stores (a 20 s DualCam video is about 6 MB)."""
-
-
-class Ranges:
-    """A set of byte ranges ``[start, end)``, kept sorted and merged."""
-
-    __slots__ = ("_ends", "_starts")
-
-    def __init__(self) -> None:
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-
-    def add(self, start: int, end: int) -> None:
-        """Add ``[start, end)``, merging with touching ranges."""
-        if end <= start:
-            return
-        low = bisect_left(self._ends, start)
-        high = bisect_right(self._starts, end)
-        if low < high:
-            start = min(start, self._starts[low])
-            end = max(end, self._ends[high - 1])
-        self._starts[low:high] = [start]
-        self._ends[low:high] = [end]
-
-    def overlap(self, start: int, end: int) -> list[tuple[int, int]]:
-        """The parts of ``[start, end)`` already in the set."""
-        out: list[tuple[int, int]] = []
-        index = bisect_right(self._ends, start)
-        while index < len(self._starts) and self._starts[index] < end:
-            out.append((max(start, self._starts[index]), min(end, self._ends[index])))
-            index += 1
-        return out
-
-    def gaps(self, start: int, end: int) -> list[tuple[int, int]]:
-        """The parts of ``[start, end)`` not in the set."""
-        out: list[tuple[int, int]] = []
-        cursor = start
-        for low, high in self.overlap(start, end):
-            if low > cursor:
-                out.append((cursor, low))
-            cursor = high
-        if cursor < end:
-            out.append((cursor, end))
-        return out
-
-    @property
-    def total(self) -> int:
-        """Bytes covered."""
-        return sum(e - s for s, e in zip(self._starts, self._ends, strict=True))
-
-    def as_tuples(self) -> tuple[tuple[int, int], ...]:
-        """The ranges, in order."""
-        return tuple(zip(self._starts, self._ends, strict=True))
-
-    def __bool__(self) -> bool:
-        return bool(self._starts)
-
-
-def _packets_text(ranges: tuple[tuple[int, int], ...] | list[tuple[int, int]]) -> str:
-    """Byte ranges as 1-based packet numbers: ``2..56``."""
-    parts = []
-    for start, end in ranges:
-        first = start // PACKET_SIZE + 1
-        last = (end - 1) // PACKET_SIZE + 1
-        parts.append(str(first) if first == last else f"{first}..{last}")
-    return ", ".join(parts)
-
-
-def _stamp(time_ns: int) -> str:
-    return datetime.fromtimestamp(time_ns / 1e9, UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _metadata_dict(meta: DualCamMetadata) -> dict[str, object]:
-    out: dict[str, object] = {}
-    if meta.version is not None:
-        out["version"] = meta.version
-    kc = meta.kind_camera
-    if kc:
-        out["file_type"] = f"{kc[0]} {kc[1]}"
-    if meta.timestamp_ms is not None:
-        out["timestamp"] = iso_ms(meta.timestamp_ms)
-    if meta.trigger is not None:
-        out["trigger"] = TRIGGERS.get(meta.trigger, str(meta.trigger))
-    for name in ("duration_s", "fps", "timezone_min", "latitude", "longitude"):
-        value = getattr(meta, name)
-        if value is not None:
-            out[name] = value
-    if meta.trigger_timestamp_ms is not None:
-        out["trigger_timestamp"] = iso_ms(meta.trigger_timestamp_ms)
-    return out
-
-
-@dataclass(slots=True, eq=False)
-class _File:
-    """One file from FILE_REQUEST/START to its outcome."""
-
-    session: _Session
-    identifier: str
-    count: int
-    byte_mode: bool
-    start: Record
-    request: Record | None
-    metadata: DualCamMetadata | None
-    data: bytearray = field(default_factory=bytearray)
-    size: int | None = None
-    """Exact size once known (byte mode, or the short last packet in packet mode)."""
-    verified: Ranges = field(default_factory=Ranges)
-    duplicates: Ranges = field(default_factory=Ranges)
-    conflicts: Ranges = field(default_factory=Ranges)
-    frames: list[int] = field(default_factory=list)
-    last_data: Record | None = None
-    packets: set[int] = field(default_factory=set)
-    """Packet numbers verified at least once (packet mode)."""
-    crc: int = 0
-    chain_ok: bool = True
-    position_known: bool = True
-    """False after junk or a gap: the next frames' packet numbers are guesses until a SYNC."""
-    synced: bool = False
-    answered: bool = False
-    next_packet: int = 1
-    next_offset: int = 0
-    starts: list[int] = field(default_factory=list)
-    crc_failures: list[dict[str, object]] = field(default_factory=list)
-    in_flight: int = 0
-    resumes: list[dict[str, object]] = field(default_factory=list)
-    pending_resumes: list[Record] = field(default_factory=list)
-    syncs: int = 0
-    stalls: list[dict[str, object]] = field(default_factory=list)
-    gaps_ms: list[float] = field(default_factory=list)
-    first_data_ns: int | None = None
-    last_data_ns: int | None = None
-    received: int = 0
-    junk_bytes: int = 0
-    last_record: int = 0
-    last_time_ns: int = 0
-    outcome: str = "in progress"
-    done: bool = False
-    flagged_unanswered: bool = False
-
-    @property
-    def expected(self) -> int:
-        """Exact size when known, else the packet-mode upper bound ``count * 1024``."""
-        if self.size is not None:
-            return self.size
-        return self.count if self.byte_mode else self.count * PACKET_SIZE
-
-    @property
-    def complete(self) -> bool:
-        """Every byte of the file verified by the CRC chain."""
-        if self.size is None or self.count == 0:
-            return False
-        return not self.verified.gaps(0, self.size)
-
-    @property
-    def kind_camera(self) -> tuple[str, str]:
-        if self.identifier in IDENTIFIERS:
-            return IDENTIFIERS[self.identifier]
-        if self.metadata is not None and self.metadata.kind_camera:
-            return self.metadata.kind_camera
-        lowered = self.identifier.lower()
-        kind = "video" if "video" in lowered or lowered.endswith((".mp4", ".h265")) else "photo"
-        return kind, "unknown"
-
-
-@dataclass(slots=True, eq=False)
-class _Session:
-    """One TCP connection from one tracker."""
-
-    link: Link
-    imei: int | None = None
-    protocol_id: int | None = None
-    inits: int = 0
-    settings: list[int] = field(default_factory=list)
-    server_seen: bool = False
-    file: _File | None = None
-    files: list[_File] = field(default_factory=list)
-    request: Record | None = None
-    meta_request: Record | None = None
-    repeat_init: Record | None = None
-    path_request: Record | None = None
-    path: str | None = None
-    metadata: DualCamMetadata | None = None
-    closed: bool = False
-    first_init_ns: int | None = None
-    first_server_ns: int | None = None
-
-    @property
-    def who(self) -> str:
-        return str(self.imei) if self.imei is not None else f"link {self.link.id}"
 
 
 class DualCamMatcher:
     """Follows DualCam sessions and file transfers for one capture."""
 
     def __init__(self) -> None:
-        self._sessions: dict[int, _Session] = {}
-        self._order: list[_Session] = []
+        self._sessions: dict[int, SessionState] = {}
+        self._order: list[SessionState] = []
         self._objects: list[ExtractedObject] = []
 
     # -- Matcher protocol --------------------------------------------------------------------
@@ -324,14 +126,14 @@ class DualCamMatcher:
 
     def transfers(self) -> list[Transfer]:
         """Every file transfer seen, in order."""
-        return [self._transfer(file) for session in self._order for file in session.files]
+        return [file_transfer(file) for session in self._order for file in session.files]
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def _session(self, link: Link) -> _Session:
+    def _session(self, link: Link) -> SessionState:
         session = self._sessions.get(link.id)
         if session is None:
-            session = _Session(link)
+            session = SessionState(link)
             self._sessions[link.id] = session
             self._order.append(session)
         return session
@@ -346,7 +148,7 @@ class DualCamMatcher:
 
     # -- handlers ----------------------------------------------------------------------------
 
-    def _on_init(self, session: _Session, record: Record) -> None:
+    def _on_init(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
         assert isinstance(message, DualCamInit)
         file = session.file
@@ -375,23 +177,23 @@ class DualCamMatcher:
         self._link(session.repeat_init, record)
         session.repeat_init = None
 
-    def _on_file_request(self, session: _Session, record: Record) -> None:
+    def _on_file_request(self, session: SessionState, record: Record) -> None:
         session.request = record
 
-    def _on_repeat_init(self, session: _Session, record: Record) -> None:
+    def _on_repeat_init(self, session: SessionState, record: Record) -> None:
         self._end_file(session, "aborted: server asked for a new INIT mid-file")
         session.repeat_init = record
 
-    def _on_close(self, session: _Session, record: Record) -> None:
+    def _on_close(self, session: SessionState, record: Record) -> None:
         self._end_file(session, "aborted: server closed the session mid-file")
 
-    def _on_complete(self, session: _Session, record: Record) -> None:
+    def _on_complete(self, session: SessionState, record: Record) -> None:
         self._end_file(session, "aborted: server sent COMPLETE mid-file")
 
-    def _on_metadata_request(self, session: _Session, record: Record) -> None:
+    def _on_metadata_request(self, session: SessionState, record: Record) -> None:
         session.meta_request = record
 
-    def _on_metadata(self, session: _Session, record: Record) -> None:
+    def _on_metadata(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
         assert isinstance(message, DualCamMetadata)
         self._link(session.meta_request, record)
@@ -400,23 +202,23 @@ class DualCamMatcher:
         if session.file is not None and not session.file.done and session.file.metadata is None:
             session.file.metadata = message
 
-    def _on_path_request(self, session: _Session, record: Record) -> None:
+    def _on_path_request(self, session: SessionState, record: Record) -> None:
         session.path_request = record
 
-    def _on_path_response(self, session: _Session, record: Record) -> None:
+    def _on_path_response(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
         assert isinstance(message, DualCamText)
         self._link(session.path_request, record)
         session.path_request = None
         session.path = message.text
 
-    def _on_status(self, session: _Session, record: Record) -> None:
+    def _on_status(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
         assert isinstance(message, DualCamStatus)
         if message.status:
             self._end_file(session, f"device error {message.status}: {message.reason}")
 
-    def _on_start(self, session: _Session, record: Record) -> None:
+    def _on_start(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
         assert isinstance(message, DualCamStart)
         request = session.request
@@ -444,7 +246,7 @@ class DualCamMatcher:
         session.request = None
         byte_mode = (session.protocol_id or 5) >= 6 or not identifier.startswith(("%", "unknown"))
         session.metadata = None
-        file = _File(
+        file = FileState(
             session,
             identifier,
             message.count,
@@ -461,7 +263,7 @@ class DualCamMatcher:
         if message.count == 0:
             self._end_file(session, "nothing to send")
 
-    def _on_resume(self, session: _Session, record: Record) -> None:
+    def _on_resume(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
         assert isinstance(message, DualCamResume)
         file = session.file
@@ -494,7 +296,7 @@ class DualCamMatcher:
             }
         )
 
-    def _on_sync(self, session: _Session, record: Record) -> None:
+    def _on_sync(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
         assert isinstance(message, DualCamSync)
         file = session.file
@@ -540,7 +342,7 @@ class DualCamMatcher:
                 "SYNC without a pending RESUME.",
             )
 
-    def _on_data(self, session: _Session, record: Record) -> None:
+    def _on_data(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
         assert isinstance(message, DualCamData | DualCamEnhancedData)
         file = session.file
@@ -661,7 +463,7 @@ class DualCamMatcher:
             if same:
                 file.duplicates.add(low, high)
             else:
-                first, last = _diff_span(before, now_bytes)
+                first, last = diff_span(before, now_bytes)
                 file.conflicts.add(low + first, low + last)
             verdict = "ok, duplicate" if same else "ok, CONFLICTS with earlier copy"
             if not same:
@@ -680,7 +482,7 @@ class DualCamMatcher:
 
     # -- outcome ----------------------------------------------------------------------------
 
-    def _end_file(self, session: _Session, reason: str) -> None:
+    def _end_file(self, session: SessionState, reason: str) -> None:
         file = session.file
         if file is None or file.done:
             return
@@ -697,7 +499,7 @@ class DualCamMatcher:
             file.outcome = reason
         if file.outcome.startswith(("aborted", "device error")) and file.last_data is not None:
             missing = file.verified.gaps(0, file.expected)
-            what = _packets_text(missing) if not file.byte_mode else str(missing)
+            what = packets_text(missing) if not file.byte_mode else str(missing)
             file.last_data.add_problem(
                 Severity.WARNING,
                 f"{PROTOCOL}.aborted",
@@ -705,151 +507,8 @@ class DualCamMatcher:
                 f"{'packets ' if not file.byte_mode else 'bytes '}{what}.",
             )
         if file.frames:
-            self._objects.append(self._object(file))
+            self._objects.append(extract_object(file))
         file.data = bytearray()  # the object holds the bytes now: memory stays one file
-
-    def _object(self, file: _File) -> ExtractedObject:
-        session = file.session
-        size = file.size if file.size is not None else len(file.data)
-        data = bytes(file.data[:size])
-        if len(data) < size:
-            data += bytes(size - len(data))
-        content_type, suffix = media.sniff_content(data)
-        kind = file.kind_camera[0]
-        if suffix == ".bin":
-            suffix = ".jpg" if kind == "photo" else ".ptmf"
-            content_type = "image/jpeg" if kind == "photo" else "video/x-teltonika-ptmf"
-        if file.metadata is not None and file.metadata.timestamp_ms is not None:
-            when = _stamp(file.metadata.timestamp_ms * 1_000_000)
-        else:
-            when = _stamp(file.start.time_ns)
-        if file.identifier.startswith("%"):
-            label = file.identifier[1:]
-        else:
-            label = file.identifier.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "file"
-        name = f"dualcam-{session.who}-{label}-{when}{suffix}"
-        holes = tuple(file.verified.gaps(0, file.expected))
-        details = self._details(file)
-        extra: dict[str, bytes] = {}
-        if content_type == "image/jpeg":
-            details["jpeg"] = media.jpeg_summary(data)
-        elif suffix == ".ptmf":
-            records, _ = media.ptmf_records(data)
-            details["ptmf"] = media.ptmf_summary(data)
-            if records:
-                extra[".h265"] = media.annexb_from_ptmf(data, records)
-        return ExtractedObject(
-            protocol=PROTOCOL,
-            name=name,
-            data=data,
-            frames=tuple(file.frames),
-            complete=file.complete,
-            holes=holes,
-            content_type=content_type,
-            details=details,
-            extra_files=extra,
-        )
-
-    def _details(self, file: _File) -> dict[str, object]:
-        session = file.session
-        kind, camera = file.kind_camera
-        missing = file.verified.gaps(0, file.expected)
-        details: dict[str, object] = {
-            "imei": session.imei,
-            "link": session.link.name,
-            "identifier": file.identifier,
-            "kind": kind,
-            "camera": camera,
-            "mode": "bytes" if file.byte_mode else "packets",
-            "start_count": file.count,
-            "size": file.size,
-            "expected_size": file.expected,
-            "complete": file.complete,
-            "outcome": file.outcome,
-            "packets_verified": len(file.packets) if not file.byte_mode else None,
-            "data_frames": len(file.frames),
-            "crc_failures": list(file.crc_failures),
-            "in_flight_after_error": file.in_flight,
-            "resumes": [dict(r) for r in file.resumes],
-            "syncs": file.syncs,
-            "repeated_starts": len(file.starts) - 1,
-            "duplicates": list(file.duplicates.as_tuples()),
-            "conflicts": list(file.conflicts.as_tuples()),
-            "missing": list(missing),
-            "stalls": list(file.stalls),
-            "junk_bytes": file.junk_bytes,
-        }
-        if missing and not file.byte_mode:
-            details["missing_packets"] = _packets_text(missing)
-        if file.gaps_ms:
-            ordered = sorted(file.gaps_ms)
-            details["median_gap_ms"] = round(ordered[len(ordered) // 2], 1)
-            histogram = dict.fromkeys(GAP_BUCKETS_MS, 0)
-            for gap in ordered:
-                label = next(name for name, limit in GAP_BUCKETS_MS.items() if gap < limit)
-                histogram[label] += 1
-            details["gap_histogram_ms"] = histogram
-        if session.first_init_ns is not None:
-            details["session_inits"] = session.inits
-            if session.first_server_ns is not None:
-                first_ms = (session.first_server_ns - session.first_init_ns) / 1e6
-                details["init_to_first_command_ms"] = round(first_ms, 1)
-            meta = file.metadata
-            if meta is not None and meta.timestamp_ms is not None:
-                delay_s = session.first_init_ns / 1e9 - meta.timestamp_ms / 1e3
-                details["capture_to_upload_s"] = round(delay_s, 3)
-        if file.first_data_ns is not None and file.last_data_ns is not None:
-            span = file.last_data_ns - file.first_data_ns
-            if span > 0:
-                details["throughput_Bps"] = round(file.received * 1e9 / span, 1)
-        if file.metadata is not None:
-            details["metadata"] = _metadata_dict(file.metadata)
-        if session.path:
-            details["path"] = session.path
-        return details
-
-    def _transfer(self, file: _File) -> Transfer:
-        session = file.session
-        missing = tuple(file.verified.gaps(0, file.expected)) if file.count else ()
-        duration = 0
-        if file.last_data_ns is not None:
-            duration = file.last_data_ns - file.start.time_ns
-        return Transfer(
-            protocol=PROTOCOL,
-            link=session.link,
-            name=f"{session.who} {file.identifier}",
-            first_record=file.request.number if file.request else file.start.number,
-            last_record=file.last_record,
-            expected_size=file.size if file.size is not None else file.expected or None,
-            received=file.received,
-            verified=file.verified.total,
-            outcome=file.outcome,
-            retries=max(0, len(file.resumes) - 1, file.syncs - 1),
-            crc_failures=len(file.crc_failures),
-            missing=missing,
-            duration_ns=duration,
-            details=self._details(file),
-        )
-
-
-def _diff_span(a: bytes, b: bytes) -> tuple[int, int]:
-    """``[first, last + 1)`` of the bytes where two equal-length strings differ."""
-    low, high = 0, len(a)
-    while low < high:  # longest equal prefix, by bisection on slice comparisons
-        mid = (low + high + 1) // 2
-        if a[:mid] == b[:mid]:
-            low = mid
-        else:
-            high = mid - 1
-    first = low
-    low, high = 0, len(a) - first
-    while low < high:  # longest equal suffix
-        mid = (low + high + 1) // 2
-        if a[len(a) - mid :] == b[len(b) - mid :]:
-            low = mid
-        else:
-            high = mid - 1
-    return first, len(a) - low
 
 
 def _annotate(
