@@ -410,3 +410,37 @@ def test_streams_agree_with_tshark_follow(tmp_path: Path) -> None:
     ours = streams(events)
     assert ours[(1, Side.A)] == [theirs[Side.A]]
     assert ours[(1, Side.B)] == [theirs[Side.B]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.binary(min_size=1, max_size=2000),
+    segment_size=st.integers(1, 300),
+    keep=st.lists(st.booleans(), min_size=1, max_size=200),
+    shuffle=st.randoms(use_true_random=False),
+    max_buffer=st.sampled_from([64, 512, 1 << 20]),
+)
+def test_lost_segments_become_gaps_and_every_byte_is_in_place(
+    data: bytes,
+    segment_size: int,
+    keep: list[bool],
+    shuffle: object,
+    max_buffer: int,
+) -> None:
+    conv, packets = conversation()
+    segs = conv.send(Side.A, data, T0, segment_size=segment_size)
+    kept = [s for i, s in enumerate(segs) if keep[i % len(keep)]]
+    shuffle.shuffle(kept)  # type: ignore[attr-defined]
+    events, r = run(packets + kept + conv.close(T0 + MS), max_buffer=max_buffer)
+    items = streams(events).get((1, Side.A), [])
+    position = 0
+    for item in items:
+        if isinstance(item, int):
+            assert item > 0
+            position += item
+        else:
+            assert item == data[position : position + len(item)]
+            position += len(item)
+    assert position == len(data)  # the FIN tells where the stream ends
+    assert r.stats.gap_bytes + sum(len(i) for i in items if isinstance(i, bytes)) == len(data)
+    assert closes(events) == [(1, "closed")]
