@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from dissectors.api import Direction, Dissector, Tcp
 from dissectors.dualcam import spec
+from dissectors.dualcam.decode import decode
 from dissectors.dualcam.framing import new_framer
 from dissectors.dualcam.matching import new_matcher
-from dissectors.dualcam.records import decode
 from dissectors.dualcam.tables import SERVER_COMMANDS, luhn_ok
 
 __all__ = ["DISSECTOR", "decode", "new_framer", "new_matcher", "orient", "sniff"]

@@ -40,6 +40,7 @@ from pathlib import Path
 from dissectors.api import Direction, Frame, Junk, Link
 from dissectors.checksums import crc16_kermit
 from dissectors.dualcam import encode
+from dissectors.dualcam.decode import decode
 from dissectors.dualcam.framing import DualCamFramer
 from dissectors.dualcam.records import (
     DualCamData,
@@ -50,7 +51,6 @@ from dissectors.dualcam.records import (
     DualCamStatus,
     DualCamSync,
     DualCamText,
-    decode,
 )
 from dissectors.dualcam.tables import IDENTIFIERS, PACKET_SIZE, Settings
 from sniffer.packet_writer import CaptureWriter, TcpConversation

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from dissectors.api import DecodeError, Direction, Frame, Junk, Link, Severity
 from dissectors.checksums import crc16_kermit
 from dissectors.dualcam import DISSECTOR, encode, media, orient, sniff, spec
-from dissectors.dualcam.records import DualCamInit, DualCamMetadata, decode
+from dissectors.dualcam.decode import decode
+from dissectors.dualcam.records import DualCamInit, DualCamMetadata
 from dissectors.dualcam.tables import luhn_ok
 
 LINK = Link(1, "tcp", "10.0.0.2:40000", "10.0.0.1:5232")
