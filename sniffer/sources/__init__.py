@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sniffer.sources.base import Event, Source, SourceError
 from sniffer.sources.packets import DecodeStats, PacketDecoder
-from sniffer.sources.pcap_file import CaptureReader, Progress
+from sniffer.sources.pcap_file import CaptureReader, Interface, Progress
 from sniffer.sources.tcp_reassembly import Reassembler, ReassemblyStats
 
 __all__ = ["SCHEMES", "PcapSource", "open_source"]
@@ -57,6 +57,11 @@ class PcapSource:
     def format(self) -> str:
         """``pcap`` or ``pcapng``."""
         return self._reader.format
+
+    @property
+    def interfaces(self) -> list[Interface]:
+        """The file's capture interfaces seen so far (link type, name, description)."""
+        return self._reader.interfaces
 
     @property
     def decode_stats(self) -> DecodeStats:

@@ -444,3 +444,28 @@ def test_lost_segments_become_gaps_and_every_byte_is_in_place(
     assert position == len(data)  # the FIN tells where the stream ends
     assert r.stats.gap_bytes + sum(len(i) for i in items if isinstance(i, bytes)) == len(data)
     assert closes(events) == [(1, "closed")]
+
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "linktype"),
+    [("dumpcap-lo-tcp-udp.pcap", 1), ("dumpcap-any-tcp-udp.pcapng", 113)],
+)
+def test_real_dumpcap_captures(name: str, linktype: int) -> None:
+    # tests/sniffer/data/README.md: one TCP exchange and one UDP datagram on loopback
+    source = PcapSource(DATA_DIR / name)
+    events = list(source.events())
+    assert [i.linktype for i in source.interfaces] == [linktype]
+    assert streams(events) == {
+        (1, Side.A): [b"hello camshark\n" + bytes(range(256)) * 8],
+        (1, Side.B): [b"got 2063 bytes\n"],
+        (2, Side.A): [b"udp-hello"],
+    }
+    tcp, udp = events[0].info, events[-1].info
+    assert (tcp.link.a, tcp.link.b) == ("127.0.0.1:44172", "127.0.0.1:47125")
+    assert (udp.link.a, udp.link.b) == ("127.0.0.1:60398", "127.0.0.1:47126")
+    assert closes(events) == [(1, "closed"), (2, "end of capture")]
+    assert source.decode_stats.packets == 13
+    assert source.reassembly_stats.ignored == 1  # the last ACK after both FINs
