@@ -47,6 +47,8 @@ def sniff(prefix: bytes) -> float:
         return 0.95 if luhn_ok(imei) else 0.3
     if prefix.startswith(_SERVER_STRONG):
         return 0.7
+    if prefix.startswith(b"\x00\x04\x04\x02"):
+        return 0.5  # a full DATA header: a capture that starts mid-transfer
     return 0.0
 
 

@@ -347,12 +347,9 @@ class DualCamMatcher:
         assert isinstance(message, DualCamData | DualCamEnhancedData)
         file = session.file
         if file is None or file.done:
-            record.add_problem(
-                Severity.WARNING,
-                f"{PROTOCOL}.data_outside_transfer",
-                "DATA with no file in progress (no START, or after the file ended).",
-            )
+            self._orphan_data(session, record, message)
             return
+        session.orphan_crc = None
         if not file.synced:
             file.synced = True
             record.add_problem(
@@ -479,6 +476,43 @@ class DualCamMatcher:
         if packet is not None:
             file.packets.add(packet)
         _annotate(record, packet, offset, computed, verdict)
+
+    @staticmethod
+    def _orphan_data(
+        session: SessionState, record: Record, message: DualCamData | DualCamEnhancedData
+    ) -> None:
+        """DATA outside a transfer (a capture that starts mid-file, late retransmissions).
+
+        The position is unknown, but the chain still checks from one such frame to the next:
+        each CRC is the register the following frame starts from (spec A.6).
+        """
+        session.orphan_data += 1
+        if session.orphan_data == 1:
+            record.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.data_outside_transfer",
+                "DATA with no file in progress (no START seen: the capture probably started "
+                "mid-transfer, or the file had already ended); later ones are not flagged.",
+            )
+        start = message.data_start
+        payload = record.data[start : start + message.length]
+        previous = session.orphan_crc
+        session.orphan_crc = message.crc
+        if previous is None:
+            _annotate(record, None, -1, None, "unchecked (no chain start seen)")
+            return
+        computed = crc16_kermit(payload, previous)
+        if computed == message.crc:
+            _annotate(record, None, -1, computed, "ok (chained from the previous frame)")
+            return
+        session.orphan_crc = None
+        record.add_problem(
+            Severity.ERROR,
+            f"{PROTOCOL}.crc_chain",
+            f"CRC 0x{message.crc:04x} does not continue the previous frame's chain "
+            f"(computed 0x{computed:04x}): bytes lost or a SYNC not captured.",
+        )
+        _annotate(record, None, -1, computed, f"BAD (computed 0x{computed:04x})")
 
     # -- outcome ----------------------------------------------------------------------------
 

@@ -103,6 +103,10 @@ class SessionState:
     closed: bool = False
     first_init_ns: int | None = None
     first_server_ns: int | None = None
+    orphan_data: int = 0
+    """DATA frames seen outside any transfer."""
+    orphan_crc: int | None = None
+    """CRC of the last such frame: the register the next one starts from."""
 
     @property
     def who(self) -> str:

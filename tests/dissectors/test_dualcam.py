@@ -360,12 +360,16 @@ def test_frame_time_is_the_chunk_of_its_first_byte() -> None:
 # --- heuristics -----------------------------------------------------------------------------
 
 
+FRAMES_HEAD = bytes.fromhex("00040402ffd8ffe0")
+
+
 def test_sniff_and_orient() -> None:
     init = bytes.fromhex("000000050003118c43db077f44000400")
     assert sniff(init) >= 0.9
     assert sniff(init[:4]) >= 0.5
     assert sniff(encode.init(350612071913858, 0)) < 0.5
     assert sniff(b"GET / HTTP/1.1\r\n") == 0
+    assert sniff(FRAMES_HEAD) == 0.5  # mid-transfer capture: a full DATA header
     assert sniff(encode.file_request("%photof")) >= 0.5
     assert orient(init) is DEV
     assert orient(encode.file_request("%videor")) is SRV

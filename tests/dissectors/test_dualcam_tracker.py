@@ -291,3 +291,17 @@ def test_any_split_of_the_stream_gives_the_same_files(cuts: list[int]) -> None:
     whole = play([stream])
     assert whole[0][1] == SYNTHETIC
     assert play([stream[a:b] for a, b in itertools.pairwise(points) if b > a]) == whole
+
+
+def test_capture_starting_mid_transfer_still_checks_the_chain() -> None:
+    # no INIT/START/SYNC captured: the CRC of each DATA is the next one's starting register
+    script = Script().device(FRAMES[0]).device(FRAMES[1]).device(FRAMES[2])
+    bad = bytearray(FRAMES[2])
+    bad[9] ^= 1
+    script.device(bytes(bad))
+    result = script.run()
+    data = result.typed("DATA")
+    assert [result.codes(r) for r in data] == [
+        ["dualcam.data_outside_transfer"], [], [], ["dualcam.crc_chain"],
+    ]  # fmt: skip
+    assert [result.value(r, "crc_ok") for r in data] == [None, True, True, False]
