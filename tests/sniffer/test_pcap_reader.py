@@ -115,7 +115,10 @@ def test_pcap_both_byte_orders_and_resolutions(
 
 @pytest.mark.parametrize("order", ["<", ">"])
 def test_pcapng_interfaces_with_own_linktype_and_resolution(tmp_path: Path, order: str) -> None:
-    tsresol = lambda v: _opt(order, 9, bytes([v]))  # noqa: E731
+
+    def tsresol(code: int) -> bytes:
+        return _opt(order, 9, bytes([code]))
+
     tsoffset = _opt(order, 14, struct.pack(order + "q", 100))
     blob = (
         _shb(order)
@@ -196,7 +199,7 @@ def test_truncated_file_yields_everything_before_the_cut(tmp_path: Path, suffix:
     for cut in range(len(blob) - last_size + 1, len(blob)):
         cut_path.write_bytes(blob[:cut])
         reader = CaptureReader(cut_path)
-        got = []
+        got: list[tuple[int, int, bytes]] = []
         with pytest.raises(SourceError) as info:
             got.extend(reader.packets())
         assert len(got) == 3, cut
@@ -214,7 +217,7 @@ def test_corrupt_block_length_reports_offset_and_packet(tmp_path: Path) -> None:
     bad = struct.pack(order + "II", 6, 13) + b"\0" * 20
     path = tmp_path / "x.pcapng"
     path.write_bytes(good + bad)
-    got = []
+    got: list[tuple[int, int, bytes]] = []
     with pytest.raises(
         SourceError, match=rf"corrupt pcapng block \(length 13\) at byte {len(good)} \(packet 2\)"
     ):
