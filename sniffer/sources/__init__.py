@@ -3,6 +3,7 @@
 Targets:
 
 * ``pcap:PATH`` or a plain path: a pcap or pcapng file (told apart by its magic number);
+  ``-`` reads one from standard input (a pipe works: the reader never seeks);
 * ``replay:PATH?speed=1.0``: the same file played back with its original timing
   (``sniffer.sources.replay``).
 
@@ -131,4 +132,6 @@ def open_source(target: str, *, progress: Progress | None = None) -> Source:
     for prefix, opener in SCHEMES.items():
         if target.startswith(prefix):
             return opener(target, progress)
+    if target == "-":
+        return _open_pcap("/dev/stdin", progress)
     return _open_pcap(target, progress)

@@ -164,7 +164,10 @@ class CaptureReader:
             what = "empty" if not head else f"starts with {head.hex(' ')}"
             raise SourceError(f"{self.path} is not a pcap or pcapng file ({what})")
         self.format: Format = fmt
-        self._file.seek(0)
+        self._head = head
+        """Bytes read to detect the format, handed to the first ``_read``: no seek, so pipes
+        (``/dev/stdin``) work too."""
+        self._offset = len(head)
 
     def close(self) -> None:
         """Close the file (idempotent)."""
@@ -201,8 +204,12 @@ class CaptureReader:
             data = self._file.read(size)
         except OSError as exc:
             raise SourceError(f"{self.path}: read failed: {exc.strerror or exc}") from None
+        self._offset += len(data)
+        if self._head:
+            data = self._head + data
+            self._head = b""
         if self.progress is not None:
-            self.progress(self._file.tell(), self.total)
+            self.progress(self._offset, self.total)
         return data
 
     def _fail(self, offset: int, what: str) -> SourceError:

@@ -364,3 +364,28 @@ def test_packets_with_meta_gives_interfaces_flags_and_comments(tmp_path: Path) -
     assert list(CaptureReader(pcap).packets_with_meta()) == [
         PacketMeta(T0, 1, b"abc", 0, None, None, 3)
     ]
+
+
+def test_reads_from_a_pipe(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    path = tmp_path / "x.pcapng"
+    packets = _packets(40)
+    with CaptureWriter(path) as writer:
+        writer.write_all(packets)
+    read_fd, write_fd = os.pipe()
+    blob = path.read_bytes()
+
+    def feed() -> None:
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(blob)
+
+    thread = threading.Thread(target=feed)
+    thread.start()
+    try:
+        got = _read(Path(f"/proc/self/fd/{read_fd}"), chunk_size=100)
+    finally:
+        thread.join(timeout=10)
+        os.close(read_fd)
+    assert got == [(t, 1, d) for t, d in packets]
