@@ -1,4 +1,4 @@
-"""End to end: the real ``camshark`` console script in tmux, driven by keys, read by capture-pane."""
+"""End to end: the real ``camshark`` script in tmux, driven by keys, read with capture-pane."""
 
 from __future__ import annotations
 
@@ -34,9 +34,8 @@ class Tmux:
 
     def start(self, command: list[str], width: int = 120, height: int = 36) -> None:
         # COLUMNS/LINES: under pytest the app's size ioctl can fail and fall back to 80x24
-        env_prefix = [
-            "env", "TERM=xterm-256color", f"PYTHONPATH={ROOT}", f"COLUMNS={width}", f"LINES={height}",
-        ]  # fmt: skip
+        env_prefix = ["env", "TERM=xterm-256color", f"PYTHONPATH={ROOT}"]
+        env_prefix += [f"COLUMNS={width}", f"LINES={height}"]
         result = self.run(
             "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
             "--", *env_prefix, *command,
