@@ -126,9 +126,10 @@ class CaptureReader:
     """Streams the packets of one pcap or pcapng file in file order.
 
     Args:
-        path: the file.
+        path: the file (only its name, when ``fileobj`` is given).
         progress: optional ``progress(bytes_read, total)`` callback for progress bars.
         chunk_size: read size; memory use is about this plus the largest packet.
+        fileobj: an already open binary stream to read instead (a pipe from a capture tool).
 
     Raises:
         SourceError: the file is missing, unreadable, or not a pcap/pcapng file.
@@ -140,6 +141,7 @@ class CaptureReader:
         *,
         progress: Progress | None = None,
         chunk_size: int = CHUNK_SIZE,
+        fileobj: BinaryIO | None = None,
     ) -> None:
         self.path = Path(path)
         self.progress = progress
@@ -149,7 +151,9 @@ class CaptureReader:
         self.interfaces: list[Interface] = []
         """Interfaces seen so far (pcap: the one; pcapng: every IDB of every section)."""
         try:
-            self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+            if fileobj is None:
+                fileobj = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+            self._file: BinaryIO = fileobj
             self.total = os.fstat(self._file.fileno()).st_size
         except FileNotFoundError:
             raise SourceError(f"{self.path}: no such file") from None
@@ -157,7 +161,7 @@ class CaptureReader:
             raise SourceError(f"{self.path}: is a directory, not a capture file") from None
         except OSError as exc:
             raise SourceError(f"{self.path}: cannot open: {exc.strerror or exc}") from None
-        head = self._file.read(4)
+        head = self._read_at_least(4)
         fmt = detect_format(head)
         if fmt is None:
             self._file.close()
@@ -168,6 +172,19 @@ class CaptureReader:
         """Bytes read to detect the format, handed to the first ``_read``: no seek, so pipes
         (``/dev/stdin``) work too."""
         self._offset = len(head)
+
+    def _read_at_least(self, size: int) -> bytes:
+        """``size`` bytes, or fewer at end of file (pipes may return short reads)."""
+        data = b""
+        while len(data) < size:
+            try:
+                more: bytes = self._file.read1(size - len(data))  # type: ignore[attr-defined]
+            except OSError as exc:
+                raise SourceError(f"{self.path}: read failed: {exc.strerror or exc}") from None
+            if not more:
+                break
+            data += more
+        return data
 
     def close(self) -> None:
         """Close the file (idempotent)."""
@@ -201,7 +218,9 @@ class CaptureReader:
 
     def _read(self, size: int) -> bytes:
         try:
-            data = self._file.read(size)
+            # read1: whatever one read returns (up to size), so packets from a live pipe are
+            # yielded as they arrive instead of when a whole buffer has filled
+            data: bytes = self._file.read1(size)  # type: ignore[attr-defined]
         except OSError as exc:
             raise SourceError(f"{self.path}: read failed: {exc.strerror or exc}") from None
         self._offset += len(data)
@@ -221,7 +240,9 @@ class CaptureReader:
     # -- classic pcap -------------------------------------------------------------------------
 
     def _pcap(self) -> Iterator[Packet]:
-        buf = self._read(max(self.chunk_size, 24))
+        buf = self._head + self._read_at_least(20)
+        self._head = b""
+        self._offset = len(buf)
         if len(buf) < 24:
             raise self._fail(len(buf), "truncated pcap file header")
         order, unit, rec_size = PCAP_MAGICS[buf[:4]]
