@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from dissectors.api import fast_init
 from dissectors.smartlpr.tables import MessageType, SizeReading
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LicenseInfo:
     """Type 2, version 2: a plate read (B.6). Strings are shown without their zero padding."""
@@ -34,6 +36,7 @@ class LicenseInfo:
     country: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Trigger:
     """Type 67: capture and read a plate now; answered by ACK/NAK."""
@@ -44,6 +47,7 @@ class Trigger:
     trigger_id: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Status:
     """Type 68: ask the unit for its component status."""
@@ -52,6 +56,7 @@ class Status:
     VERSION: ClassVar[int] = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StatusResponse:
     """Type 132: Actv, IO (reserved), Cam."""
@@ -64,6 +69,7 @@ class StatusResponse:
     camera: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GetPicture:
     """Type 71: the picture of a car's plate read."""
@@ -74,6 +80,7 @@ class GetPicture:
     car_id: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class GetPictureResponse:
     """Type 135: ROI (top, left, bottom, right), ImageSize, JPEG.
@@ -92,6 +99,7 @@ class GetPictureResponse:
     image: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CurrentFrame:
     """Type 72: grab the current camera image with this exposure."""
@@ -102,6 +110,7 @@ class CurrentFrame:
     exposure_time_us: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CurrentFrameResponse:
     """Type 136: ImageSize, JPEG (0 = failed)."""
@@ -113,6 +122,7 @@ class CurrentFrameResponse:
     image: bytes
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ping:
     """Type 96: is a configuration system there? Answered by ACK/NAK."""
@@ -123,6 +133,7 @@ class Ping:
     port: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ack:
     """Type 192: received and understood."""
@@ -131,6 +142,7 @@ class Ack:
     VERSION: ClassVar[int] = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Nak:
     """Type 193: refused, with a code from the product's table and a subcode."""
@@ -142,6 +154,7 @@ class Nak:
     subcode: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RawBody:
     """Message data with no known layout (unknown type or version, or a wrong length)."""
@@ -187,6 +200,7 @@ def body_type(body: Body) -> int:
     return body.TYPE
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class SmartLprMessage:
     """One decoded frame: header, checksum verdict and body.
