@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dissectors.api import DecodeError, Field, Problem, Severity
+from dissectors.api import DecodeError, Field, Problem, Severity, fast_init
 from dissectors.dualcam import spec
 from dissectors.dualcam.tables import (
     FILE_TYPES,
@@ -21,6 +21,7 @@ RTC_UNSET_LIMIT_MS = 2_145_916_800_000
 """2038-01-01: beyond this the camera clock was surely not set (real logs show year 2043)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamInit:
     """INIT: the device's greeting, 16 bytes without a length field."""
@@ -40,6 +41,7 @@ class DualCamInit:
         return pending_words(self.settings)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamStart:
     """START: the device announces the file (packets, or bytes in byte mode)."""
@@ -48,6 +50,7 @@ class DualCamStart:
     blank: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamResume:
     """RESUME: the server sets the start point."""
@@ -55,6 +58,7 @@ class DualCamResume:
     offset: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamSync:
     """SYNC: the device confirms the start point; the CRC chain restarts."""
@@ -62,6 +66,7 @@ class DualCamSync:
     offset: int
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamData:
     """DATA: file bytes and the chained CRC (``data_start`` is the offset in the frame)."""
@@ -71,6 +76,7 @@ class DualCamData:
     data_start: int = 4
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamEnhancedData:
     """ENHANCED_DATA: byte offset, file bytes and CRC."""
@@ -81,6 +87,7 @@ class DualCamEnhancedData:
     data_start: int = 8
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamStatus:
     """STATUS from the device (an error when non-zero) or COMPLETE from the server."""
@@ -96,6 +103,7 @@ class DualCamStatus:
         return status_text(self.status)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamText:
     """FILE_REQUEST, METADATA_REQUEST or PATH_RESPONSE: an identifier or a path."""
@@ -103,6 +111,7 @@ class DualCamText:
     text: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamBare:
     """CLOSE or REPEAT_INIT, with or without the length field."""
@@ -110,6 +119,7 @@ class DualCamBare:
     bare: bool
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamMetadata:
     """METADATA: binary (protocol 5) or JSON (protocol >= 6)."""
@@ -136,6 +146,7 @@ class DualCamMetadata:
         return FILE_TYPES.get(self.file_type)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DualCamUnknown:
     """A command id the direction does not use."""
