@@ -34,7 +34,7 @@ from dissectors.api import (
     Severity,
     Transfer,
 )
-from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, LinkInfo, Side, Source, Transport
+from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, LinkInfo, Source, Transport
 
 RAW_PROTOCOL = "data"
 """Protocol id of links no dissector claimed: their chunks are shown as raw data."""
@@ -317,10 +317,11 @@ class Pipeline:
             if state.dissector is None:
                 self._raw_chunk(state, event, out)
                 return
-            framer = self._framer(state, event.side)
-            self._emit_items(state, framer.feed(event.data, event.time_ns), out)
+            side = event.side
+            framer = state.framers.get(side) or self._framer(state, side)
+            self._emit_items(state, side, framer.feed(event.data, event.time_ns), out)
             if state.info.transport is Transport.DATAGRAM:
-                self._emit_items(state, framer.flush(), out)
+                self._emit_items(state, side, framer.flush(), out)
         elif isinstance(event, Gap):
             self.stats.gaps += 1
             self.stats.gap_bytes += event.length
@@ -328,7 +329,7 @@ class Pipeline:
             protocol = state.dissector.id if state.dissector else RAW_PROTOCOL
             if state.dissector is not None:
                 framer = self._framer(state, event.side)
-                self._emit_items(state, framer.gap(event.length, event.time_ns), out)
+                self._emit_items(state, event.side, framer.gap(event.length, event.time_ns), out)
             start = state.offsets[event.side]
             state.offsets[event.side] += event.length
             gap = Junk(state.info.link, direction, start, b"", event.time_ns, "gap")
@@ -349,7 +350,7 @@ class Pipeline:
 
     def _flush_link(self, state: _LinkState, out: list[Record]) -> None:
         for side in sorted(state.framers):
-            self._emit_items(state, state.framers[side].flush(), out)
+            self._emit_items(state, side, state.framers[side].flush(), out)
         state.framers.clear()
 
     def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Record]) -> None:
@@ -361,30 +362,52 @@ class Pipeline:
         self._append(state, RAW_PROTOCOL, frame, _raw_dissection(chunk.data), out)
 
     def _emit_items(
-        self, state: _LinkState, items: Iterator[Frame | Junk], out: list[Record]
+        self, state: _LinkState, side: int, items: Iterator[Frame | Junk], out: list[Record]
     ) -> None:
+        """Decode, number and match what one framer (one side of a link) produced.
+
+        This is the per-message hot path: locals only, no per-item attribute chains.
+        """
         dissector = state.dissector
         assert dissector is not None
         protocol = dissector.id
         decode = dissector.decode
-        for item in items:
-            side = Side.A if item.direction is state.directions[0] else Side.B
-            end = item.start + len(item.data)
+        observe = None
+        matcher = self._matchers.get(protocol)
+        if matcher is not None:
+            observe = matcher.observe
+        stats = self.stats
+        append = out.append
+        first = self._number
+        number = first
+        end = -1
+        try:
+            for item in items:
+                if isinstance(item, Junk):
+                    stats.junk_bytes += len(item.data)
+                    dissection = _junk_dissection(protocol, item)
+                else:
+                    try:
+                        dissection = decode(item)
+                    except DecodeError as error:
+                        stats.malformed += 1
+                        dissection = _malformed_dissection(protocol, error, bug=False)
+                    except Exception as error:  # a dissector bug must not cost data
+                        stats.malformed += 1
+                        dissection = _malformed_dissection(protocol, error, bug=True)
+                number += 1
+                record = Record(number, protocol, item, dissection)
+                self._number = number
+                if observe is not None:
+                    observe(record)
+                append(record)
+                end = item.start + len(item.data)
+        finally:
+            count = number - first
+            stats.records += count
+            state.records += count
             if end > state.offsets[side]:
                 state.offsets[side] = end
-            if isinstance(item, Junk):
-                self.stats.junk_bytes += len(item.data)
-                dissection = _junk_dissection(protocol, item)
-            else:
-                try:
-                    dissection = decode(item)
-                except DecodeError as error:
-                    self.stats.malformed += 1
-                    dissection = _malformed_dissection(protocol, error, bug=False)
-                except Exception as error:  # a dissector bug must not cost data
-                    self.stats.malformed += 1
-                    dissection = _malformed_dissection(protocol, error, bug=True)
-            self._append(state, protocol, item, dissection, out)
 
     def _append(
         self,
@@ -416,11 +439,17 @@ class Pipeline:
         if not held:
             return []
         horizon = self._now_ns - self._settle_ns
+        if held[0].item.time_ns > horizon and len(held) <= MAX_HELD_RECORDS:
+            return []
         released: list[Record] = []
-        while held and (held[0].time_ns <= horizon or len(held) > MAX_HELD_RECORDS):
-            if held[0].time_ns > horizon:
+        keep = released.append
+        pop = held.popleft
+        while held:
+            if held[0].item.time_ns > horizon:
+                if len(held) <= MAX_HELD_RECORDS:
+                    break
                 self.stats.released_early += 1
-            released.append(held.popleft())
+            keep(pop())
         return released
 
     def _settle_watch(self, *, final: bool) -> None:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from dissectors.api import Direction, Field, Kind, Record, Transfer
+from dissectors.api import Direction, Field, Kind, Record, Severity, Transfer
 
 Endpoints = Callable[[Record], tuple[str, str]]
 
@@ -54,14 +54,15 @@ class Stats:
     _seen_latencies: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, record: Record) -> None:
-        """Account for one settled record."""
+        """Account for one settled record (the per-message hot path of ``camshark stats``)."""
         self.records += 1
-        time_ns = record.item.time_ns
+        item = record.item
+        time_ns = item.time_ns
         if self.first_ns is None:
             self.first_ns = time_ns
         if time_ns > self.last_ns:
             self.last_ns = time_ns
-        link = record.item.link
+        link = item.link
         dissection = record.dissection
         protocol = record.protocol
         stats = self.links.get(link.id)
@@ -69,35 +70,41 @@ class Stats:
             stats = LinkStats(link.name, protocol, time_ns, time_ns)
             self.links[link.id] = stats
         stats.last_ns = time_ns
-        size = len(record.item.data)
-        if record.item.direction is Direction.TO_DEVICE:
+        if item.direction is Direction.TO_DEVICE:
             stats.to_device += 1
-            stats.bytes_to_device += size
+            stats.bytes_to_device += len(item.data)
         else:
             stats.from_device += 1
-            stats.bytes_from_device += size
-        self.types[(protocol, dissection.type, dissection.kind.value)] += 1
-        problems = dissection.problems
-        if problems or record.problems:
-            for problem in record.all_problems:
-                self.problems[(problem.code, problem.severity.value)] += 1
-                if problem.severity.value == "error":
-                    stats.errors += 1
-                elif problem.severity.value == "warning":
-                    stats.warnings += 1
-                if problem.code.endswith(".unanswered"):
-                    self.unanswered[(protocol, dissection.type)] += 1
-        if dissection.kind is Kind.NAK:
+            stats.bytes_from_device += len(item.data)
+        kind = dissection.kind
+        # Kind is a StrEnum: the member itself is the string key (no enum ``.value`` lookup)
+        self.types[(protocol, dissection.type, kind)] += 1
+        if dissection.problems or record.problems:
+            self._add_problems(record, stats, protocol)
+        if kind is Kind.NAK:
             self.naks[(protocol, _reason(dissection.fields) or dissection.summary)] += 1
         if record.response_in is not None:
             self._waiting[record.response_in] = dissection.type
-        if record.latency_ns is not None:
+        latency_ns = record.latency_ns
+        if latency_ns is not None:
             request_type = self._waiting.pop(record.number, None)
             if request_type is not None:
-                self._add_latency((protocol, request_type), record.latency_ns)
-                stats.latencies_ns.append(record.latency_ns)
-                if len(stats.latencies_ns) > LATENCY_SAMPLES:
-                    del stats.latencies_ns[::2]
+                self._add_latency((protocol, request_type), latency_ns)
+                samples = stats.latencies_ns
+                samples.append(latency_ns)
+                if len(samples) > LATENCY_SAMPLES:
+                    del samples[::2]
+
+    def _add_problems(self, record: Record, stats: LinkStats, protocol: str) -> None:
+        for problem in record.all_problems:
+            severity = problem.severity
+            self.problems[(problem.code, severity)] += 1
+            if severity is Severity.ERROR:
+                stats.errors += 1
+            elif severity is Severity.WARNING:
+                stats.warnings += 1
+            if problem.code.endswith(".unanswered"):
+                self.unanswered[(protocol, record.dissection.type)] += 1
 
     def _add_latency(self, key: tuple[str, str], latency_ns: int) -> None:
         samples = self.latencies.setdefault(key, [])

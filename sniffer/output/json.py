@@ -7,7 +7,7 @@ from typing import IO
 
 import orjson
 
-from dissectors.api import Field, Record
+from dissectors.api import Direction, Field, Link, Record
 
 SCHEMA = "camshark/1"
 
@@ -21,28 +21,51 @@ def fields_to_json(fields: tuple[Field, ...]) -> dict[str, object]:
     twice at one level becomes a list.
     """
     result: dict[str, object] = {}
+    repeated = False
     for node in fields:
+        name = node.name
         if node.children:
             value: object = fields_to_json(node.children)
-            if node.value is not None and isinstance(value, dict):
-                value["_value"] = node.value
+            if node.value is not None:
+                value["_value"] = node.value  # type: ignore[index]
         else:
             value = node.value
-        if node.name in result:
-            existing = result[node.name]
-            if isinstance(existing, list) and getattr(existing, "_repeated", False):
+        if name in result:
+            existing = result[name]
+            if existing.__class__ is _Repeated:
                 existing.append(value)
             else:
-                result[node.name] = _Repeated([existing, value])
+                result[name] = _Repeated((existing, value))
+            repeated = True
         else:
-            result[node.name] = value
-    return {
-        key: list(value) if isinstance(value, _Repeated) else value for key, value in result.items()
-    }
+            result[name] = value
+    if repeated:
+        return {
+            key: list(value) if value.__class__ is _Repeated else value
+            for key, value in result.items()
+        }
+    return result
 
 
 class _Repeated(list[object]):
-    _repeated = True
+    """Values of a name repeated at one level (told apart from a value that is a list)."""
+
+
+_DIRECTION_NAMES = {direction: direction.name.lower() for direction in Direction}
+_LINK_NAMES: dict[int, tuple[Link, str]] = {}
+"""``id(link)`` -> (link, name): the link is kept so that its id cannot be reused meanwhile."""
+MAX_CACHED_LINKS = 4096
+
+
+def _link_name(link: Link) -> str:
+    cached = _LINK_NAMES.get(id(link))
+    if cached is not None and cached[0] is link:
+        return cached[1]
+    if len(_LINK_NAMES) >= MAX_CACHED_LINKS:
+        _LINK_NAMES.clear()
+    name = link.name
+    _LINK_NAMES[id(link)] = (link, name)
+    return name
 
 
 def record_to_dict(
@@ -51,34 +74,41 @@ def record_to_dict(
     """One record as a JSON-ready dict (the ``camshark/1`` schema)."""
     source, destination = endpoints(record)
     dissection = record.dissection
-    item: dict[str, object] = {
+    item = record.item
+    link = item.link
+    data = item.data
+    time_ns = item.time_ns
+    problems = dissection.problems
+    if record.problems:
+        problems = (*problems, *record.problems)
+    latency_ns = record.latency_ns
+    result: dict[str, object] = {
         "schema": SCHEMA,
         "frame": record.number,
-        "time": round((record.time_ns - base_time_ns) / 1e9, 9),
-        "time_ns": record.time_ns,
-        "link": record.link.id,
-        "link_name": record.link.name,
+        "time": round((time_ns - base_time_ns) / 1e9, 9),
+        "time_ns": time_ns,
+        "link": link.id,
+        "link_name": _link_name(link),
         "src": source,
         "dst": destination,
-        "direction": record.direction.name.lower(),
+        "direction": _DIRECTION_NAMES[item.direction],
         "protocol": record.protocol,
         "type": dissection.type,
-        "kind": dissection.kind.value,
+        "kind": dissection.kind,  # a StrEnum: orjson writes its string value
         "summary": dissection.summary,
-        "length": len(record.data),
-        "stream_offset": record.item.start,
+        "length": len(data),
+        "stream_offset": item.start,
         "fields": fields_to_json(dissection.fields),
-        "problems": [
-            {"severity": p.severity.value, "code": p.code, "text": p.text}
-            for p in record.all_problems
-        ],
+        "problems": [{"severity": p.severity, "code": p.code, "text": p.text} for p in problems]
+        if problems
+        else [],
         "request_in": record.request_in,
         "response_in": record.response_in,
-        "latency_ms": None if record.latency_ns is None else record.latency_ns / 1e6,
+        "latency_ms": None if latency_ns is None else latency_ns / 1e6,
     }
     if with_hex:
-        item["hex"] = record.data.hex()
-    return item
+        result["hex"] = data.hex()
+    return result
 
 
 def _default(value: object) -> object:
