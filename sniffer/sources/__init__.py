@@ -5,7 +5,8 @@ Targets:
 * ``pcap:PATH`` or a plain path: a pcap or pcapng file (told apart by its magic number);
   ``-`` reads one from standard input (a pipe works: the reader never seeks);
 * ``replay:PATH?speed=1.0``: the same file played back with its original timing
-  (``sniffer.sources.replay``).
+  (``sniffer.sources.replay``);
+* ``live:IFACE?filter=BPF``: a live interface, captured by dumpcap (``sniffer.sources.live``).
 
 Further schemes plug in through ``SCHEMES`` (scheme prefix -> opener).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 from sniffer.sources.base import Event, Source, SourceError
 from sniffer.sources.packets import DecodeStats, PacketDecoder
@@ -35,6 +37,7 @@ class PcapSource:
         path: the capture file.
         progress: optional ``progress(bytes_read, total)`` callback.
         max_buffer: out-of-order bytes held per TCP direction before declaring a gap.
+        fileobj: an open binary stream to read instead of opening ``path`` (a pipe).
 
     Raises:
         SourceError: the file is missing, unreadable or not a capture file.
@@ -46,9 +49,10 @@ class PcapSource:
         *,
         progress: Progress | None = None,
         max_buffer: int | None = None,
+        fileobj: IO[bytes] | None = None,
     ) -> None:
         self.path = Path(path)
-        self._reader = CaptureReader(self.path, progress=progress)
+        self._reader = CaptureReader(self.path, progress=progress, fileobj=fileobj)
         self.decoder = PacketDecoder()
         self.reassembler = (
             Reassembler() if max_buffer is None else Reassembler(max_buffer=max_buffer)
@@ -112,7 +116,14 @@ def _open_replay(target: str, progress: Progress | None) -> Source:
     return ReplaySource.from_url(target)
 
 
+def _open_live(target: str, progress: Progress | None) -> Source:
+    from sniffer.sources.live import LiveSource
+
+    return LiveSource.from_url(target)
+
+
 SCHEMES: dict[str, Callable[[str, Progress | None], Source]] = {
+    "live:": _open_live,
     "replay:": _open_replay,
 }
 """Scheme prefix -> opener(target, progress). ``pcap:`` and plain paths are handled first."""

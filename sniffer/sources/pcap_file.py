@@ -23,7 +23,7 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, NamedTuple, cast
+from typing import IO, Literal, NamedTuple, cast
 
 from sniffer.sources.base import SourceError
 
@@ -141,7 +141,7 @@ class CaptureReader:
         *,
         progress: Progress | None = None,
         chunk_size: int = CHUNK_SIZE,
-        fileobj: BinaryIO | None = None,
+        fileobj: IO[bytes] | None = None,
     ) -> None:
         self.path = Path(path)
         self.progress = progress
@@ -153,7 +153,7 @@ class CaptureReader:
         try:
             if fileobj is None:
                 fileobj = open(self.path, "rb")  # noqa: SIM115 - closed by close()
-            self._file: BinaryIO = fileobj
+            self._file: IO[bytes] = fileobj
             self.total = os.fstat(self._file.fileno()).st_size
         except FileNotFoundError:
             raise SourceError(f"{self.path}: no such file") from None
