@@ -48,7 +48,14 @@ def _can_capture() -> bool:
     return result.returncode == 0
 
 
-live = pytest.mark.skipif(not _can_capture(), reason="dumpcap cannot capture on lo here")
+@pytest.fixture(scope="module")
+def can_capture() -> None:
+    """Skip unless dumpcap may capture on lo (root, or setcap'd dumpcap); checked lazily."""
+    if not _can_capture():
+        pytest.skip("dumpcap cannot capture on lo here")
+
+
+live = pytest.mark.usefixtures("can_capture")
 
 
 @live
