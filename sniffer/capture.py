@@ -140,6 +140,8 @@ class Capture:
         self._junk_reasons: dict[int, str] = {}
         self._links: list[Link] = []
         self._link_index: dict[Link, int] = {}
+        self._link_by_object: dict[int, int] = {}
+        """Slot by ``id(link)``: the pipeline reuses one Link object per link."""
         self._names: list[str] = []
         self._name_index: dict[str, int] = {}
         self._contiguous = True
@@ -176,42 +178,76 @@ class Capture:
 
     def append(self, record: Record) -> int:
         """Store ``record`` and return its row index. Only the loader thread calls this."""
-        index = self._count
-        item = record.item
-        dissection = record.dissection
-        data = item.data
-        if self._contiguous and index and record.number != self._numbers[0] + index:
-            self._contiguous = False
-        self._numbers.append(record.number)
-        self._times.append(item.time_ns)
-        self._starts.append(item.start)
-        self._link_ids.append(self._link_id(item.link))
-        is_junk = isinstance(item, Junk)
-        self._flags.append(int(item.direction) | (_JUNK_FLAG if is_junk else 0))
-        self._protos.append(self._intern(record.protocol))
-        self._types.append(self._intern(dissection.type))
-        self._kinds.append(_KIND_INDEX.get(dissection.kind, 0))
-        self._request_in.append(record.request_in or 0)
-        self._response_in.append(record.response_in or 0)
-        self._latency.append(-1 if record.latency_ns is None else record.latency_ns)
-        self._data += data
-        self._data_off.append(len(self._data))
-        self._summary += dissection.summary.encode("utf-8", "replace")
-        self._summary_off.append(len(self._summary))
-        if dissection.problems:
-            self._frame_problems[index] = dissection.problems
-        if record.problems:
-            self._match_problems[index] = tuple(record.problems)
-        if is_junk:
-            self._junk_reasons[index] = item.reason  # type: ignore[union-attr]
-        self._worst.append(_worst_rank((*dissection.problems, *record.problems)))
-        self._count = index + 1
-        return index
+        self.extend((record,))
+        return self._count - 1
 
     def extend(self, records: Iterable[Record]) -> None:
-        """Append several records."""
+        """Store several records (the loader's hot path: every lookup is hoisted)."""
+        index = self._count
+        numbers = self._numbers
+        first_number = numbers[0] if index else None
+        contiguous = self._contiguous
+        times, starts, flags = self._times.append, self._starts.append, self._flags.append
+        link_ids, protos, types = self._link_ids.append, self._protos.append, self._types.append
+        kinds, worst = self._kinds.append, self._worst.append
+        request_in, response_in = self._request_in.append, self._response_in.append
+        latency, data_off, summary_off = (
+            self._latency.append,
+            self._data_off.append,
+            self._summary_off.append,
+        )
+        data, summary = self._data, self._summary
+        by_object = self._link_by_object
+        names = self._name_index
+        kind_index = _KIND_INDEX
         for record in records:
-            self.append(record)
+            item = record.item
+            dissection = record.dissection
+            number = record.number
+            if first_number is None:
+                first_number = number
+            elif contiguous and number != first_number + index:
+                contiguous = False
+            numbers.append(number)
+            times(item.time_ns)
+            starts(item.start)
+            link = item.link
+            slot = by_object.get(id(link))
+            if slot is None:
+                slot = by_object[id(link)] = self._link_id(link)
+            link_ids(slot)
+            is_junk = type(item) is Junk
+            flags((_JUNK_FLAG if is_junk else 0) | (1 if item.direction else 0))
+            name = record.protocol
+            found = names.get(name)
+            protos(found if found is not None else self._intern(name))
+            name = dissection.type
+            found = names.get(name)
+            types(found if found is not None else self._intern(name))
+            kinds(kind_index.get(dissection.kind, 0))
+            request_in(record.request_in or 0)
+            response_in(record.response_in or 0)
+            value = record.latency_ns
+            latency(-1 if value is None else value)
+            data += item.data
+            data_off(len(data))
+            summary += dissection.summary.encode("utf-8", "replace")
+            summary_off(len(summary))
+            frame_problems = dissection.problems
+            match_problems = record.problems
+            if frame_problems or match_problems:
+                if frame_problems:
+                    self._frame_problems[index] = frame_problems
+                if match_problems:
+                    self._match_problems[index] = tuple(match_problems)
+                worst(_worst_rank((*frame_problems, *match_problems)))
+            else:
+                worst(NO_SEVERITY)
+            if is_junk:
+                self._junk_reasons[index] = item.reason  # type: ignore[union-attr]
+            index += 1
+            self._contiguous = contiguous
+            self._count = index
 
     def apply_update(self, record: Record) -> bool:
         """Take the matcher's later annotations of an already stored record.

@@ -18,6 +18,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
@@ -109,6 +110,8 @@ class CamsharkApp(App[int]):
         self.search_text = ""
         self._dirty = False
         self._loaded = False
+        self._detail_index: int | None = None
+        self._detail_timer: Timer | None = None
         if not self.config.animations:
             self.animation_level = "none"
         if loader is not None:
@@ -230,13 +233,21 @@ class CamsharkApp(App[int]):
     # -- selection and detail ---------------------------------------------------------------
 
     def on_message_list_selected(self, message: MessageList.Selected) -> None:
-        fields = self.query_one(FieldTree)
-        hex_pane = self.query_one(HexPane)
-        fields.show(self.capture, message.index)
-        if message.index is None:
-            hex_pane.show(b"")
+        self._detail_index = message.index
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        if self.config.detail_delay_s <= 0:
+            self._show_detail()
         else:
-            hex_pane.show(self.capture.data(message.index))
+            self._detail_timer = self.set_timer(self.config.detail_delay_s, self._show_detail)
+
+    def _show_detail(self) -> None:
+        self._detail_timer = None
+        index = self._detail_index
+        self.query_one(FieldTree).show(self.capture, index)
+        hex_pane = self.query_one(HexPane)
+        hex_pane.show(b"" if index is None else self.capture.data(index))
 
     def on_field_tree_span_highlighted(self, message: FieldTree.SpanHighlighted) -> None:
         self.query_one(HexPane).highlight(message.span)

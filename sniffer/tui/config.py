@@ -24,6 +24,9 @@ class TuiConfig:
     """In live mode, keep the newest message in view unless the user scrolled away."""
     filter_budget: int = 50_000
     """Rows a filter tests per step; keeps the UI responsive on big captures."""
+    detail_delay_s: float = 0.04
+    """Wait this long after the cursor stops before rebuilding the detail tree and hex pane,
+    so that holding page-down repaints only the list (0: update at once)."""
     export_dir: str = "."
     """Where exports go by default."""
 
@@ -36,4 +39,5 @@ class TuiConfig:
             animations=False,
             cursor_blink=False,
             image_mode="halfcell",
+            detail_delay_s=0.0,
         )

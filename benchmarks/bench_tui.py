@@ -1,0 +1,183 @@
+"""TUI benchmark: time to first screen, time per page-down, memory, on a 1,000,000-message capture.
+
+Records are synthesised directly into ``Capture`` from real SmartLPR frames (encoded with the
+smartlpr encoder, decoded once), with distinct numbers, times and stream offsets, while the app
+is already open: a loader thread appends them in batches as the real loader does, so the first
+screen is measured while loading continues in the background.
+
+    .venv/bin/python benchmarks/bench_tui.py [--messages 1000000] [--pages 40]
+
+Targets: first screen < 1 s, page-down < 50 ms, memory < 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from dissectors.api import Dissection, Frame, Link, Record
+from dissectors.smartlpr.codec import decode, encode
+from dissectors.smartlpr.records import (
+    Ack,
+    GetPicture,
+    LicenseInfo,
+    Status,
+    StatusResponse,
+    Trigger,
+)
+from sniffer.capture import Capture
+from sniffer.clock import FixedClock
+from sniffer.tui.app import CamsharkApp, make_app
+from sniffer.tui.config import TuiConfig
+from sniffer.tui.widgets.message_list import MessageList
+
+T0 = 1_700_000_000_000_000_000
+LINK = Link(1, "tcp", "10.0.0.1:40000", "10.0.0.2:9000")
+SIZE = (160, 50)
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def templates() -> list[tuple[int, bytes, Dissection]]:
+    """(direction, frame bytes, dissection) for a realistic mix of SmartLPR messages."""
+    plate = LicenseInfo(
+        1001, 7, 1_700_000_000, 250_000, "1234ABC", (95, 97, 96), True, "1234 ABC", "E"
+    )
+    messages = [
+        (0, encode(Status(), id=2)),
+        (1, encode(StatusResponse(1, 0, 1), id=2)),
+        (0, encode(Trigger(7), id=4)),
+        (1, encode(Ack(), id=4)),
+        (1, encode(plate, id=1)),
+        (0, encode(Ack(), id=1)),
+        (0, encode(GetPicture(1001), id=6)),
+        (1, encode(Status(), id=8, bcc=0)),  # a bad checksum: a problem row
+    ]
+    out = []
+    for direction, data in messages:
+        from dissectors.api import Direction
+
+        dissection = decode(Frame(LINK, Direction(direction), 0, data, T0))
+        out.append((direction, data, dissection))
+    return out
+
+
+def synthesise(capture: Capture, count: int, batch: int, on_batch: object = None) -> None:
+    """Append ``count`` records to ``capture`` in batches (the loader's pattern)."""
+    from dissectors.api import Direction
+
+    mix = templates()
+    directions = (Direction.TO_DEVICE, Direction.FROM_DEVICE)
+    offsets = [0, 0]
+    number = 0
+    while number < count:
+        records = []
+        for _ in range(min(batch, count - number)):
+            direction, data, dissection = mix[number % len(mix)]
+            number += 1
+            frame = Frame(LINK, directions[direction], offsets[direction], data, T0 + number * 1000)
+            offsets[direction] += len(data)
+            records.append(Record(number, "smartlpr", frame, dissection))
+        capture.extend(records)
+        if callable(on_batch):
+            on_batch()
+
+
+async def measure(count: int, pages: int) -> dict[str, float]:
+    capture = Capture()
+    config = replace(TuiConfig.test(), detail_delay_s=TuiConfig().detail_delay_s)
+    app: CamsharkApp = make_app(None, capture=capture, clock=FixedClock(), config=config)
+    capture.finished = False
+    results: dict[str, float] = {}
+    rss_before = rss_mb()
+    start = time.perf_counter()
+
+    def load() -> None:
+        synthesise(capture, count, 20_000, app._from_loader)
+        capture.finished = True
+        app._from_loader()
+
+    async with app.run_test(size=SIZE) as pilot:
+        loader = threading.Thread(target=load, daemon=True)
+        loader.start()
+        messages = app.query_one(MessageList)
+        height = messages.scrollable_content_region.height
+        while len(messages.view) < height or messages.virtual_size.height < height:
+            await pilot.pause(0.005)
+        await pilot.pause()
+        results["first_screen_s"] = time.perf_counter() - start
+        results["rows_at_first_screen"] = len(capture)
+        loader.join()
+        results["load_s"] = time.perf_counter() - start
+        while not app.loaded:
+            await pilot.pause(0.01)
+        gc.collect()
+        results["rss_mb"] = rss_mb() - rss_before
+        results["store_mb"] = capture.memory_bytes() / 1e6
+        baseline = []
+        for _ in range(pages):
+            tick = time.perf_counter()
+            await pilot.press("x")  # an unbound key: the pilot's own round trip
+            baseline.append(time.perf_counter() - tick)
+        durations = []
+        for _ in range(pages):
+            tick = time.perf_counter()
+            await pilot.press("pagedown")
+            durations.append(time.perf_counter() - tick)
+        overhead = statistics.median(baseline)
+        results["pilot_overhead_ms"] = overhead * 1e3
+        results["pagedown_median_ms"] = (statistics.median(durations) - overhead) * 1e3
+        results["pagedown_max_ms"] = (max(durations) - overhead) * 1e3
+        tick = time.perf_counter()
+        await pilot.pause(0.1)  # let the debounced detail update run
+        results["detail_ms"] = (time.perf_counter() - tick - 0.1) * 1e3
+        messages.move_cursor(count // 2)
+        tick = time.perf_counter()
+        for y in range(height):
+            messages.render_line(y)
+        results["render_page_ms"] = (time.perf_counter() - tick) * 1e3
+        tick = time.perf_counter()
+        await pilot.press("end")
+        results["end_ms"] = (time.perf_counter() - tick) * 1e3
+        results["final_rows"] = len(capture)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--pages", type=int, default=40)
+    args = parser.parse_args()
+    results = asyncio.run(measure(args.messages, args.pages))
+    print(f"messages                 {results['final_rows']:>12,.0f}")
+    print(
+        f"first screen             {results['first_screen_s']:>12.3f} s   (target < 1 s; "
+        f"{results['rows_at_first_screen']:,.0f} rows loaded then)"
+    )
+    print(f"full load (synthetic)    {results['load_s']:>12.3f} s")
+    print(
+        f"page-down median / max   {results['pagedown_median_ms']:>8.1f} / "
+        f"{results['pagedown_max_ms']:.1f} ms   (target < 50 ms)"
+    )
+    print(f"  (pilot round trip {results['pilot_overhead_ms']:.1f} ms subtracted)")
+    print(f"detail tree + hex update {results['detail_ms']:>12.1f} ms   (debounced after a move)")
+    print(f"render one page          {results['render_page_ms']:>12.2f} ms")
+    print(f"jump to end              {results['end_ms']:>12.1f} ms")
+    print(f"memory: RSS growth       {results['rss_mb']:>12.1f} MB  (target < 500 MB)")
+    print(f"memory: row store        {results['store_mb']:>12.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
