@@ -28,6 +28,7 @@ became readable), so event times never go backwards.
 from __future__ import annotations
 
 import bisect
+from collections import deque
 from dataclasses import dataclass, fields
 
 from dissectors.api import Link
@@ -41,8 +42,11 @@ ACK = 0x10
 
 MAX_BUFFER = 4 << 20
 """Default bound on out-of-order bytes held per direction."""
-RECENT = 64 << 10
-"""Delivered bytes kept per direction to compare retransmissions against."""
+RECENT = 16 << 10
+"""Delivered bytes kept per direction (up to twice this) to compare retransmissions against."""
+CLOSED_KEEP_NS = 120_000_000_000
+"""How long a closed connection is remembered to absorb its late ACKs and retransmissions
+(Linux TIME_WAIT is 60 s); then it is forgotten, so memory stays bounded on long captures."""
 MAX_ACK_JUMP = 1 << 30
 """An ACK further than this beyond the delivered data is not trusted to declare a gap."""
 
@@ -143,6 +147,8 @@ class Reassembler:
         self._udp: dict[Key, tuple[LinkInfo, Side]] = {}
         self._open: dict[int, _Connection] = {}
         """Connections not yet closed, by link id (insertion order = first sight)."""
+        self._closed: deque[tuple[int, _Connection]] = deque()
+        """Closed connections still in ``_tcp``, by closing time."""
         self._last_time = 0
 
     # -- public -------------------------------------------------------------------------------
@@ -430,6 +436,17 @@ class Reassembler:
                 self._drain(conn.info, side, stream, time_ns, out)
             if stream.fin is not None and stream.fin > stream.delivered:
                 self._gap(conn.info, side, stream, stream.fin - stream.delivered, time_ns, out)
+            stream.recent = bytearray()
+            stream.pending.clear()
         conn.closed = True
         self._open.pop(conn.info.link.id, None)
         out.append(LinkClosed(conn.info, time_ns, reason))
+        closed = self._closed
+        closed.append((time_ns, conn))
+        while closed and closed[0][0] < time_ns - CLOSED_KEEP_NS:
+            _, old = closed.popleft()
+            a, pa, b, pb = old.key
+            for key in ((a, pa, b, pb), (b, pb, a, pa)):
+                entry = self._tcp.get(key)
+                if entry is not None and entry[0] is old:
+                    del self._tcp[key]

@@ -469,3 +469,18 @@ def test_real_dumpcap_captures(name: str, linktype: int) -> None:
     assert closes(events) == [(1, "closed"), (2, "end of capture")]
     assert source.decode_stats.packets == 13
     assert source.reassembly_stats.ignored == 1  # the last ACK after both FINs
+
+
+def test_closed_connections_are_forgotten_after_a_while() -> None:
+    packets: Packets = []
+    for i in range(50):
+        conv = TcpConversation(("10.0.0.1", 30000 + i), SERVER)
+        start = T0 + i * 10_000 * MS  # one connection every 10 s
+        packets += conv.open(start)
+        packets += conv.send(Side.A, b"x" * 100, start + MS)
+        packets += conv.close(start + 2 * MS)
+    events, r = run(packets)
+    assert len(closes(events)) == 50
+    # only connections closed in the last 120 s of capture time are still remembered
+    assert len(r._tcp) <= 2 * 14
+    assert r.stats.ignored == 50  # each final ACK, absorbed while remembered
