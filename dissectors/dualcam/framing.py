@@ -129,17 +129,20 @@ class DualCamFramer:
         if start < 0 or end <= start:
             self._junk = -1
             return
-        offset = self._base + start
-        out.append(
-            Junk(
-                self._link,
-                self._direction,
-                offset,
-                bytes(self._buf[start:end]),
-                self._time_at(offset),
-                self._junk_reason,
+        while start < end:  # blocks of at most JUNK_BLOCK, aligned on the run's start
+            stop = min(end, start + JUNK_BLOCK)
+            offset = self._base + start
+            out.append(
+                Junk(
+                    self._link,
+                    self._direction,
+                    offset,
+                    bytes(self._buf[start:stop]),
+                    self._time_at(offset),
+                    self._junk_reason,
+                )
             )
-        )
+            start = stop
         self._junk = -1
 
     def _start_junk(self, index: int) -> None:

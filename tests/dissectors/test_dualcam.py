@@ -350,6 +350,14 @@ def test_truncated_frame_at_end_is_junk() -> None:
     assert "truncated" in items[1].reason
 
 
+def test_long_garbage_is_junked_in_fixed_blocks_whatever_the_chunking() -> None:
+    garbage = b"\xff" * 200_000
+    whole = cut(DEV, garbage + encode.sync(1))
+    assert [len(i.data) for i in whole] == [65536, 65536, 65536, 3392, 8]
+    pieces = [garbage[o : o + 4096] for o in range(0, len(garbage), 4096)]
+    assert shape(cut(DEV, *pieces, encode.sync(1))) == shape(whole)
+
+
 def test_frame_time_is_the_chunk_of_its_first_byte() -> None:
     framer = DISSECTOR.new_framer(LINK, DEV)
     raw = encode.start(3) + encode.sync(1)

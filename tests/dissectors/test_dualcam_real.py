@@ -213,25 +213,37 @@ def test_real_logs_give_the_same_files_when_rechunked(name: str) -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("capture", "sha256"),
-    [
-        ("real-photo-front-2.pcapng", PHOTOS[1][3]),
-        ("real-video-front-resume.pcapng", VIDEO_SHA256),
-    ],
-)
-def test_bundled_real_captures_read_back(capture: str, sha256: str) -> None:
-    path = CAPTURES / capture
-    if not path.exists():
-        pytest.skip(f"{path} not generated yet")
-    source = open_source(str(path))
+BUNDLED = [
+    # capture, START count, packets verified, file bytes, CRC failures, sha256 (None: incomplete)
+    *[(f"real-{n.removesuffix('.json')}.pcapng", c, c, size, 0, sha) for n, c, size, sha in PHOTOS],
+    ("real-photo-front-truncated.pcapng", 56, 1, 1024, 0, None),
+    ("real-video-front-resume.pcapng", 584, 584, 597868, 1, VIDEO_SHA256),
+]
+
+
+@pytest.mark.parametrize(("capture", "count", "packets", "size", "failures", "sha256"), BUNDLED)
+def test_bundled_real_captures_give_the_readme_numbers(
+    capture: str, count: int, packets: int, size: int, failures: int, sha256: str | None
+) -> None:
+    # the same logs as pcapng (captures/dualcam/README.md): no dependency on the JSON files
+    source = open_source(str(CAPTURES / capture))
     pipeline = Pipeline()
+    records: list[Record] = []
     try:
         for event in source.events():
-            pipeline.process(event)
+            records += pipeline.process(event)
     finally:
         source.close()
-    pipeline.finish()
+    records += pipeline.finish()
+    starts = [r for r in records if r.dissection.type == "START"]
+    assert {f.name: f.value for f in starts[0].dissection.fields}["count"] == count
     (obj,) = pipeline.take_objects()
-    assert obj.complete
-    assert hashlib.sha256(obj.data).hexdigest() == sha256
+    assert obj.details["packets_verified"] == packets
+    assert len(obj.data) == size
+    (transfer,) = pipeline.transfers()
+    assert transfer.crc_failures == failures
+    if sha256 is None:
+        assert not obj.complete
+    else:
+        assert obj.complete
+        assert hashlib.sha256(obj.data).hexdigest() == sha256

@@ -305,3 +305,22 @@ def test_capture_starting_mid_transfer_still_checks_the_chain() -> None:
         ["dualcam.data_outside_transfer"], [], [], ["dualcam.crc_chain"],
     ]  # fmt: skip
     assert [result.value(r, "crc_ok") for r in data] == [None, True, True, False]
+
+
+def test_enhanced_data_carries_its_byte_offset() -> None:
+    script = Script().device(encode.init(IMEI, 0x42000400, protocol_id=6))
+    script.server(encode.file_request("adas/video/1.mp4")).device(encode.start(2500))
+    script.server(encode.resume(0)).device(encode.sync(0))
+    crc = 0
+    for offset in (0, 1024, 2048):
+        chunk = SYNTHETIC[offset : offset + 1024]
+        crc = crc16_kermit(chunk, crc)
+        payload = offset.to_bytes(4, "big") + chunk + crc.to_bytes(2, "big")
+        script.device(encode.command(0x0E, payload))
+    result = script.run()
+    data = result.typed("ENHANCED_DATA")
+    assert [result.value(r, "offset") for r in data] == [0, 1024, 2048]
+    assert all(result.value(r, "crc_ok") for r in data)
+    (obj,) = result.objects
+    assert obj.complete
+    assert obj.data == SYNTHETIC
