@@ -568,17 +568,29 @@ def play(device: DeviceLogic, server: ServerLogic, *, limit_s: int = 600) -> Rec
     return recording
 
 
-def write_capture(recording: Recording, out: str | Path, comment: str) -> int:
-    """The recording as a pcapng: handshake, data segments with ACKs, FIN close."""
-    conversation = TcpConversation(DEVICE_ADDR, SERVER_ADDR, mss=SEGMENT)
+def capture_packets(
+    recording: Recording, client_port: int = DEVICE_ADDR[1]
+) -> list[tuple[int, bytes]]:
+    """One connection as packets: handshake, data segments each ACKed 1 ms later, FIN close."""
+    conversation = TcpConversation((DEVICE_ADDR[0], client_port), SERVER_ADDR, mss=SEGMENT)
     first = recording.sends[0].time_ns if recording.sends else BASE_NS
     packets = conversation.open(first - 300 * MS, step_ns=ONE_WAY_MS * MS)
     for sent in recording.sends:
         packets += conversation.send(sent.side, sent.data, sent.time_ns, segment_size=SEGMENT)
-        packets.append((sent.time_ns + ONE_WAY_MS * MS, conversation.pure_ack(Side(1 - sent.side))))
+        packets.append((sent.time_ns + MS, conversation.pure_ack(Side(1 - sent.side))))
     packets += conversation.close(
         recording.closed_at, side=recording.closed_by or DEVICE, step_ns=ONE_WAY_MS * MS
     )
+    return packets
+
+
+def write_capture(recordings: Recording | list[Recording], out: str | Path, comment: str) -> int:
+    """Recordings (one per connection, client ports 40000, 40001 ...) as one pcapng."""
+    if isinstance(recordings, Recording):
+        recordings = [recordings]
+    packets: list[tuple[int, bytes]] = []
+    for index, recording in enumerate(recordings):
+        packets += capture_packets(recording, DEVICE_ADDR[1] + index)
     packets.sort(key=lambda item: item[0])
     with CaptureWriter(out, comment=comment) as writer:
         writer.write_all(packets)
@@ -749,42 +761,50 @@ def _bench_device(args: argparse.Namespace) -> int:
         run_realtime(sock, DeviceLogic(uploads, faults), duration_s=args.duration, record=record)
     print(f"device: {len(record)} sends/receives with {host}:{port}")
     if args.out:
-        _write_bench(record, args.out)
+        recording = Recording(record, DEVICE, record[-1].time_ns if record else time.time_ns())
+        count = write_capture(recording, args.out, "camshark dualcam bench tracker")
+        print(f"{count} packets written to {args.out}")
     return 0
 
 
 def _bench_server(args: argparse.Namespace) -> int:
+    """Serve trackers one connection after another until ``--duration`` runs out."""
     options = ServerOptions(
         answer_start=not args.no_resume, bare_repeat_init=not args.full_commands
     )
-    record: list[Sent] = []
+    recordings: list[Recording] = []
+    deadline = time.monotonic() + args.duration
+    saved = 0
     with socket.create_server(("0.0.0.0", args.server_listen)) as listener:  # noqa: S104
-        listener.settimeout(args.duration)
         print(f"camera server listening on port {args.server_listen}")
-        try:
-            conn, peer_address = listener.accept()
-        except TimeoutError:
-            print("no tracker connected", file=sys.stderr)
-            return 1
-        with conn:
+        while (left := deadline - time.monotonic()) > 0:
+            listener.settimeout(left)
+            try:
+                conn, peer_address = listener.accept()
+            except TimeoutError:
+                break
+            record: list[Sent] = []
             server = ServerLogic(options)
-            run_realtime(conn, server, duration_s=args.duration, record=record, side=SERVER)
-    for index, file in enumerate(server.files):
-        state = "complete" if file.complete else "incomplete"
-        print(f"{peer_address[0]}: {file.identifier} {len(file.data)} bytes {state}")
-        if args.save_dir and file.data:
-            target = Path(args.save_dir)
-            target.mkdir(parents=True, exist_ok=True)
-            (target / f"file-{index}{file.identifier.lstrip('%')}.bin").write_bytes(file.data)
+            with conn:
+                run_realtime(conn, server, duration_s=left, record=record, side=SERVER)
+            end = record[-1].time_ns if record else time.time_ns()
+            recordings.append(Recording(record, DEVICE, end))
+            for file in server.files:
+                state = "complete" if file.complete else "incomplete"
+                print(f"{peer_address[0]}: {file.identifier} {len(file.data)} bytes {state}")
+                if args.save_dir and file.data:
+                    target = Path(args.save_dir)
+                    target.mkdir(parents=True, exist_ok=True)
+                    name = f"file-{saved}-{file.identifier.lstrip('%')}.bin"
+                    (target / name).write_bytes(file.data)
+                    saved += 1
+    if not recordings:
+        print("no tracker connected", file=sys.stderr)
+        return 1
     if args.out:
-        _write_bench(record, args.out)
+        count = write_capture(recordings, args.out, "camshark dualcam bench server")
+        print(f"{count} packets written to {args.out}")
     return 0
-
-
-def _write_bench(record: list[Sent], out: str) -> None:
-    recording = Recording(record, DEVICE, record[-1].time_ns if record else time.time_ns())
-    count = write_capture(recording, out, "camshark dualcam bench session")
-    print(f"{count} packets written to {out}")
 
 
 # ------------------------------------------------------------------ CLI
