@@ -44,6 +44,8 @@ STALL_NS = 2_000_000_000
 """A pause between DATA frames longer than this is a stall (spec A.12)."""
 START_TIMEOUT_NS = 2_500_000_000
 """START with no RESUME/SYNC after this long is flagged (server think time seen up to 2.2 s)."""
+PACKET_MODE_LIMIT = 8192
+"""Protocol >= 6 with a legacy identifier: a START count below this is packets (traccar)."""
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest file the tracker stores (a 20 s DualCam video is about 6 MB)."""
 
@@ -244,7 +246,12 @@ class DualCamMatcher:
             identifier = f"%{kind}{camera[0]}"
         self._link(request, record)
         session.request = None
-        byte_mode = (session.protocol_id or 5) >= 6 or not identifier.startswith(("%", "unknown"))
+        if not identifier.startswith(("%", "unknown")):
+            byte_mode = True  # path flow (spec A.7)
+        elif (session.protocol_id or 5) >= 6:
+            byte_mode = message.count >= PACKET_MODE_LIMIT  # traccar's heuristic
+        else:
+            byte_mode = False
         session.metadata = None
         file = FileState(
             session,

@@ -324,3 +324,15 @@ def test_enhanced_data_carries_its_byte_offset() -> None:
     (obj,) = result.objects
     assert obj.complete
     assert obj.data == SYNTHETIC
+
+
+def test_protocol_6_legacy_identifier_picks_the_mode_from_the_count() -> None:
+    script = Script().device(encode.init(IMEI, 0x44000400, protocol_id=6))
+    script.server(encode.file_request("%photof")).device(encode.start(3))
+    script.server(encode.resume(1)).device(encode.sync(1))
+    for frame in FRAMES:
+        script.device(frame)
+    result = script.run()
+    (obj,) = result.objects
+    assert obj.details["mode"] == "packets"
+    assert obj.complete
