@@ -13,8 +13,10 @@ delivered in sequence order as ``Chunk`` events:
   the capture;
 * sequence numbers are unwrapped against the next expected byte, so 2**32 wrap-around works;
 * FIN from both sides or RST ends the link (``LinkClosed``); links still open at the end of the
-  capture get ``LinkClosed(reason="end of capture")``; a new SYN on a closed 4-tuple, or data
-  beyond the old stream, opens a new link (port reuse);
+  capture get ``LinkClosed(reason="end of capture")``; a new SYN on a 4-tuple (closed, or
+  open with another ISN: ``replaced by a new connection``), or data far from where the old
+  stream ended, opens a new link (port reuse); closed connections are forgotten after
+  ``CLOSED_KEEP_NS`` of capture time;
 * a capture that starts mid-connection (no SYN) starts each stream at its first data segment.
 
 Each UDP datagram becomes one ``Chunk`` on a ``udp`` link keyed by the address pair (side A is
