@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image, ImageDraw
+
 from dissectors.api import Direction, Frame, Link
 from dissectors.smartlpr import encode
 from dissectors.smartlpr.codec import parse_message
@@ -72,8 +74,6 @@ RECV_TIMEOUT_S = 5.0
 
 def make_jpeg(text: str, size: tuple[int, int] = (160, 48), seed: int = 0) -> bytes:
     """A small, real JPEG (Pillow): a plate-like image with ``text`` on it."""
-    from PIL import Image, ImageDraw
-
     rng = random.Random(seed)
     image = Image.new("RGB", size, (235, 235, 225))
     draw = ImageDraw.Draw(image)
@@ -670,44 +670,53 @@ class BenchPeer:
     def run(self, handler: Callable[[SmartLprMessage, int], list[Action]], until_ns: int) -> None:
         """Send due actions, feed what arrives to ``handler``, until ``until_ns``."""
         selector = selectors.DefaultSelector()
-        self.sock.setblocking(False)
+        self.sock.settimeout(RECV_TIMEOUT_S)  # sends may block briefly; reads wait on select
         selector.register(self.sock, selectors.EVENT_READ)
         try:
-            while (now := time.time_ns()) < until_ns:
-                while self.queue and self.queue[0][0] <= now:
-                    _t, _s, action = heapq.heappop(self.queue)
-                    if isinstance(action, Timer):
-                        self.schedule(action.callback(now))
-                        continue
-                    for _at, data in _pieces(action, self.transport):
-                        if self.transport == "tcp":
-                            self.sock.sendall(data)
-                        else:
-                            self.sock.send(data)
-                        self.sent.append(Sent(time.time_ns(), action.side, data))
-                next_due = self.queue[0][0] if self.queue else until_ns
-                wait_s = max(0.0, min(next_due, until_ns) - time.time_ns()) / 1e9
-                for _key, _mask in selector.select(timeout=min(wait_s, 0.5)):
-                    data = self.sock.recv(65535)
-                    if not data:
-                        return
-                    arrived = time.time_ns()
-                    self.sent.append(Sent(arrived, Side(1 - self.side), data))
-                    items = list(self.framer.feed(data, arrived))
-                    if self.transport == "udp":
-                        items += list(self.framer.flush())
-                    for item in items:
-                        if isinstance(item, Frame):
-                            self.schedule(handler(parse_message(item.data), arrived))
+            self._loop(selector, handler, until_ns)
+        except (BrokenPipeError, ConnectionResetError, ConnectionRefusedError) as error:
+            # the real peer went away: what was exchanged so far is still worth recording
+            print(f"peer gone: {error}", file=sys.stderr)
         finally:
             selector.close()
+
+    def _loop(
+        self,
+        selector: selectors.BaseSelector,
+        handler: Callable[[SmartLprMessage, int], list[Action]],
+        until_ns: int,
+    ) -> None:
+        while (now := time.time_ns()) < until_ns:
+            while self.queue and self.queue[0][0] <= now:
+                _t, _s, action = heapq.heappop(self.queue)
+                if isinstance(action, Timer):
+                    self.schedule(action.callback(now))
+                    continue
+                for _at, data in _pieces(action, self.transport):
+                    if self.transport == "tcp":
+                        self.sock.sendall(data)
+                    else:
+                        self.sock.send(data)
+                    self.sent.append(Sent(time.time_ns(), action.side, data))
+            next_due = self.queue[0][0] if self.queue else until_ns
+            wait_s = max(0.0, min(next_due, until_ns) - time.time_ns()) / 1e9
+            for _key, _mask in selector.select(timeout=min(wait_s, 0.5)):
+                data = self.sock.recv(65535)
+                if not data:
+                    return
+                arrived = time.time_ns()
+                self.sent.append(Sent(arrived, Side(1 - self.side), data))
+                items = list(self.framer.feed(data, arrived))
+                if self.transport == "udp":
+                    items += list(self.framer.flush())
+                for item in items:
+                    if isinstance(item, Frame):
+                        self.schedule(handler(parse_message(item.data), arrived))
 
 
 def run_bench(args: argparse.Namespace) -> int:
     """Act as a unit or a central system against a real peer."""
     transport = args.transport
-    until = time.time_ns() + int(args.duration * 1e9)
-    now = time.time_ns()
     if args.unit_connect:
         host, port = _host_port(args.unit_connect)
         if transport == "tcp":
@@ -716,6 +725,8 @@ def run_bench(args: argparse.Namespace) -> int:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.bind(("0.0.0.0", args.listen_port))  # noqa: S104 - a bench unit listens
             sock.connect((host, port))
+        now = time.time_ns()
+        until = now + int(args.duration * 1e9)
         unit = UnitLogic(unit_id=args.unit_id, rng=random.Random(args.seed))
         faults = set(args.fault or ())
         unit.hardware_mode = "hardware" in faults
@@ -725,9 +736,7 @@ def run_bench(args: argparse.Namespace) -> int:
             unit.silent_every = 3
         peer = BenchPeer(sock, UNIT, transport)
         interval = int(args.interval * 1e9)
-        peer.schedule(
-            Timer(now + k * interval, _plate_timer(unit, faults, k)) for k in range(1, 10_000)
-        )
+        peer.schedule([Timer(now + interval, _plate_timer(unit, faults, interval))])
         peer.run(unit.on_frame, until)
     else:
         port = args.central_listen
@@ -746,6 +755,8 @@ def run_bench(args: argparse.Namespace) -> int:
             sock.bind(("0.0.0.0", port))  # noqa: S104
             host, unit_port = _host_port(args.unit_address)
             sock.connect((host, unit_port))
+        now = time.time_ns()
+        until = now + int(args.duration * 1e9)
         central = CentralLogic(unit_id=args.unit_id, rng=random.Random(args.seed))
         faults = set(args.fault or ())
         if "nak6" in faults:
@@ -754,14 +765,7 @@ def run_bench(args: argparse.Namespace) -> int:
             central.drop_every = 2
         peer = BenchPeer(sock, CENTRAL, transport)
         interval = int(args.interval * 1e9)
-        requests: list[Body] = [Ping(port), Status(), Trigger(1), CurrentFrame(2000)]
-        for k in range(1, 10_000):
-            body = requests[k % len(requests)]
-            if isinstance(body, Trigger):
-                body = Trigger(k)
-            bad = "bad-bcc" in faults and k % 3 == 0
-            split = 3 if "split" in faults else 1
-            peer.schedule(central.request(now + k * interval, body, bad_bcc=bad, pieces=split))
+        peer.schedule([Timer(now + interval, _request_timer(central, faults, port, interval))])
         peer.run(central.on_frame, until)
     sock.close()
     print(f"{len(peer.sent)} chunks exchanged", file=sys.stderr)
@@ -771,16 +775,42 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plate_timer(unit: UnitLogic, faults: set[str], k: int) -> Callable[[int], list[Action]]:
+def _plate_timer(
+    unit: UnitLogic, faults: set[str], interval_ns: int
+) -> Callable[[int], list[Action]]:
+    """A plate read every ``interval_ns``, with the bench faults asked for."""
+    count = 0
+
     def fire(now_ns: int) -> list[Action]:
+        nonlocal count
+        count += 1
         event_id = unit.next_id
-        if "bad-bcc" in faults and k % 3 == 0:
+        if "bad-bcc" in faults and count % 3 == 0:
             unit.bad_bcc_ids.add(event_id)
         if "split" in faults:
             unit.split_ids.add(event_id)
-        if "garbage" in faults and k % 4 == 0:
+        if "garbage" in faults and count % 4 == 0:
             unit.garbage_ids.add(event_id)
-        return unit.read_plate(now_ns, -1)
+        return [*unit.read_plate(now_ns, -1), Timer(now_ns + interval_ns, fire)]
+
+    return fire
+
+
+def _request_timer(
+    central: CentralLogic, faults: set[str], port: int, interval_ns: int
+) -> Callable[[int], list[Action]]:
+    """A central request every ``interval_ns``: Status, Trigger, CurrentFrame, Ping in turn."""
+    count = 0
+
+    def fire(now_ns: int) -> list[Action]:
+        nonlocal count
+        count += 1
+        bodies: list[Body] = [Ping(port), Status(), Trigger(count), CurrentFrame(2000)]
+        body = bodies[count % len(bodies)]
+        bad = "bad-bcc" in faults and count % 3 == 0
+        pieces = 3 if "split" in faults else 1
+        actions = central.request(now_ns, body, bad_bcc=bad, pieces=pieces)
+        return [*actions, Timer(now_ns + interval_ns, fire)]
 
     return fire
 

@@ -138,7 +138,7 @@ def run_bench_pair(tmp_path: Path, unit_extra: list[str], central_extra: list[st
     central_out = tmp_path / "central.pcapng"
     central_args = parser.parse_args(
         [
-            *("--central-listen", str(port), "--duration", "1.6", "--interval", "0.15"),
+            *("--central-listen", str(port), "--duration", "20", "--interval", "0.15"),
             *("-o", str(central_out), *central_extra),
         ]
     )
@@ -147,7 +147,7 @@ def run_bench_pair(tmp_path: Path, unit_extra: list[str], central_extra: list[st
     central.start()
     unit_args = parser.parse_args(
         [
-            *("--unit-connect", f"127.0.0.1:{port}", "--duration", "1.3", "--interval", "0.2"),
+            *("--unit-connect", f"127.0.0.1:{port}", "--duration", "2.5", "--interval", "0.2"),
             *unit_extra,
         ]
     )
@@ -157,7 +157,7 @@ def run_bench_pair(tmp_path: Path, unit_extra: list[str], central_extra: list[st
             break
         except ConnectionRefusedError:
             threading.Event().wait(0.05)
-    central.join(10)
+    central.join(20)  # the central stops when the unit hangs up
     assert result == [0]
     records, _ = read_back(central_out)
     return records
