@@ -14,7 +14,15 @@ from dissectors.api import DecodeError, Direction, Frame, Junk, Link, Severity
 from dissectors.checksums import crc16_kermit
 from dissectors.dualcam import DISSECTOR, encode, media, orient, sniff, spec
 from dissectors.dualcam.decode import decode
-from dissectors.dualcam.records import DualCamInit, DualCamMetadata
+from dissectors.dualcam.records import (
+    DualCamData,
+    DualCamInit,
+    DualCamMetadata,
+    DualCamResume,
+    DualCamStart,
+    DualCamStatus,
+    DualCamSync,
+)
 from dissectors.dualcam.tables import luhn_ok
 
 LINK = Link(1, "tcp", "10.0.0.2:40000", "10.0.0.1:5232")
@@ -532,3 +540,47 @@ def test_every_framed_frame_decodes(data: bytes, direction: Direction) -> None:
         if isinstance(item, Frame):
             with contextlib.suppress(DecodeError):
                 _ = decode(item).fields
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    imei=st.integers(10**14, 10**15 - 1),
+    settings_=st.integers(0, 2**32 - 1),
+    count=st.integers(0, 2**32 - 1),
+    offset=st.integers(0, 2**32 - 1),
+    status=st.integers(0, 2**32 - 1),
+    chunk=st.binary(min_size=1, max_size=1024),
+    crc=st.integers(0, 0xFFFF),
+    timestamp_ms=st.integers(0, 2**63 - 1),
+    latitude=st.floats(-90, 90),
+    longitude=st.floats(-180, 180),
+)
+def test_round_trip_encode_then_decode(
+    imei: int,
+    settings_: int,
+    count: int,
+    offset: int,
+    status: int,
+    chunk: bytes,
+    crc: int,
+    timestamp_ms: int,
+    latitude: float,
+    longitude: float,
+) -> None:
+    message = decode(frame(encode.init(imei, settings_))).message
+    assert message == DualCamInit(5, imei, settings_)
+    assert decode(frame(encode.start(count))).message == DualCamStart(count, 0)
+    assert decode(frame(encode.sync(offset))).message == DualCamSync(offset)
+    assert decode(frame(encode.resume(offset), SRV)).message == DualCamResume(offset)
+    assert decode(frame(encode.status(status))).message == DualCamStatus(status)
+    assert decode(frame(encode.data(chunk, crc))).message == DualCamData(len(chunk), crc)
+    meta = encode.metadata(
+        file_type=0x10, timestamp_ms=timestamp_ms, latitude=latitude, longitude=longitude
+    )
+    decoded = decode(frame(meta)).message
+    assert isinstance(decoded, DualCamMetadata)
+    assert (decoded.timestamp_ms, decoded.latitude, decoded.longitude) == (
+        timestamp_ms,
+        latitude,
+        longitude,
+    )
