@@ -27,9 +27,12 @@ def default_capture() -> Path | None:
     try:
         from sniffer import samples
 
-        return Path(samples.default_capture())
+        bundled = Path(samples.default_capture())
     except (ImportError, AttributeError, FileNotFoundError):
         pass
+    else:
+        if bundled.is_file():
+            return bundled
     for pattern in ("smartlpr/*.pcapng", "*/*.pcapng", "*/*.pcap"):
         found = sorted(CAPTURES_DIR.glob(pattern))
         if found:

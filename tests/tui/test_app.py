@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from textual.widgets import Input
 
 from sniffer.capture import Capture
 from sniffer.clock import FixedClock
+from sniffer.sources import open_source
+from sniffer.sources.base import Event
 from sniffer.tui.app import CamsharkApp, make_app, parse_hex_query
 from sniffer.tui.config import TuiConfig
+from sniffer.tui.loader import Loader
 from sniffer.tui.screens.conversations import ConversationsScreen
 from sniffer.tui.screens.follow import FollowScreen, StreamView
 from sniffer.tui.screens.help import HelpScreen
@@ -316,3 +320,53 @@ async def test_page_down_on_a_large_capture(toy_capture: Callable[[int], Capture
         await pilot.press("end")
         assert app.selected_index == 49_999
         assert messages.scroll_y == messages.max_scroll_y
+
+
+async def test_no_argument_opens_the_bundled_sample() -> None:
+    app = make_app(None, clock=FixedClock(), config=TuiConfig.test())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "the bundled sample")
+        assert app.capture.error is None
+        assert len(app.capture) > 0
+        assert app.source_name.endswith(".pcapng")
+
+
+class GatedSource:
+    """Yields the first ``open_events`` events, then waits for ``gate`` (a live source)."""
+
+    def __init__(self, path: Path, open_events: int) -> None:
+        self.inner = open_source(str(path))
+        self.open_events = open_events
+        self.gate = threading.Event()
+
+    def events(self) -> Iterator[Event]:
+        for number, event in enumerate(self.inner.events()):
+            if number == self.open_events:
+                assert self.gate.wait(30), "the test never opened the gate"
+            yield event
+
+    def close(self) -> None:
+        self.gate.set()
+        self.inner.close()
+
+
+async def test_live_messages_stream_in_while_the_ui_stays_responsive(
+    session_capture: Path,
+) -> None:
+    source = GatedSource(session_capture, open_events=12)
+    capture = Capture()
+    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
+    app = CamsharkApp(
+        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.view) >= 3, "the first messages")
+        partial = len(app.capture)
+        assert not app.capture.finished
+        assert "live" in app.status_text()
+        await pilot.press("down")  # input is handled while the source is blocked
+        assert selected_number(app) == 2
+        source.gate.set()
+        await until(pilot, lambda: app.loaded, "the rest")
+        assert len(app.capture) > partial
+        assert selected_number(app) == 2  # the user's selection survived the updates
