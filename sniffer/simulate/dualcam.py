@@ -746,11 +746,11 @@ def run_realtime(
 
 def _bench_device(args: argparse.Namespace) -> int:
     host, port = _parse_host_port(args.device_connect)
-    uploads = [_photo("%photof", args.seed)]
+    now_ms = int(time.time() * 1000)
+    photo = make_jpeg(f"camshark bench #{args.seed}", args.seed)
+    uploads = [Upload("%photof", photo, now_ms - 5000)]
     if args.video:
-        uploads.insert(
-            0, Upload("%videof", make_ptmf(2, args.seed), int(time.time() * 1000), 2, 20)
-        )
+        uploads.insert(0, Upload("%videof", make_ptmf(2, args.seed), now_ms - 20_000, 2, 20))
     faults = DeviceFaults(
         corrupt_packet=args.corrupt_packet,
         drop_bytes_packet=args.drop_bytes_packet,
