@@ -21,7 +21,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from dissectors.api import Dissection, Frame, Link, Record
+from textual.strip import Strip
+
+from dissectors.api import Direction, Dissection, Frame, Link, Record
 from dissectors.smartlpr.codec import decode, encode
 from dissectors.smartlpr.records import (
     Ack,
@@ -33,8 +35,9 @@ from dissectors.smartlpr.records import (
 )
 from sniffer.capture import Capture
 from sniffer.clock import FixedClock
-from sniffer.tui.app import CamsharkApp, make_app
+from sniffer.tui.app import CamsharkApp
 from sniffer.tui.config import TuiConfig
+from sniffer.tui.loader import Loader
 from sniffer.tui.widgets.message_list import MessageList
 
 T0 = 1_700_000_000_000_000_000
@@ -67,24 +70,23 @@ def templates() -> list[tuple[int, bytes, Dissection]]:
     ]
     out = []
     for direction, data in messages:
-        from dissectors.api import Direction
-
         dissection = decode(Frame(LINK, Direction(direction), 0, data, T0))
         out.append((direction, data, dissection))
     return out
 
 
-def synthesise(capture: Capture, count: int, batch: int, on_batch: object = None) -> None:
+def synthesise(
+    capture: Capture, count: int, batch: int, on_batch: object = None, first_batch: int = 200
+) -> None:
     """Append ``count`` records to ``capture`` in batches (the loader's pattern)."""
-    from dissectors.api import Direction
-
     mix = templates()
     directions = (Direction.TO_DEVICE, Direction.FROM_DEVICE)
     offsets = [0, 0]
     number = 0
     while number < count:
         records = []
-        for _ in range(min(batch, count - number)):
+        size = first_batch if number == 0 else batch
+        for _ in range(min(size, count - number)):
             direction, data, dissection = mix[number % len(mix)]
             number += 1
             frame = Frame(LINK, directions[direction], offsets[direction], data, T0 + number * 1000)
@@ -95,31 +97,47 @@ def synthesise(capture: Capture, count: int, batch: int, on_batch: object = None
             on_batch()
 
 
+class SyntheticLoader(Loader):
+    """The app's loader, fed synthetic records instead of a source and a pipeline."""
+
+    def __init__(self, capture: Capture, count: int) -> None:
+        super().__init__(capture, lambda: None)  # type: ignore[arg-type,return-value]
+        self.count = count
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        synthesise(self.capture, self.count, 20_000, self._notify)
+        self.capture.finished = True
+        self._notify()
+        self.done.set()
+
+
 async def measure(count: int, pages: int) -> dict[str, float]:
     capture = Capture()
     config = replace(TuiConfig.test(), detail_delay_s=TuiConfig().detail_delay_s)
-    app: CamsharkApp = make_app(None, capture=capture, clock=FixedClock(), config=config)
-    capture.finished = False
+    loader = SyntheticLoader(capture, count)
     results: dict[str, float] = {}
     rss_before = rss_mb()
     start = time.perf_counter()
+    painted: list[float] = []
+    render_row = MessageList.render_row
 
-    def load() -> None:
-        synthesise(capture, count, 20_000, app._from_loader)
-        capture.finished = True
-        app._from_loader()
+    def timed_render_row(self: MessageList, index: int, width: int, *, selected: bool) -> Strip:
+        if not painted:
+            painted.append(time.perf_counter())
+            results["rows_at_first_screen"] = len(capture)
+        return render_row(self, index, width, selected=selected)
 
+    MessageList.render_row = timed_render_row  # type: ignore[method-assign]
+    app = CamsharkApp(capture, loader=loader, clock=FixedClock(), config=config)
     async with app.run_test(size=SIZE) as pilot:
-        loader = threading.Thread(target=load, daemon=True)
-        loader.start()
         messages = app.query_one(MessageList)
         height = messages.scrollable_content_region.height
-        while len(messages.view) < height or messages.virtual_size.height < height:
+        while not painted:
             await pilot.pause(0.005)
-        await pilot.pause()
-        results["first_screen_s"] = time.perf_counter() - start
-        results["rows_at_first_screen"] = len(capture)
-        loader.join()
+        results["first_screen_s"] = painted[0] - start
+        while not loader.done.is_set():
+            await pilot.pause(0.01)
         results["load_s"] = time.perf_counter() - start
         while not app.loaded:
             await pilot.pause(0.01)

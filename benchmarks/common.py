@@ -47,7 +47,7 @@ def run_child(label: str, argv: Sequence[str], *, stdout_path: Path | None = Non
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     try:
         started = time.perf_counter()
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv built by the benchmark
+        proc = subprocess.Popen(
             list(argv), stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT, env=env
         )
         assert proc.stderr is not None
@@ -77,8 +77,8 @@ def have_tshark() -> bool:
 
 def slice_capture(source: Path, target: Path, packets: int) -> Path:
     """The first ``packets`` packets of ``source`` (``editcap -r``), for slow comparisons."""
-    subprocess.run(  # noqa: S603
-        ["editcap", "-r", str(source), str(target), f"1-{packets}"],  # noqa: S607
+    subprocess.run(
+        ["editcap", "-r", str(source), str(target), f"1-{packets}"],
         check=True,
         capture_output=True,
     )

@@ -40,7 +40,7 @@ PICTURE_EVERY = 40
 NAK_EVERY = 97
 UNITS = 8
 BURST_STEP_NS = 10_000_000
-"""Capture time between two batches (any connection): about 2,400 messages/s overall (8 busy units)."""
+"""Capture time between two batches (any link): about 2,400 messages/s from 8 busy units."""
 START_NS = 1_764_000_000_000_000_000
 PORT = 8051
 

@@ -1,0 +1,145 @@
+"""DualCam file extraction throughput: ``camshark objects`` on a capture of big uploads.
+
+Generates (cached in ``benchmarks/out/``) a capture with ``--size`` bytes of uploaded files
+(photos of 0.5-1 MB and PTMF videos of 2-8 MB over several TCP connections, MSS-sized
+segments, see ``benchmarks/dualcam_capture.py``), then measures, each as a child process with
+peak RSS from ``wait4``:
+
+* ``camshark objects FILE --out DIR``: MB/s of file data written (CRC-16/KERMIT chain
+  verification included) and peak RSS, which must be bounded by the largest single file and
+  not by the capture (shown for two sizes);
+* ``tshark -r FILE -T fields -e tcp.payload > /dev/null`` on the same file
+  (``-o tcp.analyze_sequence_numbers:FALSE``).
+
+Usage::
+
+    python benchmarks/bench_dualcam.py             # 2 GB of files (and 0.5 GB for memory)
+    python benchmarks/bench_dualcam.py --quick     # 200 MB (and 50 MB)
+    python benchmarks/bench_dualcam.py --size 500000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repo importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import CAMSHARK, OUT, TSHARK_NO_SEQ, Run, have_tshark, run_child, table
+from benchmarks.dualcam_capture import CaptureInfo, generate
+
+TARGET_MB_S = 100.0
+
+
+def capture(size: int) -> CaptureInfo:
+    """The cached capture with ``size`` bytes of files (generated on first use)."""
+    path = OUT / f"dualcam-{size}.pcap"
+    info_path = path.with_suffix(".info")
+    if path.exists() and info_path.exists():
+        files, file_bytes, largest, packets = (int(x) for x in info_path.read_text().split())
+        return CaptureInfo(path, files, file_bytes, largest, packets, path.stat().st_size)
+    started = time.perf_counter()
+    info = generate(path, size)
+    seconds = time.perf_counter() - started
+    info_path.write_text(f"{info.files} {info.file_bytes} {info.largest_file} {info.packets}\n")
+    print(
+        f"generated {path.name}: {info.files} files, {info.file_bytes / 1e6:.0f} MB of file data, "
+        f"{info.packets:,} packets, {info.capture_bytes / 1e6:.0f} MB in {seconds:.1f} s "
+        f"({info.capture_bytes / 1e6 / seconds:.0f} MB/s)"
+    )
+    return info
+
+
+def _objects(info: CaptureInfo) -> tuple[Run, int]:
+    out_dir = OUT / f"objects-{info.file_bytes}"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    run = run_child("objects", [*CAMSHARK, "objects", str(info.path), "--out", str(out_dir)])
+    index = json.loads((out_dir / "index.json").read_text()) if run.returncode == 0 else {}
+    objects = index.get("objects", [])
+    complete = sum(1 for entry in objects if entry.get("complete"))
+    written = sum(int(entry.get("size", 0)) for entry in objects)
+    if complete != info.files or written != info.file_bytes:
+        print(
+            f"WARNING: {complete}/{info.files} complete objects, {written:,} of "
+            f"{info.file_bytes:,} bytes"
+        )
+    shutil.rmtree(out_dir, ignore_errors=True)
+    return run, complete
+
+
+def _row(label: str, info: CaptureInfo, run: Run) -> list[str]:
+    mb = info.file_bytes / 1e6
+    return [
+        label,
+        info.path.name,
+        f"{mb:,.0f}",
+        f"{run.seconds:.1f}",
+        f"{run.cpu_seconds:.1f}",
+        f"{mb / run.seconds:.1f}",
+        f"{mb / run.cpu_seconds:.1f}" if run.cpu_seconds else "-",
+        f"{run.max_rss_mb:.0f}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Run the benchmark, print the table, return the headline figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="200 MB of files instead of 2 GB")
+    parser.add_argument("--size", type=int, help="bytes of uploaded files in the big capture")
+    args = parser.parse_args(argv)
+    big_size = args.size or (200_000_000 if args.quick else 2_000_000_000)
+    big, small = capture(big_size), capture(big_size // 4)
+    print(
+        f"captures: {big.files} and {small.files} uploads over 4 TCP connections "
+        f"(largest file {big.largest_file / 1e6:.1f} MB), 1460-byte segments, server ACKs"
+    )
+    rows = []
+    runs: dict[str, Run] = {}
+    for info in (big, small):
+        run, _complete = _objects(info)
+        runs[f"objects {info.file_bytes}"] = run
+        rows.append(_row("camshark objects", info, run))
+    if have_tshark():
+        tshark = run_child(
+            "tshark fields",
+            ["tshark", *TSHARK_NO_SEQ, "-r", str(big.path), "-T", "fields", "-e", "tcp.payload"],
+        )
+        rows.append(_row("tshark -T fields -e tcp.payload", big, tshark))
+        runs["tshark"] = tshark
+    print()
+    headers = ["what", "file", "file MB", "wall s", "cpu s", "MB/s", "MB/cpu s", "peak RSS MiB"]
+    print("\n".join(table(headers, rows)))
+    main_run = runs[f"objects {big.file_bytes}"]
+    small_run = runs[f"objects {small.file_bytes}"]
+    rate = big.file_bytes / 1e6 / main_run.seconds
+    cpu_rate = big.file_bytes / 1e6 / main_run.cpu_seconds
+    print()
+    print(
+        f"objects: {rate:.1f} MB/s of file data wall, {cpu_rate:.1f} MB/s per CPU second "
+        f"(target {TARGET_MB_S:g}: {'met' if cpu_rate >= TARGET_MB_S else 'NOT met'})"
+    )
+    print(
+        f"peak RSS: {small_run.max_rss_mb:.0f} MiB for {small.file_bytes / 1e6:.0f} MB of files, "
+        f"{main_run.max_rss_mb:.0f} MiB for {big.file_bytes / 1e6:.0f} MB "
+        f"(largest single file {big.largest_file / 1e6:.1f} MB)"
+    )
+    print("tshark ran with -o tcp.analyze_sequence_numbers:FALSE")
+    result: dict[str, object] = {
+        "objects_mb_per_s": rate,
+        "objects_mb_per_cpu_s": cpu_rate,
+        "rss_mib": (small_run.max_rss_mb, main_run.max_rss_mb),
+        "largest_file_mb": big.largest_file / 1e6,
+        "file_mb": big.file_bytes / 1e6,
+    }
+    if "tshark" in runs:
+        result["tshark_fields_mb_per_s"] = big.file_bytes / 1e6 / runs["tshark"].seconds
+    return result
+
+
+if __name__ == "__main__":
+    main()
