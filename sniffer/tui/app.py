@@ -143,7 +143,8 @@ class CamsharkApp(App[int]):
         self.update_status()
         self.set_interval(self.config.refresh_interval_s, self._tick)
         if self.loader is not None:
-            self._run_loader()
+            # start after the first paint: the loader competes for the GIL
+            self.call_after_refresh(self._run_loader)
         else:
             self._loaded = True
             self.capture.finished = True

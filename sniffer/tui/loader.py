@@ -19,6 +19,8 @@ from sniffer.sources.base import Source, SourceError
 from sniffer.sources.replay import SCHEME as REPLAY_SCHEME
 from sniffer.sources.replay import ReplaySource
 
+FIRST_BATCH = 200
+"""Notify as soon as this many records are in, so the first screen does not wait for a batch."""
 CAPTURES_DIR = Path(__file__).resolve().parents[2] / "captures"
 
 
@@ -146,7 +148,10 @@ class Loader:
                         capture.apply_updates(updates)
                         pending += 1
                 now_ns = clock.monotonic_ns()
-                if pending and (pending >= self.batch or now_ns - last_ns >= self.interval_ns):
+                first = self.notifications == 0 and pending >= FIRST_BATCH
+                if pending and (
+                    first or pending >= self.batch or now_ns - last_ns >= self.interval_ns
+                ):
                     self._collect(pipeline)
                     self._notify()
                     pending = 0
