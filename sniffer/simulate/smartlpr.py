@@ -620,19 +620,35 @@ def simulate(name: str, seed: int = 1) -> list[Sent]:
     return sim.run()
 
 
-def write_capture(sent: list[Sent], transport: str, path: str | Path, comment: str = "") -> int:
-    """Write the recording as a pcapng with real-looking TCP or UDP packets."""
+def write_capture(
+    sent: list[Sent],
+    transport: str,
+    path: str | Path,
+    comment: str = "",
+    *,
+    central: tuple[str, int] | None = None,
+    unit: tuple[str, int] = ("127.0.0.1", UNIT_PORT),
+    unit_is_client: bool = False,
+) -> int:
+    """Write the recording as a pcapng with real-looking TCP or UDP packets.
+
+    ``central`` defaults to 127.0.0.1 port 40001 (TCP client) or 8050 (UDP). Over TCP the
+    client opens the connection: the central system unless ``unit_is_client``.
+    """
     packets: list[tuple[int, bytes]] = []
     if transport == "tcp":
-        conv = TcpConversation(("127.0.0.1", 40001), ("127.0.0.1", UNIT_PORT))
+        central = central or ("127.0.0.1", 40001)
+        client, server = (unit, central) if unit_is_client else (central, unit)
+        conv = TcpConversation(client, server)
         first = sent[0].time_ns if sent else BASE_NS
         packets += conv.open(first - 3 * MS)
         for item in sent:
-            packets += conv.send(item.side, item.data, item.time_ns)
+            side = Side(1 - item.side) if unit_is_client else item.side
+            packets += conv.send(side, item.data, item.time_ns)
         last = sent[-1].time_ns if sent else BASE_NS
         packets += conv.close(last + 10 * MS)
     else:
-        flow = UdpFlow(("127.0.0.1", CENTRAL_PORT), ("127.0.0.1", UNIT_PORT))
+        flow = UdpFlow(central or ("127.0.0.1", CENTRAL_PORT), unit)
         packets += [flow.datagram(item.side, item.data, item.time_ns) for item in sent]
     with CaptureWriter(path, comment=comment or None) as writer:
         writer.write_all(packets)
@@ -640,6 +656,10 @@ def write_capture(sent: list[Sent], transport: str, path: str | Path, comment: s
 
 
 # ------------------------------------------------------------------ bench mode (real time)
+
+
+def _endpoint(address: tuple[str, int] | tuple[str, int, int, int]) -> tuple[str, int]:
+    return address[0], address[1]
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -767,10 +787,20 @@ def run_bench(args: argparse.Namespace) -> int:
         interval = int(args.interval * 1e9)
         peer.schedule([Timer(now + interval, _request_timer(central, faults, port, interval))])
         peer.run(central.on_frame, until)
+    local, remote = _endpoint(sock.getsockname()), _endpoint(sock.getpeername())
     sock.close()
     print(f"{len(peer.sent)} chunks exchanged", file=sys.stderr)
     if args.out:
-        count = write_capture(peer.sent, transport, args.out, "camshark smartlpr bench")
+        is_unit = bool(args.unit_connect)
+        count = write_capture(
+            peer.sent,
+            transport,
+            args.out,
+            "camshark smartlpr bench",
+            central=remote if is_unit else local,
+            unit=local if is_unit else remote,
+            unit_is_client=is_unit,
+        )
         print(f"wrote {count} packets to {args.out}", file=sys.stderr)
     return 0
 
