@@ -80,7 +80,7 @@ class DualCamFramer:
         """Index in ``_buf`` of the first undecided byte."""
         self._junk = -1
         """Index in ``_buf`` where pending junk starts, or -1."""
-        self._junk_reason = ""
+        self._junk_reason: str | None = None
         self._pending = (-1, 0)
         """(stream offset, length) of the frame whose bytes are still arriving."""
         self._resync = False
@@ -129,6 +129,8 @@ class DualCamFramer:
         if start < 0 or end <= start:
             self._junk = -1
             return
+        if self._junk_reason is None:
+            self._junk_reason = self._reason(start)
         while start < end:  # blocks of at most JUNK_BLOCK, aligned on the run's start
             stop = min(end, start + JUNK_BLOCK)
             offset = self._base + start
@@ -139,7 +141,7 @@ class DualCamFramer:
                     offset,
                     bytes(self._buf[start:stop]),
                     self._time_at(offset),
-                    self._junk_reason,
+                    self._junk_reason or "",
                 )
             )
             start = stop
@@ -149,7 +151,10 @@ class DualCamFramer:
         if self._junk >= 0:
             return
         self._junk = index
-        head = bytes(self._buf[index : index + 4])
+        self._junk_reason = None  # worked out when the run is emitted: chunking-invariant
+
+    def _reason(self, start: int) -> str:
+        head = bytes(self._buf[start : start + 4])
         who = "device" if self._device else "server"
         known = DEVICE_COMMANDS if self._device else SERVER_COMMANDS
         if len(head) >= 2 and head[0] == 0 and head[1] <= 0x0E:
@@ -159,7 +164,7 @@ class DualCamFramer:
                 why = f"command 0x{head[1]:04x} is not one the {who} sends"
         else:
             why = f"not a {who} command"
-        self._junk_reason = f"{why} ({head.hex(' ')}…); resynchronised"
+        return f"{why} ({head.hex(' ')}…); resynchronised"
 
     def _drain(self, out: list[Frame | Junk], *, final: bool) -> None:
         buf = self._buf
