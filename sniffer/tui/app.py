@@ -112,6 +112,7 @@ class CamsharkApp(App[int]):
         self._loaded = False
         self._detail_index: int | None = None
         self._detail_timer: Timer | None = None
+        self._detail_signature: tuple[object, ...] | None = None
         if not self.config.animations:
             self.animation_level = "none"
         if loader is not None:
@@ -189,6 +190,10 @@ class CamsharkApp(App[int]):
         if self.view.is_filtered and self.view.scanned < len(self.capture):
             self.view.catch_up(self.config.filter_budget)
         self.query_one(MessageList).sync_size(follow=self.live and self.config.follow_tail)
+        if self._detail_index is not None and self._detail_timer is None:
+            signature = self._annotations(self._detail_index)
+            if signature != self._detail_signature:
+                self._show_detail()  # the matcher annotated the shown message since
         if self.capture.finished and self.view.complete and not self._loaded:
             self.call_after_refresh(self._set_loaded)
         self.update_status()
@@ -243,9 +248,19 @@ class CamsharkApp(App[int]):
         else:
             self._detail_timer = self.set_timer(self.config.detail_delay_s, self._show_detail)
 
+    def _annotations(self, index: int) -> tuple[object, ...]:
+        capture = self.capture
+        return (
+            capture.request_in(index),
+            capture.response_in(index),
+            capture.latency_ns(index),
+            capture.problems(index),
+        )
+
     def _show_detail(self) -> None:
         self._detail_timer = None
         index = self._detail_index
+        self._detail_signature = None if index is None else self._annotations(index)
         self.query_one(FieldTree).show(self.capture, index)
         hex_pane = self.query_one(HexPane)
         hex_pane.show(b"" if index is None else self.capture.data(index))

@@ -370,3 +370,23 @@ async def test_live_messages_stream_in_while_the_ui_stays_responsive(
         await until(pilot, lambda: app.loaded, "the rest")
         assert len(app.capture) > partial
         assert selected_number(app) == 2  # the user's selection survived the updates
+
+
+async def test_detail_shows_a_response_that_arrives_later(session_capture: Path) -> None:
+    source = GatedSource(session_capture, open_events=1)  # the first Status, not its reply
+    capture = Capture()
+    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
+    app = CamsharkApp(
+        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.view) == 1, "the request")
+        tree = app.query_one(FieldTree)
+        assert not any("Response in" in str(node.label) for node in tree.root.children)
+        source.gate.set()
+        await until(pilot, lambda: app.loaded, "the rest")
+        assert selected_number(app) == 1
+        transaction = [node for node in tree.root.children if str(node.label) == "Transaction"]
+        assert [str(leaf.label) for leaf in transaction[0].children] == [
+            "Response in #2  (press r)"
+        ]
