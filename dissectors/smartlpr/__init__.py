@@ -46,15 +46,18 @@ from dissectors.smartlpr.tables import (
 _SIZE_TYPE_VERSION = struct.Struct("<IHH")
 
 
-def sniff(prefix: bytes) -> float:
-    """Confidence that a stream starting with ``prefix`` is SmartLPR.
+SNIFF_SEARCH = 256
+"""How far into a prefix to look for an Stx (a capture may start in the middle of a frame)."""
+_STX = bytes([STX])
+_MID_STREAM = {0.95: 0.85, 0.7: 0.55}
+"""Scores past offset 0: only a frame whose Etx and Bcc check keeps a real score."""
 
-    0.95 with a known Type and a complete frame whose Etx and Bcc check; 0.8 with Etx only;
-    0.6 for a plausible header of a known Type whose end is not in the prefix yet.
-    """
-    if len(prefix) < LEN_HEADER or prefix[0] != STX:
+
+def _score_at(prefix: bytes, pos: int) -> float:
+    """Confidence for a frame starting at ``prefix[pos]`` (an Stx)."""
+    if len(prefix) - pos < LEN_HEADER:
         return 0.0
-    size, message_type, version = _SIZE_TYPE_VERSION.unpack_from(prefix, 5)
+    size, message_type, version = _SIZE_TYPE_VERSION.unpack_from(prefix, pos + 5)
     if message_type > MAX_PLAUSIBLE_CODE or version > 16:
         return 0.0
     known = message_type in TYPE_NAMES
@@ -63,32 +66,63 @@ def sniff(prefix: bytes) -> float:
         length = size + extra
         if not LEN_OVERHEAD <= length <= MAX_FRAME:
             continue
-        if length > len(prefix):
+        end = pos + length
+        if end > len(prefix):
             best = max(best, 0.6 if known else 0.3)
             continue
-        if prefix[length - 1] != ETX:
+        if prefix[end - 1] != ETX:
             continue
-        if xor_bcc(prefix[: length - 2]) == prefix[length - 2]:
+        if xor_bcc(prefix[pos : end - 2]) == prefix[end - 2]:
             return 0.95 if known else 0.7
         best = max(best, 0.8 if known else 0.4)
     return best
+
+
+def _candidates(prefix: bytes) -> list[tuple[int, float]]:
+    """(offset, score) of every Stx in the first ``SNIFF_SEARCH`` bytes.
+
+    Past offset 0 only a frame whose Etx and Bcc check counts for much: 0.85 for a known
+    Type, 0.55 for an unknown one, at most 0.4 otherwise.
+    """
+    found: list[tuple[int, float]] = []
+    pos = prefix.find(_STX, 0, SNIFF_SEARCH)
+    while pos >= 0:
+        score = _score_at(prefix, pos)
+        if pos:
+            score = _MID_STREAM.get(score, min(score, 0.4))
+        found.append((pos, score))
+        if score >= 0.85:
+            break
+        pos = prefix.find(_STX, pos + 1, SNIFF_SEARCH)
+    return found
+
+
+def sniff(prefix: bytes) -> float:
+    """Confidence that a stream whose first bytes are ``prefix`` is SmartLPR.
+
+    At offset 0: 0.95 with a known Type and a complete frame whose Etx and Bcc check; 0.8
+    with the Etx only; 0.6 for a plausible header of a known Type whose end is not in the
+    prefix yet. A capture that starts mid-frame is recognised by the first complete,
+    checked frame within ``SNIFF_SEARCH`` bytes (0.85).
+    """
+    return max((score for _pos, score in _candidates(prefix)), default=0.0)
 
 
 def orient(prefix: bytes) -> Direction | None:
     """Direction of the side that sent ``prefix``: events and responses come from the unit.
 
     Requests (0x40-0x7F) go to the unit. ACK/NAK travel both ways, so they say nothing.
+    The frame used is the one at offset 0, or the first checked frame further in.
     """
-    if len(prefix) < LEN_HEADER or prefix[0] != STX:
-        return None
-    message_type = int.from_bytes(prefix[9:11], "little")
-    if message_type > MAX_PLAUSIBLE_CODE:
-        return None
-    cls = message_class(message_type)
-    if cls in (MessageClass.EVENT, MessageClass.RESPONSE):
-        return Direction.FROM_DEVICE
-    if cls is MessageClass.REQUEST:
-        return Direction.TO_DEVICE
+    for pos, score in _candidates(prefix):
+        if score < (0.6 if pos == 0 else 0.85):
+            continue
+        message_type = int.from_bytes(prefix[pos + 9 : pos + 11], "little")
+        cls = message_class(message_type)
+        if cls in (MessageClass.EVENT, MessageClass.RESPONSE):
+            return Direction.FROM_DEVICE
+        if cls is MessageClass.REQUEST:
+            return Direction.TO_DEVICE
     return None
 
 

@@ -562,6 +562,15 @@ def test_sniff_and_orient() -> None:
     assert orient(unhex(GOLDEN[3][0])) is None
 
 
+def test_sniff_and_orient_a_capture_that_starts_mid_frame() -> None:
+    tail = unhex(LICENSE_INFO_HEX)[100:]  # the end of a frame whose start was not captured
+    stream = tail + unhex(GOLDEN[1][0]) + unhex(GOLDEN[0][0])
+    assert sniff(stream) == pytest.approx(0.85)
+    assert orient(stream) is Direction.FROM_DEVICE
+    assert sniff(b"\x00" * 10 + unhex(CORRUPTED)) <= 0.4  # unchecked frames do not count
+    assert sniff(bytes(range(256)) * 2) < 0.5
+
+
 def test_dissector_declaration() -> None:
     assert DISSECTOR.id == "smartlpr"
     assert len(DISSECTOR.description) <= 55 and DISSECTOR.description.endswith(".")
