@@ -67,6 +67,10 @@ def _run_pipeline(
         bar.close()
         _error(str(error))
         status = EXIT_INPUT
+    except KeyboardInterrupt:
+        bar.close()
+        _error("interrupted: printing what was captured")
+        status = EXIT_INTERRUPTED
     finally:
         bar.close()
         source.close()
@@ -75,13 +79,18 @@ def _run_pipeline(
     return status
 
 
+def is_live(target: str) -> bool:
+    """Live sources print each message at once instead of waiting for late annotations."""
+    return target.startswith(("live:", "replay:"))
+
+
 def _error(message: str) -> None:
     sys.stderr.write(f"camshark: {message}\n")
 
 
 def _pipeline(args: argparse.Namespace) -> Pipeline:
     try:
-        return Pipeline(args.protocol)
+        return Pipeline(args.protocol, immediate=is_live(args.file))
     except registry.UnknownProtocolError as error:
         raise UsageError(str(error)) from None
 
@@ -115,6 +124,7 @@ def cmd_read(args: argparse.Namespace) -> int:
     elif args.T == "jsonl":
         writer = JsonLinesWriter(out)
     count = _Count(args.count)
+    flush_each = args.T == "jsonl" or is_live(args.file)
 
     def on_record(record: Record, pipe: Pipeline) -> None:
         if not base:
@@ -125,7 +135,7 @@ def cmd_read(args: argparse.Namespace) -> int:
             return
         if writer is not None:
             writer.write(record_to_dict(record, base[0], pipe.endpoints, with_hex=not args.no_hex))
-            if args.T == "jsonl":
+            if flush_each:
                 out.flush()
             return
         lines = [text.format_line(record, base[0], pipe.endpoints)]
@@ -135,6 +145,8 @@ def cmd_read(args: argparse.Namespace) -> int:
         if args.hex:
             lines.extend(text.format_hex(record))
         out.write(("\n".join(lines) + "\n").encode())
+        if flush_each:
+            out.flush()
 
     status = _run_pipeline(args, on_record=on_record, pipeline=pipeline, progress_label="reading")
     if writer is not None:
@@ -219,8 +231,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return int(module.run(args))
 
 
-def _add_input(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="pcap or pcapng file (or pcap:PATH)")
+def _add_input(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
+    help_text = "pcap or pcapng file (or pcap:PATH, - for stdin)"
+    if live:
+        help_text += "; live:IFACE?filter=BPF or replay:FILE?speed=1 for live sources"
+    parser.add_argument("file", metavar="SOURCE" if live else "FILE", help=help_text)
     parser.add_argument(
         "--protocol",
         "-P",
@@ -240,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     read = commands.add_parser("read", help="print one line per message (like tshark -r)")
-    _add_input(read)
+    _add_input(read, live=True)
     read.add_argument("-T", choices=("text", "json", "jsonl"), default="text", help="output format")
     read.add_argument("-Y", "--filter", metavar="EXPR", help='e.g. smartlpr.plate contains "KLM"')
     read.add_argument("--problems", action="store_true", help="only messages with problems")

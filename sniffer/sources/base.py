@@ -42,9 +42,12 @@ class LinkInfo:
     """For serial links: ``9600 8N1``; shown in the UI and written to pcapng interfaces."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Chunk:
-    """Bytes as a source delivered them (one TCP payload in order, one datagram, one read)."""
+    """Bytes as a source delivered them (one TCP payload in order, one datagram, one read).
+
+    Not frozen: one is built per packet, and a frozen dataclass costs about 1 µs more each.
+    """
 
     info: LinkInfo
     side: Side
@@ -52,7 +55,7 @@ class Chunk:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Gap:
     """``length`` bytes of this side's stream were never seen (lost segment, capture drop)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -237,3 +238,25 @@ def test_console_script_never_prints_a_traceback(tmp_path) -> None:
     assert result.returncode == EXIT_INPUT
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("camshark: ")
+
+
+def test_interrupting_a_live_read_keeps_what_was_captured() -> None:
+    demo = Path(__file__).resolve().parents[2] / "sniffer" / "samples" / "demo.pcapng"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sniffer", "read", f"replay:{demo}?speed=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # printed at once: live sources do not settle
+        assert first.split()[0] == "1"
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert len((first + rest).splitlines()) >= 1
