@@ -42,8 +42,9 @@ async def until(pilot: Pilot[int], condition: Callable[[], bool], what: str) -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def session_app(path: Path, **config: object) -> CamsharkApp:
-    return make_app(str(path), clock=FixedClock(), config=replace(TuiConfig.test(), **config))
+def session_app(path: Path, export_dir: str = ".") -> CamsharkApp:
+    config = replace(TuiConfig.test(), export_dir=export_dir)
+    return make_app(str(path), clock=FixedClock(), config=config)
 
 
 def numbers_of(app: CamsharkApp, type_name: str) -> list[int]:
