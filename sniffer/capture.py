@@ -409,8 +409,12 @@ class Capture:
         result = array("q")
         if slot is None:
             return result
+        count = self._count
+        if len(self._links) == 1:
+            result.extend(range(count))
+            return result
         ids = self._link_ids
-        result.extend(i for i in range(self._count) if ids[i] == slot)
+        result.extend(i for i in range(count) if ids[i] == slot)
         return result
 
     # -- reading: decoded ----------------------------------------------------------------

@@ -429,7 +429,18 @@ class CamsharkApp(App[int]):
         messages.select_index((after or ordered)[0])
 
     def action_conversations(self) -> None:
-        self.push_screen(ConversationsScreen(self.capture), self._conversation_chosen)
+        if len(self.capture) < 50_000:
+            self.push_screen(ConversationsScreen(self.capture), self._conversation_chosen)
+        else:
+            self.notify("counting conversations…")
+            self._conversations_worker()
+
+    @work(thread=True, group="conversations", exclusive=True, exit_on_error=False)
+    def _conversations_worker(self) -> None:
+        stats = self.capture.conversations()
+        self.call_from_thread(
+            self.push_screen, ConversationsScreen(self.capture, stats), self._conversation_chosen
+        )
 
     def _conversation_chosen(self, choice: tuple[str, Link] | None) -> None:
         if choice is None:

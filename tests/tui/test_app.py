@@ -391,3 +391,14 @@ async def test_detail_shows_a_response_that_arrives_later(session_capture: Path)
         assert [str(leaf.label) for leaf in transaction[0].children] == [
             "Response in #2  (press r)"
         ]
+
+
+async def test_conversations_of_a_big_capture_are_counted_in_a_worker(
+    toy_capture: Callable[[int], Capture],
+) -> None:
+    app = make_app(None, capture=toy_capture(60_000), clock=FixedClock(), config=TuiConfig.test())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConversationsScreen), "the counts")
+        assert isinstance(app.screen, ConversationsScreen)
+        assert [s.messages for s in app.screen.stats] == [60_000]

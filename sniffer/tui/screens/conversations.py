@@ -66,10 +66,10 @@ class ConversationsScreen(Screen[tuple[str, Link] | None]):
         Binding("s", "choose('follow')", "Follow link"),
     ]
 
-    def __init__(self, capture: Capture) -> None:
+    def __init__(self, capture: Capture, stats: list[ConversationStats] | None = None) -> None:
         super().__init__()
         self.capture = capture
-        self.stats = capture.conversations()
+        self.stats = capture.conversations() if stats is None else stats
 
     def compose(self) -> ComposeResult:
         yield Static(f"Conversations ({len(self.stats)} links)", classes="screen-title")
