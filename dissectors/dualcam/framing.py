@@ -45,6 +45,8 @@ JUNK_BLOCK = 65_536
 IMEI_MIN = 10**13
 IMEI_MAX = 10**15
 
+_PRINTABLE = bytes(range(0x20, 0x7F))
+"""Identifiers and paths are printable ASCII (paths may end with NUL)."""
 _DEVICE_SCAN = re.compile(rb"\x00[\x00\x01\x03\x04\x05\x0b\x0d\x0e]")
 _SERVER_SCAN = re.compile(rb"\x00[\x00\x02\x05\x08\x09\x0a\x0c]")
 
@@ -290,7 +292,11 @@ class DualCamFramer:
             if len(buf) - pos < spec.INIT_SIZE:
                 return 0 if final else NEED
             imei = int.from_bytes(buf[pos + 4 : pos + 12], "big")
-            if not IMEI_MIN <= imei < IMEI_MAX or (strong and not luhn_ok(imei)):
+            if not IMEI_MIN <= imei < IMEI_MAX:
+                return 0
+            # resync: protocol 5/6 and a Luhn-valid IMEI; in sync one of the two suffices,
+            # so decode can still flag an odd protocol id or a bad check digit
+            if (strong or length not in (5, 6)) and not luhn_ok(imei):
                 return 0
             return spec.INIT_SIZE
         if cmd in (Command.START,):
@@ -318,6 +324,9 @@ class DualCamFramer:
         if cmd == Command.PATH_RESPONSE:
             if not 1 <= length <= MAX_TEXT_LEN:
                 return 0
+            text = self._text_ok(pos + 4, length, final)
+            if text != 1:
+                return text
             return self._confirm(pos, 4 + length, final) if strong else 4 + length
         # ENHANCED_DATA
         if not 7 <= length <= MAX_ENHANCED_LEN:
@@ -356,7 +365,7 @@ class DualCamFramer:
                     return 8
             elif length == 0:
                 return 4
-            return self._confirm(pos, 2, final) if strong else 2
+            return self._confirm(pos, 2, final)  # bare: only if a command follows
         if avail < 4:
             return 0 if final else NEED
         length = spec.U16.unpack_from(buf, pos + 2)[0]
@@ -372,9 +381,19 @@ class DualCamFramer:
         low = 1 if cmd == Command.FILE_REQUEST else 0
         if not low <= length <= MAX_TEXT_LEN:
             return 0
+        text = self._text_ok(pos + 4, length, final)
+        if text != 1:
+            return text
         if strong and length != 7:
             return self._confirm(pos, 4 + length, final)
         return 4 + length
+
+    def _text_ok(self, start: int, length: int, final: bool) -> int:
+        """1 if ``length`` bytes at ``start`` are printable ASCII (NUL-padded); 0; or NEED."""
+        if len(self._buf) < start + length:
+            return 0 if final else NEED
+        text = bytes(self._buf[start : start + length]).rstrip(b"\x00")
+        return 0 if text.translate(None, _PRINTABLE) else 1
 
     def _confirm(self, pos: int, length: int, final: bool) -> int:
         """Accept a weak header only if a plausible header (or the end) follows it."""

@@ -354,6 +354,32 @@ def test_gap_flushes_partial_frame_and_resyncs() -> None:
     ]
 
 
+def test_false_init_does_not_swallow_real_frames() -> None:
+    # found by a 20,000-example search: 00 00 00 01 + SYNC read as an INIT with protocol 1
+    stream = b"\x00\x00\x00\x01" + encode.sync(1) + encode.start(3) + encode.start(3)
+    assert shape(cut(DEV, stream)) == [
+        ("junk", 0, b"\x00\x00\x00\x01"),
+        ("frame", 4, encode.sync(1)),
+        ("frame", 12, encode.start(3)),
+        ("frame", 22, encode.start(3)),
+    ]
+
+
+def test_stray_zero_before_a_server_command_is_not_a_bare_close() -> None:
+    # found by search: 00 + FILE_REQUEST once read as a bare CLOSE eating the request's 00
+    stream = b"\x00" + encode.file_request("%photof") + encode.resume(1)
+    assert shape(cut(SRV, stream)) == [
+        ("junk", 0, b"\x00"),
+        ("frame", 1, encode.file_request("%photof")),
+        ("frame", 12, encode.resume(1)),
+    ]
+    # a FILE_REQUEST whose "identifier" is not text is not a frame either
+    assert [d for k, _, d in shape(cut(SRV, b"\x00\x08" + stream[1:])) if k == "frame"] == [
+        encode.file_request("%photof"),
+        encode.resume(1),
+    ]
+
+
 def test_truncated_frame_at_end_is_junk() -> None:
     frames = [f for _, f in encode.data_frames(SYNTHETIC)]
     items = cut(DEV, frames[0] + frames[1][:330])
