@@ -37,7 +37,6 @@ from PIL import Image, ImageDraw
 
 from dissectors.api import Direction, Frame, Link
 from dissectors.smartlpr import encode
-from dissectors.smartlpr.codec import parse_message
 from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.records import (
     Ack,
@@ -56,6 +55,7 @@ from dissectors.smartlpr.records import (
     Trigger,
 )
 from dissectors.smartlpr.tables import MessageClass, MessageType, message_class
+from dissectors.smartlpr.wire import parse_message
 from sniffer.packet_writer import CaptureWriter, TcpConversation, UdpFlow
 from sniffer.sources.base import Side
 
