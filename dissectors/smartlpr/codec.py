@@ -285,6 +285,15 @@ def _summary(
             return "CurrentFrameResponse no image (failed)"
         return f"CurrentFrameResponse JPEG {body.image_size} B"
     if isinstance(body, Ping):
+        if not 0 < body.port <= 0xFFFF:
+            problems.append(
+                Problem(
+                    Severity.WARNING,
+                    P + "bad_port",
+                    f"Ping asks for replies on port {body.port}, which is not a UDP/TCP port "
+                    "(1-65535): the configuration system cannot answer",
+                )
+            )
         return f"Ping port {body.port}"
     if isinstance(body, Ack):
         return f"ACK id={message.id}"

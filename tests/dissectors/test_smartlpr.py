@@ -254,6 +254,15 @@ def test_summaries(body: Body, summary: str) -> None:
     assert decode(frame_of(encode(body, 1, 2))).summary == summary
 
 
+def test_unit_health_and_ping_port_problems() -> None:
+    unhealthy = decode(frame_of(encode(StatusResponse(1, 0, 0), 1, 2)))
+    assert [p.code for p in unhealthy.problems] == ["smartlpr.unit_health"]
+    assert "camera status incorrect" in unhealthy.problems[0].text
+    assert decode(frame_of(encode(StatusResponse(1, 0, 1), 1, 2))).problems == ()
+    bad_port = decode(frame_of(encode(Ping(70_000), 1, 2)))
+    assert [p.code for p in bad_port.problems] == ["smartlpr.bad_port"]
+
+
 def test_nak_reason_comes_from_the_product_table() -> None:
     data = encode(Nak(10, 0), 1, 2)
     smartlpr = decode(frame_of(data))
