@@ -500,9 +500,15 @@ class Capture:
         """The first row from ``start`` (wrapping) whose summary contains ``text``, any case."""
         if not text or not self._count:
             return None
-        pattern = re.compile(re.escape(text.encode("utf-8")), re.IGNORECASE)
+        needle = text.encode("utf-8")
+        pattern = re.compile(re.escape(needle), re.IGNORECASE)
         return self._find_in(
-            self._summary, self._summary_off, pattern.finditer, start, backwards=backwards
+            self._summary,
+            self._summary_off,
+            pattern.search,
+            start,
+            backwards=backwards,
+            needle_len=len(needle),
         )
 
     def find_bytes(self, needle: bytes, start: int, *, backwards: bool = False) -> int | None:
@@ -511,35 +517,63 @@ class Capture:
             return None
         pattern = re.compile(re.escape(needle))
         return self._find_in(
-            self._data, self._data_off, pattern.finditer, start, backwards=backwards
+            self._data,
+            self._data_off,
+            pattern.search,
+            start,
+            backwards=backwards,
+            needle_len=len(needle),
         )
 
     def _find_in(
         self,
         blob: bytearray,
         offsets: array[int],
-        finditer: Callable[..., Iterator[re.Match[bytes]]],
+        search: Callable[[bytearray, int, int], re.Match[bytes] | None],
         start: int,
         *,
         backwards: bool,
+        needle_len: int,
     ) -> int | None:
         count = self._count
         start = max(0, min(start, count - 1))
         end_off = offsets[count]
-        hits: list[int] = []
+
+        def scan(lo: int, hi: int, *, last: bool) -> int | None:
+            """First (or last) row with a match inside ``blob[lo:hi]`` not crossing rows."""
+            found = None
+            pos = lo
+            while pos < hi:
+                match = search(blob, pos, hi)
+                if match is None:
+                    break
+                index = bisect.bisect_right(offsets, match.start(), 0, count + 1) - 1
+                if match.end() <= offsets[index + 1]:
+                    if not last:
+                        return index
+                    found = index
+                # the needle has a fixed length: a later match in this row crosses too
+                pos = offsets[index + 1]
+            return found
+
         if backwards:
-            # Rare (user pressed N): collect hits and pick the last before start, else wrap.
-            for match in finditer(blob, 0, end_off):
-                index = bisect.bisect_right(offsets, match.start(), 0, count + 1) - 1
-                if match.end() <= offsets[index + 1]:
-                    hits.append(index)
-            before = [i for i in hits if i <= start]
-            return before[-1] if before else (hits[-1] if hits else None)
+            # windows from the cursor towards the start, then from the end (wrap); they
+            # overlap by the needle's length so that no match is cut in two
+            split = offsets[start + 1]
+            window = max(_SEARCH_WINDOW, 2 * needle_len)
+            for range_lo, range_hi in ((0, split), (split, end_off)):
+                hi = range_hi
+                while hi > range_lo:
+                    lo = max(range_lo, hi - window)
+                    found = scan(lo, hi, last=True)
+                    if found is not None:
+                        return found
+                    hi = lo + needle_len - 1 if lo > range_lo else lo
+            return None
         for lo, hi in ((offsets[start], end_off), (0, offsets[start])):
-            for match in finditer(blob, lo, hi):
-                index = bisect.bisect_right(offsets, match.start(), 0, count + 1) - 1
-                if match.end() <= offsets[index + 1]:
-                    return index
+            found = scan(lo, hi, last=False)
+            if found is not None:
+                return found
         return None
 
     def conversations(self) -> list[ConversationStats]:
@@ -608,6 +642,9 @@ class Capture:
             + len(self._data)
             + len(self._summary)
         )
+
+
+_SEARCH_WINDOW = 1 << 16
 
 
 def _worst_rank(problems: Iterable[Problem]) -> int:

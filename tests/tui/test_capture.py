@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dissectors.api import Direction, Kind, Problem, Record, Severity
+from sniffer import capture as capture_module
 from sniffer.capture import Capture
 from sniffer.pipeline import Pipeline, iter_records
 from sniffer.sources import open_source
@@ -202,3 +204,43 @@ def test_redecoding_matches_the_pipeline(session_capture: Path) -> None:
         assert capture.problems(index) == record.all_problems
         if record.dissection.kind not in (Kind.JUNK, Kind.MALFORMED):
             assert again.fields == record.dissection.fields
+
+
+def SMALL_BYTES(low: int, high: int) -> st.SearchStrategy[bytes]:  # noqa: N802 - a strategy
+    """Bytes over a 3-letter alphabet, so needles actually occur."""
+    return st.lists(st.sampled_from([0x61, 0x62, 0x02]), min_size=low, max_size=high).map(bytes)
+
+
+def _reference_find(rows: list[bytes], needle: bytes, start: int, backwards: bool) -> int | None:
+    count = len(rows)
+    order = (
+        [*range(start, -1, -1), *range(count - 1, start, -1)]
+        if backwards
+        else [*range(start, count), *range(start)]
+    )
+    return next((i for i in order if needle in rows[i]), None)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(SMALL_BYTES(0, 12), min_size=1, max_size=25),
+    needle=SMALL_BYTES(1, 3),
+    start_fraction=st.floats(0, 1),
+    backwards=st.booleans(),
+)
+def test_find_bytes_agrees_with_a_row_by_row_search(
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[bytes],
+    needle: bytes,
+    start_fraction: float,
+    backwards: bool,
+) -> None:
+    monkeypatch.setattr(capture_module, "_SEARCH_WINDOW", 4)  # exercise the windows
+    capture = Capture()
+    for number, data in enumerate(rows, start=1):
+        capture.append(make_record(number, data=data))
+    start = min(len(rows) - 1, int(start_fraction * len(rows)))
+    expected = _reference_find(rows, needle, start, backwards)
+    assert capture.find_bytes(needle, start, backwards=backwards) == expected
