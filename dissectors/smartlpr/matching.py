@@ -127,6 +127,8 @@ class SmartLprMatcher:
         """(hosts, unit, Type) → (refused Version, record number, time) after a NAK 6."""
         self._objects: list[ExtractedObject] = []
         self._transfers: list[Transfer] = []
+        self._last_ns = 0
+        """Latest capture time seen (records and expire calls)."""
 
     # -- Matcher protocol -----------------------------------------------------------------------
 
@@ -136,6 +138,8 @@ class SmartLprMatcher:
         if not isinstance(message, SmartLprMessage):
             return
         kind = record.dissection.kind
+        if record.time_ns > self._last_ns:
+            self._last_ns = record.time_ns
         hosts = _hosts(record.link)
         key: Key = (*hosts, message.unit_id, message.id)
         if kind in _OPENERS:
@@ -145,6 +149,7 @@ class SmartLprMatcher:
 
     def expire(self, now_ns: int) -> None:
         """Flag what waited longer than the timeout; forget old history."""
+        self._last_ns = max(self._last_ns, now_ns)
         deadline = now_ns - self.timeout_ns
         pending = self._pending
         while pending:
@@ -165,9 +170,22 @@ class SmartLprMatcher:
             self._unanswered(self._pending.pop(key), "before the link closed")
 
     def finish(self) -> None:
-        """End of capture: everything still pending is unanswered."""
+        """End of capture: everything still pending is unanswered.
+
+        A request younger than the timeout when the capture ended gets a note, not a
+        warning: its reply may simply not have been captured.
+        """
         for entry in self._pending.values():
-            self._unanswered(entry, "before the capture ended")
+            waited = self._last_ns - entry.time_ns
+            if waited < self.timeout_ns:
+                entry.record.add_problem(
+                    Severity.NOTE,
+                    P + "unanswered",
+                    f"no reply to {type_name(entry.message.type)} Id {entry.message.id} in the "
+                    f"{_ms(waited)} the capture still ran: the reply may not have been captured",
+                )
+            else:
+                self._unanswered(entry, "before the capture ended")
         self._pending.clear()
 
     def take_objects(self) -> list[ExtractedObject]:

@@ -106,9 +106,22 @@ def test_missing_reply_is_unanswered_after_the_timeout_only() -> None:
 def test_finish_flags_everything_still_pending() -> None:
     s = Session()
     event = s.send(FROM, plate(), 1, 0)
+    s.send(TO, Status(), 2, 2500)
     s.matcher.finish()
     assert codes(event) == ["smartlpr.unanswered"]
+    assert event.problems[0].severity is Severity.WARNING
     assert "ACK/NAK" in event.problems[0].text and "capture ended" in event.problems[0].text
+
+
+def test_request_just_before_the_end_of_capture_gets_only_a_note() -> None:
+    s = Session()
+    s.send(TO, Status(), 2, 0)
+    late = s.send(TO, Status(), 4, 1000)
+    s.send(FROM, Ack(), 2, 1200)
+    s.matcher.finish()
+    assert codes(late) == ["smartlpr.unanswered"]
+    assert late.problems[0].severity is Severity.NOTE
+    assert "200.0 ms" in late.problems[0].text
 
 
 def test_link_closed_flags_pending_on_that_link() -> None:
