@@ -892,7 +892,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{known.name:16} {known.transport}  {known.description}")
         return 0
     if args.unit_connect or args.central_listen:
-        return run_bench(args)
+        try:
+            return run_bench(args)
+        except OSError as error:  # refused, unreachable, no unit connected in time
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     if not args.scenario:
         print("error: name a scenario (--list shows them)", file=sys.stderr)
         return 2

@@ -106,6 +106,14 @@ def test_committed_captures_are_small() -> None:
         assert path.stat().st_size < 1_000_000
 
 
+def test_bench_connection_refused_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    sim.add_arguments(parser)
+    args = parser.parse_args(["--unit-connect", f"127.0.0.1:{_free_port()}", "--duration", "1"])
+    assert sim.run(args) == 1
+    assert capsys.readouterr().err.startswith("error: ")
+
+
 def test_list_and_unknown_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     parser = argparse.ArgumentParser()
     sim.add_arguments(parser)
@@ -151,12 +159,12 @@ def run_bench_pair(tmp_path: Path, unit_extra: list[str], central_extra: list[st
             *unit_extra,
         ]
     )
-    for _attempt in range(50):  # the central may not listen yet
-        try:
-            assert sim.run(unit_args) == 0
+    for _attempt in range(50):  # the central may not listen yet: exit code 1, retry
+        if sim.run(unit_args) == 0:
             break
-        except ConnectionRefusedError:
-            threading.Event().wait(0.05)
+        threading.Event().wait(0.05)
+    else:
+        pytest.fail("the unit never connected")
     central.join(20)  # the central stops when the unit hangs up
     assert result == [0]
     records, _ = read_back(central_out)
