@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dissectors.api import Direction, Frame, Link, Record, Severity
 from dissectors.smartlpr import encode
 from dissectors.smartlpr.codec import decode
@@ -326,3 +329,62 @@ def test_malformed_records_are_ignored() -> None:
     s.matcher.observe(record)
     s.matcher.finish()
     assert codes(record) == []
+
+
+# ---------------------------------------------------------------- property: pairing by Id
+
+OPENERS: list[tuple[Direction, Body, Body]] = [
+    (TO, Status(), StatusResponse(1, 0, 1)),
+    (TO, Trigger(3), Ack()),
+    (TO, GetPicture(7), GetPictureResponse(1, 2, 3, 4, len(JPEG), JPEG)),
+    (FROM, plate(trigger_id=-1), Ack()),
+    (TO, CurrentFrame(100), Nak(4, 0)),
+]
+
+
+@st.composite
+def interleavings(draw: st.DrawFn) -> list[tuple[int, bool]]:
+    """Conversations 0..n-1, each an opener then (maybe) its reply, interleaved at random."""
+    count = draw(st.integers(1, 12))
+    answered = [draw(st.booleans()) for _ in range(count)]
+    events = [(i, False) for i in range(count)] + [(i, True) for i in range(count) if answered[i]]
+    order = draw(st.permutations(events))
+    # a reply must follow its opener: move each reply after it if needed
+    seen: set[int] = set()
+    result: list[tuple[int, bool]] = []
+    waiting: dict[int, tuple[int, bool]] = {}
+    for conv, is_reply in order:
+        if is_reply and conv not in seen:
+            waiting[conv] = (conv, is_reply)
+            continue
+        result.append((conv, is_reply))
+        if not is_reply:
+            seen.add(conv)
+            if conv in waiting:
+                result.append(waiting.pop(conv))
+    return result
+
+
+@settings(max_examples=150, deadline=None)
+@given(order=interleavings(), kinds=st.lists(st.integers(0, len(OPENERS) - 1), min_size=12))
+def test_replies_pair_by_id_whatever_the_interleaving(
+    order: list[tuple[int, bool]], kinds: list[int]
+) -> None:
+    s = Session()
+    opened: dict[int, Record] = {}
+    for step, (conv, is_reply) in enumerate(order):
+        direction, opener, reply = OPENERS[kinds[conv]]
+        unit_opened = direction is FROM
+        conv_id = 2 * conv + (1 if unit_opened else 2)
+        if not is_reply:
+            opened[conv] = s.send(direction, opener, conv_id, step)
+        else:
+            record = s.send(direction.opposite, reply, conv_id, step)
+            assert record.request_in == opened[conv].number
+            assert opened[conv].response_in == record.number
+            assert "smartlpr.unexpected_response" not in codes(record)
+    s.matcher.finish()
+    answered = {conv for conv, is_reply in order if is_reply}
+    for conv, record in opened.items():
+        assert ("smartlpr.unanswered" in codes(record)) == (conv not in answered)
+        assert "smartlpr.id_parity" not in codes(record)
