@@ -461,8 +461,13 @@ class CamsharkApp(App[int]):
                 list(self.capture.transfers),
                 list(self.capture.objects),
                 image_mode=self.config.image_mode,
-            )
+            ),
+            self._transfer_chosen,
         )
+
+    def _transfer_chosen(self, number: int | None) -> None:
+        if number is not None:
+            self.jump_to_number(number)
 
     def action_follow_link(self) -> None:
         index = self.selected_index
@@ -535,6 +540,9 @@ class CamsharkApp(App[int]):
                 "Main": self.BINDINGS,
                 "Message list": MessageList.BINDINGS,
                 "Conversations": ConversationsScreen.BINDINGS,
+                "Transfers": TransfersScreen.BINDINGS,
+                "Follow link": FollowScreen.BINDINGS,
+                "Ladder": LadderScreen.BINDINGS,
             }
         )
 

@@ -197,6 +197,10 @@ async def test_transfers_view_lists_the_picture(session_capture: Path) -> None:
         assert len(app.screen.transfers) == 1
         await pilot.pause()
         assert len(app.screen.query(".preview")) == 1
+        first = app.screen.transfers[0].first_record
+        await pilot.press("enter")
+        assert not isinstance(app.screen, TransfersScreen)
+        assert selected_number(app) == first
 
 
 async def test_export_json_of_the_shown_messages(session_capture: Path, tmp_path: Path) -> None:

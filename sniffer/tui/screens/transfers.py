@@ -80,11 +80,15 @@ def open_picture(obj: ExtractedObject) -> PILImage.Image | None:
     return picture
 
 
-class TransfersScreen(Screen[None]):
-    """Table of transfers; the highlighted one's picture is previewed on the right."""
+class TransfersScreen(Screen[int | None]):
+    """Table of transfers; the highlighted one's picture is previewed on the right.
+
+    Enter closes the screen with the transfer's first record number, to jump to it.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,t", "app.pop_screen", "Back"),
+        Binding("escape,q,t", "dismiss_none", "Back"),
+        Binding("enter", "jump", "Go to its first frame"),
     ]
 
     def __init__(
@@ -118,6 +122,18 @@ class TransfersScreen(Screen[None]):
         self.query_one(DataTable).focus()
         if self.transfers:
             self.show_preview(0)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+    def action_jump(self) -> None:
+        row = self.query_one(DataTable).cursor_row
+        if 0 <= row < len(self.transfers):
+            self.dismiss(self.transfers[row].first_record)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_jump()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
