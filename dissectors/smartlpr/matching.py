@@ -129,6 +129,8 @@ class SmartLprMatcher:
         self._transfers: list[Transfer] = []
         self._last_ns = 0
         """Latest capture time seen (records and expire calls)."""
+        self._hosts: dict[int, tuple[str, str]] = {}
+        self._host_links: dict[int, Link] = {}
 
     # -- Matcher protocol -----------------------------------------------------------------------
 
@@ -140,7 +142,14 @@ class SmartLprMatcher:
         kind = record.dissection.kind
         if record.time_ns > self._last_ns:
             self._last_ns = record.time_ns
-        hosts = _hosts(record.link)
+        link = record.link
+        hosts = self._hosts.get(link.id)
+        if hosts is None or self._host_links.get(link.id) is not link:
+            if len(self._hosts) > MAX_ENTRIES:
+                self._hosts.clear()
+                self._host_links.clear()
+            hosts = self._hosts[link.id] = _hosts(link)
+            self._host_links[link.id] = link
         key: Key = (*hosts, message.unit_id, message.id)
         if kind in _OPENERS:
             self._observe_opener(record, message, kind, key)
