@@ -47,31 +47,22 @@ def _metadata_dict(meta: DualCamMetadata) -> dict[str, object]:
 
 
 def extract_object(file: FileState) -> ExtractedObject:
-    session = file.session
+    """The file as received (holes zero-filled), with its details and derived files."""
     size = file.size if file.size is not None else len(file.data)
     data = bytes(file.data[:size])
     if len(data) < size:
         data += bytes(size - len(data))
     content_type, suffix = media.sniff_content(data)
-    kind = file.kind_camera[0]
-    if suffix == ".bin":
-        suffix = ".jpg" if kind == "photo" else ".ptmf"
-        content_type = "image/jpeg" if kind == "photo" else "video/x-teltonika-ptmf"
-    if file.metadata is not None and file.metadata.timestamp_ms is not None:
-        when = _stamp(file.metadata.timestamp_ms * 1_000_000)
-    else:
-        when = _stamp(file.start.time_ns)
-    if file.identifier.startswith("%"):
-        label = file.identifier[1:]
-    else:
-        label = file.identifier.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "file"
-    name = f"dualcam-{session.who}-{label}-{when}{suffix}"
+    if suffix == ".bin":  # the first packet is missing: go by what was requested
+        photo = file.kind_camera[0] == "photo"
+        content_type = "image/jpeg" if photo else "video/x-teltonika-ptmf"
+    name = file_name(file)
     holes = tuple(file.verified.gaps(0, file.expected))
     details = file_details(file)
     extra: dict[str, bytes] = {}
     if content_type == "image/jpeg":
         details["jpeg"] = media.jpeg_summary(data)
-    elif suffix == ".ptmf":
+    elif content_type == "video/x-teltonika-ptmf":
         records, _ = media.ptmf_records(data)
         details["ptmf"] = media.ptmf_summary(data)
         if records:
@@ -89,7 +80,28 @@ def extract_object(file: FileState) -> ExtractedObject:
     )
 
 
+def file_name(file: FileState) -> str:
+    """``dualcam-<IMEI>-<photof|videor|path stem>-<file time>.<jpg|ptmf|path suffix>``.
+
+    The Transfer and the ExtractedObject of a file share this name, so views can pair them.
+    """
+    kind = file.kind_camera[0]
+    if file.identifier.startswith("%") or file.identifier == "unknown":
+        label = file.identifier.lstrip("%")
+        suffix = ".jpg" if kind == "photo" else ".ptmf"
+    else:
+        base = file.identifier.rstrip("\x00").rsplit("/", 1)[-1]
+        stem, dot, extension = base.rpartition(".")
+        label, suffix = (stem, f".{extension}") if dot else (base, ".bin")
+    if file.metadata is not None and file.metadata.timestamp_ms is not None:
+        when = _stamp(file.metadata.timestamp_ms * 1_000_000)
+    else:
+        when = _stamp(file.start.time_ns)
+    return f"dualcam-{file.session.who}-{label or 'file'}-{when}{suffix}"
+
+
 def file_details(file: FileState) -> dict[str, object]:
+    """Everything the objects index and the transfers view show about one file."""
     session = file.session
     kind, camera = file.kind_camera
     missing = file.verified.gaps(0, file.expected)
@@ -149,6 +161,7 @@ def file_details(file: FileState) -> dict[str, object]:
 
 
 def file_transfer(file: FileState) -> Transfer:
+    """The file's progress and outcome as a Transfer."""
     session = file.session
     missing = tuple(file.verified.gaps(0, file.expected)) if file.count else ()
     duration = 0
@@ -157,7 +170,7 @@ def file_transfer(file: FileState) -> Transfer:
     return Transfer(
         protocol=PROTOCOL,
         link=session.link,
-        name=f"{session.who} {file.identifier}",
+        name=file_name(file),
         first_record=file.request.number if file.request else file.start.number,
         last_record=file.last_record,
         expected_size=file.size if file.size is not None else file.expected or None,

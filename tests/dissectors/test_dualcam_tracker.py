@@ -104,6 +104,7 @@ def test_happy_path_links_requests_and_extracts_the_file() -> None:
     assert obj.frames == tuple(r.number for r in data)
     assert obj.name == "dualcam-356307042441013-photof-20241030T113544Z.jpg"
     (transfer,) = result.transfers
+    assert transfer.name == obj.name  # views pair transfers and objects by name
     assert transfer.outcome == "complete"
     assert (transfer.expected_size, transfer.received, transfer.verified) == (2500, 2500, 2500)
     assert (transfer.retries, transfer.crc_failures, transfer.missing) == (0, 0, ())
