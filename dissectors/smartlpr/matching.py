@@ -364,18 +364,20 @@ class SmartLprMatcher:
         request = entry.record
         asked = entry.message.type
         hint = nak_hint(asked, nak.code)
-        reason = self.nak_table.get(nak.code, "code not in the product's table")
-        text = f"NAK {nak.code} to {type_name(asked)} #{request.number}: {reason}"
+        if nak.code not in self.nak_table:
+            hint = "the code is not in this product's table (QuercusVL uses other codes)"
+        number = request.number
+        text = f"NAK {nak.code} answers {type_name(asked)} #{number}"
         if nak.code == 1:
             if not entry.message.bcc_ok:
-                text += f"; #{request.number} had a bad Bcc here too, so the line corrupted it"
+                text += f": #{number} had a bad Bcc here too, so the line corrupted it"
             else:
                 text += (
-                    f"; #{request.number} checks fine here: corruption after the capture "
-                    "point, or the peer reads Size differently"
+                    f": #{number} checks fine here, so the corruption happened after the "
+                    "capture point, or the peer reads Size differently"
                 )
         elif hint:
-            text += f"; {hint}"
+            text += f": {hint}"
         if nak.code == 3:
             text += f" (bad parameter index {nak.subcode})"
         record.add_problem(Severity.NOTE, P + "nak_context", text)
