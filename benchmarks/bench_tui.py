@@ -6,6 +6,7 @@ is already open: a loader thread appends them in batches as the real loader does
 screen is measured while loading continues in the background.
 
     .venv/bin/python benchmarks/bench_tui.py [--messages 1000000] [--pages 40]
+    .venv/bin/python benchmarks/bench_tui.py --file benchmarks/out/smartlpr-1000000.pcap
 
 Targets: first screen < 1 s, page-down < 50 ms, memory < 500 MB.
 """
@@ -35,7 +36,7 @@ from dissectors.smartlpr.records import (
 )
 from sniffer.capture import Capture
 from sniffer.clock import FixedClock
-from sniffer.tui.app import CamsharkApp
+from sniffer.tui.app import CamsharkApp, make_app
 from sniffer.tui.config import TuiConfig
 from sniffer.tui.loader import Loader
 from sniffer.tui.widgets.message_list import MessageList
@@ -112,10 +113,9 @@ class SyntheticLoader(Loader):
         self.done.set()
 
 
-async def measure(count: int, pages: int) -> dict[str, float]:
-    capture = Capture()
+async def measure(count: int, pages: int, path: Path | None = None) -> dict[str, float]:
+    """Open the app on ``count`` synthetic messages (or on the capture file ``path``)."""
     config = replace(TuiConfig.test(), detail_delay_s=TuiConfig().detail_delay_s)
-    loader = SyntheticLoader(capture, count)
     results: dict[str, float] = {}
     rss_before = rss_mb()
     start = time.perf_counter()
@@ -129,18 +129,24 @@ async def measure(count: int, pages: int) -> dict[str, float]:
         return render_row(self, index, width, selected=selected)
 
     MessageList.render_row = timed_render_row  # type: ignore[method-assign]
-    app = CamsharkApp(capture, loader=loader, clock=FixedClock(), config=config)
+    if path is None:
+        capture = Capture()
+        app = CamsharkApp(
+            capture, loader=SyntheticLoader(capture, count), clock=FixedClock(), config=config
+        )
+    else:
+        app = make_app(str(path), clock=FixedClock(), config=config)
+        capture = app.capture
     async with app.run_test(size=SIZE) as pilot:
         messages = app.query_one(MessageList)
         height = messages.scrollable_content_region.height
         while not painted:
             await pilot.pause(0.005)
         results["first_screen_s"] = painted[0] - start
-        while not loader.done.is_set():
-            await pilot.pause(0.01)
-        results["load_s"] = time.perf_counter() - start
         while not app.loaded:
             await pilot.pause(0.01)
+        results["load_s"] = time.perf_counter() - start
+        count = len(capture)
         gc.collect()
         results["rss_mb"] = rss_mb() - rss_before
         results["store_mb"] = capture.memory_bytes() / 1e6
@@ -186,14 +192,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--pages", type=int, default=40)
+    parser.add_argument(
+        "--file", type=Path, help="open this capture through the real loader and pipeline"
+    )
     args = parser.parse_args()
-    results = asyncio.run(measure(args.messages, args.pages))
+    results = asyncio.run(measure(args.messages, args.pages, args.file))
     print(f"messages                 {results['final_rows']:>12,.0f}")
     print(
         f"first screen             {results['first_screen_s']:>12.3f} s   (target < 1 s; "
         f"{results['rows_at_first_screen']:,.0f} rows loaded then)"
     )
-    print(f"full load (synthetic)    {results['load_s']:>12.3f} s")
+    how = "synthetic" if args.file is None else "pipeline"
+    print(f"full load ({how})     {results['load_s']:>12.3f} s")
     print(
         f"page-down median / max   {results['pagedown_median_ms']:>8.1f} / "
         f"{results['pagedown_max_ms']:.1f} ms   (target < 50 ms)"

@@ -145,6 +145,8 @@ class Capture:
         self._names: list[str] = []
         self._name_index: dict[str, int] = {}
         self._contiguous = True
+        self._rank_counts = [0, 0, 0]
+        """Rows whose worst problem is a note, a warning, an error (kept up to date)."""
         self._count = 0
         self.generation = 0
         """Bumped whenever existing rows change (updates), so views know to repaint."""
@@ -200,6 +202,7 @@ class Capture:
         by_object = self._link_by_object
         names = self._name_index
         kind_index = _KIND_INDEX
+        rank_counts = self._rank_counts
         for record in records:
             item = record.item
             dissection = record.dissection
@@ -240,7 +243,10 @@ class Capture:
                     self._frame_problems[index] = frame_problems
                 if match_problems:
                     self._match_problems[index] = tuple(match_problems)
-                worst(_worst_rank((*frame_problems, *match_problems)))
+                rank = _worst_rank((*frame_problems, *match_problems))
+                worst(rank)
+                if rank >= 0:
+                    rank_counts[rank] += 1
             else:
                 worst(NO_SEVERITY)
             if is_junk:
@@ -265,9 +271,16 @@ class Capture:
             self._match_problems[index] = tuple(record.problems)
         else:
             self._match_problems.pop(index, None)
-        self._worst[index] = _worst_rank(
+        old = self._worst[index]
+        new = _worst_rank(
             (*self._frame_problems.get(index, ()), *self._match_problems.get(index, ()))
         )
+        if new != old:
+            if old >= 0:
+                self._rank_counts[old] -= 1
+            if new >= 0:
+                self._rank_counts[new] += 1
+            self._worst[index] = new
         self.generation += 1
         return True
 
@@ -609,14 +622,7 @@ class Capture:
 
     def counts(self) -> tuple[int, int, int]:
         """How many rows carry an error, a warning and a note as their worst problem."""
-        errors = warnings = notes = 0
-        for rank in self._worst[: self._count]:
-            if rank == 2:
-                errors += 1
-            elif rank == 1:
-                warnings += 1
-            elif rank == 0:
-                notes += 1
+        notes, warnings, errors = self._rank_counts
         return errors, warnings, notes
 
     def memory_bytes(self) -> int:

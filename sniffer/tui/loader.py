@@ -69,7 +69,8 @@ class Loader:
         capture: where records go.
         open_source: opens the source (called in the worker thread).
         protocol: force one dissector on every link.
-        live: immediate mode (records at once, annotations as updates).
+        live: the source is live (kept for the UI; records always come out at once, in the
+            pipeline's immediate mode, and later annotations arrive as updates).
         clock: paces notifications.
         notify: called from the worker thread when the capture grew or changed.
         interval_s: minimum clock time between two notifications.
@@ -118,7 +119,7 @@ class Loader:
         capture = self.capture
         clock = self.clock
         try:
-            pipeline = Pipeline(self.protocol, immediate=self.live)
+            pipeline = Pipeline(self.protocol, immediate=True)
         except ValueError as error:
             capture.error = str(error)
             capture.finished = True
@@ -142,11 +143,10 @@ class Loader:
                 if records:
                     capture.extend(records)
                     pending += len(records)
-                if self.live:
-                    updates = pipeline.take_updates()
-                    if updates:
-                        capture.apply_updates(updates)
-                        pending += 1
+                updates = pipeline.take_updates()
+                if updates:
+                    capture.apply_updates(updates)
+                    pending += 1
                 now_ns = clock.monotonic_ns()
                 first = self.notifications == 0 and pending >= FIRST_BATCH
                 if pending and (

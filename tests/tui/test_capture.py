@@ -63,6 +63,7 @@ def test_update_applies_matcher_annotations_after_emission() -> None:
     assert capture.request_in(1) == 1
     assert capture.latency_ns(1) == 1_500_000
     assert capture.worst(0) is Severity.NOTE
+    assert capture.counts() == (0, 0, 1)
     assert capture.generation > generation
     assert not capture.apply_update(make_record(99))
 
@@ -182,6 +183,12 @@ def test_storage_round_trips_arbitrary_records(
         assert row.worst is severity
         assert row.is_junk is junk
         assert capture.index_of(row.number) == index
+    worst = [severity for _d, _dir, _s, severity, _j in items]
+    assert capture.counts() == (
+        worst.count(Severity.ERROR),
+        worst.count(Severity.WARNING),
+        worst.count(Severity.NOTE),
+    )
 
 
 def test_row_storage_is_compact() -> None:
