@@ -10,10 +10,11 @@ Transports: TCP, device = client. No standard port: traccar uses 5232, so that i
 binding; otherwise the INIT is recognised heuristically (``00 00 00 05|06`` + a Luhn-valid IMEI).
 
 Scope: every command both ways (INIT, FILE_REQUEST, START, RESUME, SYNC, DATA, STATUS/COMPLETE,
-REPEAT_INIT, CLOSE, METADATA_REQUEST, binary v3/v4 and JSON METADATA, PATH_REQUEST,
-PATH_RESPONSE, ENHANCED_DATA), bare 2-byte server commands, resynchronisation after garbage,
-the transfer tracker (coverage, CRC chain, resumes, stalls, outcome) and file extraction with
-PTMF video to H.265 Annex-B. Not yet: TLS (CTS ``--tls``), ADAS/DSM binary metadata layouts.
+REPEAT_INIT, CLOSE, METADATA_REQUEST, METADATA (DualCam v3/v4 and 13+1, ADAS, DSM, JSON),
+PATH_REQUEST, PATH_RESPONSE, ENHANCED_DATA), bare 2-byte server commands, resynchronisation
+after garbage, the transfer tracker (coverage, CRC chain, resumes, stalls, outcome) and file
+extraction with PTMF video to H.265 Annex-B. Not yet: TLS (CTS ``--tls``). The ADAS/DSM
+layouts and protocol 6 come from server code, not yet checked against device bytes.
 
 Spec: camshark notes ``specs/dualcam.md`` (Part A), which corrects the Teltonika wiki page
 "DualCam Communication Protocol" (2021 revision); real device logs in ``real/dualcam``.

@@ -312,7 +312,7 @@ class DualCamFramer:
         if cmd == Command.METADATA:
             if length == 13:
                 return self._metadata_quirk(pos, final)
-            if length in (32, 40):
+            if length in (15, 26, 32, 40):  # ADAS, DSM, DualCam v3, v4
                 return 4 + length
             if not 1 <= length <= MAX_METADATA_LEN:
                 return 0

@@ -16,9 +16,10 @@ from dissectors.dualcam.records import (
     _problem,
     iso_ms,
 )
-from dissectors.dualcam.tables import (
-    TRIGGERS,
-)
+from dissectors.dualcam.tables import DSM_EVENTS, TRIGGERS
+
+ADAS_LEN = spec.METADATA_ADAS_FAST.size
+DSM_LEN = spec.METADATA_DSM_FAST.size
 
 
 def _far_future(timestamp_ms: int, frame_time_ns: int) -> bool:
@@ -67,8 +68,21 @@ def decode_metadata(frame: Frame) -> Dissection:
                     "firmware); the byte belongs to this message.",
                 )
             )
+    elif length == ADAS_LEN:
+        ts, file_type, trigger, lat, lon, duration = spec.METADATA_ADAS_FAST.unpack_from(payload)
+        message = DualCamMetadata(
+            None, file_type, ts * 1000, trigger, duration, None, None, lat / 1e6, lon / 1e6,
+            layout="adas",
+        )  # fmt: skip
+    elif length == DSM_LEN:
+        ts, file_type, trigger, lat, lon, events, name = spec.METADATA_DSM_FAST.unpack_from(payload)
+        message = DualCamMetadata(
+            None, file_type, ts * 1000, trigger, None, None, None, lat / 1e6, lon / 1e6,
+            layout="dsm", events=events,
+            driver_name=name.rstrip(b"\x00 ").decode("latin-1"),
+        )  # fmt: skip
     else:
-        raise DecodeError(f"METADATA of {length} bytes is neither v3/v4 binary nor JSON")
+        raise DecodeError(f"METADATA of {length} bytes is not a known binary layout nor JSON")
     if message.timestamp_ms is not None and _far_future(message.timestamp_ms, frame.time_ns):
         problems.append(
             _problem(
@@ -82,7 +96,8 @@ def decode_metadata(frame: Frame) -> Dissection:
     kc = message.kind_camera
     what = f"{kc[0]} {kc[1]}" if kc else f"type {message.file_type}"
     when = iso_ms(message.timestamp_ms) if message.timestamp_ms is not None else "?"
-    summary = f"METADATA v{message.version} {what} {when}"
+    version = f"v{message.version}" if message.version is not None else message.layout
+    summary = f"METADATA {version} {what} {when}"
     if message.duration_s:
         summary += f" {message.duration_s}s@{message.fps}fps"
     return Dissection(
@@ -129,20 +144,36 @@ def _metadata_from_json(text: str) -> DualCamMetadata:
     )
 
 
+_ADAS_SPANS = {
+    "timestamp": (4, 8),
+    "file_type": (8, 9),
+    "trigger": (9, 10),
+    "latitude": (10, 14),
+    "longitude": (14, 18),
+    "duration": (18, 19),
+    "events": (18, 20),
+    "driver_name": (20, 30),
+}
+
+
 def _metadata_fields(message: DualCamMetadata, length: int) -> list[Field]:
     binary = message.json_text is None
-    spans = {
-        "version": (4, 5),
-        "file_type": (5, 6),
-        "timestamp": (6, 14),
-        "trigger": (14, 15),
-        "duration": (15, 17),
-        "fps": (17, 18),
-        "timezone": (18, 20),
-        "latitude": (20, 28),
-        "longitude": (28, 36),
-        "trigger_timestamp": (36, 44),
-    }
+    spans = (
+        _ADAS_SPANS
+        if message.layout in ("adas", "dsm")
+        else {
+            "version": (4, 5),
+            "file_type": (5, 6),
+            "timestamp": (6, 14),
+            "trigger": (14, 15),
+            "duration": (15, 17),
+            "fps": (17, 18),
+            "timezone": (18, 20),
+            "latitude": (20, 28),
+            "longitude": (28, 36),
+            "trigger_timestamp": (36, 44),
+        }
+    )
     whole = (4, 4 + length)
     out: list[Field] = []
 
@@ -166,7 +197,8 @@ def _metadata_fields(message: DualCamMetadata, length: int) -> list[Field]:
             f"{iso_ms(message.timestamp_ms)} ({message.timestamp_ms} ms)",
         )
     if message.trigger is not None:
-        add("trigger", message.trigger, f"{message.trigger} ({TRIGGERS.get(message.trigger, '?')})")
+        label = TRIGGERS.get(message.trigger, "?") if message.layout == "dualcam" else "?"
+        add("trigger", message.trigger, f"{message.trigger} ({label})")
     add("duration", message.duration_s)
     add("fps", message.fps)
     add(
@@ -178,6 +210,11 @@ def _metadata_fields(message: DualCamMetadata, length: int) -> list[Field]:
     add("longitude", message.longitude)
     if message.trigger_timestamp_ms is not None:
         add("trigger_timestamp", iso_ms(message.trigger_timestamp_ms))
+    if message.events is not None:
+        words = [w for bit, w in enumerate(DSM_EVENTS) if message.events >> bit & 1]
+        add("events", message.events, f"0x{message.events:04x} ({', '.join(words) or 'none'})")
+    if message.driver_name is not None:
+        add("driver_name", message.driver_name)
     if message.quirk:
         out.append(Field("metadata_quirk", True, (4 + length, 5 + length)))
     return out

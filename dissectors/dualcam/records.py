@@ -137,12 +137,19 @@ class DualCamMetadata:
     json_text: str | None = None
     quirk: bool = False
     """The 13+1 quirk: 13-byte metadata with the framerate byte outside ``len``."""
+    layout: str = "dualcam"
+    """``dualcam`` (v3/v4 or the 13-byte form), ``adas``, ``dsm`` or ``json``."""
+    events: int | None = None
+    """DSM event bits (drowsiness, distraction ...)."""
+    driver_name: str | None = None
 
     @property
     def kind_camera(self) -> tuple[str, str] | None:
-        """(photo|video, front|rear) from the file type, if known."""
+        """(photo|video, front|rear|adas|dsm) from the file type, if known."""
         if self.file_type is None:
             return None
+        if self.layout in ("adas", "dsm"):
+            return ("video" if self.file_type == 0 else "photo", self.layout)
         return FILE_TYPES.get(self.file_type)
 
 

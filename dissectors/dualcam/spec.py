@@ -18,6 +18,7 @@ from construct import (
     Int16sb,
     Int16ub,
     Int16ul,
+    Int32sb,
     Int32ub,
     Int32ul,
     Int64ub,
@@ -72,6 +73,27 @@ METADATA_SHORT = Struct(
     "rest" / GreedyBytes * "the 13+1 quirk: a framerate byte outside len",
 ).compile()
 
+METADATA_ADAS = Struct(
+    "timestamp_s" / Int32ub,
+    "file_type" / Int8ub * "0 video, 1 snapshot, 2 current snapshot, 3 retransmitted",
+    "trigger" / Int8ub,
+    "latitude_e6" / Int32sb * "degrees x 1e6",
+    "longitude_e6" / Int32sb,
+    "duration_s" / Int8ub * "spec: 'length'",
+).compile()
+"""ADAS/MDAS binary metadata, 15 bytes (spec A.9, [I])."""
+
+METADATA_DSM = Struct(
+    "timestamp_s" / Int32ub,
+    "file_type" / Int8ub,
+    "trigger" / Int8ub * "0 none ... 13 DSM event, 14 file retransmit",
+    "latitude_e6" / Int32sb,
+    "longitude_e6" / Int32sb,
+    "events" / Int16ub * "bits: drowsiness, distraction, yawning, phone, smoking ...",
+    "driver_name" / Bytes(10),
+).compile()
+"""DSM binary metadata, 26 bytes (spec A.9, [I])."""
+
 DATA = Struct(
     "data" / Bytes(this._.len_data) * "file bytes (<= 1024)",
     "crc" / Int16ub * "CRC-16/KERMIT chained from the previous DATA, reset at SYNC",
@@ -101,6 +123,8 @@ START_FAST = struct.Struct(">IH")
 U32 = struct.Struct(">I")
 METADATA_FAST = struct.Struct(">BBQBHBhdd")
 METADATA_SHORT_FAST = struct.Struct(">BBQBH")
+METADATA_ADAS_FAST = struct.Struct(">IBBiiB")
+METADATA_DSM_FAST = struct.Struct(">IBBiiH10s")
 PTMF_FAST = struct.Struct("<4sBc2xHHH10xII4x")
 """magic, flag, kind, width, height, sequence, payload length, timestamp (36 bytes)."""
 INIT_SIZE = 16

@@ -95,6 +95,19 @@ TRIGGERS: dict[int, str] = {
 }
 """Trigger source as the reference server reads it (an enumeration; firmware-dependent)."""
 
+DSM_EVENTS = (
+    "drowsiness",
+    "distraction",
+    "yawning",
+    "phone",
+    "smoking",
+    "driver absence",
+    "mask",
+    "seat belt",
+    "g-sensor",
+)
+"""DSM metadata event bits, bit 0 first (spec A.9)."""
+
 STATUS_TEXT: dict[int, str] = {
     0: "completed",
     1: "reconnect limit reached (5 tries)",

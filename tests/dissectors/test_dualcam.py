@@ -178,6 +178,28 @@ def test_metadata_v4_and_json() -> None:
     assert (message.timestamp_ms, message.duration_s) == (1_700_000_000_000, 5)
 
 
+def test_metadata_adas_and_dsm_binary_layouts() -> None:
+    # spec A.9 [I]: ADAS ts u32 s, type, trigger, lat/lon i32 1e-6, length; DSM adds events, name
+    adas = struct.pack(">IBBiiB", 1_697_800_000, 1, 6, 54_687_157, 25_279_652, 0)
+    dsm = struct.pack(">IBBiiH10s", 1_697_800_000, 1, 13, -33_868_820, 151_209_296, 0b11, b"JONAS")
+    for payload, layout in ((adas, "adas"), (dsm, "dsm")):
+        raw = encode.command(0x0B, payload)
+        (item,) = cut(DEV, raw)
+        assert isinstance(item, Frame)
+        dissection = decode(item)
+        message = dissection.message
+        assert isinstance(message, DualCamMetadata)
+        assert message.layout == layout
+        assert message.timestamp_ms == 1_697_800_000_000
+        assert message.kind_camera == ("photo", layout)
+        parsed = (spec.METADATA_ADAS if layout == "adas" else spec.METADATA_DSM).parse(payload)
+        assert message.latitude == parsed.latitude_e6 / 1e6
+    fields = {f.name: f for f in decode(frame(encode.command(0x0B, dsm))).fields}
+    assert fields["events"].text == "0x0003 (drowsiness, distraction)"
+    assert fields["driver_name"].value == "JONAS"
+    assert fields["latitude"].value == pytest.approx(-33.86882)
+
+
 def test_metadata_13_plus_1_quirk_keeps_the_framerate_byte() -> None:
     # spec A.3: 0x000B with len 13 followed by one extra byte (framerate)
     short = encode.command(0x0B, struct.pack(">BBQBH", 2, 0x10, 1_700_000_000_000, 0, 3))
