@@ -42,6 +42,8 @@ __all__ = ["DualCamMatcher", "Ranges", "new_matcher"]
 
 STALL_NS = 2_000_000_000
 """A pause between DATA frames longer than this is a stall (spec A.12)."""
+RESUME_TIMEOUT_NS = 2_500_000_000
+"""RESUME with no SYNC after this long is flagged (the reference server resends after 2 s)."""
 START_TIMEOUT_NS = 2_500_000_000
 """START with no RESUME/SYNC after this long is flagged (server think time seen up to 2.2 s)."""
 PACKET_MODE_LIMIT = 8192
@@ -86,18 +88,16 @@ class DualCamMatcher:
             session.file.last_time_ns = record.time_ns
 
     def expire(self, now_ns: int) -> None:
-        """Flag STARTs the server has not answered."""
+        """Flag STARTs the server has not answered and RESUMEs the device has not."""
         for session in self._order:
             file = session.file
-            if (
-                file is None
-                or file.done
-                or file.answered
-                or file.flagged_unanswered
-                or file.count == 0
-            ):
+            if file is None or file.done or file.count == 0:
                 continue
-            if now_ns - file.start.time_ns > START_TIMEOUT_NS:
+            if (
+                not file.answered
+                and not file.flagged_unanswered
+                and now_ns - file.start.time_ns > START_TIMEOUT_NS
+            ):
                 file.flagged_unanswered = True
                 file.start.add_problem(
                     Severity.WARNING,
@@ -106,6 +106,17 @@ class DualCamMatcher:
                     f"{START_TIMEOUT_NS / 1e9:g} s: the server never set the start point, so "
                     "the device will repeat START (check the server's RESUME handling).",
                 )
+            for resume in file.pending_resumes:
+                if resume.number in file.flagged_resumes:
+                    continue
+                if now_ns - resume.time_ns > RESUME_TIMEOUT_NS:
+                    file.flagged_resumes.add(resume.number)
+                    resume.add_problem(
+                        Severity.WARNING,
+                        f"{PROTOCOL}.resume_unanswered",
+                        f"no SYNC {RESUME_TIMEOUT_NS / 1e9:g} s after this RESUME: the device "
+                        "has not confirmed the start point (servers resend RESUME every 2 s).",
+                    )
 
     def link_closed(self, link: Link, time_ns: int) -> None:
         """The connection ended: an unfinished file is aborted."""
@@ -113,6 +124,14 @@ class DualCamMatcher:
         if session is None:
             return
         self._end_file(session, "aborted: connection closed mid-file")
+        if session.init is not None and not session.server_seen and not session.files:
+            session.init.add_problem(
+                Severity.WARNING,
+                f"{PROTOCOL}.init_unanswered",
+                "the server sent nothing after INIT before the connection ended: check that "
+                "the port is a camera server (not the Codec 8 AVL server), or the capture "
+                "misses the server direction.",
+            )
         session.closed = True
         del self._sessions[link.id]
 
@@ -172,6 +191,7 @@ class DualCamMatcher:
                 )
         if session.first_init_ns is None:
             session.first_init_ns = record.time_ns
+            session.init = record
         session.imei = message.imei
         session.protocol_id = message.protocol_id
         session.inits += 1

@@ -44,6 +44,7 @@ class FileState:
     in_flight: int = 0
     resumes: list[dict[str, object]] = field(default_factory=list)
     pending_resumes: list[Record] = field(default_factory=list)
+    flagged_resumes: set[int] = field(default_factory=set)
     syncs: int = 0
     stalls: list[dict[str, object]] = field(default_factory=list)
     gaps_ms: list[float] = field(default_factory=list)
@@ -102,6 +103,8 @@ class SessionState:
     metadata: DualCamMetadata | None = None
     closed: bool = False
     first_init_ns: int | None = None
+    init: Record | None = None
+    """The first INIT of the connection."""
     first_server_ns: int | None = None
     orphan_data: int = 0
     """DATA frames seen outside any transfer."""

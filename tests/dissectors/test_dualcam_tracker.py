@@ -337,3 +337,16 @@ def test_protocol_6_legacy_identifier_picks_the_mode_from_the_count() -> None:
     (obj,) = result.objects
     assert obj.details["mode"] == "packets"
     assert obj.complete
+
+
+def test_resume_without_sync_is_flagged() -> None:
+    script = opening(Script()).server(encode.resume(1)).server(encode.resume(1), 3000)
+    result = script.run()
+    first, second = result.typed("RESUME")
+    assert result.codes(first) == ["dualcam.resume_unanswered"]
+    assert "dualcam.resume_repeated" in result.codes(second)
+
+
+def test_init_never_answered_is_flagged_when_the_link_closes() -> None:
+    result = Script().device(encode.init(IMEI, 0x44000400)).run()
+    assert result.codes(result.typed("INIT")[0]) == ["dualcam.init_unanswered"]
