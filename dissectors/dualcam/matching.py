@@ -6,6 +6,17 @@ that answered it, repeated STARTs, stalls and the outcome. DATA records are anno
 the matcher swaps in a Dissection with the packet number, byte offset and CRC verdict
 (``dualcam.packet``, ``dualcam.offset``, ``dualcam.crc_ok``, ``dualcam.crc_computed``), so
 filters and the detail tree see them without a new Record field.
+
+Problem codes added here (``decode`` adds bad_imei, protocol_id, start_blank, device_status,
+bare_command, bad_length, metadata_quirk, metadata_version, future_timestamp, unknown_command):
+
+* errors: ``crc_chain`` (received vs computed CRC, and whether a chain reset explains it)
+* warnings: ``aborted`` (on the last DATA, with the missing packets), ``start_repeated``,
+  ``start_unanswered``, ``resume_unanswered``, ``sync_mismatch``, ``data_before_sync``,
+  ``data_outside_transfer``, ``conflicting_duplicate``, ``beyond_announced``, ``short_packet``,
+  ``resume_outside_transfer``, ``sync_outside_transfer``, ``imei_changed``, ``init_unanswered``
+* notes: ``in_flight`` (DATA after a CRC error, ignored by the server until SYNC), ``stall``,
+  ``resume_repeated``, ``sync_unrequested``, ``served`` (the next INIT shows the file served)
 """
 
 from __future__ import annotations
