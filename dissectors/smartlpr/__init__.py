@@ -17,6 +17,9 @@ retransmissions, version downgrades after NAK 6, Id parity, Trigger→plate late
 extracts the JPEGs. Not yet: types 0, 1, 64-66, 69-70, 97+ (layouts unknown), LicenseInfo
 v1/v3 layouts, the QuercusVL message set.
 
+Wireshark: ``smartlpr.lua`` beside this module is a frame-level Lua twin with the same field
+names (``wireshark -X lua_script:dissectors/smartlpr/smartlpr.lua``).
+
 Spec: camshark notes /work/shared/specs/smartlpr.md (Part B), built from the SmartLPR seed
 (sections 4.1, 4.3.3, 4.4.4-4.4.9, 4.5, 4.6.1) and the QuercusVL Programming Manual.
 """
