@@ -388,3 +388,60 @@ def test_replies_pair_by_id_whatever_the_interleaving(
     for conv, record in opened.items():
         assert ("smartlpr.unanswered" in codes(record)) == (conv not in answered)
         assert "smartlpr.id_parity" not in codes(record)
+
+
+ANY_BODY = st.one_of(
+    st.sampled_from([o for _d, o, _r in OPENERS] + [r for _d, _o, r in OPENERS]),
+    st.builds(Nak, st.integers(0, 255), st.integers(0, 255)),
+    st.builds(RawBody, st.integers(0, 255), st.binary(max_size=8)),
+    st.builds(
+        GetPictureResponse,
+        st.integers(0, 9),
+        st.integers(0, 9),
+        st.integers(0, 9),
+        st.integers(0, 9),
+        st.integers(0, 70_000),
+        st.binary(max_size=20),
+    ),
+    st.builds(
+        LicenseInfo,
+        *(st.just(0),) * 4,
+        st.just(""),
+        st.just(()),
+        st.booleans(),
+        st.just(""),
+        st.just(""),
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from([TO, FROM]),
+            ANY_BODY,
+            st.integers(0, 7),
+            st.integers(0, 3),
+            st.integers(0, 3_000),
+            st.booleans(),
+        ),
+        max_size=30,
+    )
+)
+def test_matcher_survives_any_sequence(
+    steps: list[tuple[Direction, Body, int, int, int, bool]],
+) -> None:
+    s = Session()
+    at = 0
+    for direction, body, conv_id, unit_id, delay_ms, bad_bcc in steps:
+        at += delay_ms
+        s.send(direction, body, conv_id, at, unit_id=unit_id, bcc=0x00 if bad_bcc else None)
+        if delay_ms > 2_500:
+            s.matcher.expire(T0 + at * MS)
+    s.matcher.finish()
+    assert not s.matcher._pending
+    s.matcher.take_objects()
+    for record in s.records:
+        if record.request_in is not None:
+            assert record.request_in < record.number
