@@ -42,6 +42,8 @@ from sniffer.tui.widgets.field_tree import FieldTree
 from sniffer.tui.widgets.hex_pane import HexPane
 from sniffer.tui.widgets.message_list import MessageList, MessageListHeader
 
+UI_FILTER_BUDGET = 2_000
+"""Rows the UI thread filters per refresh; a worker takes over beyond that."""
 _HEX_QUERY = re.compile(r"(?:[0-9a-fA-F]{2})(?:[\s:]+[0-9a-fA-F]{2})+")
 
 
@@ -113,6 +115,7 @@ class CamsharkApp(App[int]):
         self._detail_index: int | None = None
         self._detail_timer: Timer | None = None
         self._detail_signature: tuple[object, ...] | None = None
+        self._filtering = False
         if not self.config.animations:
             self.animation_level = "none"
         if loader is not None:
@@ -187,8 +190,11 @@ class CamsharkApp(App[int]):
         if not self._dirty:
             return
         self._dirty = False
-        if self.view.is_filtered and self.view.scanned < len(self.capture):
-            self.view.catch_up(self.config.filter_budget)
+        view = self.view
+        if view.is_filtered and not view.complete and not self._filtering:
+            view.catch_up(UI_FILTER_BUDGET)  # a live tail is usually small
+            if not view.complete:
+                self._filter_worker(view)
         self.query_one(MessageList).sync_size(follow=self.live and self.config.follow_tail)
         if self._detail_index is not None and self._detail_timer is None:
             signature = self._annotations(self._detail_index)
@@ -330,7 +336,7 @@ class CamsharkApp(App[int]):
         view = MessageView(self.capture, predicate, problems_only=problems_only, filter_text=text)
         self.view = view
         if view.is_filtered:
-            view.catch_up(min(self.config.filter_budget, 5_000))
+            view.catch_up(UI_FILTER_BUDGET)
             if not view.complete:
                 self._filter_worker(view)
         self.query_one(MessageList).set_view(view, keep_index=keep)
@@ -340,11 +346,15 @@ class CamsharkApp(App[int]):
     @work(thread=True, group="filter", exclusive=True, exit_on_error=False)
     def _filter_worker(self, view: MessageView) -> None:
         worker = get_current_worker()
-        while not worker.is_cancelled and view is self.view:
-            done = view.catch_up(self.config.filter_budget, lambda: worker.is_cancelled)
-            self.post_message(FilterProgress(done))
-            if done:
-                return
+        self._filtering = True
+        try:
+            while not worker.is_cancelled and view is self.view:
+                done = view.catch_up(self.config.filter_budget, lambda: worker.is_cancelled)
+                self.post_message(FilterProgress(done))
+                if done:
+                    return
+        finally:
+            self._filtering = False
 
     def on_filter_progress(self, message: FilterProgress) -> None:
         self._dirty = True
