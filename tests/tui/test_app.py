@@ -406,3 +406,22 @@ async def test_conversations_of_a_big_capture_are_counted_in_a_worker(
         await until(pilot, lambda: isinstance(app.screen, ConversationsScreen), "the counts")
         assert isinstance(app.screen, ConversationsScreen)
         assert [s.messages for s in app.screen.stats] == [60_000]
+
+
+async def test_a_filter_keeps_applying_to_messages_that_arrive_later(
+    session_capture: Path,
+) -> None:
+    source = GatedSource(session_capture, open_events=2)
+    capture = Capture()
+    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
+    app = CamsharkApp(
+        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(app.capture) >= 1, "the first message")
+        assert app.apply_filter("type == Status", problems_only=False)
+        source.gate.set()
+        await until(pilot, lambda: app.loaded, "the rest")
+        shown = [app.capture.number(app.view[i]) for i in range(len(app.view))]
+        assert shown == numbers_of(app, "Status")
+        assert len(shown) == 3
