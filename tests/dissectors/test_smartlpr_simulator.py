@@ -9,11 +9,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dissectors.api import Direction, Kind, Record
+from dissectors.api import Direction, Kind, Link, Record
+from dissectors.smartlpr import encode
+from dissectors.smartlpr.records import Ack, Status, StatusResponse, Trigger
 from sniffer.pipeline import Pipeline, iter_records
 from sniffer.simulate import smartlpr as sim
 from sniffer.sources import open_source
+from sniffer.sources.base import Chunk, Gap, LinkClosed, LinkInfo, Side, Transport
 
 CAPTURES = Path(__file__).resolve().parents[2] / "captures" / "smartlpr"
 
@@ -187,4 +192,47 @@ def test_bench_faults_show_up_in_the_recording(tmp_path: Path) -> None:
     codes = problem_codes(records)
     assert codes["smartlpr.version_downgrade"] >= 1
     assert codes["smartlpr.bad_checksum"] >= 1
+    assert all(r.protocol == "smartlpr" for r in records)
+
+
+# ---------------------------------------------------------------- pipeline with random input
+
+FRAMES = [
+    encode(Status(), 1, 2),
+    encode(StatusResponse(1, 0, 1), 1, 2),
+    encode(Trigger(5), 1, 4),
+    encode(Ack(), 1, 4),
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    transport=st.sampled_from([Transport.STREAM, Transport.DATAGRAM]),
+    events=st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.one_of(st.sampled_from(FRAMES), st.binary(max_size=40)),
+            st.integers(0, 3),
+            st.booleans(),
+        ),
+        max_size=25,
+    ),
+)
+def test_pipeline_never_fails_on_smartlpr_links(
+    transport: Transport, events: list[tuple[int, bytes, int, bool]]
+) -> None:
+    name = "tcp" if transport is Transport.STREAM else "udp"
+    info = LinkInfo(Link(1, name, "10.0.0.1:40000", "10.0.0.5:8051"), transport, 40000, 8051)
+    pipeline = Pipeline("smartlpr")
+    records = []
+    time_ns = 1_700_000_000_000_000_000
+    for side, data, step_s, lose in events:
+        time_ns += step_s * 1_000_000_000
+        if lose and transport is Transport.STREAM:
+            records += pipeline.process(Gap(info, Side(side), time_ns, len(data) + 1))
+        elif data:
+            records += pipeline.process(Chunk(info, Side(side), time_ns, data))
+    records += pipeline.process(LinkClosed(info, time_ns + 1))
+    records += pipeline.finish()
+    assert [r.number for r in records] == list(range(1, len(records) + 1))
     assert all(r.protocol == "smartlpr" for r in records)
