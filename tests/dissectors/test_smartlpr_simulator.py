@@ -93,9 +93,15 @@ def test_scenarios_are_deterministic() -> None:
     assert first == second
 
 
+GENERATED_WITH_PILLOW = "13.0.0"
+"""The JPEGs inside the captures come from Pillow; another libjpeg may encode other bytes."""
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("name", list(sim.SCENARIOS))
 def test_committed_captures_match_the_simulator(tmp_path: Path, name: str) -> None:
+    import PIL
+
     path = tmp_path / f"{name}.pcapng"
     sim.write_capture(
         sim.simulate(name),
@@ -103,7 +109,13 @@ def test_committed_captures_match_the_simulator(tmp_path: Path, name: str) -> No
         path,
         f"camshark smartlpr simulator: {name}",
     )
-    assert path.read_bytes() == (CAPTURES / f"{name}.pcapng").read_bytes()
+    committed = CAPTURES / f"{name}.pcapng"
+    if PIL.__version__ == GENERATED_WITH_PILLOW:
+        assert path.read_bytes() == committed.read_bytes()
+    else:  # same session, maybe other JPEG bytes
+        fresh, _ = read_back(path)
+        again, _ = read_back(committed)
+        assert [r.dissection.type for r in fresh] == [r.dissection.type for r in again]
 
 
 def test_committed_captures_are_small() -> None:
