@@ -82,7 +82,9 @@ class CamsharkApp(App[int]):
         Binding("s", "follow_link", "Follow link"),
         Binding("l", "ladder", "Ladder"),
         Binding("e", "export_json", "Export JSON"),
+        Binding("E", "export_marked", "Export marked", show=False),
         Binding("o", "export_objects", "Export objects", show=False),
+        Binding("enter", "focus_detail", "Detail tree", show=False),
         Binding("question_mark,f1", "help", "Help"),
         Binding("escape", "clear", "Clear filter", show=False),
         Binding("q", "quit", "Quit"),
@@ -390,6 +392,9 @@ class CamsharkApp(App[int]):
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
+    def action_focus_detail(self) -> None:
+        self.query_one(FieldTree).focus()
+
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.remove_class("hidden")
@@ -492,28 +497,38 @@ class CamsharkApp(App[int]):
         self.push_screen(LadderScreen(self.capture, self.capture.link(index)))
 
     def action_export_json(self) -> None:
+        view = self.view
+        self._ask_json_export("shown", [view[i] for i in range(len(view))])
+
+    def action_export_marked(self) -> None:
+        marks = sorted(self.query_one(MessageList).marks)
+        if not marks:
+            self.notify("no marks (press m on a message)", severity="information")
+            return
+        self._ask_json_export("marked", marks)
+
+    def _ask_json_export(self, what: str, indices: list[int]) -> None:
         default = str(Path(self.config.export_dir) / "camshark-export.json")
         self.push_screen(
             ExportScreen(
-                f"Export {len(self.view):,} shown messages as JSON to:",
+                f"Export {len(indices):,} {what} messages as JSON to:",
                 default,
                 cursor_blink=self.config.cursor_blink,
             ),
-            self._export_json_to,
+            partial(self._export_json_to, indices),
         )
 
-    def _export_json_to(self, path: str | None) -> None:
+    def _export_json_to(self, indices: list[int], path: str | None) -> None:
         if path:
-            self._export_json_worker(Path(path))
+            self._export_json_worker(indices, Path(path))
 
     @work(thread=True, group="export", exit_on_error=False)
-    def _export_json_worker(self, path: Path) -> None:
+    def _export_json_worker(self, indices: list[int], path: Path) -> None:
         pipeline = self.loader.pipeline if self.loader is not None else None
-        view = self.view
         try:
             count = export_json(
                 self.capture,
-                (view[i] for i in range(len(view))),
+                indices,
                 path,
                 endpoints=pipeline.endpoints if pipeline is not None else None,
             )

@@ -255,8 +255,8 @@ def test_parse_hex_query() -> None:
     assert parse_hex_query("hex:zz") is None
 
 
-async def test_marks(session_capture: Path) -> None:
-    app = session_app(session_capture)
+async def test_marks_and_export_of_the_marked(session_capture: Path, tmp_path: Path) -> None:
+    app = session_app(session_capture, export_dir=str(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.loaded, "loading")
         await pilot.press("down", "m", "down", "down", "down", "m", "home", "M")
@@ -264,6 +264,22 @@ async def test_marks(session_capture: Path) -> None:
         await pilot.press("M")
         assert selected_number(app) == 5
         assert app.query_one(MessageList).marks == {1, 4}
+        await pilot.press("E", "enter")
+        target = tmp_path / "camshark-export.json"
+        await until(
+            pilot, lambda: target.exists() and target.read_bytes().endswith(b"]\n"), "export"
+        )
+    assert [item["frame"] for item in json.loads(target.read_text())] == [2, 5]
+
+
+async def test_enter_moves_to_the_detail_tree_and_escape_back(session_capture: Path) -> None:
+    app = session_app(session_capture)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.loaded, "loading")
+        await pilot.press("enter")
+        assert app.query_one(FieldTree).has_focus
+        await pilot.press("escape")
+        assert app.query_one(MessageList).has_focus
 
 
 async def test_help_is_generated_from_the_bindings(session_capture: Path) -> None:
