@@ -28,6 +28,7 @@ lint: setup
 
 test: setup sysdeps lint
 	$(BIN)/pytest -q
+	sh scripts/wheel_smoke.sh
 
 bench: setup sysdeps
 	$(BIN)/python benchmarks/run_all.py
