@@ -82,7 +82,7 @@ def test_camshark_tui_in_a_real_terminal(tmux: Tmux, session_capture: Path) -> N
     tmux.start(command)
     loaded = (
         "14 messages",
-        "LicenseInfo car 1001 plate '1234 ABC'",
+        "LicenseInfo",
         "#1 smartlpr Status",  # the detail tree of the first message
     )
     tmux.wait_for(lambda: all(text in tmux.screen() for text in loaded), "the capture to load")
