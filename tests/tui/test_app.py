@@ -441,3 +441,24 @@ async def test_a_filter_keeps_applying_to_messages_that_arrive_later(
         shown = [app.capture.number(app.view[i]) for i in range(len(app.view))]
         assert shown == numbers_of(app, "Status")
         assert len(shown) == 3
+
+
+async def test_live_view_stops_following_when_the_user_scrolls_away(
+    session_capture: Path,
+) -> None:
+    source = GatedSource(session_capture, open_events=9)
+    capture = Capture()
+    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
+    app = CamsharkApp(
+        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
+    )
+    async with app.run_test(size=(120, 22)) as pilot:
+        messages = app.query_one(MessageList)
+        await until(pilot, lambda: messages.max_scroll_y > 0, "more rows than fit")
+        await until(pilot, lambda: messages.scroll_y == messages.max_scroll_y, "following")
+        await pilot.press("home")
+        assert messages.scroll_y == 0
+        source.gate.set()
+        await until(pilot, lambda: app.loaded, "the rest")
+        assert messages.scroll_y == 0
+        assert selected_number(app) == 1
