@@ -150,6 +150,8 @@ class Capture:
         self._count = 0
         self.generation = 0
         """Bumped whenever existing rows change (updates), so views know to repaint."""
+        self.roles: dict[int, tuple[str, str]] = {}
+        """(host, device) endpoints by link id, once the pipeline knows the direction."""
         self.objects: list[ExtractedObject] = []
         self.transfers: list[Transfer] = []
         self.finished = False

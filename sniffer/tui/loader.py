@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from dissectors.api import Direction
 from sniffer.capture import Capture
 from sniffer.clock import Clock, SystemClock
 from sniffer.pipeline import Pipeline
@@ -171,5 +172,11 @@ class Loader:
                 self._notify()
 
     def _collect(self, pipeline: Pipeline) -> None:
-        self.capture.objects.extend(pipeline.take_objects())
-        self.capture.transfers = pipeline.transfers()
+        capture = self.capture
+        capture.objects.extend(pipeline.take_objects())
+        capture.transfers = pipeline.transfers()
+        for link_id, direction in pipeline.side_a_direction.items():
+            link = pipeline.links.get(link_id)
+            if link is not None and link_id not in capture.roles:
+                a_is_host = direction is Direction.TO_DEVICE
+                capture.roles[link_id] = (link.a, link.b) if a_is_host else (link.b, link.a)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from sniffer.capture import Capture
 from sniffer.clock import FixedClock
@@ -173,6 +173,9 @@ async def test_ladder_of_the_selected_link(session_capture: Path) -> None:
         line = ladder.render_line(1).text
         assert "◀" in line
         assert "StatusResponse 3.000 ms" in line
+        heads = str(app.screen.query_one("#ladder-heads", Static).render())
+        assert "Host 10.0.0.1:40000" in heads
+        assert heads.rstrip().endswith("Device 10.0.0.2:9000")
 
 
 async def test_conversations_then_filter_on_a_link(session_capture: Path) -> None:

@@ -107,5 +107,8 @@ class LadderScreen(Screen[None]):
         width = self.size.width
         lead = TIME_WIDTH + NUMBER_WIDTH
         room = max(10, width - lead - 1)
-        text = " " * lead + "Host".ljust(room - 6) + "Device"
+        host, device = self.capture.roles.get(self.link.id, ("", ""))
+        left = f"Host {host}".strip()
+        right = f"Device {device}".strip()
+        text = " " * lead + left.ljust(max(len(left) + 1, room - len(right))) + right
         self.query_one("#ladder-heads", Static).update(text)
