@@ -53,9 +53,9 @@ def format_time(time_ns: int, first_ns: int) -> str:
     return f"{(time_ns - first_ns) / 1e9:.6f}"
 
 
-def link_label(link_id: int, b: str) -> str:
-    """A short link label for the narrow column: its id and the accepting endpoint."""
-    return f"{link_id} {b}"
+def link_label(link_id: int, endpoint: str) -> str:
+    """A short link label for the narrow column: its id and the device's endpoint."""
+    return f"{link_id} {endpoint}"
 
 
 def header_text(width: int) -> str:
@@ -252,7 +252,7 @@ class MessageList(ScrollView, can_focus=True):
         cells = (
             f"{'●' if index in self.marks else ' '}{row.number:<7}",
             f"{format_time(row.time_ns, capture.first_time_ns):<12}",
-            set_cell_size(link_label(link.id, link.b), 22),
+            set_cell_size(link_label(link.id, capture.roles.get(link.id, ("", link.b))[1]), 22),
             f"{row.direction.arrow} {'D' if row.direction is Direction.TO_DEVICE else 'H'} ",
             f"{row.protocol[:9]:<9}",
             f"{row.type[:18]:<18}",
