@@ -7,7 +7,6 @@ The app composes the widgets and routes messages between them; the work lives in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -19,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
 from dissectors.api import Link
@@ -37,29 +36,15 @@ from sniffer.tui.screens.follow import FollowScreen
 from sniffer.tui.screens.help import HelpScreen, help_markdown
 from sniffer.tui.screens.ladder import LadderScreen
 from sniffer.tui.screens.transfers import TransfersScreen
+from sniffer.tui.search import find_next
 from sniffer.tui.view import MessageView
 from sniffer.tui.widgets.field_tree import FieldTree
 from sniffer.tui.widgets.hex_pane import HexPane
 from sniffer.tui.widgets.message_list import MessageList, MessageListHeader
+from sniffer.tui.widgets.status_bar import StatusBar, StatusFacts, status_text
 
 UI_FILTER_BUDGET = 2_000
 """Rows the UI thread filters per refresh; a worker takes over beyond that."""
-_HEX_QUERY = re.compile(r"(?:[0-9a-fA-F]{2})(?:[\s:]+[0-9a-fA-F]{2})+")
-
-
-def parse_hex_query(text: str) -> bytes | None:
-    """Bytes to search for: ``hex:0201``, ``0x0201`` or ``02 01 00`` (two or more pairs)."""
-    text = text.strip()
-    lowered = text.lower()
-    for prefix in ("hex:", "0x"):
-        if lowered.startswith(prefix):
-            try:
-                return bytes.fromhex(re.sub(r"[\s:]", "", text[len(prefix) :]))
-            except ValueError:
-                return None
-    if _HEX_QUERY.fullmatch(text):
-        return bytes.fromhex(re.sub(r"[\s:]", "", text))
-    return None
 
 
 class CamsharkApp(App[int]):
@@ -137,7 +122,7 @@ class CamsharkApp(App[int]):
         with Horizontal(id="detail"):
             yield FieldTree(id="fields")
             yield HexPane(id="hex")
-        yield Static(id="status")
+        yield StatusBar(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -211,38 +196,17 @@ class CamsharkApp(App[int]):
 
     def status_text(self) -> str:
         """The status line: counts, loading, filter, live state."""
-        capture = self.capture
-        total = len(capture)
-        parts = [
-            f"{len(self.view):,} of {total:,} messages"
-            if self.view.is_filtered
-            else (f"{total:,} messages")
-        ]
-        errors, warnings, _notes = capture.counts()
-        parts.append(f"{errors} errors · {warnings} warnings")
-        if not capture.finished:
-            progress = capture.progress
-            loading = "live" if self.live else "loading"
-            parts.append(f"{loading} {progress:.0%}" if progress is not None else f"{loading}…")
-        if self.view.is_filtered and not self.view.complete:
-            parts.append(f"filtering {self.view.scanned:,}/{total:,}")
-        if self.view.filter_text:
-            parts.append(f"filter: {self.view.filter_text}")
-        if self.view.problems_only:
-            parts.append("problems only")
-        if self.filter_error:
-            parts.append(f"filter error: {self.filter_error}")
-        if self.loader is not None and self.live:
-            parts.append(f"dropped updates: {self.dropped_updates}")
-        if capture.error:
-            parts.append(f"source error: {capture.error}")
-        if self.config.show_clock:
-            parts.append(_clock_text(self.clock))
-        return " · ".join(parts)
+        facts = StatusFacts(
+            live=self.live,
+            dropped_updates=self.dropped_updates if self.loader is not None and self.live else None,
+            filter_error=self.filter_error,
+            clock=_clock_text(self.clock) if self.config.show_clock else None,
+        )
+        return status_text(self.capture, self.view, facts)
 
     def update_status(self) -> None:
         """Repaint the status bar."""
-        self.query_one("#status", Static).update(self.status_text())
+        self.query_one(StatusBar).update(self.status_text())
 
     # -- selection and detail ---------------------------------------------------------------
 
@@ -363,29 +327,24 @@ class CamsharkApp(App[int]):
         self._tick()
 
     def search(self, *, forward: bool) -> bool:
-        """Move to the next (or previous) row whose summary or bytes match the search text."""
-        text = self.search_text.strip()
-        if not text:
-            return False
-        capture = self.capture
+        """Move to the next (or previous) shown row whose summary or bytes match."""
         messages = self.query_one(MessageList)
         current = messages.selected_index
         start = 0 if current is None else current + (1 if forward else -1)
-        needle = parse_hex_query(text)
-        tried = 0
-        while tried < len(capture):
-            if needle is not None:
-                found = capture.find_bytes(needle, start, backwards=not forward)
-            else:
-                found = capture.find_text(text, start, backwards=not forward)
-            if found is None:
-                break
-            if messages.select_index(found):
-                return True
-            start = found + (1 if forward else -1)
-            tried += 1
-        self.notify(f"not found: {text}", severity="warning")
-        return False
+        if len(self.capture):
+            start %= len(self.capture)
+        found = find_next(
+            self.capture,
+            self.search_text,
+            start,
+            forward=forward,
+            shown=lambda index: self.view.position_of(index) is not None,
+        )
+        if found is None:
+            if self.search_text.strip():
+                self.notify(f"not found: {self.search_text.strip()}", severity="warning")
+            return False
+        return messages.select_index(found)
 
     # -- actions ----------------------------------------------------------------------------
 

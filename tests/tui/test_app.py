@@ -16,7 +16,7 @@ from sniffer.capture import Capture
 from sniffer.clock import FixedClock
 from sniffer.sources import open_source
 from sniffer.sources.base import Event
-from sniffer.tui.app import CamsharkApp, make_app, parse_hex_query
+from sniffer.tui.app import CamsharkApp, make_app
 from sniffer.tui.config import TuiConfig
 from sniffer.tui.loader import Loader
 from sniffer.tui.screens.conversations import ConversationsScreen
@@ -247,15 +247,6 @@ async def test_search_by_text_and_by_hex(session_capture: Path) -> None:
         assert selected_number(app) == 4  # wrapped around
         await pilot.press("N")
         assert selected_number(app) == 4  # the only hit
-
-
-def test_parse_hex_query() -> None:
-    assert parse_hex_query("02 01 00") == b"\x02\x01\x00"
-    assert parse_hex_query("hex:0201") == b"\x02\x01"
-    assert parse_hex_query("0xC0") == b"\xc0"
-    assert parse_hex_query("ACK") is None
-    assert parse_hex_query("ab") is None
-    assert parse_hex_query("hex:zz") is None
 
 
 async def test_marks_and_export_of_the_marked(session_capture: Path, tmp_path: Path) -> None:
