@@ -145,6 +145,9 @@ class Pipeline:
         settle_ns: how long to hold a record for late annotations (defaults to 3 s of capture
             time: longer than the matchers' reply timeouts).
         dissectors: the protocols to choose from (tests pass a subset).
+        keep_objects: collect the files the matchers extract for ``take_objects``. Commands
+            that never take them (``read``, ``stats``) pass False, so the pictures of a long
+            capture are dropped as they complete instead of piling up in memory.
     """
 
     def __init__(
@@ -154,11 +157,13 @@ class Pipeline:
         immediate: bool = False,
         settle_ns: int = 3_000_000_000,
         dissectors: tuple[Dissector, ...] = registry.BUILTIN,
+        keep_objects: bool = True,
     ) -> None:
         self._dissectors = dissectors
         self._forced = registry.by_id(protocol, dissectors) if protocol else None
         self._immediate = immediate
         self._settle_ns = settle_ns
+        self._keep_objects = keep_objects
         self._links: dict[int, _LinkState] = {}
         self._matchers: dict[str, Matcher] = {}
         self._number = 0
@@ -200,8 +205,11 @@ class Pipeline:
             self._dispatch(state, event, out)
         if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
             self._last_expire_ns = self._now_ns
+            keep_objects = self._keep_objects
             for matcher in self._matchers.values():
                 matcher.expire(self._now_ns)
+                if not keep_objects:
+                    matcher.take_objects()
         return self._release(out)
 
     def finish(self) -> list[Record]:
@@ -462,7 +470,9 @@ class Pipeline:
 
     def _collect_objects(self) -> None:
         for matcher in self._matchers.values():
-            self._objects.extend(matcher.take_objects())
+            objects = matcher.take_objects()
+            if self._keep_objects:
+                self._objects.extend(objects)
 
 
 def _annotations(record: Record) -> tuple[int, int | None, int | None]:
