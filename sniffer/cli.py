@@ -90,7 +90,9 @@ def _error(message: str) -> None:
 
 def _pipeline(args: argparse.Namespace) -> Pipeline:
     try:
-        return Pipeline(args.protocol, immediate=is_live(args.file))
+        # only ``objects`` takes the extracted files; elsewhere they would pile up in memory
+        keep_objects = args.command == "objects"
+        return Pipeline(args.protocol, immediate=is_live(args.file), keep_objects=keep_objects)
     except registry.UnknownProtocolError as error:
         raise UsageError(str(error)) from None
 
