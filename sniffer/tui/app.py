@@ -15,10 +15,10 @@ from typing import ClassVar
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
 from dissectors.api import Link
@@ -38,7 +38,7 @@ from sniffer.tui.screens.ladder import LadderScreen
 from sniffer.tui.screens.transfers import TransfersScreen
 from sniffer.tui.search import find_next
 from sniffer.tui.view import MessageView
-from sniffer.tui.widgets.field_tree import FieldTree
+from sniffer.tui.widgets.field_tree import FieldTree, problem_text
 from sniffer.tui.widgets.hex_pane import HexPane
 from sniffer.tui.widgets.message_list import MessageList, MessageListHeader
 from sniffer.tui.widgets.status_bar import StatusBar, StatusFacts, status_text
@@ -119,9 +119,11 @@ class CamsharkApp(App[int]):
             yield Input(placeholder="search text, or hex: 02 01 00", id="search", classes="hidden")
         yield MessageListHeader(id="list-header")
         yield MessageList(self.view, id="messages")
-        with Horizontal(id="detail"):
-            yield FieldTree(id="fields")
-            yield HexPane(id="hex")
+        with Vertical(id="detail"):
+            yield Static(id="problem-line", classes="hidden")
+            with Horizontal(id="detail-panes"):
+                yield FieldTree(id="fields")
+                yield HexPane(id="hex")
         yield StatusBar(id="status")
         yield Footer()
 
@@ -236,6 +238,10 @@ class CamsharkApp(App[int]):
         self.query_one(FieldTree).show(self.capture, index)
         hex_pane = self.query_one(HexPane)
         hex_pane.show(b"" if index is None else self.capture.data(index))
+        problems = () if index is None else self.capture.problems(index)
+        line = self.query_one("#problem-line", Static)
+        line.set_class(not problems, "hidden")
+        line.update(problem_text(problems))
 
     def on_field_tree_span_highlighted(self, message: FieldTree.SpanHighlighted) -> None:
         self.query_one(HexPane).highlight(message.span)

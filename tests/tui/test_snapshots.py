@@ -17,6 +17,7 @@ from sniffer.clock import FixedClock
 from sniffer.tui.app import CamsharkApp, make_app
 from sniffer.tui.config import TuiConfig
 from sniffer.tui.widgets.field_tree import FieldTree
+from sniffer.tui.widgets.message_list import MessageList
 
 SIZE = (120, 36)
 pytestmark = pytest.mark.timeout(60)
@@ -86,6 +87,24 @@ class TestMainScreen:
         async def run_before(pilot: Pilot[int]) -> None:
             await wait_loaded(app)(pilot)
             await pilot.press("p")
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_row_with_an_error_shows_its_problems(
+        self, snap_compare: SnapCompare, session_capture: Path
+    ) -> None:
+        app = loaded_app(session_capture)
+
+        async def run_before(pilot: Pilot[int]) -> None:
+            await wait_loaded(app)(pilot)
+            capture = app.capture
+            bad = next(
+                i
+                for i in range(len(capture))
+                if any(p.code == "smartlpr.bad_checksum" for p in capture.problems(i))
+            )
+            app.query_one(MessageList).select_index(bad)
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

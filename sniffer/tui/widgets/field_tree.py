@@ -7,10 +7,22 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from dissectors.api import Field, Severity
+from dissectors.api import Field, Problem, Severity
 from sniffer.capture import Capture
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
+
+
+def problem_text(problems: tuple[Problem, ...]) -> Text:
+    """Every problem in full, one per line, coloured by severity (wraps, unlike tree labels)."""
+    text = Text()
+    for number, problem in enumerate(problems):
+        if number:
+            text.append("\n")
+        text.append(f"{problem.severity.value}: ", SEVERITY_STYLE[problem.severity])
+        text.append(problem.code, "bold")
+        text.append(f" {problem.text}")
+    return text
 
 
 class FieldTree(Tree[tuple[int, int] | int | None]):
