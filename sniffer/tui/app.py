@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from dissectors.api import Link
+from dissectors.api import ExtractedObject, Link, Transfer
 from sniffer.capture import Capture
 from sniffer.clock import Clock, SystemClock
 from sniffer.display_filter import FilterError, compile_filter
@@ -441,9 +441,13 @@ class CamsharkApp(App[int]):
                 list(self.capture.transfers),
                 list(self.capture.objects),
                 image_mode=self.config.image_mode,
+                reload=self._current_transfers if self.live else None,
             ),
             self._transfer_chosen,
         )
+
+    def _current_transfers(self) -> tuple[list[Transfer], list[ExtractedObject]]:
+        return list(self.capture.transfers), list(self.capture.objects)
 
     def _transfer_chosen(self, number: int | None) -> None:
         if number is not None:

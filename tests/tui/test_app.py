@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 
+from dissectors.api import Link, Transfer
 from sniffer.capture import Capture
 from sniffer.clock import FixedClock
 from sniffer.sources import open_source
@@ -456,3 +457,22 @@ async def test_live_view_stops_following_when_the_user_scrolls_away(
         await until(pilot, lambda: app.loaded, "the rest")
         assert messages.scroll_y == 0
         assert selected_number(app) == 1
+
+
+async def test_transfers_view_refreshes_in_live_mode() -> None:
+    link = Link(1, "tcp", "10.0.0.9:40000", "10.0.0.1:5232")
+    started = Transfer("dualcam", link, "photo", 3, 9, 4096, 1024, 1024, "in progress")
+    done = replace(started, last_record=20, received=4096, verified=4096, outcome="complete")
+    current = [started]
+    app = make_app(None, capture=Capture(), live=True, clock=FixedClock(), config=TuiConfig.test())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = TransfersScreen([started], [], reload=lambda: (list(current), []))
+        await app.push_screen(screen)
+        await pilot.pause()
+        table = screen.query_one(DataTable)
+        assert table.get_row_at(0)[-1] == "in progress"
+        current[0] = done
+        screen.refresh_transfers()
+        await pilot.pause()
+        assert table.get_row_at(0)[-1] == "complete"
+        assert table.get_row_at(0)[6] == "100%"

@@ -7,6 +7,7 @@ sixel where the terminal supports them, coloured half blocks otherwise.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import ClassVar
 
 from PIL import Image as PILImage
@@ -97,31 +98,60 @@ class TransfersScreen(Screen[int | None]):
         objects: list[ExtractedObject],
         *,
         image_mode: ImageMode = "auto",
+        reload: Callable[[], tuple[list[Transfer], list[ExtractedObject]]] | None = None,
+        reload_interval_s: float = 1.0,
     ) -> None:
         super().__init__()
         self.transfers = transfers
         self.objects = objects
         self.image_mode = image_mode
+        self.reload = reload
+        """Live mode: fetches the current transfers and objects for a periodic refresh."""
+        self.reload_interval_s = reload_interval_s
 
     def compose(self) -> ComposeResult:
-        yield Static(
-            f"Transfers ({len(self.transfers)}) · objects extracted: {len(self.objects)}",
-            classes="screen-title",
-        )
+        yield Static(self._title(), id="transfers-title", classes="screen-title")
         with Horizontal():
             table: DataTable[str] = DataTable(id="transfers", cursor_type="row")
             table.add_columns(*HEADERS)
-            for number, transfer in enumerate(self.transfers):
-                table.add_row(*transfer_cells(transfer), key=str(number))
+            self._fill(table)
             yield table
             with Vertical(id="preview-pane"):
                 yield Static("no picture", id="preview-caption")
         yield Footer()
 
+    def _title(self) -> str:
+        return f"Transfers ({len(self.transfers)}) · objects extracted: {len(self.objects)}"
+
+    def _fill(self, table: DataTable[str]) -> None:
+        for number, transfer in enumerate(self.transfers):
+            table.add_row(*transfer_cells(transfer), key=str(number))
+
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
         if self.transfers:
             self.show_preview(0)
+        if self.reload is not None:
+            self.set_interval(self.reload_interval_s, self.refresh_transfers)
+
+    def refresh_transfers(self) -> None:
+        """Live mode: show the transfers' progress as it is now."""
+        if self.reload is None:
+            return
+        transfers, objects = self.reload()
+        cells = [transfer_cells(t) for t in transfers]
+        if cells == [transfer_cells(t) for t in self.transfers] and len(objects) == len(
+            self.objects
+        ):
+            return
+        self.transfers, self.objects = transfers, objects
+        table: DataTable[str] = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        self._fill(table)
+        if self.transfers:
+            table.move_cursor(row=min(row, len(self.transfers) - 1))
+        self.query_one("#transfers-title", Static).update(self._title())
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
