@@ -45,7 +45,7 @@ from dissectors.dualcam.records import (
     DualCamSync,
     DualCamText,
 )
-from dissectors.dualcam.report import extract_object, file_transfer
+from dissectors.dualcam.report import extract_object, file_details, file_transfer
 from dissectors.dualcam.state import FileState, SessionState
 from dissectors.dualcam.tables import PACKET_SIZE, pending_words
 
@@ -581,6 +581,12 @@ class DualCamMatcher:
         if file.frames:
             self._objects.append(extract_object(file))
         file.data = bytearray()  # the object holds the bytes now: memory stays one file
+        # the per-DATA-frame lists are summarised now; release them (one entry per KiB of
+        # file: about 250 KB per finished file, which piled up over a long capture)
+        file.final_details = file_details(file)
+        del file.frames[1:]  # keep the truthiness "some DATA was seen"
+        file.packets = set()
+        file.gaps_ms = []
 
 
 def _annotate(

@@ -102,6 +102,11 @@ def file_name(file: FileState) -> str:
 
 def file_details(file: FileState) -> dict[str, object]:
     """Everything the objects index and the transfers view show about one file."""
+    if file.final_details is not None:
+        final = dict(file.final_details)
+        if "session_inits" in final:  # the session goes on after the file ended
+            final["session_inits"] = file.session.inits
+        return final
     session = file.session
     kind, camera = file.kind_camera
     missing = file.verified.gaps(0, file.expected)

@@ -57,6 +57,9 @@ class FileState:
     outcome: str = "in progress"
     done: bool = False
     flagged_unanswered: bool = False
+    final_details: dict[str, object] | None = None
+    """``report.file_details`` taken when the file ended; its per-frame lists (record numbers,
+    packets, gaps) are then released, so a long capture does not keep them for every file."""
 
     @property
     def expected(self) -> int:
