@@ -94,7 +94,7 @@ async def test_selecting_a_field_highlights_its_bytes(session_capture: Path) -> 
         await until(pilot, lambda: app.loaded, "loading")
         tree = app.query_one(FieldTree)
         tree.focus()
-        await pilot.press("down", "down")  # root -> stx -> unit_id
+        await pilot.press("down", "down", "down")  # root -> frame -> stx -> unit_id
         await pilot.pause()
         assert app.query_one(HexPane).span == (1, 5)
 

@@ -7,7 +7,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from dissectors.api import Field, Problem, Severity
+from dissectors.api import Direction, Field, Problem, Severity
 from sniffer.capture import Capture
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.NOTE: "cyan"}
@@ -63,10 +63,18 @@ class FieldTree(Tree[tuple[int, int] | int | None]):
         row = capture.row(index)
         dissection = capture.dissection(index)
         kind = "junk" if row.is_junk else row.protocol
-        self.root.set_label(
-            Text(f"#{row.number} {kind} {row.type} · {row.length} bytes · {row.link.name}")
-        )
+        self.root.set_label(Text(f"#{row.number} {kind} {row.type} · {row.length} bytes"))
         self.root.data = (0, row.length)
+        seconds = (row.time_ns - capture.first_time_ns) / 1e9
+        who = "host → device" if row.direction is Direction.TO_DEVICE else "device → host"
+        frame = self.root.add(f"Frame: {row.link.name} · {who} · {seconds:.6f} s", expand=False)
+        frame.add_leaf(f"link: {row.link.id} {row.link.name}")
+        frame.add_leaf(f"direction: {row.direction.name} ({who})")
+        frame.add_leaf(f"time: {seconds:.9f} s since the first message ({row.time_ns} ns)")
+        frame.add_leaf(f"stream offset: {capture.item(index).start}")
+        reason = capture.junk_reason(index)
+        if reason:
+            frame.add_leaf(f"skipped because: {reason}")
         for field in dissection.fields:
             self._add_field(self.root, field)
         problems = capture.problems(index)
