@@ -115,7 +115,12 @@ class SyntheticLoader(Loader):
 
 async def measure(count: int, pages: int, path: Path | None = None) -> dict[str, float]:
     """Open the app on ``count`` synthetic messages (or on the capture file ``path``)."""
-    config = replace(TuiConfig.test(), detail_delay_s=TuiConfig().detail_delay_s)
+    default = TuiConfig()
+    config = replace(
+        TuiConfig.test(),
+        detail_delay_s=default.detail_delay_s,
+        refresh_interval_s=default.refresh_interval_s,
+    )
     results: dict[str, float] = {}
     rss_before = rss_mb()
     start = time.perf_counter()
