@@ -20,7 +20,7 @@ from sniffer.display_filter import FilterError, compile_filter
 from sniffer.objects_writer import ObjectsWriter
 from sniffer.output import text
 from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, dumps, record_to_dict
-from sniffer.pipeline import Pipeline
+from sniffer.pipeline import Pipeline, batch_gc
 from sniffer.progress import ProgressBar
 from sniffer.sources.base import Source, SourceError
 from sniffer.stats import Stats, render, to_json
@@ -52,6 +52,17 @@ def _run_pipeline(
     progress_label: str,
 ) -> int:
     """Drive the pipeline over ``args.file``; returns an exit code."""
+    with batch_gc():
+        return _drive(args, on_record=on_record, pipeline=pipeline, progress_label=progress_label)
+
+
+def _drive(
+    args: argparse.Namespace,
+    *,
+    on_record: Callable[[Record, Pipeline], None],
+    pipeline: Pipeline,
+    progress_label: str,
+) -> int:
     bar = ProgressBar(progress_label)
     try:
         source = _open(args.file, bar)
