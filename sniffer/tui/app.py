@@ -33,9 +33,7 @@ from sniffer.tui.messages import CaptureGrew, FilterProgress
 from sniffer.tui.screens.conversations import ConversationsScreen
 from sniffer.tui.screens.export import ExportScreen
 from sniffer.tui.screens.follow import FollowScreen
-from sniffer.tui.screens.help import HelpScreen, help_markdown
 from sniffer.tui.screens.ladder import LadderScreen
-from sniffer.tui.screens.transfers import TransfersScreen
 from sniffer.tui.search import find_next
 from sniffer.tui.view import MessageView
 from sniffer.tui.widgets.field_tree import FieldTree, problem_text
@@ -436,6 +434,9 @@ class CamsharkApp(App[int]):
             self.push_screen(FollowScreen(self.capture, link))
 
     def action_transfers(self) -> None:
+        # imported on first use: the image preview pulls in Pillow (about 40 ms at start-up)
+        from sniffer.tui.screens.transfers import TransfersScreen
+
         self.push_screen(
             TransfersScreen(
                 list(self.capture.transfers),
@@ -529,6 +530,10 @@ class CamsharkApp(App[int]):
 
     def help_text(self) -> str:
         """The help page, generated from the bindings."""
+        # imported on first use: Markdown costs about 80 ms at start-up
+        from sniffer.tui.screens.help import help_markdown
+        from sniffer.tui.screens.transfers import TransfersScreen
+
         return help_markdown(
             {
                 "Main": self.BINDINGS,
@@ -541,6 +546,8 @@ class CamsharkApp(App[int]):
         )
 
     def action_help(self) -> None:
+        from sniffer.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.help_text()))
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
