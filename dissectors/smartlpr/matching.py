@@ -26,6 +26,7 @@ Memory is bounded: every table is pruned by age in ``expire`` and capped in size
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -119,11 +120,14 @@ class SmartLprMatcher:
         self.nak_table = nak_table
         self.retransmissions = 0
         """Events and requests seen again with the same Type and Id."""
-        self._pending: dict[Key, _Pending] = {}
-        self._answered: dict[Key, _Answered] = {}
-        self._triggers: dict[tuple[str, str, int, int], tuple[int, int]] = {}
+        # OrderedDicts: the tables are pruned from the oldest end, and next(iter(dict)) on a
+        # plain dict skips every slot deleted since its last resize (quadratic over a
+        # long capture); an OrderedDict finds its first key in O(1)
+        self._pending: OrderedDict[Key, _Pending] = OrderedDict()
+        self._answered: OrderedDict[Key, _Answered] = OrderedDict()
+        self._triggers: OrderedDict[tuple[str, str, int, int], tuple[int, int]] = OrderedDict()
         """(hosts, unit, TriggerId) → (Trigger record number, time)."""
-        self._refused: dict[tuple[str, str, int, int], tuple[int, int, int]] = {}
+        self._refused: OrderedDict[tuple[str, str, int, int], tuple[int, int, int]] = OrderedDict()
         """(hosts, unit, Type) → (refused Version, record number, time) after a NAK 6."""
         self._objects: list[ExtractedObject] = []
         self._transfers: list[Transfer] = []
