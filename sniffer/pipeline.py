@@ -44,6 +44,8 @@ SNIFF_BYTES = 64
 """How many bytes per side the selector may wait for before giving up on heuristics."""
 SNIFF_EVENTS = 8
 EXPIRE_EVERY_NS = 100_000_000
+DEFAULT_SETTLE_NS = 3_000_000_000
+"""How long records are held for late annotations: longer than the matchers' timeouts."""
 MAX_HELD_RECORDS = 200_000
 """Bound on records held for settling: beyond it the oldest are released early."""
 
@@ -157,7 +159,7 @@ class Pipeline:
         protocol: str | None = None,
         *,
         immediate: bool = False,
-        settle_ns: int = 3_000_000_000,
+        settle_ns: int = DEFAULT_SETTLE_NS,
         dissectors: tuple[Dissector, ...] = registry.BUILTIN,
         keep_objects: bool = True,
     ) -> None:
