@@ -20,7 +20,7 @@ from sniffer.display_filter import FilterError, compile_filter
 from sniffer.objects_writer import ObjectsWriter
 from sniffer.output import text
 from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, dumps, record_to_dict
-from sniffer.pipeline import Pipeline, batch_gc
+from sniffer.pipeline import DEFAULT_SETTLE_NS, Pipeline, batch_gc
 from sniffer.progress import ProgressBar
 from sniffer.sources.base import Source, SourceError
 from sniffer.stats import Stats, render, to_json
@@ -101,9 +101,15 @@ def _error(message: str) -> None:
 
 def _pipeline(args: argparse.Namespace) -> Pipeline:
     try:
-        # only ``objects`` takes the extracted files; elsewhere they would pile up in memory
-        keep_objects = args.command == "objects"
-        return Pipeline(args.protocol, immediate=is_live(args.file), keep_objects=keep_objects)
+        # only ``objects`` takes the extracted files; elsewhere they would pile up in memory.
+        # ``objects`` prints no records, so it need not hold them back to settle either.
+        objects = args.command == "objects"
+        return Pipeline(
+            args.protocol,
+            immediate=is_live(args.file),
+            settle_ns=0 if objects else DEFAULT_SETTLE_NS,
+            keep_objects=objects,
+        )
     except registry.UnknownProtocolError as error:
         raise UsageError(str(error)) from None
 
