@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import UTC, datetime
 
 from dissectors.api import ExtractedObject, Transfer
@@ -140,10 +141,14 @@ def file_details(file: FileState) -> dict[str, object]:
     if file.gaps_ms:
         ordered = sorted(file.gaps_ms)
         details["median_gap_ms"] = round(ordered[len(ordered) // 2], 1)
-        histogram = dict.fromkeys(GAP_BUCKETS_MS, 0)
-        for gap in ordered:
-            label = next(name for name, limit in GAP_BUCKETS_MS.items() if gap < limit)
-            histogram[label] += 1
+        # the gaps are sorted: each bucket's count is a difference of two bisections
+        # (one per bucket, not one generator per DATA frame)
+        histogram: dict[str, int] = {}
+        below = 0
+        for name, limit in GAP_BUCKETS_MS.items():
+            up_to = bisect_left(ordered, limit)
+            histogram[name] = up_to - below
+            below = up_to
         details["gap_histogram_ms"] = histogram
     if session.first_init_ns is not None:
         details["session_inits"] = session.inits
