@@ -51,6 +51,9 @@ from dissectors.dualcam.tables import PACKET_SIZE, pending_words
 
 __all__ = ["DualCamMatcher", "Ranges", "new_matcher"]
 
+_DATA_MESSAGES = (DualCamData, DualCamEnhancedData)
+"""For isinstance on the DATA hot path (``A | B`` builds a union object on every call)."""
+
 STALL_NS = 2_000_000_000
 """A pause between DATA frames longer than this is a stall (spec A.12)."""
 RESUME_TIMEOUT_NS = 2_500_000_000
@@ -382,7 +385,7 @@ class DualCamMatcher:
 
     def _on_data(self, session: SessionState, record: Record) -> None:
         message = record.dissection.message
-        assert isinstance(message, DualCamData | DualCamEnhancedData)
+        assert isinstance(message, _DATA_MESSAGES)
         file = session.file
         if file is None or file.done:
             self._orphan_data(session, record, message)
@@ -395,7 +398,8 @@ class DualCamMatcher:
                 f"{PROTOCOL}.data_before_sync",
                 "DATA before any SYNC: the device should confirm the start point first.",
             )
-        payload = record.data[message.data_start : message.data_start + message.length]
+        item = record.item
+        payload = item.data[message.data_start : message.data_start + message.length]
         size = len(payload)
         packet: int | None
         if isinstance(message, DualCamEnhancedData):
@@ -413,7 +417,7 @@ class DualCamMatcher:
         file.frames.append(record.number)
         file.last_data = record
         file.received += size
-        now = record.time_ns
+        now = item.time_ns
         if file.last_data_ns is not None:
             pause = now - file.last_data_ns
             file.gaps_ms.append(pause / 1e6)
@@ -507,9 +511,13 @@ class DualCamMatcher:
                     f"{PROTOCOL}.conflicting_duplicate",
                     f"bytes {low}..{high} were received before with different content.",
                 )
-        if len(file.data) < end:
-            file.data.extend(bytes(end - len(file.data)))
-        file.data[offset:end] = payload
+        data = file.data
+        if offset == len(data):
+            data += payload  # the usual case: the next packet in order
+        else:
+            if len(data) < end:
+                data.extend(bytes(end - len(data)))
+            data[offset:end] = payload
         file.verified.add(offset, end)
         if packet is not None:
             file.packets.add(packet)
@@ -598,7 +606,7 @@ def _annotate(
     """
     old = record.dissection
     message = old.message
-    assert isinstance(message, DualCamData | DualCamEnhancedData)
+    assert isinstance(message, _DATA_MESSAGES)
 
     def fields() -> tuple[Field, ...]:
         data_span = (message.data_start, message.data_start + message.length)
