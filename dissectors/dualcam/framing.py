@@ -22,7 +22,6 @@ of ``JUNK_BLOCK`` bytes) so that the output does not depend on how the input was
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterator
 
 from dissectors.api import Direction, Frame, Junk, Link
@@ -37,6 +36,7 @@ from dissectors.dualcam.tables import (
     Command,
     luhn_ok,
 )
+from dissectors.framing import ArrivalTimes
 
 NEED = -1
 """``_length`` result: more bytes are needed to decide."""
@@ -66,7 +66,6 @@ class DualCamFramer:
         "_pos",
         "_resync",
         "_scan",
-        "_time_offsets",
         "_times",
     )
 
@@ -86,8 +85,7 @@ class DualCamFramer:
         self._pending = (-1, 0)
         """(stream offset, length) of the frame whose bytes are still arriving."""
         self._resync = False
-        self._time_offsets: list[int] = []
-        self._times: list[int] = []
+        self._times = ArrivalTimes()
 
     # -- Framer protocol ----------------------------------------------------------------------
 
@@ -95,8 +93,7 @@ class DualCamFramer:
         """Add bytes; yield the frames (and junk) they complete."""
         if not data:
             return iter(())
-        self._time_offsets.append(self._base + len(self._buf))
-        self._times.append(time_ns)
+        self._times.add(self._base + len(self._buf), time_ns)
         self._buf += data
         out: list[Frame | Junk] = []
         self._drain(out, final=False)
@@ -122,10 +119,6 @@ class DualCamFramer:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _time_at(self, offset: int) -> int:
-        index = bisect_right(self._time_offsets, offset) - 1
-        return self._times[max(index, 0)] if self._times else 0
-
     def _emit_junk(self, out: list[Frame | Junk], end: int) -> None:
         start = self._junk
         if start < 0 or end <= start:
@@ -142,7 +135,7 @@ class DualCamFramer:
                     self._direction,
                     offset,
                     bytes(self._buf[start:stop]),
-                    self._time_at(offset),
+                    self._times.at(offset),
                     self._junk_reason or "",
                 )
             )
@@ -218,7 +211,7 @@ class DualCamFramer:
                     self._direction,
                     offset,
                     bytes(buf[pos : pos + length]),
-                    self._time_at(offset),
+                    self._times.at(offset),
                 )
             )
             self._pos = pos + length
@@ -242,9 +235,7 @@ class DualCamFramer:
         buf.clear()
         self._pos = 0
         self._junk = -1
-        last = self._times[-1] if self._times else 0
-        self._time_offsets = [self._base]
-        self._times = [last]
+        self._times.restart(self._base)
 
     def _compact(self) -> None:
         cut = self._junk if self._junk >= 0 else self._pos
@@ -255,10 +246,7 @@ class DualCamFramer:
         self._pos -= cut
         if self._junk >= 0:
             self._junk -= cut
-        index = bisect_right(self._time_offsets, self._base) - 1
-        if index > 0:
-            del self._time_offsets[:index]
-            del self._times[:index]
+        self._times.forget_before(self._base)
 
     # -- frame boundaries -----------------------------------------------------------------------
 

@@ -19,11 +19,11 @@ so one burst of garbage becomes one Junk item however it arrived.
 from __future__ import annotations
 
 import struct
-from bisect import bisect_right
 from collections.abc import Iterator
 
 from dissectors.api import Direction, Frame, Junk, Link
 from dissectors.checksums import xor_bcc
+from dissectors.framing import ArrivalTimes
 from dissectors.smartlpr.tables import (
     ETX,
     LEN_HEADER,
@@ -115,8 +115,7 @@ class SmartLprFramer:
         self._buf = bytearray()
         self._base = 0
         """Stream offset of ``_buf[0]``."""
-        self._times: list[tuple[int, int]] = []
-        """(stream offset, arrival time) of each chunk still (partly) in the buffer."""
+        self._times = ArrivalTimes()
         self._junk_len = 0
         """Bytes at the start of the buffer already known to be junk, held back."""
         self._junk_reason = ""
@@ -126,7 +125,7 @@ class SmartLprFramer:
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk]:
         """Add bytes; yield every frame and junk that became complete."""
         if data:
-            self._times.append((self._base + len(self._buf), time_ns))
+            self._times.add(self._base + len(self._buf), time_ns)
             self._buf += data
         return iter(self._scan(final=False))
 
@@ -138,12 +137,8 @@ class SmartLprFramer:
         """``length`` bytes are missing: settle the buffer, then skip the hole."""
         items = self._scan(final=True, end_reason=_REASON_GAP)
         self._base += max(0, length)
-        self._times.clear()
+        self._times.restart(self._base)
         return iter(items)
-
-    def _time_at(self, offset: int) -> int:
-        index = bisect_right(self._times, (offset, 1 << 63)) - 1
-        return self._times[max(index, 0)][1] if self._times else 0
 
     def _scan(self, *, final: bool, end_reason: str = _REASON_END) -> list[Frame | Junk]:
         buf = self._buf
@@ -179,7 +174,7 @@ class SmartLprFramer:
                     self.direction,
                     self._base + pos,
                     bytes(buf[pos : pos + length]),
-                    self._time_at(self._base + pos),
+                    self._times.at(self._base + pos),
                 )
             )
             pos += length
@@ -195,7 +190,7 @@ class SmartLprFramer:
         if consumed:
             del buf[:consumed]
             self._base += consumed
-            self._prune_times()
+            self._times.forget_before(self._base)
         return out
 
     @staticmethod
@@ -220,15 +215,9 @@ class SmartLprFramer:
             self.direction,
             offset,
             bytes(self._buf[start:end]),
-            self._time_at(offset),
+            self._times.at(offset),
             reason,
         )
-
-    def _prune_times(self) -> None:
-        times = self._times
-        index = bisect_right(times, (self._base, 1 << 63)) - 1
-        if index > 0:
-            del times[:index]
 
 
 def new_framer(link: Link, direction: Direction) -> SmartLprFramer:
