@@ -155,23 +155,36 @@ def _table(headers: list[str], rows: list[list[str]]) -> Iterator[str]:
         yield "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
 
 
-def latency_rows(latencies: dict[tuple[str, str], list[int]]) -> list[list[str]]:
-    """min / median / p95 / max per (protocol, request type), in milliseconds."""
+LATENCY_COLUMNS = ("protocol", "request", "count", "min", "median", "p95", "max")
+
+
+def latency_summary(
+    latencies: dict[tuple[str, str], list[int]],
+) -> list[tuple[str, str, int, float, float, float, float]]:
+    """(protocol, request type, count, min, median, p95, max in ms), sorted."""
     rows = []
     for (protocol, request_type), samples in sorted(latencies.items()):
         ordered = sorted(samples)
         rows.append(
-            [
+            (
                 protocol,
                 request_type,
-                str(len(ordered)),
-                _ms(ordered[0]),
-                _ms(statistics.median(ordered)),
-                _ms(_percentile(ordered, 0.95)),
-                _ms(ordered[-1]),
-            ]
+                len(ordered),
+                ordered[0] / 1e6,
+                statistics.median(ordered) / 1e6,
+                _percentile(ordered, 0.95) / 1e6,
+                ordered[-1] / 1e6,
+            )
         )
     return rows
+
+
+def latency_rows(latencies: dict[tuple[str, str], list[int]]) -> list[list[str]]:
+    """The latency summary as table cells (milliseconds with three decimals)."""
+    return [
+        [protocol, request_type, str(count), *(f"{value:.3f}" for value in values)]
+        for protocol, request_type, count, *values in latency_summary(latencies)
+    ]
 
 
 def render(stats: Stats, title: str) -> Iterator[str]:
@@ -315,14 +328,7 @@ def to_json(stats: Stats, title: str) -> dict[str, object]:
             for (p, t, k), c in sorted(stats.types.items())
         ],
         "latency_ms": [
-            dict(
-                zip(
-                    ["protocol", "request", "count", "min", "median", "p95", "max"],
-                    row,
-                    strict=True,
-                )
-            )
-            for row in latency_rows(stats.latencies)
+            dict(zip(LATENCY_COLUMNS, row, strict=True)) for row in latency_summary(stats.latencies)
         ],
         "unanswered": [
             {"protocol": p, "type": t, "count": c} for (p, t), c in sorted(stats.unanswered.items())
@@ -335,24 +341,18 @@ def to_json(stats: Stats, title: str) -> dict[str, object]:
             for (code, sev), c in sorted(stats.problems.items())
         ],
         "transfers": [
-            dict(
-                zip(
-                    [
-                        "protocol",
-                        "link",
-                        "file",
-                        "progress",
-                        "bytes",
-                        "expected",
-                        "retries",
-                        "crc_failures",
-                        "kBps",
-                        "outcome",
-                    ],
-                    transfer_row(t),
-                    strict=True,
-                )
-            )
+            {
+                "protocol": t.protocol,
+                "link": t.link.id,
+                "file": t.name,
+                "progress": t.progress,
+                "bytes": t.received,
+                "expected": t.expected_size,
+                "retries": t.retries,
+                "crc_failures": t.crc_failures,
+                "bytes_per_s": t.throughput_bps,
+                "outcome": t.outcome,
+            }
             for t in stats.transfers
         ],
     }

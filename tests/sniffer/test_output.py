@@ -97,7 +97,7 @@ def test_stats_count_types_problems_and_latency() -> None:
     report = "\n".join(render(stats, "x.pcapng"))
     assert "Checksum errors: 2" in report
     assert "smartlpr  Status   1      4.000  4.000   4.000  4.000" in report
-    assert to_json(stats, "x")["latency_ms"][0]["median"] == "4.000"
+    assert to_json(stats, "x")["latency_ms"][0]["median"] == 4.0
 
 
 def test_safe_names_cannot_escape_the_directory() -> None:
