@@ -170,8 +170,11 @@ class CamsharkApp(App[int]):
     def on_capture_grew(self, message: CaptureGrew) -> None:
         self.handled_updates += 1
         self._dirty = True
-        if self.capture.finished:
-            self._tick()
+        first = self.handled_updates == 1
+        if self.capture.finished or first:
+            self._tick()  # the first rows go on screen at once, not at the next tick
+        if first and self.loader is not None:
+            self.call_after_refresh(self.loader.first_shown.set)
 
     def _tick(self) -> None:
         if not self._dirty:

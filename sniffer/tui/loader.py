@@ -22,6 +22,8 @@ from sniffer.sources.replay import ReplaySource
 
 FIRST_BATCH = 200
 """Notify as soon as this many records are in, so the first screen does not wait for a batch."""
+FIRST_PAINT_WAIT_S = 1.0
+"""Longest pause of the loader while the UI paints the first rows."""
 CAPTURES_DIR = Path(__file__).resolve().parents[2] / "captures"
 
 
@@ -103,6 +105,8 @@ class Loader:
         self.pipeline: Pipeline | None = None
         self._source: Source | None = None
         self._stop = threading.Event()
+        self.first_shown = threading.Event()
+        """Set by the UI once the first rows are painted; loading pauses until then."""
 
     def stop(self) -> None:
         """Ask ``run`` to end soon and close the source."""
@@ -156,7 +160,10 @@ class Loader:
                     self._collect(pipeline)
                     self._notify()
                     pending = 0
-                    last_ns = now_ns
+                    if first:
+                        # leave the GIL to the UI thread for the first paint
+                        self.first_shown.wait(FIRST_PAINT_WAIT_S)
+                    last_ns = clock.monotonic_ns()
         except SourceError as error:
             capture.error = str(error)
         except Exception as error:
