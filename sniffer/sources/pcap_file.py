@@ -231,6 +231,22 @@ class CaptureReader:
             self.progress(self._offset, self.total)
         return data
 
+    def _refill(
+        self, buf: bytes, pos: int, base: int, need: int, what: str
+    ) -> tuple[bytes, int] | None:
+        """Keep ``buf[pos:]`` and read at least ``need`` more bytes: (new buf, its file offset).
+
+        Returns None at a clean end of file; raises at a truncated record of kind ``what``.
+        """
+        more = self._read(max(self.chunk_size, need))
+        if not more:
+            if pos < len(buf):
+                raise self._fail(
+                    base + pos, f"truncated {what} ({len(buf) - pos} of {need} bytes present)"
+                )
+            return None
+        return buf[pos:] + more, base + pos
+
     def _fail(self, offset: int, what: str) -> SourceError:
         return SourceError(
             f"{self.path}: {what} at byte {offset} (packet {self.packets_read + 1}); "
@@ -273,16 +289,10 @@ class CaptureReader:
                 yield (sec * 1_000_000_000 + frac * unit, linktype, buf[start:end])
                 pos = end
             self.packets_read = count
-            more = self._read(max(self.chunk_size, need))
-            if not more:
-                if pos < n:
-                    raise self._fail(
-                        base + pos,
-                        f"truncated pcap record ({n - pos} of {need or rec_size} bytes present)",
-                    )
+            refilled = self._refill(buf, pos, base, need or rec_size, "pcap record")
+            if refilled is None:
                 return
-            base += pos
-            buf = buf[pos:] + more
+            buf, base = refilled
             pos = 0
 
     # -- pcapng -------------------------------------------------------------------------------
@@ -379,16 +389,10 @@ class CaptureReader:
                         yield (last_time, linktype, data)
                 pos = end
             self.packets_read = count
-            more = self._read(max(self.chunk_size, need))
-            if not more:
-                if pos < n:
-                    raise self._fail(
-                        base + pos,
-                        f"truncated pcapng block ({n - pos} of {need or 12} bytes present)",
-                    )
+            refilled = self._refill(buf, pos, base, need or 12, "pcapng block")
+            if refilled is None:
                 return
-            base += pos
-            buf = buf[pos:] + more
+            buf, base = refilled
             pos = 0
 
     def _interface(self, section: _Section, buf: bytes, pos: int, blen: int) -> None:
