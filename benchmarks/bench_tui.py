@@ -36,8 +36,9 @@ from dissectors.smartlpr.records import (
 )
 from sniffer.capture import Capture
 from sniffer.clock import FixedClock
-from sniffer.tui.app import CamsharkApp, make_app
+from sniffer.tui.app import CamsharkApp
 from sniffer.tui.config import TuiConfig
+from sniffer.tui.launch import make_app
 from sniffer.tui.loader import Loader
 from sniffer.tui.widgets.message_list import MessageList
 

@@ -38,6 +38,7 @@ from dissectors.api import (
     Severity,
     Transfer,
 )
+from sniffer.row_search import find_row
 
 NO_SEVERITY = -1
 SEVERITY_BY_RANK: tuple[Severity, ...] = (Severity.NOTE, Severity.WARNING, Severity.ERROR)
@@ -517,9 +518,10 @@ class Capture:
             return None
         needle = text.encode("utf-8")
         pattern = re.compile(re.escape(needle), re.IGNORECASE)
-        return self._find_in(
+        return find_row(
             self._summary,
             self._summary_off,
+            self._count,
             pattern.search,
             start,
             backwards=backwards,
@@ -531,65 +533,15 @@ class Capture:
         if not needle or not self._count:
             return None
         pattern = re.compile(re.escape(needle))
-        return self._find_in(
+        return find_row(
             self._data,
             self._data_off,
+            self._count,
             pattern.search,
             start,
             backwards=backwards,
             needle_len=len(needle),
         )
-
-    def _find_in(
-        self,
-        blob: bytearray,
-        offsets: array[int],
-        search: Callable[[bytearray, int, int], re.Match[bytes] | None],
-        start: int,
-        *,
-        backwards: bool,
-        needle_len: int,
-    ) -> int | None:
-        count = self._count
-        start = max(0, min(start, count - 1))
-        end_off = offsets[count]
-
-        def scan(lo: int, hi: int, *, last: bool) -> int | None:
-            """First (or last) row with a match inside ``blob[lo:hi]`` not crossing rows."""
-            found = None
-            pos = lo
-            while pos < hi:
-                match = search(blob, pos, hi)
-                if match is None:
-                    break
-                index = bisect.bisect_right(offsets, match.start(), 0, count + 1) - 1
-                if match.end() <= offsets[index + 1]:
-                    if not last:
-                        return index
-                    found = index
-                # the needle has a fixed length: a later match in this row crosses too
-                pos = offsets[index + 1]
-            return found
-
-        if backwards:
-            # windows from the cursor towards the start, then from the end (wrap); they
-            # overlap by the needle's length so that no match is cut in two
-            split = offsets[start + 1]
-            window = max(_SEARCH_WINDOW, 2 * needle_len)
-            for range_lo, range_hi in ((0, split), (split, end_off)):
-                hi = range_hi
-                while hi > range_lo:
-                    lo = max(range_lo, hi - window)
-                    found = scan(lo, hi, last=True)
-                    if found is not None:
-                        return found
-                    hi = lo + needle_len - 1 if lo > range_lo else lo
-            return None
-        for lo, hi in ((offsets[start], end_off), (0, offsets[start])):
-            found = scan(lo, hi, last=False)
-            if found is not None:
-                return found
-        return None
 
     def conversations(self) -> list[ConversationStats]:
         """Per-link counts, errors and latency, in order of first appearance."""
@@ -650,9 +602,6 @@ class Capture:
             + len(self._data)
             + len(self._summary)
         )
-
-
-_SEARCH_WINDOW = 1 << 16
 
 
 def _worst_rank(problems: Iterable[Problem]) -> int:

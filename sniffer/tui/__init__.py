@@ -1,4 +1,4 @@
-"""The Textual TUI. ``run_tui`` is what the CLI calls; ``make_app`` is in ``sniffer.tui.app``."""
+"""The Textual TUI. ``run_tui`` is what the CLI calls; ``make_app`` is in ``sniffer.tui.launch``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def run_tui(target: str | None, *, live: bool, protocol: str | None) -> int:
         live: ``target`` is a live source (``--live``).
         protocol: decode every link as this protocol.
     """
-    from sniffer.tui.app import make_app
+    from sniffer.tui.launch import make_app
 
     app = make_app(target, live=live, protocol=protocol)
     result = app.run()

@@ -1,13 +1,13 @@
-"""The camshark TUI: ``make_app`` builds it for the CLI and the tests alike.
+"""The camshark TUI app: composes the widgets and routes messages between them.
 
-The app composes the widgets and routes messages between them; the work lives in
-``sniffer.capture`` (storage, decoding, search), ``sniffer.tui.view`` (filtering),
+``sniffer.tui.launch.make_app`` builds it for the CLI and the tests. The work lives in
+``sniffer.capture`` (storage, decoding), ``sniffer.row_search`` (search), ``sniffer.tui.view`` (filtering),
 ``sniffer.tui.loader`` (source → pipeline → capture) and the widgets themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -25,10 +25,9 @@ from dissectors.api import ExtractedObject, Link, Transfer
 from sniffer.capture import Capture
 from sniffer.clock import Clock, SystemClock
 from sniffer.display_filter import FilterError, compile_filter
-from sniffer.sources.base import Source
 from sniffer.tui.config import TuiConfig
 from sniffer.tui.export import export_json, export_objects
-from sniffer.tui.loader import Loader, default_capture, open_target
+from sniffer.tui.loader import Loader
 from sniffer.tui.messages import CaptureGrew, FilterProgress
 from sniffer.tui.screens.conversations import ConversationsScreen
 from sniffer.tui.screens.export import ExportScreen
@@ -39,7 +38,7 @@ from sniffer.tui.view import MessageView
 from sniffer.tui.widgets.field_tree import FieldTree, problem_text
 from sniffer.tui.widgets.hex_pane import HexPane
 from sniffer.tui.widgets.message_list import MessageList, MessageListHeader
-from sniffer.tui.widgets.status_bar import StatusBar, StatusFacts, status_text
+from sniffer.tui.widgets.status_bar import StatusBar, StatusFacts, clock_text, status_text
 
 UI_FILTER_BUDGET = 2_000
 """Rows the UI thread filters per refresh; a worker takes over beyond that."""
@@ -203,7 +202,7 @@ class CamsharkApp(App[int]):
             live=self.live,
             dropped_updates=self.dropped_updates if self.loader is not None and self.live else None,
             filter_error=self.filter_error,
-            clock=_clock_text(self.clock) if self.config.show_clock else None,
+            clock=clock_text(self.clock) if self.config.show_clock else None,
         )
         return status_text(self.capture, self.view, facts)
 
@@ -562,66 +561,3 @@ class CamsharkApp(App[int]):
                     f"{binding.description} ({binding.key.replace(',', ' / ')})",
                     partial(self.run_action, binding.action),
                 )
-
-
-def _clock_text(clock: Clock) -> str:
-    import time
-
-    return time.strftime("%H:%M:%S", time.localtime(clock.time_ns() / 1e9))
-
-
-def make_app(
-    target: str | None,
-    *,
-    live: bool = False,
-    protocol: str | None = None,
-    clock: Clock | None = None,
-    config: TuiConfig | None = None,
-    capture: Capture | None = None,
-) -> CamsharkApp:
-    """Build the TUI for a file, a live source, or the bundled sample.
-
-    Args:
-        target: a pcap/pcapng path or a source URL (``replay:FILE?speed=1.0``); None opens the
-            bundled sample capture (or shows ``capture`` when one is given).
-        live: treat ``target`` as a live source (immediate records, follow the tail).
-        protocol: decode every link as this protocol.
-        clock: wall-clock source (tests pass ``FixedClock``).
-        config: UI settings (tests pass ``TuiConfig.test()``).
-        capture: an already filled capture to show instead of loading ``target``.
-
-    Returns:
-        The app, not yet running.
-    """
-    config = config or TuiConfig()
-    clock = clock or SystemClock()
-    if capture is not None and target is None:
-        return CamsharkApp(capture, live=live, clock=clock, config=config)
-    capture = capture or Capture()
-    if target is None:
-        sample = default_capture()
-        if sample is None:
-            capture.error = "no bundled sample capture found"
-            return CamsharkApp(capture, clock=clock, config=config)
-        target = str(sample)
-    if target.startswith("replay:"):
-        live = True
-    opener: Callable[[], Source] = partial(_open, target, clock, capture)
-    loader = Loader(
-        capture,
-        opener,
-        protocol=protocol,
-        live=live,
-        clock=clock,
-        interval_s=config.refresh_interval_s,
-    )
-    return CamsharkApp(
-        capture, loader=loader, live=live, clock=clock, config=config, source_name=target
-    )
-
-
-def _open(target: str, clock: Clock, capture: Capture) -> Source:
-    def progress(done: int, total: int) -> None:
-        capture.progress = done / total if total else None
-
-    return open_target(target, clock=clock, progress=progress)

@@ -17,8 +17,9 @@ from sniffer.capture import Capture
 from sniffer.clock import FixedClock
 from sniffer.sources import open_source
 from sniffer.sources.base import Event
-from sniffer.tui.app import CamsharkApp, make_app
+from sniffer.tui.app import CamsharkApp
 from sniffer.tui.config import TuiConfig
+from sniffer.tui.launch import make_app
 from sniffer.tui.loader import Loader
 from sniffer.tui.screens.conversations import ConversationsScreen
 from sniffer.tui.screens.follow import FollowScreen, StreamView

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dissectors.api import Direction, Kind, Problem, Record, Severity
-from sniffer import capture as capture_module
+from sniffer import row_search
 from sniffer.capture import Capture
 from sniffer.pipeline import Pipeline, iter_records
 from sniffer.sources import open_source
@@ -244,7 +244,7 @@ def test_find_bytes_agrees_with_a_row_by_row_search(
     start_fraction: float,
     backwards: bool,
 ) -> None:
-    monkeypatch.setattr(capture_module, "_SEARCH_WINDOW", 4)  # exercise the windows
+    monkeypatch.setattr(row_search, "SEARCH_WINDOW", 4)  # exercise the windows
     capture = Capture()
     for number, data in enumerate(rows, start=1):
         capture.append(make_record(number, data=data))

@@ -14,8 +14,9 @@ from textual.pilot import Pilot
 
 from sniffer.capture import Capture
 from sniffer.clock import FixedClock
-from sniffer.tui.app import CamsharkApp, make_app
+from sniffer.tui.app import CamsharkApp
 from sniffer.tui.config import TuiConfig
+from sniffer.tui.launch import make_app
 from sniffer.tui.widgets.field_tree import FieldTree
 from sniffer.tui.widgets.message_list import MessageList
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from textual.widgets import Static
 
 from sniffer.capture import Capture
+from sniffer.clock import Clock
 from sniffer.tui.view import MessageView
 
 
@@ -54,3 +56,8 @@ class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar { height: 1; }
     """
+
+
+def clock_text(clock: Clock) -> str:
+    """Wall-clock time for the status line, ``HH:MM:SS`` local."""
+    return time.strftime("%H:%M:%S", time.localtime(clock.time_ns() / 1e9))
