@@ -1,8 +1,9 @@
 """The camshark TUI app: composes the widgets and routes messages between them.
 
 ``sniffer.tui.launch.make_app`` builds it for the CLI and the tests. The work lives in
-``sniffer.capture`` (storage, decoding), ``sniffer.row_search`` (search), ``sniffer.tui.view`` (filtering),
-``sniffer.tui.loader`` (source → pipeline → capture) and the widgets themselves.
+``sniffer.capture`` (storage, decoding), ``sniffer.row_search`` (search),
+``sniffer.tui.view`` (filtering), ``sniffer.tui.loader`` (source → pipeline → capture) and
+the widgets themselves.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dissectors.api import Link, Transfer
 from sniffer.capture import Capture
 from sniffer.clock import FixedClock
 from sniffer.sources import open_source
-from sniffer.sources.base import Event
+from sniffer.sources.base import Event, Source
 from sniffer.tui.app import CamsharkApp
 from sniffer.tui.config import TuiConfig
 from sniffer.tui.launch import make_app
@@ -367,15 +367,20 @@ class GatedSource:
         self.inner.close()
 
 
+def live_app(source: Source) -> CamsharkApp:
+    """The TUI in live mode on ``source``, refreshing at every loader batch."""
+    capture = Capture()
+    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
+    return CamsharkApp(
+        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
+    )
+
+
 async def test_live_messages_stream_in_while_the_ui_stays_responsive(
     session_capture: Path,
 ) -> None:
     source = GatedSource(session_capture, open_events=12)
-    capture = Capture()
-    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
-    app = CamsharkApp(
-        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
-    )
+    app = live_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: len(app.view) >= 3, "the first messages")
         partial = len(app.capture)
@@ -391,11 +396,7 @@ async def test_live_messages_stream_in_while_the_ui_stays_responsive(
 
 async def test_detail_shows_a_response_that_arrives_later(session_capture: Path) -> None:
     source = GatedSource(session_capture, open_events=1)  # the first Status, not its reply
-    capture = Capture()
-    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
-    app = CamsharkApp(
-        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
-    )
+    app = live_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: len(app.view) == 1, "the request")
         tree = app.query_one(FieldTree)
@@ -424,11 +425,7 @@ async def test_a_filter_keeps_applying_to_messages_that_arrive_later(
     session_capture: Path,
 ) -> None:
     source = GatedSource(session_capture, open_events=2)
-    capture = Capture()
-    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
-    app = CamsharkApp(
-        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
-    )
+    app = live_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: len(app.capture) >= 1, "the first message")
         assert app.apply_filter("type == Status", problems_only=False)
@@ -443,11 +440,7 @@ async def test_live_view_stops_following_when_the_user_scrolls_away(
     session_capture: Path,
 ) -> None:
     source = GatedSource(session_capture, open_events=9)
-    capture = Capture()
-    loader = Loader(capture, lambda: source, live=True, clock=FixedClock(), interval_s=0)
-    app = CamsharkApp(
-        capture, loader=loader, live=True, clock=FixedClock(), config=TuiConfig.test()
-    )
+    app = live_app(source)
     async with app.run_test(size=(120, 22)) as pilot:
         messages = app.query_one(MessageList)
         await until(pilot, lambda: messages.max_scroll_y > 0, "more rows than fit")
