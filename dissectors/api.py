@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 _T = TypeVar("_T")
 
@@ -252,13 +252,24 @@ class Framer(Protocol):
     ``feed`` yields whatever became complete; incomplete input waits for the next call.
     ``gap`` tells the framer that ``length`` bytes are missing (a TCP hole): it emits any
     partial frame as Junk and resynchronises. ``flush`` ends the stream: leftovers become Junk.
+
+    Optional bulk hook: a framer with a ``header_runs`` attribute, set to True by the
+    pipeline for ``stats``, may also yield ``FrameRun`` items; its dissector then has a
+    ``read_run`` (see ``RunReader``). Frames, junk and runs still account for every byte.
     """
 
-    def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk]: ...
+    def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk | FrameRun]: ...
 
-    def gap(self, length: int, time_ns: int) -> Iterator[Frame | Junk]: ...
+    def gap(self, length: int, time_ns: int) -> Iterator[Frame | Junk | FrameRun]: ...
 
-    def flush(self) -> Iterator[Frame | Junk]: ...
+    def flush(self) -> Iterator[Frame | Junk | FrameRun]: ...
+
+
+@runtime_checkable
+class RunFramer(Framer, Protocol):
+    """A framer with the bulk hook: once ``header_runs`` is True it may yield ``FrameRun``s."""
+
+    header_runs: bool
 
 
 @dataclass(slots=True, eq=False)
@@ -318,6 +329,122 @@ class Record:
         if not problems:
             return None
         return max((p.severity for p in problems), key=lambda s: s.rank)
+
+
+class Annotatable(Protocol):
+    """What a matcher annotates: a ``Record``, or a ``LeanRecord`` on the ``stats`` path."""
+
+    number: int
+    request_in: int | None
+    response_in: int | None
+    latency_ns: int | None
+
+    @property
+    def link(self) -> Link: ...
+
+    def add_problem(self, severity: Severity, code: str, text: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LinkSide:
+    """One direction of one link as a protocol sees it: shared by that side's lean records.
+
+    Compared by identity: one per framer, and a cheap dictionary key per message.
+    """
+
+    protocol: str
+    link: Link
+    direction: Direction
+
+
+class LeanRecord:
+    """A numbered message without bytes, Frame or Dissection: what ``stats`` needs of it.
+
+    Made by a dissector's ``read_run`` for a well-formed message whose decode would report
+    no problem (anything unusual is decoded into a full ``Record`` instead). ``type`` and
+    ``kind`` are what its Dissection would say; matchers annotate it like a ``Record``.
+    """
+
+    __slots__ = (
+        "latency_ns",
+        "length",
+        "number",
+        "problems",
+        "request_in",
+        "response_in",
+        "side",
+        "time_ns",
+        "type_kind",
+    )
+
+    def __init__(
+        self, number: int, side: LinkSide, time_ns: int, length: int, type_kind: tuple[str, Kind]
+    ) -> None:
+        self.number = number
+        self.side = side
+        self.time_ns = time_ns
+        self.length = length
+        self.type_kind = type_kind
+        """(type name, kind), shared by every lean record of that type."""
+        self.problems: list[Problem] | None = None
+        """Matcher-level problems (None until the first)."""
+        self.request_in: int | None = None
+        self.response_in: int | None = None
+        self.latency_ns: int | None = None
+
+    @property
+    def link(self) -> Link:
+        """The link this message was seen on."""
+        return self.side.link
+
+    def add_problem(self, severity: Severity, code: str, text: str) -> None:
+        """Attach a matcher-level problem."""
+        if self.problems is None:
+            self.problems = []
+        self.problems.append(Problem(severity, code, text))
+
+
+@dataclass(slots=True, eq=False)
+class FrameRun:
+    """Consecutive frames handed over as compact header tuples: the bulk hook of a framer.
+
+    A framer that supports it (``header_runs = True`` on the framer, see ``Framer``) cuts
+    runs of plainly well-formed frames without building a ``Frame`` for each, and the
+    dissector's ``read_run`` turns them into ``LeanRecord``s (or full ``Record``s for the
+    unusual ones). The header tuple layout belongs to the protocol; its first two items are
+    the frame's offset in ``data`` and its length.
+    """
+
+    side: LinkSide
+    start: int
+    """Stream offset of ``data[0]``."""
+    data: bytes
+    headers: Sequence[tuple[int, ...]]
+    arrival_offsets: tuple[int, ...]
+    """Stream offsets from which ``arrival_times`` apply (as ``framing.ArrivalTimes``)."""
+    arrival_times: tuple[int, ...]
+
+    def frame(self, header: tuple[int, ...], time_ns: int) -> Frame:
+        """The full ``Frame`` of one header, for decoding the unusual ones the usual way."""
+        offset, length = header[0], header[1]
+        return Frame(
+            self.side.link,
+            self.side.direction,
+            self.start + offset,
+            self.data[offset : offset + length],
+            time_ns,
+        )
+
+
+RunReader = Callable[
+    [FrameRun, int, "Matcher | None", Callable[[Frame, int], Record], "list[Record | LeanRecord]"],
+    int,
+]
+"""A dissector's bulk hook: ``read_run(run, number, matcher, full, out)`` appends one item per
+frame of ``run`` to ``out``, numbered from ``number + 1``, and returns the last number used.
+Well-formed frames become ``LeanRecord``s annotated by ``matcher`` through its own lean entry
+point; any other frame goes through ``full(frame, number)``, the pipeline's usual decode,
+``Record`` and ``observe``, so unusual input is handled by exactly one code path."""
 
 
 @dataclass(slots=True, eq=False)
@@ -448,3 +575,5 @@ class Dissector:
     """On TCP, whether the device opens the connection when ``orient`` cannot tell."""
     doc: str = ""
     """The module docstring: what it is, transports, scope, spec."""
+    read_run: RunReader | None = None
+    """The bulk hook for ``FrameRun``s (optional; only with a framer that makes them)."""

@@ -31,6 +31,10 @@ class ArrivalTimes:
         index = bisect_right(self._offsets, offset) - 1
         return times[index if index > 0 else 0]
 
+    def snapshot(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(stream offsets, times) of the chunks still buffered, for a ``FrameRun``."""
+        return tuple(self._offsets), tuple(self._times)
+
     def forget_before(self, offset: int) -> None:
         """Drop the chunks wholly before ``offset``: the framer has consumed them."""
         index = bisect_right(self._offsets, offset) - 1

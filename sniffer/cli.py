@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dissectors import registry
-from dissectors.api import Record
+from dissectors.api import LeanRecord, Record
 from sniffer import __version__
 from sniffer.display_filter import FilterError, compile_filter
 from sniffer.objects_writer import ObjectsWriter
@@ -99,7 +99,9 @@ def _error(message: str) -> None:
     sys.stderr.write(f"camshark: {message}\n")
 
 
-def _pipeline(args: argparse.Namespace) -> Pipeline:
+def _pipeline(
+    args: argparse.Namespace, sink: Callable[[list[Record | LeanRecord]], None] | None = None
+) -> Pipeline:
     try:
         # only ``objects`` takes the extracted files; elsewhere they would pile up in memory.
         # ``objects`` prints no records, so it need not hold them back to settle either.
@@ -109,6 +111,7 @@ def _pipeline(args: argparse.Namespace) -> Pipeline:
             immediate=is_live(args.file),
             settle_ns=0 if objects else DEFAULT_SETTLE_NS,
             keep_objects=objects,
+            sink=sink,
         )
     except registry.UnknownProtocolError as error:
         raise UsageError(str(error)) from None
@@ -176,8 +179,9 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """``camshark stats FILE``."""
-    pipeline = _pipeline(args)
     stats = Stats()
+    # bulk mode: well-formed messages reach ``stats`` as LeanRecords, through the sink
+    pipeline = _pipeline(args, sink=None if is_live(args.file) else stats.take_all)
 
     def on_record(record: Record, _pipe: Pipeline) -> None:
         stats.add(record)

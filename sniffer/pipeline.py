@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
 from dissectors import registry
 from dissectors.api import (
@@ -27,12 +28,15 @@ from dissectors.api import (
     Field,
     Frame,
     Framer,
+    FrameRun,
     Junk,
     Kind,
+    LeanRecord,
     Link,
     Matcher,
     Problem,
     Record,
+    RunFramer,
     Severity,
     Transfer,
 )
@@ -48,6 +52,9 @@ DEFAULT_SETTLE_NS = 3_000_000_000
 """How long records are held for late annotations: longer than the matchers' timeouts."""
 MAX_HELD_RECORDS = 200_000
 """Bound on records held for settling: beyond it the oldest are released early."""
+
+Item = Record | LeanRecord
+"""What the pipeline numbers: a Record, or in bulk mode (``sink``) also a LeanRecord."""
 
 
 def hex_preview(data: bytes, limit: int = 32) -> str:
@@ -87,6 +94,20 @@ def _gap_dissection(length: int) -> Dissection:
         problems=(problem,),
         fields=(Field("gap_length", length, (0, 0)),),
     )
+
+
+def _decoded(
+    protocol: str, decode: Callable[[Frame], Dissection], frame: Frame, stats: PipelineStats
+) -> Dissection:
+    """``decode(frame)``, or a malformed dissection: a dissector bug must not cost data."""
+    try:
+        return decode(frame)
+    except DecodeError as error:
+        stats.malformed += 1
+        return _malformed_dissection(protocol, error, bug=False)
+    except Exception as error:  # a dissector bug must not cost data
+        stats.malformed += 1
+        return _malformed_dissection(protocol, error, bug=True)
 
 
 def _malformed_dissection(protocol: str, error: Exception, *, bug: bool) -> Dissection:
@@ -152,6 +173,10 @@ class Pipeline:
         keep_objects: collect the files the matchers extract for ``take_objects``. Commands
             that never take them (``read``, ``stats``) pass False, so the pictures of a long
             capture are dropped as they complete instead of piling up in memory.
+        sink: bulk mode, for ``stats``: framers with the bulk hook hand over ``FrameRun``s,
+            their dissector's ``read_run`` makes ``LeanRecord``s of the well-formed messages,
+            and the settled items (Records and LeanRecords) go to ``sink`` in number order;
+            ``process`` and ``finish`` then return nothing. Not with ``immediate``.
     """
 
     def __init__(
@@ -162,7 +187,11 @@ class Pipeline:
         settle_ns: int = DEFAULT_SETTLE_NS,
         dissectors: tuple[Dissector, ...] = registry.BUILTIN,
         keep_objects: bool = True,
+        sink: Callable[[list[Item]], None] | None = None,
     ) -> None:
+        if sink is not None and immediate:
+            raise ValueError("bulk mode (sink) settles records; it cannot be immediate")
+        self._sink = sink
         self._dissectors = dissectors
         self._forced = registry.by_id(protocol, dissectors) if protocol else None
         self._immediate = immediate
@@ -173,7 +202,7 @@ class Pipeline:
         self._number = 0
         self._now_ns = 0
         self._last_expire_ns = 0
-        self._held: deque[Record] = deque()
+        self._held: deque[Item] = deque()
         self._watch: deque[tuple[Record, tuple[int, int | None, int | None]]] = deque()
         self._updates: list[Record] = []
         self._objects: list[ExtractedObject] = []
@@ -192,7 +221,7 @@ class Pipeline:
         self.stats.events += 1
         if event.time_ns > self._now_ns:
             self._now_ns = event.time_ns
-        out: list[Record] = []
+        out: list[Item] = []
         state = self._state(event.info)
         if not state.decided:
             state.held.append(event)
@@ -218,7 +247,7 @@ class Pipeline:
 
     def finish(self) -> list[Record]:
         """End of input: flush every framer, finish matchers, release every held record."""
-        out: list[Record] = []
+        out: list[Item] = []
         for state in list(self._links.values()):
             if not state.decided:
                 self._try_decide(state, final=True)
@@ -231,11 +260,11 @@ class Pipeline:
         self._collect_objects()
         if self._immediate:
             self._settle_watch(final=True)
-            return out
+            return cast(list[Record], out)  # LeanRecords exist only in bulk mode
         self._held.extend(out)
         released = list(self._held)
         self._held.clear()
-        return released
+        return self._deliver(released)
 
     def take_updates(self) -> list[Record]:
         """Records (already emitted in immediate mode) whose annotations changed since."""
@@ -323,7 +352,7 @@ class Pipeline:
 
     # -- dispatch -------------------------------------------------------------------------------
 
-    def _dispatch(self, state: _LinkState, event: Event, out: list[Record]) -> None:
+    def _dispatch(self, state: _LinkState, event: Event, out: list[Item]) -> None:
         if isinstance(event, Chunk):
             self.stats.bytes += len(event.data)
             if state.dissector is None:
@@ -357,15 +386,18 @@ class Pipeline:
         if framer is None:
             assert state.dissector is not None
             framer = state.dissector.new_framer(state.info.link, state.directions[side])
+            bulk = self._sink is not None and state.dissector.read_run is not None
+            if bulk and isinstance(framer, RunFramer):
+                framer.header_runs = True
             state.framers[side] = framer
         return framer
 
-    def _flush_link(self, state: _LinkState, out: list[Record]) -> None:
+    def _flush_link(self, state: _LinkState, out: list[Item]) -> None:
         for side in sorted(state.framers):
             self._emit_items(state, side, state.framers[side].flush(), out)
         state.framers.clear()
 
-    def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Record]) -> None:
+    def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Item]) -> None:
         side = chunk.side
         frame = Frame(
             state.info.link, state.directions[side], state.offsets[side], chunk.data, chunk.time_ns
@@ -374,7 +406,11 @@ class Pipeline:
         self._append(state, RAW_PROTOCOL, frame, _raw_dissection(chunk.data), out)
 
     def _emit_items(
-        self, state: _LinkState, side: int, items: Iterator[Frame | Junk], out: list[Record]
+        self,
+        state: _LinkState,
+        side: int,
+        items: Iterator[Frame | Junk | FrameRun],
+        out: list[Item],
     ) -> None:
         """Decode, number and match what one framer (one side of a link) produced.
 
@@ -393,20 +429,27 @@ class Pipeline:
         first = self._number
         number = first
         end = -1
+
+        def full(frame: Frame, number: int) -> Record:
+            record = Record(number, protocol, frame, _decoded(protocol, decode, frame, stats))
+            if observe is not None:
+                observe(record)
+            return record
+
         try:
             for item in items:
+                if isinstance(item, FrameRun):
+                    assert dissector.read_run is not None
+                    number = dissector.read_run(item, number, matcher, full, out)
+                    self._number = number
+                    last = item.headers[-1]
+                    end = item.start + last[0] + last[1]
+                    continue
                 if isinstance(item, Junk):
                     stats.junk_bytes += len(item.data)
                     dissection = _junk_dissection(protocol, item)
                 else:
-                    try:
-                        dissection = decode(item)
-                    except DecodeError as error:
-                        stats.malformed += 1
-                        dissection = _malformed_dissection(protocol, error, bug=False)
-                    except Exception as error:  # a dissector bug must not cost data
-                        stats.malformed += 1
-                        dissection = _malformed_dissection(protocol, error, bug=True)
+                    dissection = _decoded(protocol, decode, item, stats)
                 number += 1
                 record = Record(number, protocol, item, dissection)
                 self._number = number
@@ -427,7 +470,7 @@ class Pipeline:
         protocol: str,
         item: Frame | Junk,
         dissection: Dissection,
-        out: list[Record],
+        out: list[Item],
     ) -> None:
         self._number += 1
         record = Record(self._number, protocol, item, dissection)
@@ -440,29 +483,39 @@ class Pipeline:
 
     # -- release --------------------------------------------------------------------------------
 
-    def _release(self, out: list[Record]) -> list[Record]:
+    def _release(self, out: list[Item]) -> list[Record]:
         if self._immediate:
-            for record in out:
+            records = cast(list[Record], out)  # LeanRecords exist only in bulk mode
+            for record in records:
                 self._watch.append((record, _annotations(record)))
             self._settle_watch(final=False)
-            return out
+            return records
         held = self._held
         held.extend(out)
         if not held:
             return []
         horizon = self._now_ns - self._settle_ns
-        if held[0].item.time_ns > horizon and len(held) <= MAX_HELD_RECORDS:
+        if held[0].time_ns > horizon and len(held) <= MAX_HELD_RECORDS:
             return []
-        released: list[Record] = []
+        released: list[Item] = []
         keep = released.append
         pop = held.popleft
         while held:
-            if held[0].item.time_ns > horizon:
+            if held[0].time_ns > horizon:
                 if len(held) <= MAX_HELD_RECORDS:
                     break
                 self.stats.released_early += 1
             keep(pop())
-        return released
+        return self._deliver(released)
+
+    def _deliver(self, released: list[Item]) -> list[Record]:
+        """Settled items: to the sink in bulk mode, else returned (all Records then)."""
+        sink = self._sink
+        if sink is None:
+            return cast(list[Record], released)
+        if released:
+            sink(released)
+        return []
 
     def _settle_watch(self, *, final: bool) -> None:
         horizon = self._now_ns - self._settle_ns

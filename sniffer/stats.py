@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from dissectors.api import Direction, Field, Kind, Record, Severity, Transfer
+from dissectors.api import (
+    Direction,
+    Field,
+    Kind,
+    LeanRecord,
+    Link,
+    LinkSide,
+    Problem,
+    Record,
+    Severity,
+    Transfer,
+)
 
 Endpoints = Callable[[Record], tuple[str, str]]
 
@@ -52,52 +64,98 @@ class Stats:
     latencies: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     transfers: list[Transfer] = field(default_factory=list)
     _waiting: dict[int, str] = field(default_factory=dict)
+    _sides: dict[LinkSide, tuple[LinkStats, bool]] = field(default_factory=dict)
+    """Per side: its link's counts and whether it carries bytes to the device."""
+    _record_sides: dict[tuple[str, Link, Direction], LinkSide] = field(default_factory=dict)
     _seen_latencies: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, record: Record) -> None:
-        """Account for one settled record (the per-message hot path of ``camshark stats``)."""
-        self.records += 1
-        item = record.item
-        time_ns = item.time_ns
-        if self.first_ns is None:
-            self.first_ns = time_ns
-        if time_ns > self.last_ns:
-            self.last_ns = time_ns
-        link = item.link
-        dissection = record.dissection
-        protocol = record.protocol
+        """Account for one settled record."""
+        self.take_all((record,))
+
+    def take_all(self, items: Iterable[Record | LeanRecord]) -> None:
+        """Account for settled items in number order: the bulk-mode sink and the hot path.
+
+        A ``Record`` is first seen as the ``LeanRecord`` it would be (its NAK reason counted
+        on the way), so one loop counts both.
+        """
+        types = self.types
+        waiting = self._waiting
+        sides = self._sides
+        records = self.records
+        first_ns = self.first_ns
+        last_ns = self.last_ns
+        for item in items:
+            row = item if type(item) is LeanRecord else self._as_lean(cast(Record, item))
+            time_ns = row.time_ns
+            records += 1
+            if first_ns is None:
+                first_ns = time_ns
+            if time_ns > last_ns:
+                last_ns = time_ns
+            side = row.side
+            counts = sides.get(side)
+            if counts is None:
+                counts = self._side_counts(side, time_ns)
+            stats, to_device = counts
+            stats.last_ns = time_ns
+            if to_device:
+                stats.to_device += 1
+                stats.bytes_to_device += row.length
+            else:
+                stats.from_device += 1
+                stats.bytes_from_device += row.length
+            type_name, kind = row.type_kind
+            # Kind is a StrEnum: the member itself is the string key (no enum ``.value`` lookup)
+            types[(side.protocol, type_name, kind)] += 1
+            if row.problems:
+                self._add_problems(row.problems, stats, side.protocol, type_name)
+            if row.response_in is not None:
+                waiting[row.response_in] = type_name
+            latency_ns = row.latency_ns
+            if latency_ns is not None:
+                request_type = waiting.pop(row.number, None)
+                if request_type is not None:
+                    self._add_latency((side.protocol, request_type), latency_ns)
+                    samples = stats.latencies_ns
+                    samples.append(latency_ns)
+                    if len(samples) > LATENCY_SAMPLES:
+                        del samples[::2]
+        self.records = records
+        self.first_ns = first_ns
+        self.last_ns = last_ns
+
+    def _side_counts(self, side: LinkSide, time_ns: int) -> tuple[LinkStats, bool]:
+        link = side.link
         stats = self.links.get(link.id)
         if stats is None:
-            stats = LinkStats(link.name, protocol, time_ns, time_ns)
+            stats = LinkStats(link.name, side.protocol, time_ns, time_ns)
             self.links[link.id] = stats
-        stats.last_ns = time_ns
-        if item.direction is Direction.TO_DEVICE:
-            stats.to_device += 1
-            stats.bytes_to_device += len(item.data)
-        else:
-            stats.from_device += 1
-            stats.bytes_from_device += len(item.data)
-        kind = dissection.kind
-        # Kind is a StrEnum: the member itself is the string key (no enum ``.value`` lookup)
-        self.types[(protocol, dissection.type, kind)] += 1
-        if dissection.problems or record.problems:
-            self._add_problems(record, stats, protocol)
-        if kind is Kind.NAK:
-            self.naks[(protocol, _reason(dissection.fields) or dissection.summary)] += 1
-        if record.response_in is not None:
-            self._waiting[record.response_in] = dissection.type
-        latency_ns = record.latency_ns
-        if latency_ns is not None:
-            request_type = self._waiting.pop(record.number, None)
-            if request_type is not None:
-                self._add_latency((protocol, request_type), latency_ns)
-                samples = stats.latencies_ns
-                samples.append(latency_ns)
-                if len(samples) > LATENCY_SAMPLES:
-                    del samples[::2]
+        counts = self._sides[side] = (stats, side.direction is Direction.TO_DEVICE)
+        return counts
 
-    def _add_problems(self, record: Record, stats: LinkStats, protocol: str) -> None:
-        for problem in record.all_problems:
+    def _as_lean(self, record: Record) -> LeanRecord:
+        item = record.item
+        dissection = record.dissection
+        key = (record.protocol, item.link, item.direction)
+        side = self._record_sides.get(key)
+        if side is None:
+            side = self._record_sides[key] = LinkSide(*key)
+        row = LeanRecord(
+            record.number, side, item.time_ns, len(item.data), (dissection.type, dissection.kind)
+        )
+        if dissection.problems or record.problems:
+            row.problems = list(record.all_problems)
+        row.response_in = record.response_in
+        row.latency_ns = record.latency_ns
+        if dissection.kind is Kind.NAK:
+            self.naks[(record.protocol, _reason(dissection.fields) or dissection.summary)] += 1
+        return row
+
+    def _add_problems(
+        self, problems: Sequence[Problem], stats: LinkStats, protocol: str, type_name: str
+    ) -> None:
+        for problem in problems:
             severity = problem.severity
             self.problems[(problem.code, severity)] += 1
             if severity is Severity.ERROR:
@@ -105,7 +163,7 @@ class Stats:
             elif severity is Severity.WARNING:
                 stats.warnings += 1
             if problem.code.endswith(".unanswered"):
-                self.unanswered[(protocol, record.dissection.type)] += 1
+                self.unanswered[(protocol, type_name)] += 1
 
     def _add_latency(self, key: tuple[str, str], latency_ns: int) -> None:
         samples = self.latencies.setdefault(key, [])

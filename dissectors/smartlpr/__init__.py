@@ -33,6 +33,7 @@ from dissectors.checksums import xor_bcc
 from dissectors.smartlpr.codec import decode, encode
 from dissectors.smartlpr.framing import new_framer
 from dissectors.smartlpr.matching import new_matcher
+from dissectors.smartlpr.runs import read_run
 from dissectors.smartlpr.tables import (
     ETX,
     LEN_HEADER,
@@ -141,6 +142,7 @@ DISSECTOR = Dissector(
     new_matcher=new_matcher,
     device_is_client=None,
     doc=__doc__ or "",
+    read_run=read_run,
 )
 
 __all__ = ["DISSECTOR", "decode", "encode", "orient", "sniff"]

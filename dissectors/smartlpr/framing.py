@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from dissectors.api import Direction, Frame, Junk, Link
+from dissectors.api import Direction, Frame, FrameRun, Junk, Link, LinkSide
 from dissectors.checksums import xor_bcc
 from dissectors.framing import ArrivalTimes
 from dissectors.smartlpr.tables import (
@@ -33,6 +33,7 @@ from dissectors.smartlpr.tables import (
     SIZE_READINGS,
     STX,
 )
+from dissectors.speedups import SmartLprHeader, smartlpr_scan
 
 _SIZE_TYPE_VERSION = struct.Struct("<IHH")
 """Size, Type, Version at offset 5 of a frame."""
@@ -106,7 +107,9 @@ class SmartLprFramer:
         "_preferred",
         "_times",
         "direction",
+        "header_runs",
         "link",
+        "side",
     )
 
     def __init__(self, link: Link, direction: Direction) -> None:
@@ -121,33 +124,46 @@ class SmartLprFramer:
         self._junk_reason = ""
         self._preferred: int | None = None
         """Extra bytes of the Size reading this link uses, once a good frame showed it."""
+        self.header_runs = False
+        """Hand runs of well-formed frames over as one ``FrameRun`` (the ``stats`` path)."""
+        self.side = LinkSide("smartlpr", link, direction)
 
-    def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk]:
+    def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk | FrameRun]:
         """Add bytes; yield every frame and junk that became complete."""
         if data:
             self._times.add(self._base + len(self._buf), time_ns)
             self._buf += data
         return iter(self._scan(final=False))
 
-    def flush(self) -> Iterator[Frame | Junk]:
+    def flush(self) -> Iterator[Frame | Junk | FrameRun]:
         """End of stream: accept what can be accepted, the rest is junk."""
         return iter(self._scan(final=True, end_reason=_REASON_END))
 
-    def gap(self, length: int, time_ns: int) -> Iterator[Frame | Junk]:
+    def gap(self, length: int, time_ns: int) -> Iterator[Frame | Junk | FrameRun]:
         """``length`` bytes are missing: settle the buffer, then skip the hole."""
         items = self._scan(final=True, end_reason=_REASON_GAP)
         self._base += max(0, length)
         self._times.restart(self._base)
         return iter(items)
 
-    def _scan(self, *, final: bool, end_reason: str = _REASON_END) -> list[Frame | Junk]:
+    def _scan(self, *, final: bool, end_reason: str = _REASON_END) -> list[Frame | Junk | FrameRun]:
         buf = self._buf
-        out: list[Frame | Junk] = []
+        out: list[Frame | Junk | FrameRun] = []
         total = len(buf)
         pos = self._junk_len
         junk_from = 0 if pos else -1
         junk_reason = self._junk_reason
         while pos < total:
+            if junk_from < 0 and self._preferred is not None and buf[pos] == STX:
+                # the link's Size reading is known: what candidate_length would accept under
+                # it (Etx in place, any Bcc) is cut in one call, Bcc verdicts included
+                headers, end = smartlpr_scan(
+                    buf, pos, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE
+                )
+                if headers:
+                    self._emit_run(headers, end, out)
+                    pos = end
+                    continue
             if buf[pos] != STX:
                 found = buf.find(_STX, pos)
                 if junk_from < 0:
@@ -192,6 +208,21 @@ class SmartLprFramer:
             self._base += consumed
             self._times.forget_before(self._base)
         return out
+
+    def _emit_run(
+        self, headers: list[SmartLprHeader], end: int, out: list[Frame | Junk | FrameRun]
+    ) -> None:
+        buf = self._buf
+        base = self._base
+        if self.header_runs:
+            offsets, times = self._times.snapshot()
+            out.append(FrameRun(self.side, base, bytes(buf[:end]), headers, offsets, times))
+            return
+        link, direction, at = self.link, self.direction, self._times.at
+        for pos, length, *_ in headers:
+            out.append(
+                Frame(link, direction, base + pos, bytes(buf[pos : pos + length]), at(base + pos))
+            )
 
     @staticmethod
     def _reject_reason(buf: bytearray, pos: int, end_reason: str | None) -> str:

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from dissectors.api import (
+    Annotatable,
     ExtractedObject,
     Kind,
     Link,
@@ -67,6 +67,9 @@ MAX_ENTRIES = 100_000
 CLOCK_DRIFT_NS = 2_000_000_000
 
 _OPENERS = (Kind.EVENT, Kind.REQUEST)
+# plain names: attribute access on an enum class costs ~0.1 µs, too much on the hot path
+_EVENT = Kind.EVENT
+_RESPONSE = Kind.RESPONSE
 _REPLIES = (Kind.RESPONSE, Kind.ACK, Kind.NAK)
 
 Key = tuple[str, str, int, int]
@@ -89,21 +92,31 @@ def _ms(ns: int) -> str:
     return f"{ns / 1e6:.1f} ms"
 
 
-@dataclass(slots=True)
-class _Pending:
-    record: Record
-    message: SmartLprMessage
+class _Pending(NamedTuple):
+    target: Annotatable
+    kind: Kind
+    type: int
+    id: int
+    unit_id: int
+    version: int
+    bcc_ok: bool
+    request_body: GetPicture | CurrentFrame | None
+    """Kept for the pictures table: what the response's picture was asked for."""
     time_ns: int
     """Time of the latest (re)transmission: the reply's latency counts from it."""
-    retries: int = 0
+    retries: int
 
 
-@dataclass(slots=True)
-class _Answered:
+class _Answered(NamedTuple):
     request: int
     type: int
     reply: int
     time_ns: int
+
+
+# one of each per message on the stats path: tuple.__new__ builds them about 3x faster than
+# the NamedTuple constructor (no Python-level __new__ call)
+_new_tuple = tuple.__new__
 
 
 def _is_jpeg(image: bytes) -> bool:
@@ -111,7 +124,13 @@ def _is_jpeg(image: bytes) -> bool:
 
 
 class SmartLprMatcher:
-    """Pairs SmartLPR requests/events with their replies for one capture."""
+    """Pairs SmartLPR requests/events with their replies for one capture.
+
+    Every rule is written once, in the methods ``opened``, ``trigger_seen``, ``plate_seen``,
+    ``replied``, ``nak_seen`` and ``picture_seen``, which take the header facts and an
+    ``Annotatable``. ``observe`` feeds them from a decoded ``Record`` (read, TUI); the
+    ``stats`` path (``runs.read_run``) feeds them from header tuples and ``LeanRecord``s.
+    """
 
     def __init__(
         self, timeout_ns: int = DEFAULT_TIMEOUT_NS, nak_table: dict[int, str] = SMARTLPR_NAK
@@ -144,21 +163,42 @@ class SmartLprMatcher:
         if not isinstance(message, SmartLprMessage):
             return
         kind = record.dissection.kind
-        if record.time_ns > self._last_ns:
-            self._last_ns = record.time_ns
-        link = record.link
-        hosts = self._hosts.get(link.id)
-        if hosts is None or self._host_links.get(link.id) is not link:
-            if len(self._hosts) > MAX_ENTRIES:
-                self._hosts.clear()
-                self._host_links.clear()
-            hosts = self._hosts[link.id] = _hosts(link)
-            self._host_links[link.id] = link
-        key: Key = (*hosts, message.unit_id, message.id)
+        time_ns = record.time_ns
+        hosts = self.hosts_of(record.link)
+        unit_id = message.unit_id
+        body = message.body
         if kind in _OPENERS:
-            self._observe_opener(record, message, kind, key)
+            request_body = body if isinstance(body, GetPicture | CurrentFrame) else None
+            self.opened(
+                record,
+                time_ns,
+                kind,
+                hosts,
+                unit_id,
+                message.id,
+                message.type,
+                message.version,
+                message.bcc_ok,
+                request_body,
+            )
+            if isinstance(body, Trigger):
+                self.trigger_seen(hosts, unit_id, body.trigger_id, record.number, time_ns)
+            elif isinstance(body, LicenseInfo):
+                self.plate_seen(
+                    record,
+                    time_ns,
+                    hosts,
+                    unit_id,
+                    body.trigger_id,
+                    body.timestamp,
+                    body.timestamp_usec,
+                )
         elif kind in _REPLIES:
-            self._observe_reply(record, message, kind, key)
+            entry = self.replied(record, time_ns, kind, hosts, unit_id, message.id, message.type)
+            if entry is not None and isinstance(body, Nak):
+                self.nak_seen(record, time_ns, body.code, body.subcode, entry, hosts)
+            if isinstance(body, GetPictureResponse | CurrentFrameResponse):
+                self.picture_seen(record, unit_id, message.bcc_ok, body, entry)
 
     def expire(self, now_ns: int) -> None:
         """Flag what waited longer than the timeout; forget old history."""
@@ -178,7 +218,7 @@ class SmartLprMatcher:
 
     def link_closed(self, link: Link, time_ns: int) -> None:
         """Requests still waiting on ``link`` will never get their reply there."""
-        closing = [k for k, e in self._pending.items() if e.record.link == link]
+        closing = [k for k, e in self._pending.items() if e.target.link == link]
         for key in closing:
             self._unanswered(self._pending.pop(key), "before the link closed")
 
@@ -191,10 +231,10 @@ class SmartLprMatcher:
         for entry in self._pending.values():
             waited = self._last_ns - entry.time_ns
             if waited < self.timeout_ns:
-                entry.record.add_problem(
+                entry.target.add_problem(
                     Severity.NOTE,
                     P + "unanswered",
-                    f"no reply to {type_name(entry.message.type)} Id {entry.message.id} in the "
+                    f"no reply to {type_name(entry.type)} Id {entry.id} in the "
                     f"{_ms(waited)} the capture still ran: the reply may not have been captured",
                 )
             else:
@@ -210,136 +250,189 @@ class SmartLprMatcher:
         """One transfer per picture response seen."""
         return list(self._transfers)
 
-    # -- openers --------------------------------------------------------------------------------
+    # -- the rules ------------------------------------------------------------------------------
 
-    def _observe_opener(
-        self, record: Record, message: SmartLprMessage, kind: Kind, key: Key
+    def hosts_of(self, link: Link) -> tuple[str, str]:
+        """The two hosts of ``link``, sorted: the first half of every pairing key."""
+        hosts = self._hosts.get(link.id)
+        if hosts is None or self._host_links.get(link.id) is not link:
+            if len(self._hosts) > MAX_ENTRIES:
+                self._hosts.clear()
+                self._host_links.clear()
+            hosts = self._hosts[link.id] = _hosts(link)
+            self._host_links[link.id] = link
+        return hosts
+
+    def opened(
+        self,
+        target: Annotatable,
+        time_ns: int,
+        kind: Kind,
+        hosts: tuple[str, str],
+        unit_id: int,
+        conv_id: int,
+        message_type: int,
+        version: int,
+        bcc_ok: bool,
+        request_body: GetPicture | CurrentFrame | None = None,
     ) -> None:
-        unit_opened = kind is Kind.EVENT
-        if (message.id & 1) != unit_opened:
+        """An event or request opens a conversation: Id parity, downgrade, retransmission."""
+        if time_ns > self._last_ns:
+            self._last_ns = time_ns
+        unit_opened = kind is _EVENT
+        if (conv_id & 1) != unit_opened:
             opener, parity = ("unit", "odd") if unit_opened else ("central system", "even")
-            record.add_problem(
+            target.add_problem(
                 Severity.WARNING,
                 P + "id_parity",
-                f"{type_name(message.type)} opens a conversation from the {opener}, whose Ids "
-                f"are {parity}; Id {message.id} is not (B.4)",
+                f"{type_name(message_type)} opens a conversation from the {opener}, whose Ids "
+                f"are {parity}; Id {conv_id} is not (B.4)",
             )
-        self._check_downgrade(record, message, key)
+        key: Key = (hosts[0], hosts[1], unit_id, conv_id)
+        if self._refused:
+            self._check_downgrade(target, hosts, unit_id, message_type, version)
         retries = 0
         previous = self._pending.pop(key, None)
         if previous is not None:
-            if previous.message.type == message.type:
+            if previous.type == message_type:
                 retries = previous.retries + 1
                 self.retransmissions += 1
-                record.add_problem(
+                target.add_problem(
                     Severity.NOTE,
                     P + "retransmission",
-                    f"{type_name(message.type)} Id {message.id} sent again without a reply "
-                    f"(retry {retries}, first #{previous.record.number})",
+                    f"{type_name(message_type)} Id {conv_id} sent again without a reply "
+                    f"(retry {retries}, first #{previous.target.number})",
                 )
             else:
-                record.add_problem(
+                target.add_problem(
                     Severity.WARNING,
                     P + "id_reuse",
-                    f"Id {message.id} reused for {type_name(message.type)} while "
-                    f"{type_name(previous.message.type)} #{previous.record.number} is still "
+                    f"Id {conv_id} reused for {type_name(message_type)} while "
+                    f"{type_name(previous.type)} #{previous.target.number} is still "
                     "unanswered",
                 )
                 self._unanswered(previous, "before its Id was reused")
         else:
             answered = self._answered.get(key)
-            if answered is not None and answered.type == message.type:
+            if answered is not None and answered.type == message_type:
                 self.retransmissions += 1
                 retries = 1
-                record.add_problem(
+                target.add_problem(
                     Severity.NOTE,
                     P + "retransmission",
-                    f"{type_name(message.type)} Id {message.id} sent again after reply "
+                    f"{type_name(message_type)} Id {conv_id} sent again after reply "
                     f"#{answered.reply} to #{answered.request}",
                 )
-        self._pending[key] = _Pending(record, message, record.time_ns, retries)
-        body = message.body
-        if isinstance(body, Trigger):
-            self._triggers[(key[0], key[1], message.unit_id, body.trigger_id)] = (
-                record.number,
-                record.time_ns,
-            )
-        elif isinstance(body, LicenseInfo):
-            self._check_plate(record, message, body, key)
-        if len(self._triggers) > MAX_ENTRIES:
-            _prune(self._triggers, lambda _v: True, limit=len(self._triggers) - MAX_ENTRIES)
+        self._pending[key] = _new_tuple(
+            _Pending,
+            (target, kind, message_type, conv_id, unit_id, version, bcc_ok, request_body, time_ns,
+             retries),
+        )  # fmt: skip
 
-    def _check_downgrade(self, record: Record, message: SmartLprMessage, key: Key) -> None:
-        refused_key = (key[0], key[1], message.unit_id, message.type)
+    def trigger_seen(
+        self, hosts: tuple[str, str], unit_id: int, trigger_id: int, number: int, time_ns: int
+    ) -> None:
+        """Remember a Trigger for the latency of the plate read that answers it."""
+        triggers = self._triggers
+        triggers[(hosts[0], hosts[1], unit_id, trigger_id)] = (number, time_ns)
+        if len(triggers) > MAX_ENTRIES:
+            _prune(triggers, lambda _v: True, limit=len(triggers) - MAX_ENTRIES)
+
+    def _check_downgrade(
+        self,
+        target: Annotatable,
+        hosts: tuple[str, str],
+        unit_id: int,
+        message_type: int,
+        version: int,
+    ) -> None:
+        refused_key = (hosts[0], hosts[1], unit_id, message_type)
         refused = self._refused.get(refused_key)
         if refused is None:
             return
-        version, number, _time = refused
-        if message.version < version:
+        refused_version, number, _time = refused
+        if version < refused_version:
             del self._refused[refused_key]
-            record.add_problem(
+            target.add_problem(
                 Severity.NOTE,
                 P + "version_downgrade",
-                f"{type_name(message.type)} re-sent as version {message.version} after NAK 6 "
-                f"refused version {version} (#{number})",
+                f"{type_name(message_type)} re-sent as version {version} after NAK 6 "
+                f"refused version {refused_version} (#{number})",
             )
 
-    def _check_plate(
-        self, record: Record, message: SmartLprMessage, body: LicenseInfo, key: Key
+    def plate_seen(
+        self,
+        target: Annotatable,
+        time_ns: int,
+        hosts: tuple[str, str],
+        unit_id: int,
+        trigger_id: int,
+        timestamp: int,
+        timestamp_usec: int,
     ) -> None:
-        if body.trigger_id != -1:
-            trigger = self._triggers.get((key[0], key[1], message.unit_id, body.trigger_id))
+        """A LicenseInfo (after ``opened``): Trigger→plate latency and the unit's clock."""
+        if trigger_id != -1:
+            trigger = self._triggers.get((hosts[0], hosts[1], unit_id, trigger_id))
             if trigger is not None:
-                number, time_ns = trigger
-                record.add_problem(
+                number, trigger_ns = trigger
+                target.add_problem(
                     Severity.NOTE,
                     P + "trigger_latency",
-                    f"plate read {_ms(record.time_ns - time_ns)} after Trigger "
-                    f"{body.trigger_id} (#{number})",
+                    f"plate read {_ms(time_ns - trigger_ns)} after Trigger "
+                    f"{trigger_id} (#{number})",
                 )
-        if body.timestamp and body.timestamp_usec < 1_000_000:
-            unit_ns = body.timestamp * 1_000_000_000 + body.timestamp_usec * 1000
-            drift = unit_ns - record.time_ns
+        if timestamp and timestamp_usec < 1_000_000:
+            unit_ns = timestamp * 1_000_000_000 + timestamp_usec * 1000
+            drift = unit_ns - time_ns
             if abs(drift) > CLOCK_DRIFT_NS:
                 side = "ahead of" if drift > 0 else "behind"
-                record.add_problem(
+                target.add_problem(
                     Severity.NOTE,
                     P + "clock_drift",
                     f"the unit's timestamp is {abs(drift) / 1e9:.3f} s {side} capture time: "
                     "check the unit's clock (NTP)",
                 )
 
-    # -- replies --------------------------------------------------------------------------------
-
-    def _observe_reply(
-        self, record: Record, message: SmartLprMessage, kind: Kind, key: Key
-    ) -> None:
+    def replied(
+        self,
+        target: Annotatable,
+        time_ns: int,
+        kind: Kind,
+        hosts: tuple[str, str],
+        unit_id: int,
+        conv_id: int,
+        message_type: int,
+    ) -> _Pending | None:
+        """A response, ACK or NAK: pair it by (hosts, unit, Id); the request it answered."""
+        if time_ns > self._last_ns:
+            self._last_ns = time_ns
+        key: Key = (hosts[0], hosts[1], unit_id, conv_id)
         entry = self._pending.pop(key, None)
         if entry is None:
             answered = self._answered.get(key)
             if answered is not None:
-                record.request_in = answered.request
-                record.add_problem(
+                target.request_in = answered.request
+                target.add_problem(
                     Severity.NOTE,
                     P + "duplicate_reply",
                     f"another reply to #{answered.request} (first reply #{answered.reply})",
                 )
             else:
-                record.add_problem(
+                target.add_problem(
                     Severity.WARNING,
                     P + "unmatched_reply",
-                    f"no request or event with unit {message.unit_id} Id {message.id} was "
+                    f"no request or event with unit {unit_id} Id {conv_id} was "
                     "seen (capture started late, or the peer used a wrong Id)",
                 )
-            self._picture(record, message, None)
-            return
-        request = entry.record
-        record.request_in = request.number
-        record.latency_ns = record.time_ns - entry.time_ns
+            return None
+        request = entry.target
+        number = request.number
+        target.request_in = number
+        target.latency_ns = time_ns - entry.time_ns
         if request.response_in is None:
-            request.response_in = record.number
-        asked = entry.message.type
-        if kind is Kind.RESPONSE and message.type != asked + RESPONSE_OFFSET:
+            request.response_in = target.number
+        asked = entry.type
+        if kind is _RESPONSE and message_type != asked + RESPONSE_OFFSET:
             expected = asked + RESPONSE_OFFSET
             want = (
                 f"{expected} {type_name(expected)} or ACK/NAK"
@@ -351,29 +444,37 @@ class SmartLprMatcher:
                 )
                 else "ACK/NAK"
             )
-            record.add_problem(
+            target.add_problem(
                 Severity.WARNING,
                 P + "unexpected_response",
-                f"{type_name(message.type)} ({message.type}) answers "
-                f"{type_name(asked)} ({asked}) #{request.number}; expected {want}",
+                f"{type_name(message_type)} ({message_type}) answers "
+                f"{type_name(asked)} ({asked}) #{number}; expected {want}",
             )
-        if isinstance(message.body, Nak):
-            self._nak_context(record, message.body, entry, key)
-        self._answered[key] = _Answered(request.number, asked, record.number, record.time_ns)
-        if len(self._answered) > MAX_ENTRIES:
-            _prune(self._answered, lambda _v: True, limit=len(self._answered) - MAX_ENTRIES)
-        self._picture(record, message, entry)
+        answered_table = self._answered
+        answered_table[key] = _new_tuple(_Answered, (number, asked, target.number, time_ns))
+        if len(answered_table) > MAX_ENTRIES:
+            _prune(answered_table, lambda _v: True, limit=len(answered_table) - MAX_ENTRIES)
+        return entry
 
-    def _nak_context(self, record: Record, nak: Nak, entry: _Pending, key: Key) -> None:
-        request = entry.record
-        asked = entry.message.type
-        hint = nak_hint(asked, nak.code)
-        if nak.code not in self.nak_table:
+    def nak_seen(
+        self,
+        target: Annotatable,
+        time_ns: int,
+        code: int,
+        subcode: int,
+        entry: _Pending,
+        hosts: tuple[str, str],
+    ) -> None:
+        """A NAK that answered ``entry`` (after ``replied``): what it means for that request."""
+        request = entry.target
+        asked = entry.type
+        hint = nak_hint(asked, code)
+        if code not in self.nak_table:
             hint = "the code is not in this product's table (QuercusVL uses other codes)"
         number = request.number
-        text = f"NAK {nak.code} answers {type_name(asked)} #{number}"
-        if nak.code == 1:
-            if not entry.message.bcc_ok:
+        text = f"NAK {code} answers {type_name(asked)} #{number}"
+        if code == 1:
+            if not entry.bcc_ok:
                 text += f": #{number} had a bad Bcc here too, so the line corrupted it"
             else:
                 text += (
@@ -382,42 +483,47 @@ class SmartLprMatcher:
                 )
         elif hint:
             text += f": {hint}"
-        if nak.code == 3:
-            text += f" (bad parameter index {nak.subcode})"
-        record.add_problem(Severity.NOTE, P + "nak_context", text)
-        if nak.code == 6:
-            self._refused[(key[0], key[1], entry.message.unit_id, asked)] = (
-                entry.message.version,
-                request.number,
-                record.time_ns,
+        if code == 3:
+            text += f" (bad parameter index {subcode})"
+        target.add_problem(Severity.NOTE, P + "nak_context", text)
+        if code == 6:
+            self._refused[(hosts[0], hosts[1], entry.unit_id, asked)] = (
+                entry.version,
+                number,
+                time_ns,
             )
 
     def _unanswered(self, entry: _Pending, when: str) -> None:
-        message = entry.message
-        what = "ACK/NAK" if entry.record.dissection.kind is Kind.EVENT else "reply"
+        what = "ACK/NAK" if entry.kind is Kind.EVENT else "reply"
         retries = f" after {entry.retries} retransmission(s)" if entry.retries else ""
-        entry.record.add_problem(
+        entry.target.add_problem(
             Severity.WARNING,
             P + "unanswered",
-            f"no {what} to {type_name(message.type)} Id {message.id} {when}{retries}: check "
+            f"no {what} to {type_name(entry.type)} Id {entry.id} {when}{retries}: check "
             "that the peer is up and its address, port and UnitId settings",
         )
 
     # -- pictures -------------------------------------------------------------------------------
 
-    def _picture(self, record: Record, message: SmartLprMessage, entry: _Pending | None) -> None:
-        body = message.body
-        if not isinstance(body, GetPictureResponse | CurrentFrameResponse):
-            return
-        request_body = entry.message.body if entry is not None else None
+    def picture_seen(
+        self,
+        target: Annotatable,
+        unit_id: int,
+        bcc_ok: bool,
+        body: GetPictureResponse | CurrentFrameResponse,
+        entry: _Pending | None,
+    ) -> None:
+        """A picture response (after ``replied``): the transfers table and the JPEG."""
+        request_body = entry.request_body if entry is not None else None
+        number = target.number
         details: dict[str, object] = {
-            "unit_id": message.unit_id,
+            "unit_id": unit_id,
             "image_size": body.image_size,
-            "response_frame": record.number,
-            "bcc_ok": message.bcc_ok,
+            "response_frame": number,
+            "bcc_ok": bcc_ok,
         }
         if entry is not None:
-            details["request_frame"] = entry.record.number
+            details["request_frame"] = entry.target.number
         if isinstance(body, GetPictureResponse):
             details.update(
                 roi_top=body.roi_top,
@@ -432,11 +538,11 @@ class SmartLprMatcher:
             if isinstance(request_body, CurrentFrame):
                 details["exposure_time_us"] = request_body.exposure_time_us
             label = "current"
-        name = f"smartlpr-unit{message.unit_id}-{label}-frame{record.number}.jpg"
+        name = f"smartlpr-unit{unit_id}-{label}-frame{number}.jpg"
         image = body.image[: body.image_size]
         complete = len(image) == body.image_size
-        first = entry.record.number if entry is not None else record.number
-        duration = record.latency_ns or 0
+        first = entry.target.number if entry is not None else number
+        duration = target.latency_ns or 0
         if body.image_size == 0:
             outcome = "device error: no image (unit busy or capture failed)"
         elif not complete:
@@ -457,21 +563,21 @@ class SmartLprMatcher:
                     protocol="smartlpr",
                     name=name,
                     data=image,
-                    frames=(record.number,),
+                    frames=(number,),
                     complete=complete,
                     holes=() if complete else ((len(image), body.image_size),),
                     content_type="image/jpeg",
                     details=details,
                 )
             )
-        verified = len(image) if complete and message.bcc_ok else 0
+        verified = len(image) if complete and bcc_ok else 0
         self._transfers.append(
             Transfer(
                 protocol="smartlpr",
-                link=record.link,
+                link=target.link,
                 name=name,
                 first_record=first,
-                last_record=record.number,
+                last_record=number,
                 expected_size=body.image_size,
                 received=len(image),
                 verified=verified,

@@ -1,0 +1,126 @@
+/* camshark's optional byte-level kernels; dissectors/speedups.py has the same API in Python.
+ *
+ * xor_bcc(data) -> int
+ *     XOR of every byte of a bytes-like object (SmartLPR's Bcc).
+ * smartlpr_scan(buf, pos, extra, max_frame, max_code) -> (headers, end)
+ *     From buf[pos], cut consecutive SmartLPR frames whose length is Size + extra, as long as
+ *     each has an Stx, a plausible header (Type and Version <= max_code), a length in
+ *     [19, max_frame] that lies wholly in buf, and an Etx at its end. Stops at the first
+ *     position where any of these fails and returns it as end. headers is a list of
+ *     (offset, length, unit_id, size, type, version, id, bcc_ok) tuples.
+ *
+ * Every length is bounded by the buffer: any input is safe.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#define STX 0x02
+#define ETX 0x03
+#define LEN_HEADER 17
+#define LEN_OVERHEAD 19
+
+static unsigned char xor_bytes(const unsigned char *data, Py_ssize_t length)
+{
+    uint64_t wide = 0;
+    unsigned char folded = 0;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t word;
+        memcpy(&word, data + i, 8);
+        wide ^= word;
+    }
+    for (; i < length; i++) {
+        folded ^= data[i];
+    }
+    wide ^= wide >> 32;
+    wide ^= wide >> 16;
+    wide ^= wide >> 8;
+    return (unsigned char)(folded ^ (unsigned char)wide);
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint32_t le16(const unsigned char *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+
+static PyObject *speedups_xor_bcc(PyObject *module, PyObject *arg)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    unsigned char value = xor_bytes((const unsigned char *)view.buf, view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromLong(value);
+}
+
+static PyObject *speedups_smartlpr_scan(PyObject *module, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos;
+    long long extra, max_frame, max_code;
+    if (!PyArg_ParseTuple(args, "y*nLLL", &view, &pos, &extra, &max_frame, &max_code)) {
+        return NULL;
+    }
+    const unsigned char *buf = (const unsigned char *)view.buf;
+    Py_ssize_t total = view.len;
+    if (pos < 0 || pos > total) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "pos outside the buffer");
+        return NULL;
+    }
+    PyObject *headers = PyList_New(0);
+    if (headers == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    while (total - pos >= LEN_HEADER && buf[pos] == STX) {
+        const unsigned char *head = buf + pos;
+        uint32_t size = le32(head + 5);
+        uint32_t type = le16(head + 9);
+        uint32_t version = le16(head + 11);
+        if ((long long)type > max_code || (long long)version > max_code) {
+            break;
+        }
+        long long length = (long long)size + extra;
+        if (length < LEN_OVERHEAD || length > max_frame || length > (long long)(total - pos)) {
+            break;
+        }
+        Py_ssize_t frame = (Py_ssize_t)length;
+        if (head[frame - 1] != ETX) {
+            break;
+        }
+        int bcc_ok = xor_bytes(head, frame - 2) == head[frame - 2];
+        PyObject *item = Py_BuildValue(
+            "(nnkkkkkO)", pos, frame, (unsigned long)le32(head + 1), (unsigned long)size,
+            (unsigned long)type,
+            (unsigned long)version, (unsigned long)le32(head + 13), bcc_ok ? Py_True : Py_False);
+        if (item == NULL || PyList_Append(headers, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(headers);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        Py_DECREF(item);
+        pos += frame;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(Nn)", headers, pos);
+}
+
+static PyMethodDef speedups_methods[] = {
+    {"xor_bcc", speedups_xor_bcc, METH_O, "XOR of every byte of a bytes-like object."},
+    {"smartlpr_scan", speedups_smartlpr_scan, METH_VARARGS,
+     "Cut consecutive SmartLPR frames of one Size reading: (headers, end)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT, "dissectors._speedups", "camshark's optional C kernels.", -1,
+    speedups_methods,
+};
+
+PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&speedups_module); }

@@ -1,0 +1,6 @@
+"""Types of the optional C kernels (``_speedups.c``); see ``dissectors.speedups``."""
+
+def xor_bcc(data: bytes | bytearray | memoryview, /) -> int: ...
+def smartlpr_scan(
+    buf: bytes | bytearray, pos: int, extra: int, max_frame: int, max_code: int, /
+) -> tuple[list[tuple[int, int, int, int, int, int, int, bool]], int]: ...
