@@ -361,11 +361,12 @@ class LeanRecord:
     """A numbered message without bytes, Frame or Dissection: what ``stats`` needs of it.
 
     Made by a dissector's ``read_run`` for a well-formed message whose decode would report
-    no problem (anything unusual is decoded into a full ``Record`` instead). ``type`` and
-    ``kind`` are what its Dissection would say; matchers annotate it like a ``Record``.
+    no problem (anything unusual is decoded into a full ``Record`` instead). ``key`` holds the
+    type and kind its Dissection would have; matchers annotate it like a ``Record``.
     """
 
     __slots__ = (
+        "key",
         "latency_ns",
         "length",
         "number",
@@ -374,18 +375,17 @@ class LeanRecord:
         "response_in",
         "side",
         "time_ns",
-        "type_kind",
     )
 
     def __init__(
-        self, number: int, side: LinkSide, time_ns: int, length: int, type_kind: tuple[str, Kind]
+        self, number: int, side: LinkSide, time_ns: int, length: int, key: tuple[str, str, Kind]
     ) -> None:
         self.number = number
         self.side = side
         self.time_ns = time_ns
         self.length = length
-        self.type_kind = type_kind
-        """(type name, kind), shared by every lean record of that type."""
+        self.key = key
+        """(protocol, type name, kind): what ``stats`` counts it under; shared per type."""
         self.problems: list[Problem] | None = None
         """Matcher-level problems (None until the first)."""
         self.request_in: int | None = None

@@ -82,6 +82,8 @@ class Stats:
         types = self.types
         waiting = self._waiting
         sides = self._sides
+        latencies = self.latencies
+        seen_latencies = self._seen_latencies
         records = self.records
         first_ns = self.first_ns
         last_ns = self.last_ns
@@ -105,22 +107,31 @@ class Stats:
             else:
                 stats.from_device += 1
                 stats.bytes_from_device += row.length
-            type_name, kind = row.type_kind
-            # Kind is a StrEnum: the member itself is the string key (no enum ``.value`` lookup)
-            types[(side.protocol, type_name, kind)] += 1
+            key = row.key
+            types[key] += 1
             if row.problems:
-                self._add_problems(row.problems, stats, side.protocol, type_name)
+                self._add_problems(row.problems, stats, key[0], key[1])
             if row.response_in is not None:
-                waiting[row.response_in] = type_name
+                waiting[row.response_in] = key[1]
             latency_ns = row.latency_ns
-            if latency_ns is not None:
-                request_type = waiting.pop(row.number, None)
-                if request_type is not None:
-                    self._add_latency((side.protocol, request_type), latency_ns)
-                    samples = stats.latencies_ns
-                    samples.append(latency_ns)
-                    if len(samples) > LATENCY_SAMPLES:
-                        del samples[::2]
+            if latency_ns is None:
+                continue
+            request_type = waiting.pop(row.number, None)
+            if request_type is None:
+                continue
+            latency_key = (key[0], request_type)
+            samples = latencies.get(latency_key)
+            if samples is None:
+                samples = latencies[latency_key] = []
+            seen_latencies[latency_key] += 1
+            if len(samples) < LATENCY_SAMPLES:
+                samples.append(latency_ns)
+            else:  # keep a uniform sample without a random generator: replace every other one
+                samples[seen_latencies[latency_key] % LATENCY_SAMPLES] = latency_ns
+            samples = stats.latencies_ns
+            samples.append(latency_ns)
+            if len(samples) > LATENCY_SAMPLES:
+                del samples[::2]
         self.records = records
         self.first_ns = first_ns
         self.last_ns = last_ns
@@ -142,7 +153,11 @@ class Stats:
         if side is None:
             side = self._record_sides[key] = LinkSide(*key)
         row = LeanRecord(
-            record.number, side, item.time_ns, len(item.data), (dissection.type, dissection.kind)
+            record.number,
+            side,
+            item.time_ns,
+            len(item.data),
+            (record.protocol, dissection.type, dissection.kind),
         )
         if dissection.problems or record.problems:
             row.problems = list(record.all_problems)
@@ -164,14 +179,6 @@ class Stats:
                 stats.warnings += 1
             if problem.code.endswith(".unanswered"):
                 self.unanswered[(protocol, type_name)] += 1
-
-    def _add_latency(self, key: tuple[str, str], latency_ns: int) -> None:
-        samples = self.latencies.setdefault(key, [])
-        self._seen_latencies[key] += 1
-        if len(samples) < LATENCY_SAMPLES:
-            samples.append(latency_ns)
-        else:  # keep a uniform sample without a random generator: replace every other one
-            samples[self._seen_latencies[key] % LATENCY_SAMPLES] = latency_ns
 
     @property
     def checksum_errors(self) -> int:

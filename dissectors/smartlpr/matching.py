@@ -70,6 +70,9 @@ _OPENERS = (Kind.EVENT, Kind.REQUEST)
 # plain names: attribute access on an enum class costs ~0.1 µs, too much on the hot path
 _EVENT = Kind.EVENT
 _RESPONSE = Kind.RESPONSE
+_NOTE = Severity.NOTE
+_TRIGGER_LATENCY = P + "trigger_latency"
+"""Noted on nearly every plate read: built once."""
 _REPLIES = (Kind.RESPONSE, Kind.ACK, Kind.NAK)
 
 Key = tuple[str, str, int, int]
@@ -376,9 +379,9 @@ class SmartLprMatcher:
             if trigger is not None:
                 number, trigger_ns = trigger
                 target.add_problem(
-                    Severity.NOTE,
-                    P + "trigger_latency",
-                    f"plate read {_ms(time_ns - trigger_ns)} after Trigger "
+                    _NOTE,
+                    _TRIGGER_LATENCY,
+                    f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after Trigger "
                     f"{trigger_id} (#{number})",
                 )
         if timestamp and timestamp_usec < 1_000_000:

@@ -34,19 +34,28 @@ _QUALITIES = (LEN_HEADER + 56, LEN_HEADER + 96)
 """Frame offsets of LicenseInfo's 40 quality bytes."""
 
 
-def _type_kind(message_type: int) -> tuple[str, Kind]:
-    return type_name(message_type), kind_of(message_type)
+_ACTIVE = LEN_HEADER
+_CAMERA = LEN_HEADER + 2
+"""Frame offsets of StatusResponse's Actv and Cam bytes."""
 
 
-_ACK_KEY = _type_kind(_ACK)
-_STATUS_KEY = _type_kind(_STATUS)
-_STATUS_RESPONSE_KEY = _type_kind(_STATUS_RESPONSE)
-_TRIGGER_KEY = _type_kind(_TRIGGER)
-_LICENSE_INFO_KEY = _type_kind(_LICENSE_INFO)
-_ACK_KIND = _ACK_KEY[1]
+def _stats_key(message_type: int) -> tuple[str, str, Kind]:
+    return "smartlpr", type_name(message_type), kind_of(message_type)
+
+
+_ACK_KEY = _stats_key(_ACK)
+_STATUS_KEY = _stats_key(_STATUS)
+_STATUS_RESPONSE_KEY = _stats_key(_STATUS_RESPONSE)
+_TRIGGER_KEY = _stats_key(_TRIGGER)
+_LICENSE_INFO_KEY = _stats_key(_LICENSE_INFO)
+_ACK_KIND = _ACK_KEY[2]
 _REQUEST = Kind.REQUEST
 _EVENT = Kind.EVENT
 _RESPONSE = Kind.RESPONSE
+
+# what a frame's lean record does in the matcher (or _FULL: decoded the usual way)
+_FULL, _REPLY, _OPENER, _TRIGGER_OPENER, _PLATE_OPENER = range(5)
+new = object.__new__
 
 
 def read_run(
@@ -82,49 +91,51 @@ def read_run(
             time_ns = times[index]
             next_offset = offsets[index + 1] if index + 1 < len(offsets) else -1
         number += 1
+        role = _FULL
         if bcc_ok and size == length:
             if message_type == _ACK:
                 if length == LEN_OVERHEAD:
-                    row = LeanRecord(number, side, time_ns, length, _ACK_KEY)
-                    replied(row, time_ns, _ACK_KIND, hosts, unit_id, conv_id, message_type)
-                    append(row)
-                    continue
+                    role, key, kind = _REPLY, _ACK_KEY, _ACK_KIND
             elif message_type == _STATUS:
                 if length == LEN_OVERHEAD:
-                    row = LeanRecord(number, side, time_ns, length, _STATUS_KEY)
-                    opened(
-                        row, time_ns, _REQUEST, hosts, unit_id, conv_id, message_type, version, True
-                    )
-                    append(row)
-                    continue
+                    role, key, kind = _OPENER, _STATUS_KEY, _REQUEST
             elif message_type == _STATUS_RESPONSE:
                 if (
                     length == LEN_OVERHEAD + 3
-                    and data[offset + LEN_HEADER] == 1
-                    and (data[offset + LEN_HEADER + 2] == 1)
+                    and data[offset + _ACTIVE] == 1
+                    and data[offset + _CAMERA] == 1
                 ):
-                    row = LeanRecord(number, side, time_ns, length, _STATUS_RESPONSE_KEY)
-                    replied(row, time_ns, _RESPONSE, hosts, unit_id, conv_id, message_type)
-                    append(row)
-                    continue
+                    role, key, kind = _REPLY, _STATUS_RESPONSE_KEY, _RESPONSE
             elif message_type == _TRIGGER:
                 if length == LEN_OVERHEAD + 4:
-                    row = LeanRecord(number, side, time_ns, length, _TRIGGER_KEY)
-                    opened(
-                        row, time_ns, _REQUEST, hosts, unit_id, conv_id, message_type, version, True
-                    )
-                    trigger_id = _I32.unpack_from(data, offset + LEN_HEADER)[0]
-                    matcher.trigger_seen(hosts, unit_id, trigger_id, number, time_ns)
-                    append(row)
-                    continue
+                    role, key, kind = _TRIGGER_OPENER, _TRIGGER_KEY, _REQUEST
             elif message_type == _LICENSE_INFO and _plain_plate(data, offset, length, version):
+                role, key, kind = _PLATE_OPENER, _LICENSE_INFO_KEY, _EVENT
+        if role == _FULL:
+            append(full(run.frame(header, time_ns), number))
+            continue
+        # LeanRecord's fields one by one: 0.25 µs less than its __init__ call, per message
+        row = new(LeanRecord)
+        row.number = number
+        row.side = side
+        row.time_ns = time_ns
+        row.length = length
+        row.key = key
+        row.problems = None
+        row.request_in = None
+        row.response_in = None
+        row.latency_ns = None
+        if role == _REPLY:
+            replied(row, time_ns, kind, hosts, unit_id, conv_id, message_type)
+        else:
+            opened(row, time_ns, kind, hosts, unit_id, conv_id, message_type, version, True)
+            if role == _TRIGGER_OPENER:
+                trigger_id = _I32.unpack_from(data, offset + LEN_HEADER)[0]
+                matcher.trigger_seen(hosts, unit_id, trigger_id, number, time_ns)
+            elif role == _PLATE_OPENER:
                 trigger_id, timestamp, usec = _PLATE.unpack_from(data, offset + LEN_HEADER)
-                row = LeanRecord(number, side, time_ns, length, _LICENSE_INFO_KEY)
-                opened(row, time_ns, _EVENT, hosts, unit_id, conv_id, message_type, version, True)
                 matcher.plate_seen(row, time_ns, hosts, unit_id, trigger_id, timestamp, usec)
-                append(row)
-                continue
-        append(full(run.frame(header, time_ns), number))
+        append(row)
     return number
 
 
