@@ -14,6 +14,10 @@ header whose Type or Version is over 255, or whose every reading is out of range
 
 Junk is held back until the next frame (or ``flush``/``gap``, or ``MAX_JUNK_HOLD`` bytes),
 so one burst of garbage becomes one Junk item however it arrived.
+
+Once the reading is confirmed, the frames it plainly accepts are cut by one call to
+``speedups.smartlpr_scan`` (C when built) per feed; with ``header_runs`` set (``stats``) they
+are handed over as one ``FrameRun`` of header tuples instead of one ``Frame`` each.
 """
 
 from __future__ import annotations

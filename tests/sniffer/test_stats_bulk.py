@@ -10,6 +10,7 @@ its pure-Python twin.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from dissectors import speedups
 from dissectors.api import LeanRecord, Record
-from dissectors.smartlpr import encode, framing
+from dissectors.smartlpr import DISSECTOR, encode, framing
 from dissectors.smartlpr.records import (
     Ack,
     Body,
@@ -46,6 +47,7 @@ from sniffer.stats import Stats, render, to_json
 from tests.helpers import chunk, closed, gap, tcp_info
 
 CAPTURES = sorted(Path(__file__).resolve().parents[2].glob("captures/**/*.pcapng"))
+CAPTURES_SMARTLPR = Path(__file__).resolve().parents[2] / "captures" / "smartlpr"
 
 
 def _report(stats: Stats, pipeline: Pipeline) -> tuple[str, bytes]:
@@ -227,6 +229,26 @@ def test_a_clean_link_takes_the_lean_path_after_its_first_frame_per_side() -> No
     assert problems[("smartlpr.trigger_latency", "note")] == 50
     # the events' ACKs were never sent, and the capture ended within the timeout
     assert problems[("smartlpr.unanswered", "note")] == 50
+
+
+def test_without_the_smartlpr_matcher_every_frame_of_a_run_is_decoded_in_full() -> None:
+    no_matcher = dataclasses.replace(DISSECTOR, new_matcher=None)
+    events = _events(CAPTURES_SMARTLPR / "normal-session.pcapng")
+    reports = []
+    for sink in (None, "bulk"):
+        stats = Stats()
+        pipeline = Pipeline(
+            keep_objects=False,
+            dissectors=(no_matcher,),
+            sink=stats.take_all if sink else None,
+        )
+        for event in events:
+            for record in pipeline.process(event):
+                stats.add(record)
+        for record in pipeline.finish():
+            stats.add(record)
+        reports.append(_report(stats, pipeline))
+    assert reports[0] == reports[1]
 
 
 def test_bulk_mode_cannot_be_immediate() -> None:
