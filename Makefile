@@ -8,7 +8,7 @@ SAMPLE ?=
 
 .PHONY: run test setup sysdeps lint bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py dissectors/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -29,7 +29,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: setup sysdeps lint
-	$(BIN)/pytest -q
+	CAMSHARK_REQUIRE_C=1 $(BIN)/pytest -q
 	sh scripts/wheel_smoke.sh
 
 bench: setup sysdeps
