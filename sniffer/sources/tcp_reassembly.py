@@ -56,9 +56,12 @@ OLD_WINDOW_BEFORE = 16 << 20
 OLD_WINDOW_AFTER = 1 << 20
 """Data on a closed 4-tuple this close to the old stream's end is a leftover, not a new link."""
 
-_SLOW_FLAGS = SYN | FIN | RST | ACK
-_WRAP = 1 << 32
-_HALF = 1 << 31
+SLOW_FLAGS = SYN | FIN | RST | ACK
+"""Flags that matter to reassembly; a segment with only ACK of them may take a fast path."""
+WRAP = 1 << 32
+HALF = 1 << 31
+RECENT_LIMIT = 2 * RECENT
+"""Delivered bytes kept per direction before ``trim_recent`` cuts them back to ``RECENT``."""
 
 Key = tuple[bytes, int, bytes, int]
 
@@ -117,13 +120,22 @@ class _Stream:
     def offset_of(self, seq: int) -> int:
         """Unwrap a 32-bit sequence number to a stream offset near the delivered position."""
         assert self.base is not None
-        rel = (seq - self.base - self.delivered) % _WRAP
-        if rel >= _HALF:
-            rel -= _WRAP
+        rel = (seq - self.base - self.delivered) % WRAP
+        if rel >= HALF:
+            rel -= WRAP
         return self.delivered + rel
 
 
-class _Connection:
+def trim_recent(stream: _Stream) -> None:
+    """Keep only the last ``RECENT`` delivered bytes of ``stream``."""
+    cut = len(stream.recent) - RECENT
+    del stream.recent[:cut]
+    stream.recent_start += cut
+
+
+class Connection:
+    """Both directions of one TCP connection and its link."""
+
     __slots__ = ("closed", "info", "key", "streams")
 
     def __init__(self, info: LinkInfo, key: Key) -> None:
@@ -145,47 +157,29 @@ class Reassembler:
         self.max_buffer = max_buffer
         self.stats = ReassemblyStats()
         self._next_id = 1
-        self._tcp: dict[Key, tuple[_Connection, Side]] = {}
+        self.tcp_connections: dict[Key, tuple[Connection, Side]] = {}
+        """Both directions' 4-tuples of each connection, with the side that sends on it."""
         self._udp: dict[Key, tuple[LinkInfo, Side]] = {}
-        self._open: dict[int, _Connection] = {}
+        self._open: dict[int, Connection] = {}
         """Connections not yet closed, by link id (insertion order = first sight)."""
-        self._closed: deque[tuple[int, _Connection]] = deque()
-        """Closed connections still in ``_tcp``, by closing time."""
-        self._last_time = 0
+        self._closed: deque[tuple[int, Connection]] = deque()
+        """Closed connections still in ``tcp_connections``, by closing time."""
+        self.last_time = 0
+        """Time of the last segment fed, the default end time of ``finish``."""
 
     # -- public -------------------------------------------------------------------------------
 
     def feed(self, time_ns: int, seg: Segment) -> list[Event]:
         """Process one segment; returns the events it makes ready, in order."""
-        self._last_time = time_ns
+        self.last_time = time_ns
         if seg[0] != PROTO_TCP:
             return self._udp_datagram(time_ns, seg)
-        # fast path: an in-order data segment or a pure ACK on an established stream, with
-        # nothing buffered and no hole acknowledged; everything else takes _tcp_segment
-        _, src, sport, dst, dport, seq, ack, flags, payload = seg
-        found = self._tcp.get((src, sport, dst, dport))
-        if found is not None and flags & _SLOW_FLAGS == ACK:
-            conn, side = found
-            stream = conn.streams[side]
-            base = stream.base
-            if not conn.closed and base is not None:
-                other = conn.streams[1 - side]
-                other_base = other.base
-                if other_base is None or not (
-                    0 < (ack - other_base - other.delivered) % _WRAP <= MAX_ACK_JUMP
-                ):
-                    if not payload:
-                        return []
-                    if not stream.pending and (seq - base - stream.delivered) % _WRAP == 0:
-                        stream.delivered += len(payload)
-                        self._remember(stream, payload)
-                        return [Chunk(conn.info, side, time_ns, payload)]
         return self._tcp_segment(time_ns, seg)
 
     def finish(self, time_ns: int | None = None) -> list[Event]:
         """End of capture: flush every open connection and close every link."""
-        when = self._last_time if time_ns is None else time_ns
-        closing: list[tuple[int, _Connection | LinkInfo]] = [
+        when = self.last_time if time_ns is None else time_ns
+        closing: list[tuple[int, Connection | LinkInfo]] = [
             (cid, conn) for cid, conn in self._open.items()
         ]
         closing += [(info.link.id, info) for info, side in self._udp.values() if side is Side.A]
@@ -221,7 +215,7 @@ class Reassembler:
 
     # -- TCP ----------------------------------------------------------------------------------
 
-    def _new_connection(self, seg: Segment, *, sender_is_client: bool) -> _Connection:
+    def _new_connection(self, seg: Segment, *, sender_is_client: bool) -> Connection:
         if sender_is_client:
             key = (seg.src, seg.sport, seg.dst, seg.dport)
         else:
@@ -230,15 +224,15 @@ class Reassembler:
         link = Link(self._next_id, "tcp", format_endpoint(a, pa), format_endpoint(b, pb))
         self._next_id += 1
         self.stats.tcp_links += 1
-        conn = _Connection(LinkInfo(link, Transport.STREAM, pa, pb), key)
-        self._tcp[key] = (conn, Side.A)
-        self._tcp[(b, pb, a, pa)] = (conn, Side.B)
+        conn = Connection(LinkInfo(link, Transport.STREAM, pa, pb), key)
+        self.tcp_connections[key] = (conn, Side.A)
+        self.tcp_connections[(b, pb, a, pa)] = (conn, Side.B)
         self._open[link.id] = conn
         return conn
 
     def _tcp_segment(self, time_ns: int, seg: Segment) -> list[Event]:
         flags = seg.flags
-        found = self._tcp.get((seg.src, seg.sport, seg.dst, seg.dport))
+        found = self.tcp_connections.get((seg.src, seg.sport, seg.dst, seg.dport))
         out: list[Event] = []
         if found is not None and found[0].closed:
             conn, side = found
@@ -250,7 +244,7 @@ class Reassembler:
             conn, side = found
             old = conn.streams[side]
             if side is Side.B or (
-                old.base is not None and (seg.seq + 1) % _WRAP != old.base
+                old.base is not None and (seg.seq + 1) % WRAP != old.base
             ):  # a new SYN while the old connection's end was never seen
                 self._close(conn, time_ns, "replaced by a new connection", out)
                 found = None
@@ -268,7 +262,7 @@ class Reassembler:
 
         if flags & SYN:
             if stream.base is None or (stream.delivered == 0 and not stream.pending):
-                stream.base = (seg.seq + 1) % _WRAP
+                stream.base = (seg.seq + 1) % WRAP
         elif stream.base is None and (seg.payload or flags & FIN):
             stream.base = seg.seq  # mid-stream pickup: this segment starts the stream
 
@@ -277,7 +271,7 @@ class Reassembler:
 
         payload = seg.payload
         if payload and stream.base is not None:
-            offset = stream.offset_of((seg.seq + 1) % _WRAP if flags & SYN else seg.seq)
+            offset = stream.offset_of((seg.seq + 1) % WRAP if flags & SYN else seg.seq)
             if offset == stream.delivered and not stream.pending:
                 out.append(Chunk(info, side, time_ns, payload))
                 stream.delivered += len(payload)
@@ -308,7 +302,7 @@ class Reassembler:
         return end - OLD_WINDOW_BEFORE <= stream.offset_of(seg.seq) < end + OLD_WINDOW_AFTER
 
     def _check_ack(
-        self, conn: _Connection, side: Side, ack: int, time_ns: int, out: list[Event]
+        self, conn: Connection, side: Side, ack: int, time_ns: int, out: list[Event]
     ) -> None:
         """The peer acknowledged up to ``ack``: bytes before it that we lack are lost."""
         other = conn.streams[1 - side]
@@ -330,10 +324,8 @@ class Reassembler:
     def _remember(self, stream: _Stream, data: bytes) -> None:
         recent = stream.recent
         recent += data
-        if len(recent) > 2 * RECENT:
-            cut = len(recent) - RECENT
-            del recent[:cut]
-            stream.recent_start += cut
+        if len(recent) > RECENT_LIMIT:
+            trim_recent(stream)
 
     def _compare_recent(self, stream: _Stream, offset: int, data: bytes) -> None:
         """Count a conflict if ``data`` at ``offset`` differs from delivered bytes we still hold."""
@@ -428,7 +420,7 @@ class Reassembler:
             self._gap(info, side, stream, first - stream.delivered, time_ns, out)
             self._drain(info, side, stream, time_ns, out)
 
-    def _close(self, conn: _Connection, time_ns: int, reason: str, out: list[Event]) -> None:
+    def _close(self, conn: Connection, time_ns: int, reason: str, out: list[Event]) -> None:
         """Flush both directions (holes become gaps) and emit LinkClosed."""
         for side in (Side.A, Side.B):
             stream = conn.streams[side]
@@ -449,6 +441,6 @@ class Reassembler:
             _, old = closed.popleft()
             a, pa, b, pb = old.key
             for key in ((a, pa, b, pb), (b, pb, a, pa)):
-                entry = self._tcp.get(key)
+                entry = self.tcp_connections.get(key)
                 if entry is not None and entry[0] is old:
-                    del self._tcp[key]
+                    del self.tcp_connections[key]

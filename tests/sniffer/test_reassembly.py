@@ -482,5 +482,5 @@ def test_closed_connections_are_forgotten_after_a_while() -> None:
     events, r = run(packets)
     assert len(closes(events)) == 50
     # only connections closed in the last 120 s of capture time are still remembered
-    assert len(r._tcp) <= 2 * 14
+    assert len(r.tcp_connections) <= 2 * 14
     assert r.stats.ignored == 50  # each final ACK, absorbed while remembered
