@@ -100,10 +100,10 @@ def tcp_events(
                             if not stream.pending and (seq - base - stream.delivered) % WRAP == 0:
                                 fast += 1
                                 payload = buf[first:stop]
-                                stream.delivered += stop - first
-                                recent = stream.recent
-                                recent += payload
-                                if len(recent) > RECENT_LIMIT:
+                                delivered = stream.delivered + stop - first
+                                stream.delivered = delivered
+                                stream.recent.append(payload)
+                                if delivered - stream.recent_start > RECENT_LIMIT:
                                     trim_recent(stream)
                                 yield Chunk(conn.info, side, time_ns, payload)
                                 continue

@@ -156,8 +156,11 @@ class CaptureReader:
         """Interfaces seen so far (pcap: the one; pcapng: every IDB of every section)."""
         try:
             if fileobj is None:
-                fileobj = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+                # unbuffered: each read lands straight in the bytes object the packets are cut from
+                fileobj = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
             self._file: IO[bytes] = fileobj
+            self._read_some: Callable[[int], bytes] = getattr(fileobj, "read1", fileobj.read)
+            """One read of up to n bytes (``read1`` of a buffered stream, a raw ``read``)."""
             self.total = os.fstat(self._file.fileno()).st_size
         except FileNotFoundError:
             raise SourceError(f"{self.path}: no such file") from None
@@ -182,7 +185,7 @@ class CaptureReader:
         data = b""
         while len(data) < size:
             try:
-                more: bytes = self._file.read1(size - len(data))  # type: ignore[attr-defined]
+                more = self._read_some(size - len(data))
             except OSError as exc:
                 raise SourceError(f"{self.path}: read failed: {exc.strerror or exc}") from None
             if not more:
@@ -229,7 +232,7 @@ class CaptureReader:
         try:
             # read1: whatever one read returns (up to size), so packets from a live pipe are
             # yielded as they arrive instead of when a whole buffer has filled
-            data: bytes = self._file.read1(size)  # type: ignore[attr-defined]
+            data = self._read_some(size)
         except OSError as exc:
             raise SourceError(f"{self.path}: read failed: {exc.strerror or exc}") from None
         self._offset += len(data)
@@ -243,18 +246,21 @@ class CaptureReader:
     def _refill(
         self, buf: bytes, pos: int, base: int, need: int, what: str
     ) -> tuple[bytes, int] | None:
-        """Keep ``buf[pos:]`` and read at least ``need`` more bytes: (new buf, its file offset).
+        """The next buffer and its file offset, when ``buf[pos:]`` holds less than the ``need``
+        bytes its next record takes.
 
-        Returns None at a clean end of file; raises at a truncated record of kind ``what``.
+        A record cut by the end of ``buf`` is completed with a read of just its rest, so that
+        the next full-size read becomes the buffer as it is instead of being copied behind
+        the leftover. Returns None at a clean end of file; raises at a truncated record of
+        kind ``what``.
         """
-        more = self._read(max(self.chunk_size, need))
+        left = len(buf) - pos
+        more = self._read(need - left if left else max(self.chunk_size, need))
         if not more:
-            if pos < len(buf):
-                raise self._fail(
-                    base + pos, f"truncated {what} ({len(buf) - pos} of {need} bytes present)"
-                )
+            if left:
+                raise self._fail(base + pos, f"truncated {what} ({left} of {need} bytes present)")
             return None
-        return buf[pos:] + more, base + pos
+        return (buf[pos:] + more if left else more), base + pos
 
     def _fail(self, offset: int, what: str) -> SourceError:
         return SourceError(

@@ -113,9 +113,10 @@ class _Stream:
         """Out-of-order data by stream offset: (bytes, packet time). Never overlapping."""
         self.pending_starts: list[int] = []
         self.pending_bytes = 0
-        self.recent = bytearray()
+        self.recent: list[bytes] = []
+        """The last delivered payloads, ending at ``delivered`` (kept as they are: no copy)."""
         self.recent_start = 0
-        """Stream offset of ``recent[0]``."""
+        """Stream offset of the first byte of ``recent``."""
 
     def offset_of(self, seq: int) -> int:
         """Unwrap a 32-bit sequence number to a stream offset near the delivered position."""
@@ -128,9 +129,17 @@ class _Stream:
 
 def trim_recent(stream: _Stream) -> None:
     """Keep only the last ``RECENT`` delivered bytes of ``stream``."""
-    cut = len(stream.recent) - RECENT
-    del stream.recent[:cut]
-    stream.recent_start += cut
+    recent = stream.recent
+    keep_from = stream.delivered - RECENT
+    start = stream.recent_start
+    drop = 0
+    while start + len(recent[drop]) <= keep_from:
+        start += len(recent[drop])
+        drop += 1
+    del recent[:drop]
+    if start < keep_from:
+        recent[0] = recent[0][keep_from - start :]
+    stream.recent_start = keep_from
 
 
 class Connection:
@@ -322,9 +331,8 @@ class Reassembler:
             self._drain(info, other_side, other, time_ns, out)
 
     def _remember(self, stream: _Stream, data: bytes) -> None:
-        recent = stream.recent
-        recent += data
-        if len(recent) > RECENT_LIMIT:
+        stream.recent.append(data)
+        if stream.delivered - stream.recent_start > RECENT_LIMIT:
             trim_recent(stream)
 
     def _compare_recent(self, stream: _Stream, offset: int, data: bytes) -> None:
@@ -332,7 +340,7 @@ class Reassembler:
         lo = max(offset, stream.recent_start)
         hi = min(offset + len(data), stream.delivered)
         if lo < hi:
-            mine = stream.recent[lo - stream.recent_start : hi - stream.recent_start]
+            mine = b"".join(stream.recent)[lo - stream.recent_start : hi - stream.recent_start]
             if mine != data[lo - offset : hi - offset]:
                 self.stats.overlaps_conflicting += 1
 
@@ -430,7 +438,7 @@ class Reassembler:
                 self._drain(conn.info, side, stream, time_ns, out)
             if stream.fin is not None and stream.fin > stream.delivered:
                 self._gap(conn.info, side, stream, stream.fin - stream.delivered, time_ns, out)
-            stream.recent = bytearray()
+            stream.recent = []
             stream.pending.clear()
         conn.closed = True
         self._open.pop(conn.info.link.id, None)

@@ -14,7 +14,7 @@ from sniffer.packet_writer import CaptureWriter, TcpConversation, UdpFlow
 from sniffer.sources import PcapSource, open_source
 from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, Side, SourceError, Transport
 from sniffer.sources.packets import PacketDecoder
-from sniffer.sources.tcp_reassembly import Reassembler
+from sniffer.sources.tcp_reassembly import RECENT, RECENT_LIMIT, Reassembler, _Stream, trim_recent
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
@@ -484,3 +484,24 @@ def test_closed_connections_are_forgotten_after_a_while() -> None:
     # only connections closed in the last 120 s of capture time are still remembered
     assert len(r.tcp_connections) <= 2 * 14
     assert r.stats.ignored == 50  # each final ACK, absorbed while remembered
+
+
+@given(sizes=st.lists(st.integers(1, 9000), max_size=60))
+def test_recent_bytes_are_the_last_delivered_window(sizes: list[int]) -> None:
+    """The pieces kept for retransmission checks are exactly what a byte buffer cut back to
+    RECENT bytes whenever it exceeds twice that would hold."""
+    stream = _Stream()
+    model = bytearray()
+    model_start = 0
+    for n, size in enumerate(sizes):
+        piece = bytes([n % 256]) * size
+        stream.delivered += size
+        stream.recent.append(piece)
+        if stream.delivered - stream.recent_start > RECENT_LIMIT:
+            trim_recent(stream)
+        model += piece
+        if len(model) > 2 * RECENT:
+            cut = len(model) - RECENT
+            del model[:cut]
+            model_start += cut
+        assert (stream.recent_start, b"".join(stream.recent)) == (model_start, bytes(model))
