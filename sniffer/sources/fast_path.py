@@ -6,7 +6,7 @@ connection, in an untagged Ethernet frame with an IPv4 header without options. F
 ``struct``, finds the stream, and delivers the payload as a ``Chunk``: one copy of the
 payload, no intermediate ``Segment``, no per-packet lists. Any other packet (another link
 type, VLAN tags, IPv6, UDP, IP options or fragments, SYN/FIN/RST, out-of-order data, an ACK
-past a hole, an unknown connection) goes through the general path, ``PacketDecoder.decode``
+past a hole, a connection closed or waiting for acknowledged bytes, an unknown connection) goes through the general path, ``PacketDecoder.decode``
 then ``Reassembler.feed``, which is also the reference this loop is tested against
 (``tests/sniffer/test_fast_path.py``): both give the same events and statistics.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 
-from sniffer.sources.base import Chunk, Event, Side
+from sniffer.sources.base import Chunk, Event, LinkInfo, Side
 from sniffer.sources.packets import (
     ETHERTYPE_IPV4,
     LINKTYPE_ETHERNET,
@@ -32,6 +32,7 @@ from sniffer.sources.tcp_reassembly import (
     WRAP,
     Connection,
     Reassembler,
+    Stream,
     trim_recent,
 )
 
@@ -51,10 +52,11 @@ def tcp_events(
     """The events of ``records`` in capture order (the caller calls ``reassembler.finish``)."""
     unpack = ETH_IPV4_TCP.unpack_from
     connections = reassembler.tcp_connections
-    cache: dict[bytes, tuple[Connection, Side]] = {}
-    """``connections`` by the raw 12-byte address key (saves building the 4-tuple key); an
-    entry is refreshed whenever its packets take the general path, which they do as soon as
-    its connection is closed (a closed connection may be replaced on the same 4-tuple)."""
+    cache: dict[bytes, tuple[Connection, Side, Stream, Stream, LinkInfo]] = {}
+    """By the raw 12-byte address key (no 4-tuple to build): the connection, the side that
+    sends on that key, its stream, the other stream and the link. An entry is refreshed
+    whenever its packets take the general path, which they all do once the connection is
+    ``slow`` (closed: it may be replaced by a new one on the same 4-tuple)."""
     decode = decoder.decode
     feed = reassembler.feed
     stats = decoder.stats
@@ -79,13 +81,11 @@ def tcp_events(
                     stop = start + 14 + total
                     first = start + 34 + (off >> 4) * 4
                     if found is not None and flags & SLOW_FLAGS == ACK and first <= stop <= end:
-                        conn, side = found
-                        stream = conn.streams[side]
+                        conn, side, stream, other, info = found
                         base = stream.base
-                        other = conn.streams[1 - side]
                         other_base = other.base
                         if (
-                            not conn.closed
+                            not conn.slow
                             and base is not None
                             and (
                                 other_base is None
@@ -105,7 +105,7 @@ def tcp_events(
                                 stream.recent.append(payload)
                                 if delivered - stream.recent_start > RECENT_LIMIT:
                                     trim_recent(stream)
-                                yield Chunk(conn.info, side, time_ns, payload)
+                                yield Chunk(info, side, time_ns, payload)
                                 continue
             segment = decode(linktype, buf[start:end])
             if segment is None:
@@ -118,7 +118,8 @@ def tcp_events(
                 else:
                     if len(cache) > 2 * len(connections) + MAX_CACHED:
                         cache.clear()
-                    cache[key] = entry
+                    conn, side = entry
+                    cache[key] = (conn, side, conn.streams[side], conn.streams[1 - side], conn.info)
             yield from events
     finally:
         stats.packets += fast

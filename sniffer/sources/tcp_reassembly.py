@@ -9,8 +9,10 @@ delivered in sequence order as ``Chunk`` events:
 * retransmitted bytes are dropped; where a retransmission disagrees with bytes already seen,
   the first-seen bytes win and ``overlaps_conflicting`` is counted;
 * a hole that will never fill becomes ``Gap(length)`` followed by the data after it: when the
-  peer acknowledges beyond the hole, when the buffer bound is hit, and at FIN/RST or the end of
-  the capture;
+  peer has acknowledged beyond the hole and the bytes still have not shown up ``ACK_WAIT_NS``
+  of capture time or ``ACK_WAIT_PACKETS`` packets of the connection later (a capture may
+  record an ACK just before the data it acknowledges), when the buffer bound is hit, and at
+  FIN/RST or the end of the capture;
 * sequence numbers are unwrapped against the next expected byte, so 2**32 wrap-around works;
 * FIN from both sides or RST ends the link (``LinkClosed``); links still open at the end of the
   capture get ``LinkClosed(reason="end of capture")``; a new SYN on a 4-tuple (closed, or
@@ -51,6 +53,10 @@ CLOSED_KEEP_NS = 120_000_000_000
 (Linux TIME_WAIT is 60 s); then it is forgotten, so memory stays bounded on long captures."""
 MAX_ACK_JUMP = 1 << 30
 """An ACK further than this beyond the delivered data is not trusted to declare a gap."""
+ACK_WAIT_NS = 50_000_000
+ACK_WAIT_PACKETS = 16
+"""How long acknowledged bytes not seen yet are waited for before they become a gap: this much
+capture time or this many packets of the connection, whichever comes first."""
 
 OLD_WINDOW_BEFORE = 16 << 20
 OLD_WINDOW_AFTER = 1 << 20
@@ -88,10 +94,13 @@ class ReassemblyStats:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-class _Stream:
+class Stream:
     """One direction of a TCP connection."""
 
     __slots__ = (
+        "acked",
+        "acked_packets",
+        "acked_time",
         "base",
         "delivered",
         "fin",
@@ -117,6 +126,12 @@ class _Stream:
         """The last delivered payloads, ending at ``delivered`` (kept as they are: no copy)."""
         self.recent_start = 0
         """Stream offset of the first byte of ``recent``."""
+        self.acked: int | None = None
+        """Stream offset the peer acknowledged beyond ``delivered``, while its bytes are awaited."""
+        self.acked_time = 0
+        """Capture time of the ACK that started the wait."""
+        self.acked_packets = 0
+        """Packets of the connection seen since."""
 
     def offset_of(self, seq: int) -> int:
         """Unwrap a 32-bit sequence number to a stream offset near the delivered position."""
@@ -127,7 +142,7 @@ class _Stream:
         return self.delivered + rel
 
 
-def trim_recent(stream: _Stream) -> None:
+def trim_recent(stream: Stream) -> None:
     """Keep only the last ``RECENT`` delivered bytes of ``stream``."""
     recent = stream.recent
     keep_from = stream.delivered - RECENT
@@ -145,14 +160,16 @@ def trim_recent(stream: _Stream) -> None:
 class Connection:
     """Both directions of one TCP connection and its link."""
 
-    __slots__ = ("closed", "info", "key", "streams")
+    __slots__ = ("closed", "info", "key", "slow", "streams")
 
     def __init__(self, info: LinkInfo, key: Key) -> None:
         self.info = info
         self.key = key
         """(addr_a, port_a, addr_b, port_b)."""
-        self.streams = (_Stream(), _Stream())
+        self.streams = (Stream(), Stream())
         self.closed = False
+        self.slow = False
+        """Closed, or waiting for acknowledged bytes: every segment takes the general path."""
 
 
 class Reassembler:
@@ -294,13 +311,15 @@ class Reassembler:
 
         if flags & FIN and stream.base is not None and stream.fin is None:
             stream.fin = stream.offset_of(seg.seq) + len(payload)
+        if conn.slow:
+            self._settle_acks(conn, time_ns, out, now=False)
         if flags & RST:
             self._close(conn, time_ns, "reset", out)
         elif conn.streams[0].fin is not None and conn.streams[1].fin is not None:
             self._close(conn, time_ns, "closed", out)
         return out
 
-    def _belongs_to_closed(self, stream: _Stream, seg: Segment) -> bool:
+    def _belongs_to_closed(self, stream: Stream, seg: Segment) -> bool:
         """Whether a segment on a closed 4-tuple is a leftover of the old connection."""
         if seg.flags & SYN and not seg.flags & ACK:
             return False
@@ -322,20 +341,46 @@ class Reassembler:
             acked = other.fin  # the FIN takes one sequence number
         if acked <= other.delivered or acked - other.delivered > MAX_ACK_JUMP:
             return
-        info = conn.info
-        other_side = Side(1 - side)
-        while other.delivered < acked:
-            nxt = other.pending_starts[0] if other.pending_starts else acked
-            if nxt > other.delivered:
-                self._gap(info, other_side, other, min(nxt, acked) - other.delivered, time_ns, out)
-            self._drain(info, other_side, other, time_ns, out)
+        if other.acked is None:
+            other.acked_time = time_ns
+            other.acked_packets = 0
+            conn.slow = True
+            other.acked = acked
+        elif acked > other.acked:
+            other.acked = acked
 
-    def _remember(self, stream: _Stream, data: bytes) -> None:
+    def _settle_acks(self, conn: Connection, time_ns: int, out: list[Event], *, now: bool) -> None:
+        """End the waits for acknowledged bytes that arrived, or that waited long enough (or
+        ``now``): the bytes still missing become gaps."""
+        for side in (Side.A, Side.B):
+            stream = conn.streams[side]
+            acked = stream.acked
+            if acked is None:
+                continue
+            if stream.fin is not None and acked > stream.fin:
+                acked = stream.fin  # a FIN seen after the ACK that counted it
+            stream.acked_packets += 1
+            if acked > stream.delivered and not (
+                now
+                or stream.acked_packets > ACK_WAIT_PACKETS
+                or time_ns - stream.acked_time > ACK_WAIT_NS
+            ):
+                continue
+            stream.acked = None
+            while stream.delivered < acked:
+                nxt = stream.pending_starts[0] if stream.pending_starts else acked
+                if nxt > stream.delivered:
+                    length = min(nxt, acked) - stream.delivered
+                    self._gap(conn.info, side, stream, length, time_ns, out)
+                self._drain(conn.info, side, stream, time_ns, out)
+        conn.slow = conn.closed or any(stream.acked is not None for stream in conn.streams)
+
+    def _remember(self, stream: Stream, data: bytes) -> None:
         stream.recent.append(data)
         if stream.delivered - stream.recent_start > RECENT_LIMIT:
             trim_recent(stream)
 
-    def _compare_recent(self, stream: _Stream, offset: int, data: bytes) -> None:
+    def _compare_recent(self, stream: Stream, offset: int, data: bytes) -> None:
         """Count a conflict if ``data`` at ``offset`` differs from delivered bytes we still hold."""
         lo = max(offset, stream.recent_start)
         hi = min(offset + len(data), stream.delivered)
@@ -344,7 +389,7 @@ class Reassembler:
             if mine != data[lo - offset : hi - offset]:
                 self.stats.overlaps_conflicting += 1
 
-    def _insert(self, stream: _Stream, offset: int, data: bytes, time_ns: int) -> None:
+    def _insert(self, stream: Stream, offset: int, data: bytes, time_ns: int) -> None:
         """Add data to the pending set, keeping first-seen bytes where it overlaps."""
         end = offset + len(data)
         if offset < stream.delivered:
@@ -387,7 +432,7 @@ class Reassembler:
             stream.pending_bytes += len(piece)
 
     def _drain(
-        self, info: LinkInfo, side: Side, stream: _Stream, time_ns: int, out: list[Event]
+        self, info: LinkInfo, side: Side, stream: Stream, time_ns: int, out: list[Event]
     ) -> None:
         """Deliver pending data that now continues the stream."""
         starts = stream.pending_starts
@@ -407,7 +452,7 @@ class Reassembler:
         self,
         info: LinkInfo,
         side: Side,
-        stream: _Stream,
+        stream: Stream,
         length: int,
         time_ns: int,
         out: list[Event],
@@ -420,7 +465,7 @@ class Reassembler:
         stream.recent_start = stream.delivered
 
     def _skip_to_pending(
-        self, info: LinkInfo, side: Side, stream: _Stream, time_ns: int, out: list[Event]
+        self, info: LinkInfo, side: Side, stream: Stream, time_ns: int, out: list[Event]
     ) -> None:
         """Declare the hole before the buffered data lost, until the buffer is within bounds."""
         while stream.pending_starts and stream.pending_bytes > self.max_buffer:
@@ -430,6 +475,7 @@ class Reassembler:
 
     def _close(self, conn: Connection, time_ns: int, reason: str, out: list[Event]) -> None:
         """Flush both directions (holes become gaps) and emit LinkClosed."""
+        self._settle_acks(conn, time_ns, out, now=True)
         for side in (Side.A, Side.B):
             stream = conn.streams[side]
             while stream.pending_starts:
@@ -440,7 +486,7 @@ class Reassembler:
                 self._gap(conn.info, side, stream, stream.fin - stream.delivered, time_ns, out)
             stream.recent = []
             stream.pending.clear()
-        conn.closed = True
+        conn.closed = conn.slow = True
         self._open.pop(conn.info.link.id, None)
         out.append(LinkClosed(conn.info, time_ns, reason))
         closed = self._closed
