@@ -6,9 +6,10 @@ connection, in an untagged Ethernet frame with an IPv4 header without options. F
 ``struct``, finds the stream, and delivers the payload as a ``Chunk``: one copy of the
 payload, no intermediate ``Segment``, no per-packet lists. Any other packet (another link
 type, VLAN tags, IPv6, UDP, IP options or fragments, SYN/FIN/RST, out-of-order data, an ACK
-past a hole, a connection closed or waiting for acknowledged bytes, an unknown connection) goes through the general path, ``PacketDecoder.decode``
-then ``Reassembler.feed``, which is also the reference this loop is tested against
-(``tests/sniffer/test_fast_path.py``): both give the same events and statistics.
+past a hole, a connection closed or waiting for acknowledged bytes, an unknown connection)
+goes through the general path, ``PacketDecoder.decode`` then ``Reassembler.feed``, which is
+also the reference this loop is tested against (``tests/sniffer/test_fast_path.py``): both
+give the same events and statistics.
 """
 
 from __future__ import annotations

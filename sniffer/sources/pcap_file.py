@@ -317,18 +317,19 @@ class CaptureReader:
         base = 0
         pos = 0
         count = 0
-        section: _Section | None = None
-        epb_unpack = block_unpack = u32_unpack = None
-        interfaces: list[tuple[int, int, int, int, int]] = []
+        # until the first block, a Section Header Block, says the byte order: its type reads
+        # the same in both, and its length is read again once the order is known
+        section = _Section("<")
+        block_unpack = section.block.unpack_from
+        epb_unpack = section.epb.unpack_from
+        u32_unpack = section.u32.unpack_from
+        interfaces = section.interfaces
         last_time = 0
         while True:
             n = len(buf)
             need = 0
             while pos + 12 <= n:
-                if section is not None and block_unpack is not None:
-                    btype, blen = block_unpack(buf, pos)
-                else:
-                    btype, blen = BLOCK_SHB, 0
+                btype, blen = block_unpack(buf, pos)
                 if btype == BLOCK_SHB:
                     bom = buf[pos + 8 : pos + 12]
                     if bom == b"\x4d\x3c\x2b\x1a":
@@ -350,13 +351,10 @@ class CaptureReader:
                 if end > n:
                     need = blen
                     break
-                assert section is not None
-                assert u32_unpack is not None
                 if u32_unpack(buf, end - 4)[0] != blen:
                     self.packets_read = count
                     raise self._fail(base + pos, "corrupt pcapng block (trailing length differs)")
                 if btype == BLOCK_EPB:
-                    assert epb_unpack is not None
                     iface, hi, lo, caplen, orig = epb_unpack(buf, pos + 8)
                     if caplen > blen - 32 or iface >= len(interfaces):
                         self.packets_read = count
