@@ -71,7 +71,8 @@ class PcapSource:
 
     @property
     def decode_stats(self) -> DecodeStats:
-        """Packets seen, skipped and malformed, by kind."""
+        """Packets seen, skipped and malformed, by kind (the fast path adds its packets when
+        ``events()`` ends or stops)."""
         return self.decoder.stats
 
     @property

@@ -29,6 +29,7 @@ from sniffer.sources.tcp_reassembly import (
     ACK,
     MAX_ACK_JUMP,
     RECENT_LIMIT,
+    RECENT_PIECES,
     SLOW_FLAGS,
     WRAP,
     Connection,
@@ -103,8 +104,12 @@ def tcp_events(
                                 payload = buf[first:stop]
                                 delivered = stream.delivered + stop - first
                                 stream.delivered = delivered
-                                stream.recent.append(payload)
-                                if delivered - stream.recent_start > RECENT_LIMIT:
+                                recent = stream.recent  # remember(stream, payload), inlined
+                                recent.append(payload)
+                                if (
+                                    delivered - stream.recent_start > RECENT_LIMIT
+                                    or len(recent) > RECENT_PIECES
+                                ):
                                     trim_recent(stream)
                                 yield Chunk(info, side, time_ns, payload)
                                 continue

@@ -68,6 +68,8 @@ WRAP = 1 << 32
 HALF = 1 << 31
 RECENT_LIMIT = 2 * RECENT
 """Delivered bytes kept per direction before ``trim_recent`` cuts them back to ``RECENT``."""
+RECENT_PIECES = 64
+"""Delivered payloads kept per direction before ``trim_recent`` joins them (tiny segments)."""
 
 Key = tuple[bytes, int, bytes, int]
 
@@ -142,19 +144,33 @@ class Stream:
         return self.delivered + rel
 
 
-def trim_recent(stream: Stream) -> None:
-    """Keep only the last ``RECENT`` delivered bytes of ``stream``."""
+def remember(stream: Stream, data: bytes) -> None:
+    """Keep ``data``, just delivered (``delivered`` already counts it), for retransmission
+    checks."""
     recent = stream.recent
-    keep_from = stream.delivered - RECENT
-    start = stream.recent_start
-    drop = 0
-    while start + len(recent[drop]) <= keep_from:
-        start += len(recent[drop])
-        drop += 1
-    del recent[:drop]
-    if start < keep_from:
-        recent[0] = recent[0][keep_from - start :]
-    stream.recent_start = keep_from
+    recent.append(data)
+    if stream.delivered - stream.recent_start > RECENT_LIMIT or len(recent) > RECENT_PIECES:
+        trim_recent(stream)
+
+
+def trim_recent(stream: Stream) -> None:
+    """Called when ``stream.recent`` holds more than ``RECENT_LIMIT`` bytes or more than
+    ``RECENT_PIECES`` payloads: keep only the last ``RECENT`` bytes in the first case, and
+    join the payloads into one in the second."""
+    recent = stream.recent
+    if stream.delivered - stream.recent_start > RECENT_LIMIT:
+        keep_from = stream.delivered - RECENT
+        start = stream.recent_start
+        drop = 0
+        while start + len(recent[drop]) <= keep_from:
+            start += len(recent[drop])
+            drop += 1
+        del recent[:drop]
+        if start < keep_from:
+            recent[0] = recent[0][keep_from - start :]
+        stream.recent_start = keep_from
+    if len(recent) > RECENT_PIECES:
+        recent[:] = [b"".join(recent)]
 
 
 class Connection:
@@ -301,7 +317,7 @@ class Reassembler:
             if offset == stream.delivered and not stream.pending:
                 out.append(Chunk(info, side, time_ns, payload))
                 stream.delivered += len(payload)
-                self._remember(stream, payload)
+                remember(stream, payload)
             else:
                 self._insert(stream, offset, payload, time_ns)
                 self._drain(info, side, stream, time_ns, out)
@@ -375,11 +391,6 @@ class Reassembler:
                 self._drain(conn.info, side, stream, time_ns, out)
         conn.slow = conn.closed or any(stream.acked is not None for stream in conn.streams)
 
-    def _remember(self, stream: Stream, data: bytes) -> None:
-        stream.recent.append(data)
-        if stream.delivered - stream.recent_start > RECENT_LIMIT:
-            trim_recent(stream)
-
     def _compare_recent(self, stream: Stream, offset: int, data: bytes) -> None:
         """Count a conflict if ``data`` at ``offset`` differs from delivered bytes we still hold."""
         lo = max(offset, stream.recent_start)
@@ -446,7 +457,7 @@ class Reassembler:
                     continue
             out.append(Chunk(info, side, time_ns, data))
             stream.delivered += len(data)
-            self._remember(stream, data)
+            remember(stream, data)
 
     def _gap(
         self,

@@ -18,10 +18,10 @@ from sniffer.sources.tcp_reassembly import (
     ACK_WAIT_NS,
     ACK_WAIT_PACKETS,
     RECENT,
-    RECENT_LIMIT,
+    RECENT_PIECES,
     Reassembler,
     Stream,
-    trim_recent,
+    remember,
 )
 
 T0 = 1_700_000_000_000_000_000
@@ -522,19 +522,18 @@ def test_closed_connections_are_forgotten_after_a_while() -> None:
     assert r.stats.ignored == 50  # each final ACK, absorbed while remembered
 
 
-@given(sizes=st.lists(st.integers(1, 9000), max_size=60))
+@given(sizes=st.lists(st.one_of(st.integers(1, 9000), st.integers(1, 20)), max_size=300))
 def test_recent_bytes_are_the_last_delivered_window(sizes: list[int]) -> None:
     """The pieces kept for retransmission checks are exactly what a byte buffer cut back to
-    RECENT bytes whenever it exceeds twice that would hold."""
+    RECENT bytes whenever it exceeds twice that would hold, in a bounded number of pieces."""
     stream = Stream()
     model = bytearray()
     model_start = 0
     for n, size in enumerate(sizes):
         piece = bytes([n % 256]) * size
         stream.delivered += size
-        stream.recent.append(piece)
-        if stream.delivered - stream.recent_start > RECENT_LIMIT:
-            trim_recent(stream)
+        remember(stream, piece)
+        assert len(stream.recent) <= RECENT_PIECES
         model += piece
         if len(model) > 2 * RECENT:
             cut = len(model) - RECENT
