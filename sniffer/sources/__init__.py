@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from sniffer.sources.base import Event, Source, SourceError
+from sniffer.sources.fast_path import tcp_events
 from sniffer.sources.packets import DecodeStats, PacketDecoder
 from sniffer.sources.pcap_file import CaptureReader, Interface, Progress
 from sniffer.sources.tcp_reassembly import Reassembler, ReassemblyStats
@@ -70,7 +71,8 @@ class PcapSource:
 
     @property
     def decode_stats(self) -> DecodeStats:
-        """Packets seen, skipped and malformed, by kind."""
+        """Packets seen, skipped and malformed, by kind (the fast path adds its packets when
+        ``events()`` ends or stops)."""
         return self.decoder.stats
 
     @property
@@ -85,19 +87,12 @@ class PcapSource:
 
     def events(self) -> Iterator[Event]:
         """Stream the capture's events; raises SourceError at the end on a damaged file."""
-        decode = self.decoder.decode
-        feed = self.reassembler.feed
-        last_time: int | None = None
         failure: SourceError | None = None
         try:
-            for time_ns, linktype, data in self._reader.packets():
-                last_time = time_ns
-                segment = decode(linktype, data)
-                if segment is not None:
-                    yield from feed(time_ns, segment)
+            yield from tcp_events(self._reader.records(), self.decoder, self.reassembler)
         except SourceError as error:
             failure = error
-        yield from self.reassembler.finish(last_time)
+        yield from self.reassembler.finish()  # at the time of the last packet read
         if failure is not None:
             raise failure
 

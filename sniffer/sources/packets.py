@@ -58,9 +58,6 @@ _IPV6_HEAD = struct.Struct("!4xHB")  # payload_len, next_header
 _TCP = struct.Struct("!HHIIBB")  # ports, seq, ack, data offset, flags
 _UDP = struct.Struct("!HHH")
 _IPV6_FRAG = struct.Struct("!HI")  # offset and flags, identification
-_FAST_ETH_IPV4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIBB")
-"""Ethernet type, IPv4 (version/IHL, total length, fragment word, protocol, addresses), then
-the TCP ports, seq, ack, data offset and flags, assuming a 20-byte IPv4 header."""
 
 
 class Segment(NamedTuple):
@@ -104,10 +101,6 @@ class DecodeStats:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-_new_segment = tuple.__new__
-"""Builds a ``Segment`` without the generated ``__new__`` (a Python-level call) on hot paths."""
-
-
 def format_endpoint(addr: bytes, port: int) -> str:
     """``10.0.0.1:5232`` or ``[fe80::1]:5232``."""
     if len(addr) == 4:
@@ -124,23 +117,14 @@ class PacketDecoder:
         self._fragment_bytes = 0
 
     def decode(self, linktype: int, data: bytes) -> Segment | None:
-        """Decode one captured packet down to its TCP/UDP payload."""
+        """Decode one captured packet down to its TCP/UDP payload.
+
+        The general path: ``sniffer.sources.fast_path`` handles the common Ethernet/IPv4/TCP
+        packets of a capture file without calling this.
+        """
         stats = self.stats
         stats.packets += 1
         n = len(data)
-        if linktype == LINKTYPE_ETHERNET and n >= 54:
-            # fast path: untagged Ethernet, IPv4 without options or fragmentation, TCP
-            (ethertype, ver_ihl, total, frag, proto, src, dst, sport, dport, seq, ack, off,
-             flags) = _FAST_ETH_IPV4_TCP.unpack_from(data)  # fmt: skip
-            if ethertype == ETHERTYPE_IPV4 and ver_ihl == 0x45 and proto == PROTO_TCP:
-                end = 14 + total
-                start = 34 + (off >> 4) * 4
-                if not frag & 0x3FFF and off >= 0x50 and start <= end <= n:
-                    stats.tcp += 1
-                    return _new_segment(
-                        Segment,
-                        (PROTO_TCP, src, sport, dst, dport, seq, ack, flags, data[start:end]),
-                    )
         try:
             if linktype == LINKTYPE_ETHERNET:
                 if n < 14:

@@ -30,6 +30,10 @@ from sniffer.sources.base import SourceError
 Packet = tuple[int, int, bytes]
 """``(time_ns, linktype, data)``: one captured packet (data as captured, maybe snapped)."""
 
+Record = tuple[int, int, bytes, int, int]
+"""``(time_ns, linktype, buffer, start, end)``: a packet left in the read buffer, not copied:
+its data is ``buffer[start:end]``."""
+
 
 class PacketMeta(NamedTuple):
     """A packet with its pcapng metadata (``packets_with_meta``)."""
@@ -59,7 +63,7 @@ Progress = Callable[[int, int], None]
 
 Format = Literal["pcap", "pcapng"]
 
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 1 << 16
 MAX_PACKET = 256 << 20
 """Larger captured lengths are treated as corruption, not as a reason to allocate."""
 
@@ -152,8 +156,11 @@ class CaptureReader:
         """Interfaces seen so far (pcap: the one; pcapng: every IDB of every section)."""
         try:
             if fileobj is None:
-                fileobj = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+                # unbuffered: each read lands straight in the bytes object the packets are cut from
+                fileobj = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
             self._file: IO[bytes] = fileobj
+            self._read_some: Callable[[int], bytes] = getattr(fileobj, "read1", fileobj.read)
+            """One read of up to n bytes (``read1`` of a buffered stream, a raw ``read``)."""
             self.total = os.fstat(self._file.fileno()).st_size
         except FileNotFoundError:
             raise SourceError(f"{self.path}: no such file") from None
@@ -178,7 +185,7 @@ class CaptureReader:
         data = b""
         while len(data) < size:
             try:
-                more: bytes = self._file.read1(size - len(data))  # type: ignore[attr-defined]
+                more = self._read_some(size - len(data))
             except OSError as exc:
                 raise SourceError(f"{self.path}: read failed: {exc.strerror or exc}") from None
             if not more:
@@ -197,11 +204,16 @@ class CaptureReader:
 
     def packets(self) -> Iterator[Packet]:
         """Yield ``(time_ns, linktype, data)`` per packet; raise SourceError on damage."""
+        for time_ns, linktype, buf, start, end in self.records():
+            yield (time_ns, linktype, buf[start:end])
+
+    def records(self) -> Iterator[Record]:
+        """Like ``packets`` without copying each packet out of the read buffer (faster)."""
         try:
             if self.format == "pcap":
                 yield from self._pcap()
             else:
-                yield from cast(Iterator[Packet], self._pcapng(meta=False))
+                yield from cast(Iterator[Record], self._pcapng(meta=False))
         finally:
             self.close()
 
@@ -209,8 +221,8 @@ class CaptureReader:
         """Like ``packets`` with interface, EPB flags and comment (slower: parses options)."""
         try:
             if self.format == "pcap":
-                for time_ns, linktype, data in self._pcap():
-                    yield PacketMeta(time_ns, linktype, data, 0, None, None, len(data))
+                for time_ns, linktype, buf, start, end in self._pcap():
+                    yield PacketMeta(time_ns, linktype, buf[start:end], 0, None, None, end - start)
             else:
                 yield from cast(Iterator[PacketMeta], self._pcapng(meta=True))
         finally:
@@ -220,7 +232,7 @@ class CaptureReader:
         try:
             # read1: whatever one read returns (up to size), so packets from a live pipe are
             # yielded as they arrive instead of when a whole buffer has filled
-            data: bytes = self._file.read1(size)  # type: ignore[attr-defined]
+            data = self._read_some(size)
         except OSError as exc:
             raise SourceError(f"{self.path}: read failed: {exc.strerror or exc}") from None
         self._offset += len(data)
@@ -234,18 +246,21 @@ class CaptureReader:
     def _refill(
         self, buf: bytes, pos: int, base: int, need: int, what: str
     ) -> tuple[bytes, int] | None:
-        """Keep ``buf[pos:]`` and read at least ``need`` more bytes: (new buf, its file offset).
+        """The next buffer and its file offset, when ``buf[pos:]`` holds less than the ``need``
+        bytes its next record takes.
 
-        Returns None at a clean end of file; raises at a truncated record of kind ``what``.
+        A record cut by the end of ``buf`` is completed with a read of just its rest, so that
+        the next full-size read becomes the buffer as it is instead of being copied behind
+        the leftover. Returns None at a clean end of file; raises at a truncated record of
+        kind ``what``.
         """
-        more = self._read(max(self.chunk_size, need))
+        left = len(buf) - pos
+        more = self._read(need - left if left else max(self.chunk_size, need))
         if not more:
-            if pos < len(buf):
-                raise self._fail(
-                    base + pos, f"truncated {what} ({len(buf) - pos} of {need} bytes present)"
-                )
+            if left:
+                raise self._fail(base + pos, f"truncated {what} ({left} of {need} bytes present)")
             return None
-        return buf[pos:] + more, base + pos
+        return (buf[pos:] + more if left else more), base + pos
 
     def _fail(self, offset: int, what: str) -> SourceError:
         return SourceError(
@@ -255,7 +270,7 @@ class CaptureReader:
 
     # -- classic pcap -------------------------------------------------------------------------
 
-    def _pcap(self) -> Iterator[Packet]:
+    def _pcap(self) -> Iterator[Record]:
         buf = self._head + self._read_at_least(20)
         self._head = b""
         self._offset = len(buf)
@@ -286,7 +301,7 @@ class CaptureReader:
                     need = end - pos
                     break
                 count += 1
-                yield (sec * 1_000_000_000 + frac * unit, linktype, buf[start:end])
+                yield (sec * 1_000_000_000 + frac * unit, linktype, buf, start, end)
                 pos = end
             self.packets_read = count
             refilled = self._refill(buf, pos, base, need or rec_size, "pcap record")
@@ -297,23 +312,24 @@ class CaptureReader:
 
     # -- pcapng -------------------------------------------------------------------------------
 
-    def _pcapng(self, *, meta: bool) -> Iterator[Packet | PacketMeta]:
+    def _pcapng(self, *, meta: bool) -> Iterator[Record | PacketMeta]:
         buf = self._read(self.chunk_size)
         base = 0
         pos = 0
         count = 0
-        section: _Section | None = None
-        epb_unpack = block_unpack = u32_unpack = None
-        interfaces: list[tuple[int, int, int, int, int]] = []
+        # until the first block, a Section Header Block, says the byte order: its type reads
+        # the same in both, and its length is read again once the order is known
+        section = _Section("<")
+        block_unpack = section.block.unpack_from
+        epb_unpack = section.epb.unpack_from
+        u32_unpack = section.u32.unpack_from
+        interfaces = section.interfaces
         last_time = 0
         while True:
             n = len(buf)
             need = 0
             while pos + 12 <= n:
-                if section is not None and block_unpack is not None:
-                    btype, blen = block_unpack(buf, pos)
-                else:
-                    btype, blen = BLOCK_SHB, 0
+                btype, blen = block_unpack(buf, pos)
                 if btype == BLOCK_SHB:
                     bom = buf[pos + 8 : pos + 12]
                     if bom == b"\x4d\x3c\x2b\x1a":
@@ -335,13 +351,10 @@ class CaptureReader:
                 if end > n:
                     need = blen
                     break
-                assert section is not None
-                assert u32_unpack is not None
                 if u32_unpack(buf, end - 4)[0] != blen:
                     self.packets_read = count
                     raise self._fail(base + pos, "corrupt pcapng block (trailing length differs)")
                 if btype == BLOCK_EPB:
-                    assert epb_unpack is not None
                     iface, hi, lo, caplen, orig = epb_unpack(buf, pos + 8)
                     if caplen > blen - 32 or iface >= len(interfaces):
                         self.packets_read = count
@@ -357,7 +370,7 @@ class CaptureReader:
                         data = buf[pos + 28 : pos + 28 + caplen]
                         yield PacketMeta(last_time, linktype, data, index, flags, comment, orig)
                     else:
-                        yield (last_time, linktype, buf[pos + 28 : pos + 28 + caplen])
+                        yield (last_time, linktype, buf, pos + 28, pos + 28 + caplen)
                 elif btype == BLOCK_IDB:
                     self._interface(section, buf, pos, blen)
                 elif btype == BLOCK_SPB:
@@ -367,12 +380,12 @@ class CaptureReader:
                     orig = u32_unpack(buf, pos + 8)[0]
                     caplen = min(orig, blen - 16)
                     count += 1
-                    data = buf[pos + 12 : pos + 12 + caplen]
                     linktype, index = interfaces[0][0], interfaces[0][4]
                     if meta:
+                        data = buf[pos + 12 : pos + 12 + caplen]
                         yield PacketMeta(last_time, linktype, data, index, None, None, orig)
                     else:
-                        yield (last_time, linktype, data)
+                        yield (last_time, linktype, buf, pos + 12, pos + 12 + caplen)
                 elif btype == BLOCK_PB:
                     iface, _drops, hi, lo, caplen, orig = section.pb.unpack_from(buf, pos + 8)
                     if caplen > blen - 32 or iface >= len(interfaces):
@@ -382,11 +395,11 @@ class CaptureReader:
                     ticks = (hi << 32) | lo
                     last_time = ticks * mul // div + offset_ns
                     count += 1
-                    data = buf[pos + 28 : pos + 28 + caplen]
                     if meta:
+                        data = buf[pos + 28 : pos + 28 + caplen]
                         yield PacketMeta(last_time, linktype, data, index, None, None, orig)
                     else:
-                        yield (last_time, linktype, data)
+                        yield (last_time, linktype, buf, pos + 28, pos + 28 + caplen)
                 pos = end
             self.packets_read = count
             refilled = self._refill(buf, pos, base, need or 12, "pcapng block")

@@ -9,8 +9,10 @@ delivered in sequence order as ``Chunk`` events:
 * retransmitted bytes are dropped; where a retransmission disagrees with bytes already seen,
   the first-seen bytes win and ``overlaps_conflicting`` is counted;
 * a hole that will never fill becomes ``Gap(length)`` followed by the data after it: when the
-  peer acknowledges beyond the hole, when the buffer bound is hit, and at FIN/RST or the end of
-  the capture;
+  peer has acknowledged beyond the hole and the bytes still have not shown up ``ACK_WAIT_NS``
+  of capture time or ``ACK_WAIT_PACKETS`` packets of the connection later (a capture may
+  record an ACK just before the data it acknowledges), when the buffer bound is hit, and at
+  FIN/RST or the end of the capture;
 * sequence numbers are unwrapped against the next expected byte, so 2**32 wrap-around works;
 * FIN from both sides or RST ends the link (``LinkClosed``); links still open at the end of the
   capture get ``LinkClosed(reason="end of capture")``; a new SYN on a 4-tuple (closed, or
@@ -51,14 +53,23 @@ CLOSED_KEEP_NS = 120_000_000_000
 (Linux TIME_WAIT is 60 s); then it is forgotten, so memory stays bounded on long captures."""
 MAX_ACK_JUMP = 1 << 30
 """An ACK further than this beyond the delivered data is not trusted to declare a gap."""
+ACK_WAIT_NS = 50_000_000
+ACK_WAIT_PACKETS = 16
+"""How long acknowledged bytes not seen yet are waited for before they become a gap: this much
+capture time or this many packets of the connection, whichever comes first."""
 
 OLD_WINDOW_BEFORE = 16 << 20
 OLD_WINDOW_AFTER = 1 << 20
 """Data on a closed 4-tuple this close to the old stream's end is a leftover, not a new link."""
 
-_SLOW_FLAGS = SYN | FIN | RST | ACK
-_WRAP = 1 << 32
-_HALF = 1 << 31
+SLOW_FLAGS = SYN | FIN | RST | ACK
+"""Flags that matter to reassembly; a segment with only ACK of them may take a fast path."""
+WRAP = 1 << 32
+HALF = 1 << 31
+RECENT_LIMIT = 2 * RECENT
+"""Delivered bytes kept per direction before ``trim_recent`` cuts them back to ``RECENT``."""
+RECENT_PIECES = 64
+"""Delivered payloads kept per direction before ``trim_recent`` joins them (tiny segments)."""
 
 Key = tuple[bytes, int, bytes, int]
 
@@ -85,10 +96,13 @@ class ReassemblyStats:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-class _Stream:
+class Stream:
     """One direction of a TCP connection."""
 
     __slots__ = (
+        "acked",
+        "acked_packets",
+        "acked_time",
         "base",
         "delivered",
         "fin",
@@ -110,28 +124,68 @@ class _Stream:
         """Out-of-order data by stream offset: (bytes, packet time). Never overlapping."""
         self.pending_starts: list[int] = []
         self.pending_bytes = 0
-        self.recent = bytearray()
+        self.recent: list[bytes] = []
+        """The last delivered payloads, ending at ``delivered`` (kept as they are: no copy)."""
         self.recent_start = 0
-        """Stream offset of ``recent[0]``."""
+        """Stream offset of the first byte of ``recent``."""
+        self.acked: int | None = None
+        """Stream offset the peer acknowledged beyond ``delivered``, while its bytes are awaited."""
+        self.acked_time = 0
+        """Capture time of the ACK that started the wait."""
+        self.acked_packets = 0
+        """Packets of the connection seen since."""
 
     def offset_of(self, seq: int) -> int:
         """Unwrap a 32-bit sequence number to a stream offset near the delivered position."""
         assert self.base is not None
-        rel = (seq - self.base - self.delivered) % _WRAP
-        if rel >= _HALF:
-            rel -= _WRAP
+        rel = (seq - self.base - self.delivered) % WRAP
+        if rel >= HALF:
+            rel -= WRAP
         return self.delivered + rel
 
 
-class _Connection:
-    __slots__ = ("closed", "info", "key", "streams")
+def remember(stream: Stream, data: bytes) -> None:
+    """Keep ``data``, just delivered (``delivered`` already counts it), for retransmission
+    checks."""
+    recent = stream.recent
+    recent.append(data)
+    if stream.delivered - stream.recent_start > RECENT_LIMIT or len(recent) > RECENT_PIECES:
+        trim_recent(stream)
+
+
+def trim_recent(stream: Stream) -> None:
+    """Called when ``stream.recent`` holds more than ``RECENT_LIMIT`` bytes or more than
+    ``RECENT_PIECES`` payloads: keep only the last ``RECENT`` bytes in the first case, and
+    join the payloads into one in the second."""
+    recent = stream.recent
+    if stream.delivered - stream.recent_start > RECENT_LIMIT:
+        keep_from = stream.delivered - RECENT
+        start = stream.recent_start
+        drop = 0
+        while start + len(recent[drop]) <= keep_from:
+            start += len(recent[drop])
+            drop += 1
+        del recent[:drop]
+        if start < keep_from:
+            recent[0] = recent[0][keep_from - start :]
+        stream.recent_start = keep_from
+    if len(recent) > RECENT_PIECES:
+        recent[:] = [b"".join(recent)]
+
+
+class Connection:
+    """Both directions of one TCP connection and its link."""
+
+    __slots__ = ("closed", "info", "key", "slow", "streams")
 
     def __init__(self, info: LinkInfo, key: Key) -> None:
         self.info = info
         self.key = key
         """(addr_a, port_a, addr_b, port_b)."""
-        self.streams = (_Stream(), _Stream())
+        self.streams = (Stream(), Stream())
         self.closed = False
+        self.slow = False
+        """Closed, or waiting for acknowledged bytes: every segment takes the general path."""
 
 
 class Reassembler:
@@ -145,47 +199,29 @@ class Reassembler:
         self.max_buffer = max_buffer
         self.stats = ReassemblyStats()
         self._next_id = 1
-        self._tcp: dict[Key, tuple[_Connection, Side]] = {}
+        self.tcp_connections: dict[Key, tuple[Connection, Side]] = {}
+        """Both directions' 4-tuples of each connection, with the side that sends on it."""
         self._udp: dict[Key, tuple[LinkInfo, Side]] = {}
-        self._open: dict[int, _Connection] = {}
+        self._open: dict[int, Connection] = {}
         """Connections not yet closed, by link id (insertion order = first sight)."""
-        self._closed: deque[tuple[int, _Connection]] = deque()
-        """Closed connections still in ``_tcp``, by closing time."""
-        self._last_time = 0
+        self._closed: deque[tuple[int, Connection]] = deque()
+        """Closed connections still in ``tcp_connections``, by closing time."""
+        self.last_time = 0
+        """Time of the last segment fed, the default end time of ``finish``."""
 
     # -- public -------------------------------------------------------------------------------
 
     def feed(self, time_ns: int, seg: Segment) -> list[Event]:
         """Process one segment; returns the events it makes ready, in order."""
-        self._last_time = time_ns
+        self.last_time = time_ns
         if seg[0] != PROTO_TCP:
             return self._udp_datagram(time_ns, seg)
-        # fast path: an in-order data segment or a pure ACK on an established stream, with
-        # nothing buffered and no hole acknowledged; everything else takes _tcp_segment
-        _, src, sport, dst, dport, seq, ack, flags, payload = seg
-        found = self._tcp.get((src, sport, dst, dport))
-        if found is not None and flags & _SLOW_FLAGS == ACK:
-            conn, side = found
-            stream = conn.streams[side]
-            base = stream.base
-            if not conn.closed and base is not None:
-                other = conn.streams[1 - side]
-                other_base = other.base
-                if other_base is None or not (
-                    0 < (ack - other_base - other.delivered) % _WRAP <= MAX_ACK_JUMP
-                ):
-                    if not payload:
-                        return []
-                    if not stream.pending and (seq - base - stream.delivered) % _WRAP == 0:
-                        stream.delivered += len(payload)
-                        self._remember(stream, payload)
-                        return [Chunk(conn.info, side, time_ns, payload)]
         return self._tcp_segment(time_ns, seg)
 
     def finish(self, time_ns: int | None = None) -> list[Event]:
         """End of capture: flush every open connection and close every link."""
-        when = self._last_time if time_ns is None else time_ns
-        closing: list[tuple[int, _Connection | LinkInfo]] = [
+        when = self.last_time if time_ns is None else time_ns
+        closing: list[tuple[int, Connection | LinkInfo]] = [
             (cid, conn) for cid, conn in self._open.items()
         ]
         closing += [(info.link.id, info) for info, side in self._udp.values() if side is Side.A]
@@ -221,7 +257,7 @@ class Reassembler:
 
     # -- TCP ----------------------------------------------------------------------------------
 
-    def _new_connection(self, seg: Segment, *, sender_is_client: bool) -> _Connection:
+    def _new_connection(self, seg: Segment, *, sender_is_client: bool) -> Connection:
         if sender_is_client:
             key = (seg.src, seg.sport, seg.dst, seg.dport)
         else:
@@ -230,15 +266,15 @@ class Reassembler:
         link = Link(self._next_id, "tcp", format_endpoint(a, pa), format_endpoint(b, pb))
         self._next_id += 1
         self.stats.tcp_links += 1
-        conn = _Connection(LinkInfo(link, Transport.STREAM, pa, pb), key)
-        self._tcp[key] = (conn, Side.A)
-        self._tcp[(b, pb, a, pa)] = (conn, Side.B)
+        conn = Connection(LinkInfo(link, Transport.STREAM, pa, pb), key)
+        self.tcp_connections[key] = (conn, Side.A)
+        self.tcp_connections[(b, pb, a, pa)] = (conn, Side.B)
         self._open[link.id] = conn
         return conn
 
     def _tcp_segment(self, time_ns: int, seg: Segment) -> list[Event]:
         flags = seg.flags
-        found = self._tcp.get((seg.src, seg.sport, seg.dst, seg.dport))
+        found = self.tcp_connections.get((seg.src, seg.sport, seg.dst, seg.dport))
         out: list[Event] = []
         if found is not None and found[0].closed:
             conn, side = found
@@ -250,7 +286,7 @@ class Reassembler:
             conn, side = found
             old = conn.streams[side]
             if side is Side.B or (
-                old.base is not None and (seg.seq + 1) % _WRAP != old.base
+                old.base is not None and (seg.seq + 1) % WRAP != old.base
             ):  # a new SYN while the old connection's end was never seen
                 self._close(conn, time_ns, "replaced by a new connection", out)
                 found = None
@@ -268,7 +304,7 @@ class Reassembler:
 
         if flags & SYN:
             if stream.base is None or (stream.delivered == 0 and not stream.pending):
-                stream.base = (seg.seq + 1) % _WRAP
+                stream.base = (seg.seq + 1) % WRAP
         elif stream.base is None and (seg.payload or flags & FIN):
             stream.base = seg.seq  # mid-stream pickup: this segment starts the stream
 
@@ -277,11 +313,11 @@ class Reassembler:
 
         payload = seg.payload
         if payload and stream.base is not None:
-            offset = stream.offset_of((seg.seq + 1) % _WRAP if flags & SYN else seg.seq)
+            offset = stream.offset_of((seg.seq + 1) % WRAP if flags & SYN else seg.seq)
             if offset == stream.delivered and not stream.pending:
                 out.append(Chunk(info, side, time_ns, payload))
                 stream.delivered += len(payload)
-                self._remember(stream, payload)
+                remember(stream, payload)
             else:
                 self._insert(stream, offset, payload, time_ns)
                 self._drain(info, side, stream, time_ns, out)
@@ -291,13 +327,15 @@ class Reassembler:
 
         if flags & FIN and stream.base is not None and stream.fin is None:
             stream.fin = stream.offset_of(seg.seq) + len(payload)
+        if conn.slow:
+            self._settle_acks(conn, time_ns, out, now=False)
         if flags & RST:
             self._close(conn, time_ns, "reset", out)
         elif conn.streams[0].fin is not None and conn.streams[1].fin is not None:
             self._close(conn, time_ns, "closed", out)
         return out
 
-    def _belongs_to_closed(self, stream: _Stream, seg: Segment) -> bool:
+    def _belongs_to_closed(self, stream: Stream, seg: Segment) -> bool:
         """Whether a segment on a closed 4-tuple is a leftover of the old connection."""
         if seg.flags & SYN and not seg.flags & ACK:
             return False
@@ -308,7 +346,7 @@ class Reassembler:
         return end - OLD_WINDOW_BEFORE <= stream.offset_of(seg.seq) < end + OLD_WINDOW_AFTER
 
     def _check_ack(
-        self, conn: _Connection, side: Side, ack: int, time_ns: int, out: list[Event]
+        self, conn: Connection, side: Side, ack: int, time_ns: int, out: list[Event]
     ) -> None:
         """The peer acknowledged up to ``ack``: bytes before it that we lack are lost."""
         other = conn.streams[1 - side]
@@ -319,32 +357,50 @@ class Reassembler:
             acked = other.fin  # the FIN takes one sequence number
         if acked <= other.delivered or acked - other.delivered > MAX_ACK_JUMP:
             return
-        info = conn.info
-        other_side = Side(1 - side)
-        while other.delivered < acked:
-            nxt = other.pending_starts[0] if other.pending_starts else acked
-            if nxt > other.delivered:
-                self._gap(info, other_side, other, min(nxt, acked) - other.delivered, time_ns, out)
-            self._drain(info, other_side, other, time_ns, out)
+        if other.acked is None:
+            other.acked_time = time_ns
+            other.acked_packets = 0
+            conn.slow = True
+            other.acked = acked
+        elif acked > other.acked:
+            other.acked = acked
 
-    def _remember(self, stream: _Stream, data: bytes) -> None:
-        recent = stream.recent
-        recent += data
-        if len(recent) > 2 * RECENT:
-            cut = len(recent) - RECENT
-            del recent[:cut]
-            stream.recent_start += cut
+    def _settle_acks(self, conn: Connection, time_ns: int, out: list[Event], *, now: bool) -> None:
+        """End the waits for acknowledged bytes that arrived, or that waited long enough (or
+        ``now``): the bytes still missing become gaps."""
+        for side in (Side.A, Side.B):
+            stream = conn.streams[side]
+            acked = stream.acked
+            if acked is None:
+                continue
+            if stream.fin is not None and acked > stream.fin:
+                acked = stream.fin  # a FIN seen after the ACK that counted it
+            stream.acked_packets += 1
+            if acked > stream.delivered and not (
+                now
+                or stream.acked_packets > ACK_WAIT_PACKETS
+                or time_ns - stream.acked_time > ACK_WAIT_NS
+            ):
+                continue
+            stream.acked = None
+            while stream.delivered < acked:
+                nxt = stream.pending_starts[0] if stream.pending_starts else acked
+                if nxt > stream.delivered:
+                    length = min(nxt, acked) - stream.delivered
+                    self._gap(conn.info, side, stream, length, time_ns, out)
+                self._drain(conn.info, side, stream, time_ns, out)
+        conn.slow = conn.closed or any(stream.acked is not None for stream in conn.streams)
 
-    def _compare_recent(self, stream: _Stream, offset: int, data: bytes) -> None:
+    def _compare_recent(self, stream: Stream, offset: int, data: bytes) -> None:
         """Count a conflict if ``data`` at ``offset`` differs from delivered bytes we still hold."""
         lo = max(offset, stream.recent_start)
         hi = min(offset + len(data), stream.delivered)
         if lo < hi:
-            mine = stream.recent[lo - stream.recent_start : hi - stream.recent_start]
+            mine = b"".join(stream.recent)[lo - stream.recent_start : hi - stream.recent_start]
             if mine != data[lo - offset : hi - offset]:
                 self.stats.overlaps_conflicting += 1
 
-    def _insert(self, stream: _Stream, offset: int, data: bytes, time_ns: int) -> None:
+    def _insert(self, stream: Stream, offset: int, data: bytes, time_ns: int) -> None:
         """Add data to the pending set, keeping first-seen bytes where it overlaps."""
         end = offset + len(data)
         if offset < stream.delivered:
@@ -387,7 +443,7 @@ class Reassembler:
             stream.pending_bytes += len(piece)
 
     def _drain(
-        self, info: LinkInfo, side: Side, stream: _Stream, time_ns: int, out: list[Event]
+        self, info: LinkInfo, side: Side, stream: Stream, time_ns: int, out: list[Event]
     ) -> None:
         """Deliver pending data that now continues the stream."""
         starts = stream.pending_starts
@@ -401,13 +457,13 @@ class Reassembler:
                     continue
             out.append(Chunk(info, side, time_ns, data))
             stream.delivered += len(data)
-            self._remember(stream, data)
+            remember(stream, data)
 
     def _gap(
         self,
         info: LinkInfo,
         side: Side,
-        stream: _Stream,
+        stream: Stream,
         length: int,
         time_ns: int,
         out: list[Event],
@@ -420,7 +476,7 @@ class Reassembler:
         stream.recent_start = stream.delivered
 
     def _skip_to_pending(
-        self, info: LinkInfo, side: Side, stream: _Stream, time_ns: int, out: list[Event]
+        self, info: LinkInfo, side: Side, stream: Stream, time_ns: int, out: list[Event]
     ) -> None:
         """Declare the hole before the buffered data lost, until the buffer is within bounds."""
         while stream.pending_starts and stream.pending_bytes > self.max_buffer:
@@ -428,8 +484,9 @@ class Reassembler:
             self._gap(info, side, stream, first - stream.delivered, time_ns, out)
             self._drain(info, side, stream, time_ns, out)
 
-    def _close(self, conn: _Connection, time_ns: int, reason: str, out: list[Event]) -> None:
+    def _close(self, conn: Connection, time_ns: int, reason: str, out: list[Event]) -> None:
         """Flush both directions (holes become gaps) and emit LinkClosed."""
+        self._settle_acks(conn, time_ns, out, now=True)
         for side in (Side.A, Side.B):
             stream = conn.streams[side]
             while stream.pending_starts:
@@ -438,9 +495,9 @@ class Reassembler:
                 self._drain(conn.info, side, stream, time_ns, out)
             if stream.fin is not None and stream.fin > stream.delivered:
                 self._gap(conn.info, side, stream, stream.fin - stream.delivered, time_ns, out)
-            stream.recent = bytearray()
+            stream.recent = []
             stream.pending.clear()
-        conn.closed = True
+        conn.closed = conn.slow = True
         self._open.pop(conn.info.link.id, None)
         out.append(LinkClosed(conn.info, time_ns, reason))
         closed = self._closed
@@ -449,6 +506,6 @@ class Reassembler:
             _, old = closed.popleft()
             a, pa, b, pb = old.key
             for key in ((a, pa, b, pb), (b, pb, a, pa)):
-                entry = self._tcp.get(key)
+                entry = self.tcp_connections.get(key)
                 if entry is not None and entry[0] is old:
-                    del self._tcp[key]
+                    del self.tcp_connections[key]

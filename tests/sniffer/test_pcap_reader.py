@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import io
+import os
+import random
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -388,4 +391,40 @@ def test_reads_from_a_pipe(tmp_path: Path) -> None:
     finally:
         thread.join(timeout=10)
         os.close(read_fd)
+    assert got == [(t, 1, d) for t, d in packets]
+
+
+class _ShortReads(io.BytesIO):
+    """A stream whose every read returns a random number of bytes, like a pipe."""
+
+    def __init__(self, data: bytes, seed: int) -> None:
+        super().__init__(data)
+        self.rng = random.Random(seed)
+        self.null = os.open(os.devnull, os.O_RDONLY)  # for the reader's fstat
+
+    def read1(self, size: int | None = -1) -> bytes:
+        assert size is not None
+        assert size > 0
+        return super().read1(min(size, self.rng.randint(1, 3000)))
+
+    def fileno(self) -> int:
+        return self.null
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self.null)
+        super().close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32), fmt=st.sampled_from(["pcap", "pcapng"]))
+def test_short_reads_anywhere_give_identical_packets(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, fmt: str
+) -> None:
+    path = tmp_path_factory.mktemp("short") / f"x.{fmt}"
+    packets = [(T0 + i, bytes([i % 256]) * (i * 37 % 1600)) for i in range(60)]
+    with CaptureWriter(path) as writer:
+        writer.write_all(packets)
+    stream = _ShortReads(path.read_bytes(), seed)
+    got = list(CaptureReader(path, fileobj=stream, chunk_size=4096).packets())
     assert got == [(t, 1, d) for t, d in packets]

@@ -14,7 +14,15 @@ from sniffer.packet_writer import CaptureWriter, TcpConversation, UdpFlow
 from sniffer.sources import PcapSource, open_source
 from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, Side, SourceError, Transport
 from sniffer.sources.packets import PacketDecoder
-from sniffer.sources.tcp_reassembly import Reassembler
+from sniffer.sources.tcp_reassembly import (
+    ACK_WAIT_NS,
+    ACK_WAIT_PACKETS,
+    RECENT,
+    RECENT_PIECES,
+    Reassembler,
+    Stream,
+    remember,
+)
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
@@ -25,7 +33,9 @@ DATA = bytes(range(256)) * 4
 Packets = list[tuple[int, bytes]]
 
 
-def run(packets: Iterable[tuple[int, bytes]], **kwargs: int) -> tuple[list[Event], Reassembler]:
+def run(
+    packets: Iterable[tuple[int, bytes]], *, finish: bool = True, **kwargs: int
+) -> tuple[list[Event], Reassembler]:
     decoder = PacketDecoder()
     reassembler = Reassembler(**kwargs)
     events: list[Event] = []
@@ -33,7 +43,8 @@ def run(packets: Iterable[tuple[int, bytes]], **kwargs: int) -> tuple[list[Event
         segment = decoder.decode(1, frame)
         assert segment is not None
         events += reassembler.feed(time_ns, segment)
-    events += reassembler.finish()
+    if finish:
+        events += reassembler.finish()
     return events, reassembler
 
 
@@ -122,21 +133,46 @@ def test_conflicting_overlap_keeps_first_seen_bytes() -> None:
     assert r.stats.overlaps_conflicting == 3
 
 
-def test_hole_acknowledged_by_peer_becomes_gap_then_resyncs() -> None:
+def test_hole_acknowledged_by_peer_becomes_gap_after_the_wait_then_resyncs() -> None:
     conv, packets = conversation()
     packets += conv.send(Side.A, DATA[:100], T0 + MS)
     conv.skip(Side.A, 50)  # lost before the capture point
     packets += conv.send(Side.A, DATA[150:200], T0 + 2 * MS)
     packets.append((T0 + 3 * MS, conv.pure_ack(Side.B)))  # the server got everything
     packets += conv.send(Side.A, DATA[200:300], T0 + 4 * MS)
+    late = T0 + 3 * MS + ACK_WAIT_NS + 1
+    packets += conv.send(Side.A, DATA[300:400], late)
     events, r = run(packets)
-    assert streams(events) == {(1, Side.A): [DATA[:100], 50, DATA[150:300]]}
+    assert streams(events) == {(1, Side.A): [DATA[:100], 50, DATA[150:400]]}
     gap = next(e for e in events if isinstance(e, Gap))
-    assert (gap.time_ns, gap.side, gap.length) == (T0 + 3 * MS, Side.A, 50)
+    assert (gap.time_ns, gap.side, gap.length) == (late, Side.A, 50)
     assert (r.stats.gaps, r.stats.gap_bytes) == (1, 50)
 
 
-def test_ack_beyond_with_nothing_buffered_declares_gap_immediately() -> None:
+def test_ack_recorded_before_the_data_it_acknowledges_is_no_gap() -> None:
+    conv, packets = conversation()
+    packets += conv.send(Side.A, DATA[:100], T0 + MS)
+    data = conv.send(Side.A, DATA[100:300], T0 + 2 * MS, segment_size=100, ack=True)
+    packets += [data[2], data[0], data[1]]  # the server's ACK first
+    packets += conv.send(Side.B, b"reply", T0 + 3 * MS, ack=True)
+    events, r = run(packets)
+    assert streams(events) == {(1, Side.A): [DATA[:300]], (1, Side.B): [b"reply"]}
+    assert r.stats.gaps == 0
+
+
+def test_acknowledged_bytes_are_waited_for_a_bounded_number_of_packets() -> None:
+    conv, packets = conversation()
+    packets += conv.send(Side.A, b"a" * 10, T0)
+    conv.skip(Side.A, 20)
+    packets += conv.send(Side.A, b"b" * 10, T0, ack=True)  # the server acknowledges the hole
+    waiting = [(T0, conv.pure_ack(Side.B)) for _ in range(ACK_WAIT_PACKETS)]  # same time
+    before, _ = run(packets + waiting[:-1], finish=False)
+    after, _ = run(packets + waiting, finish=False)
+    assert not any(isinstance(e, Gap) for e in before)
+    assert streams(after) == {(1, Side.A): [b"a" * 10, 20, b"b" * 10]}
+
+
+def test_ack_beyond_with_nothing_buffered_declares_gap() -> None:
     conv, packets = conversation()
     packets += conv.send(Side.A, b"a" * 10, T0)
     conv.skip(Side.A, 20)
@@ -482,5 +518,25 @@ def test_closed_connections_are_forgotten_after_a_while() -> None:
     events, r = run(packets)
     assert len(closes(events)) == 50
     # only connections closed in the last 120 s of capture time are still remembered
-    assert len(r._tcp) <= 2 * 14
+    assert len(r.tcp_connections) <= 2 * 14
     assert r.stats.ignored == 50  # each final ACK, absorbed while remembered
+
+
+@given(sizes=st.lists(st.one_of(st.integers(1, 9000), st.integers(1, 20)), max_size=300))
+def test_recent_bytes_are_the_last_delivered_window(sizes: list[int]) -> None:
+    """The pieces kept for retransmission checks are exactly what a byte buffer cut back to
+    RECENT bytes whenever it exceeds twice that would hold, in a bounded number of pieces."""
+    stream = Stream()
+    model = bytearray()
+    model_start = 0
+    for n, size in enumerate(sizes):
+        piece = bytes([n % 256]) * size
+        stream.delivered += size
+        remember(stream, piece)
+        assert len(stream.recent) <= RECENT_PIECES
+        model += piece
+        if len(model) > 2 * RECENT:
+            cut = len(model) - RECENT
+            del model[:cut]
+            model_start += cut
+        assert (stream.recent_start, b"".join(stream.recent)) == (model_start, bytes(model))

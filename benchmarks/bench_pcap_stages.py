@@ -1,0 +1,165 @@
+"""Stage benchmark: CPU µs per packet from the capture file to ``Chunk`` events.
+
+Run: ``.venv/bin/python benchmarks/bench_pcap_stages.py [--baseline REF] [--quick]``.
+
+Three cumulative stages, each measured in its own child process (CPU time of the loop only,
+the best of ``--repeat`` runs: the machine is shared, and the minimum is the steadiest):
+
+* ``read``: ``CaptureReader.records()`` (``packets()`` before it existed), the raw records;
+* ``+decode``: the same plus the link/IP/TCP decoding: ``PacketDecoder.decode`` per packet
+  before the fast path, the fast path's header struct, checks and payload copy since;
+* ``+reassembly``: ``PcapSource.events()``, i.e. everything up to the ``Chunk`` events.
+
+Each stage runs on the code of this worktree and on ``--baseline`` (a git ref, extracted with
+``git archive`` to a temporary directory) in the same run, interleaved, so the columns are
+comparable. Captures: the SmartLPR and DualCam bench captures of ``benchmarks/out`` (made by
+``bench_smartlpr.py`` / ``bench_dualcam.py``), and pcapng copies made once with ``editcap``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out"
+STAGES = ("read", "+decode", "+reassembly")
+
+FULL = ("smartlpr-1000000.pcap", "dualcam-2000000000.pcap", "dualcam-200000000.pcapng")
+QUICK = ("smartlpr-250000.pcap", "dualcam-200000000.pcap", "smartlpr-250000.pcapng")
+
+
+def child(stage: str, path: str) -> None:
+    """Run one stage over ``path`` with whatever ``sniffer`` is on the path; print JSON."""
+    from sniffer.sources import PcapSource
+    from sniffer.sources.base import Chunk
+    from sniffer.sources.packets import PacketDecoder
+    from sniffer.sources.pcap_file import CaptureReader
+
+    chunks = 0
+    start = time.process_time()
+    fused = hasattr(CaptureReader, "records")  # this code, or the code before the fast path
+    if stage == "read":
+        reader = CaptureReader(path)
+        for _ in reader.records() if fused else reader.packets():
+            pass
+        packets = reader.packets_read
+    elif stage == "+decode" and fused:
+        # what the fast path does to decode: the header struct, its checks, the payload copy
+        from sniffer.sources.fast_path import ETH_IPV4_TCP
+
+        reader = CaptureReader(path)
+        decode = PacketDecoder().decode
+        unpack = ETH_IPV4_TCP.unpack_from
+        for _time_ns, linktype, buf, begin, end in reader.records():
+            if linktype == 1 and end - begin >= ETH_IPV4_TCP.size:
+                (ethertype, ver_ihl, total, frag, proto, _key, _seq, _ack, off,
+                 _flags) = unpack(buf, begin)  # fmt: skip
+                if (ver_ihl == 0x45 and proto == 6 and ethertype == 0x800
+                        and not frag & 0x3FFF and off >= 0x50):  # fmt: skip
+                    buf[begin + 34 + (off >> 4) * 4 : begin + 14 + total]
+                    continue
+            decode(linktype, buf[begin:end])
+        packets = reader.packets_read
+    elif stage == "+decode":
+        reader = CaptureReader(path)
+        decode = PacketDecoder().decode
+        for _time_ns, linktype, data in reader.packets():
+            decode(linktype, data)
+        packets = reader.packets_read
+    else:
+        source = PcapSource(path)
+        for event in source.events():
+            if type(event) is Chunk:
+                chunks += 1
+        packets = source.packets_read
+    cpu = time.process_time() - start
+    print(json.dumps({"cpu": cpu, "packets": packets, "chunks": chunks}))
+
+
+def measure(root: Path, stage: str, path: Path) -> dict[str, float]:
+    """One child run of ``stage`` with the code under ``root``."""
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", stage, str(path)],
+        env=env,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, float] = json.loads(out)
+    return result
+
+
+def extract(ref: str, into: Path) -> Path:
+    """The ``sniffer`` and ``dissectors`` packages of git ``ref`` under ``into``."""
+    archive = into / "code.tar"
+    with open(archive, "wb") as f:
+        subprocess.run(
+            ["git", "archive", ref, "sniffer", "dissectors"], cwd=ROOT, stdout=f, check=True
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def capture(name: str) -> Path:
+    """A capture of ``benchmarks/out``; a ``.pcapng`` name is converted once from the pcap."""
+    path = OUT / name
+    if not path.exists() and path.suffix == ".pcapng":
+        source = path.with_suffix(".pcap")
+        if shutil.which("editcap") is None or not source.exists():
+            raise SystemExit(f"{path} missing and cannot be made (editcap, {source.name})")
+        subprocess.run(["editcap", "-F", "pcapng", str(source), str(path)], check=True)
+    if not path.exists():
+        raise SystemExit(f"{path} missing: run bench_smartlpr.py / bench_dualcam.py first")
+    return path
+
+
+def main() -> None:
+    """Measure every stage on every capture for the baseline and this worktree."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--baseline", default="main", help="git ref to compare against")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="smaller captures")
+    parser.add_argument("--captures", nargs="*", help="file names in benchmarks/out")
+    parser.add_argument("--stages", nargs="*", default=list(STAGES), choices=STAGES)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    names = args.captures or (QUICK if args.quick else FULL)
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {"baseline": extract(args.baseline, Path(tmp)), "now": ROOT}
+        print(f"baseline = {args.baseline}; CPU µs per packet, best of {args.repeat}")
+        print(f"{'capture':<26} {'stage':<12} {'packets':>10} {'baseline':>9} {'now':>7} {'x':>6}")
+        for name in names:
+            path = capture(name)
+            for stage in args.stages:
+                times: dict[str, list[float]] = {"baseline": [], "now": []}
+                packets = 0
+                for _ in range(args.repeat):
+                    for label, root in roots.items():
+                        result = measure(root, stage, path)
+                        times[label].append(result["cpu"])
+                        packets = int(result["packets"])
+                per = {k: min(v) / packets * 1e6 for k, v in times.items()}
+                print(
+                    f"{name:<26} {stage:<12} {packets:>10,} {per['baseline']:>9.2f} "
+                    f"{per['now']:>7.2f} {per['baseline'] / per['now']:>5.2f}x",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
