@@ -68,13 +68,10 @@ def crc16_arc_reference(data: bytes, init: int = 0) -> int:
 def _pick(fast_name: str, reference: Callable[[bytes, int], int]) -> Callable[[bytes, int], int]:
     if _fast_crc16 is None:
         return reference
-    fast = getattr(_fast_crc16, fast_name)
-
-    def crc(data: bytes, init: int = 0) -> int:
-        return int(fast(data, init))
-
-    crc.__name__ = f"crc16_{fast_name}"
-    return crc
+    # the Rust function itself: a Python wrapper around it cost as much again per call
+    # (0.4 µs, when checking one 1 KiB DualCam DATA frame takes 0.5 µs)
+    fast: Callable[[bytes, int], int] = getattr(_fast_crc16, fast_name)
+    return fast
 
 
 crc16_kermit: Callable[[bytes, int], int] = _pick("kermit", crc16_kermit_reference)

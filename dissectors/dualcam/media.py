@@ -76,7 +76,8 @@ def ptmf_records(data: bytes) -> tuple[list[PtmfRecord], int]:
 
 def annexb_from_ptmf(data: bytes, records: list[PtmfRecord]) -> bytes:
     """The H.265 Annex-B elementary stream: the video records' payloads, in order."""
-    return b"".join(data[r.payload] for r in records if r.kind in ("I", "P"))
+    with memoryview(data) as view:  # slices of a view are not copies
+        return b"".join([view[r.payload] for r in records if r.kind in ("I", "P")])
 
 
 def ptmf_summary(data: bytes) -> dict[str, object]:

@@ -50,7 +50,8 @@ def _metadata_dict(meta: DualCamMetadata) -> dict[str, object]:
 def extract_object(file: FileState) -> ExtractedObject:
     """The file as received (holes zero-filled), with its details and derived files."""
     size = file.size if file.size is not None else len(file.data)
-    data = bytes(file.data[:size])
+    with memoryview(file.data) as received:
+        data = bytes(received[:size])  # one copy (a bytearray slice would be a second)
     if len(data) < size:
         data += bytes(size - len(data))
     content_type, suffix = media.sniff_content(data)
