@@ -173,6 +173,51 @@ class Junk:
     reason: str = "no frame start found"
 
 
+@dataclass(slots=True, eq=False)
+class FrameSpan:
+    """Consecutive frames of one kind a framer vouches for, handed over as one item.
+
+    The bulk path for commands that need the files, not one Record per frame (``objects``;
+    ``FrameRun`` is the one for ``stats``): the pipeline numbers a span as ``count`` records
+    and offers it to the matcher's ``observe_spans``; the frames the matcher does not take
+    become ordinary Frames (``frames``), exactly those the framer would have emitted.
+    ``bounds`` holds the start of each frame in ``data``, then the end of the span; ``times``
+    each frame's arrival time.
+    """
+
+    link: Link
+    direction: Direction
+    start: int
+    """Stream offset of ``data[0]``."""
+    data: bytes
+    bounds: list[int]
+    times: list[int]
+
+    @property
+    def count(self) -> int:
+        """How many frames the span holds."""
+        return len(self.times)
+
+    @property
+    def end(self) -> int:
+        """Stream offset just after the span."""
+        return self.start + len(self.data)
+
+    def frames(self, first: int = 0) -> list[Frame]:
+        """Frames ``first`` onwards, as the framer would have emitted them one by one."""
+        link, direction, start, data, bounds = (
+            self.link,
+            self.direction,
+            self.start,
+            self.data,
+            self.bounds,
+        )
+        return [
+            Frame(link, direction, start + bounds[i], data[bounds[i] : bounds[i + 1]], time_ns)
+            for i, time_ns in enumerate(self.times[first:], first)
+        ]
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -270,6 +315,30 @@ class RunFramer(Framer, Protocol):
     """A framer with the bulk hook: once ``header_runs`` is True it may yield ``FrameRun``s."""
 
     header_runs: bool
+
+
+class Piece(Protocol):
+    """Bytes and the time they arrived: what a source's chunk carries."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def time_ns(self) -> int: ...
+
+
+@runtime_checkable
+class SpanFramer(Framer, Protocol):
+    """A framer that can also hand over spans of frames (``FrameSpan``) instead of Frames.
+
+    Only for a direction whose framing does not depend on how the bytes were chunked: the
+    pipeline may feed it several consecutive chunks at once.
+    """
+
+    def feed_spans(self, pieces: Sequence[Piece]) -> Iterator[Frame | Junk | FrameSpan]:
+        """``feed`` of each piece in turn, with spans of well-formed frames grouped into
+        FrameSpans."""
+        ...
 
 
 @dataclass(slots=True, eq=False)
@@ -524,6 +593,18 @@ class Matcher(Protocol):
     def take_objects(self) -> list[ExtractedObject]: ...
 
     def transfers(self) -> list[Transfer]: ...
+
+
+@runtime_checkable
+class SpanMatcher(Matcher, Protocol):
+    """A matcher that can take spans of frames in bulk, without a Record per frame."""
+
+    def observe_spans(self, spans: list[FrameSpan], first_number: int) -> int:
+        """Account for the leading frames of ``spans`` (consecutive spans of one link
+        direction, numbered from ``first_number`` on) that need nothing a Record would show;
+        return how many. The pipeline makes Records of the rest and hands them to
+        ``observe``, so the result is the same as observing one Record per frame."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

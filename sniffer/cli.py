@@ -104,7 +104,8 @@ def _pipeline(
 ) -> Pipeline:
     try:
         # only ``objects`` takes the extracted files; elsewhere they would pile up in memory.
-        # ``objects`` prints no records, so it need not hold them back to settle either.
+        # ``objects`` prints no records, so it need not hold them back to settle either,
+        # nor have one for every frame a matcher can take in bulk.
         objects = args.command == "objects"
         return Pipeline(
             args.protocol,
@@ -112,6 +113,7 @@ def _pipeline(
             settle_ns=0 if objects else DEFAULT_SETTLE_NS,
             keep_objects=objects,
             sink=sink,
+            frame_spans=objects,
         )
     except registry.UnknownProtocolError as error:
         raise UsageError(str(error)) from None

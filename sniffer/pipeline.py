@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import cast
@@ -29,6 +29,7 @@ from dissectors.api import (
     Frame,
     Framer,
     FrameRun,
+    FrameSpan,
     Junk,
     Kind,
     LeanRecord,
@@ -38,6 +39,8 @@ from dissectors.api import (
     Record,
     RunFramer,
     Severity,
+    SpanFramer,
+    SpanMatcher,
     Transfer,
 )
 from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, LinkInfo, Source, Transport
@@ -52,6 +55,10 @@ DEFAULT_SETTLE_NS = 3_000_000_000
 """How long records are held for late annotations: longer than the matchers' timeouts."""
 MAX_HELD_RECORDS = 200_000
 """Bound on records held for settling: beyond it the oldest are released early."""
+MAX_OPEN_SPAN_FRAMES = 1024
+"""Bound on numbered frames of FrameSpans waiting for the matcher (about 1 MB of DATA)."""
+MAX_HELD_BYTES = 1 << 20
+"""Bound on the bytes of consecutive chunks held to be framed together (frame_spans)."""
 
 Item = Record | LeanRecord
 """What the pipeline numbers: a Record, or in bulk mode (``sink``) also a LeanRecord."""
@@ -132,6 +139,9 @@ def _raw_dissection(data: bytes) -> Dissection:
     )
 
 
+_SpanFeed = Callable[[Sequence[Chunk]], Iterator[Frame | Junk | FrameSpan]]
+
+
 @dataclass(slots=True, eq=False)
 class _LinkState:
     info: LinkInfo
@@ -143,6 +153,8 @@ class _LinkState:
     )
     directions: tuple[Direction, Direction] = (Direction.TO_DEVICE, Direction.FROM_DEVICE)
     framers: dict[int, Framer] = field(default_factory=dict)
+    span_feeds: dict[int, tuple[_SpanFeed, SpanMatcher]] = field(default_factory=dict)
+    """Sides whose framer hands over FrameSpans, with the matcher that takes them."""
     offsets: list[int] = field(default_factory=lambda: [0, 0])
     records: int = 0
 
@@ -177,6 +189,14 @@ class Pipeline:
             their dissector's ``read_run`` makes ``LeanRecord``s of the well-formed messages,
             and the settled items (Records and LeanRecords) go to ``sink`` in number order;
             ``process`` and ``finish`` then return nothing. Not with ``immediate``.
+        frame_spans: let framers hand over spans of well-formed frames that the matcher takes
+            in bulk (``FrameSpan``): they are numbered like records but yield no Record, so
+            only commands that need the files and not the rows (``objects``) ask for them.
+            Consecutive chunks of such a link direction are framed together (held until
+            another event comes, at most until the matchers' next ``expire``), and
+            consecutive spans are handed to the matcher together, just before anything else
+            is numbered or the matcher is asked anything: it sees the same sequence as with
+            one Record per frame and chunk, in bigger steps.
     """
 
     def __init__(
@@ -188,6 +208,7 @@ class Pipeline:
         dissectors: tuple[Dissector, ...] = registry.BUILTIN,
         keep_objects: bool = True,
         sink: Callable[[list[Item]], None] | None = None,
+        frame_spans: bool = False,
     ) -> None:
         if sink is not None and immediate:
             raise ValueError("bulk mode (sink) settles records; it cannot be immediate")
@@ -197,6 +218,16 @@ class Pipeline:
         self._immediate = immediate
         self._settle_ns = settle_ns
         self._keep_objects = keep_objects
+        self._frame_spans = frame_spans
+        self._open_spans: list[FrameSpan] = []
+        self._open_first = 0
+        """Number of the first frame of ``_open_spans``."""
+        self._open_side: tuple[_LinkState, int] | None = None
+        self._late: list[Item] = []
+        """Records made between ``process`` calls (``take_objects``, ``transfers``)."""
+        self._held_chunks: list[Chunk] = []
+        """Consecutive chunks of one link side with a run feed, not dispatched yet."""
+        self._held_bytes = 0
         self._links: dict[int, _LinkState] = {}
         self._matchers: dict[str, Matcher] = {}
         self._number = 0
@@ -219,9 +250,29 @@ class Pipeline:
     def process(self, event: Event) -> list[Record]:
         """Feed one source event; return the records that are ready, in number order."""
         self.stats.events += 1
+        held_chunks = self._held_chunks
+        if held_chunks:
+            last = held_chunks[-1]
+            # the next chunk of that link side joins, unless dispatching the held ones first
+            # would have run the matchers' expire (or too many are held)
+            if (
+                event.info is last.info
+                and type(event) is Chunk
+                and event.side == last.side
+                and self._now_ns - self._last_expire_ns < EXPIRE_EVERY_NS
+                and self._held_bytes < MAX_HELD_BYTES
+            ):
+                held_chunks.append(event)
+                self._held_bytes += len(event.data)
+                if event.time_ns > self._now_ns:
+                    self._now_ns = event.time_ns
+                return self._release(self._take_late()) if self._late else []
+            out: list[Item] = self._take_late()
+            self._dispatch_held_chunks(out)
+        else:
+            out = self._take_late() if self._late else []
         if event.time_ns > self._now_ns:
             self._now_ns = event.time_ns
-        out: list[Item] = []
         state = self._state(event.info)
         if not state.decided:
             state.held.append(event)
@@ -234,20 +285,31 @@ class Pipeline:
             held, state.held = state.held, []
             for held_event in held:
                 self._dispatch(state, held_event, out)
+        elif isinstance(event, Chunk) and event.side in state.span_feeds:
+            self._held_chunks.append(event)  # framed with the chunks that follow it
+            self._held_bytes = len(event.data)
+            return self._release(out)
         else:
             self._dispatch(state, event, out)
+        self._expire(out)
+        return self._release(out)
+
+    def _expire(self, out: list[Item]) -> None:
         if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
+            if self._open_spans:
+                self._close_spans(out)
             self._last_expire_ns = self._now_ns
             keep_objects = self._keep_objects
             for matcher in self._matchers.values():
                 matcher.expire(self._now_ns)
                 if not keep_objects:
                     matcher.take_objects()
-        return self._release(out)
 
     def finish(self) -> list[Record]:
         """End of input: flush every framer, finish matchers, release every held record."""
-        out: list[Item] = []
+        out: list[Item] = self._take_late()
+        if self._held_chunks:
+            self._dispatch_held_chunks(out)
         for state in list(self._links.values()):
             if not state.decided:
                 self._try_decide(state, final=True)
@@ -255,6 +317,8 @@ class Pipeline:
                 for held_event in held:
                     self._dispatch(state, held_event, out)
             self._flush_link(state, out)
+        if self._open_spans:
+            self._close_spans(out)
         for matcher in self._matchers.values():
             matcher.finish()
         self._collect_objects()
@@ -273,6 +337,7 @@ class Pipeline:
 
     def take_objects(self) -> list[ExtractedObject]:
         """Files the matchers completed (or gave up on) since the last call."""
+        self._catch_up()
         self._collect_objects()
         objects, self._objects = self._objects, []
         return objects
@@ -286,6 +351,7 @@ class Pipeline:
 
     def transfers(self) -> list[Transfer]:
         """Every transfer the matchers know of, in their order."""
+        self._catch_up()
         result: list[Transfer] = []
         for matcher in self._matchers.values():
             result.extend(matcher.transfers())
@@ -360,7 +426,11 @@ class Pipeline:
                 return
             side = event.side
             framer = state.framers.get(side) or self._framer(state, side)
-            self._emit_items(state, side, framer.feed(event.data, event.time_ns), out)
+            span_feed = state.span_feeds.get(side)
+            if span_feed is not None:
+                self._emit_spans(state, side, span_feed[0]((event,)), out)
+            else:
+                self._emit_items(state, side, framer.feed(event.data, event.time_ns), out)
             if state.info.transport is Transport.DATAGRAM:
                 self._emit_items(state, side, framer.flush(), out)
         elif isinstance(event, Gap):
@@ -377,6 +447,8 @@ class Pipeline:
             self._append(state, protocol, gap, _gap_dissection(event.length), out)
         else:
             self._flush_link(state, out)
+            if self._open_spans:
+                self._close_spans(out)
             for matcher in self._matchers.values():
                 matcher.link_closed(state.info.link, event.time_ns)
             del self._links[state.info.link.id]
@@ -390,12 +462,17 @@ class Pipeline:
             if bulk and isinstance(framer, RunFramer):
                 framer.header_runs = True
             state.framers[side] = framer
+            matcher = self._matchers.get(state.dissector.id)
+            spans = self._frame_spans and state.info.transport is Transport.STREAM
+            if spans and isinstance(framer, SpanFramer) and isinstance(matcher, SpanMatcher):
+                state.span_feeds[side] = (framer.feed_spans, matcher)
         return framer
 
     def _flush_link(self, state: _LinkState, out: list[Item]) -> None:
         for side in sorted(state.framers):
             self._emit_items(state, side, state.framers[side].flush(), out)
         state.framers.clear()
+        state.span_feeds.clear()
 
     def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Item]) -> None:
         side = chunk.side
@@ -416,6 +493,8 @@ class Pipeline:
 
         This is the per-message hot path: locals only, no per-item attribute chains.
         """
+        if self._open_spans:
+            self._close_spans(out)
         dissector = state.dissector
         assert dissector is not None
         protocol = dissector.id
@@ -464,6 +543,86 @@ class Pipeline:
             if end > state.offsets[side]:
                 state.offsets[side] = end
 
+    def _emit_spans(
+        self,
+        state: _LinkState,
+        side: int,
+        items: Iterator[Frame | Junk | FrameSpan],
+        out: list[Item],
+    ) -> None:
+        """``_emit_items`` for a framer that hands over FrameSpans: spans are numbered and held
+        open, consecutive ones of this side together, for ``_close_spans``."""
+        plain: list[Frame | Junk] = []
+        for item in items:
+            if not isinstance(item, FrameSpan):
+                plain.append(item)
+                continue
+            if plain:
+                self._emit_items(state, side, iter(plain), out)
+                plain = []
+            if self._open_spans and (
+                self._open_side != (state, side)
+                or self._number + 1 - self._open_first >= MAX_OPEN_SPAN_FRAMES
+            ):
+                self._close_spans(out)
+            if not self._open_spans:
+                self._open_first = self._number + 1
+                self._open_side = (state, side)
+            self._open_spans.append(item)
+            self._number += item.count
+            if item.end > state.offsets[side]:
+                state.offsets[side] = item.end
+        if plain:
+            self._emit_items(state, side, iter(plain), out)
+
+    def _close_spans(self, out: list[Item]) -> None:
+        """Hand the open spans to the matcher; the frames it does not take become Records
+        (with the numbers they already have)."""
+        spans, self._open_spans = self._open_spans, []
+        assert self._open_side is not None
+        state, side = self._open_side
+        self._open_side = None
+        first = self._open_first
+        taken = state.span_feeds[side][1].observe_spans(spans, first)
+        self.stats.records += taken
+        state.records += taken
+        if taken == sum(span.count for span in spans):
+            return
+        frames: list[Frame | Junk] = []
+        skip = taken
+        for span in spans:
+            if skip >= span.count:
+                skip -= span.count
+                continue
+            frames.extend(span.frames(skip))
+            skip = 0
+        number = self._number
+        self._number = first + taken - 1
+        self._emit_items(state, side, iter(frames), out)
+        assert self._number == number
+
+    def _take_late(self) -> list[Item]:
+        late, self._late = self._late, []
+        return late
+
+    def _dispatch_held_chunks(self, out: list[Item]) -> None:
+        """Frame the held chunks in one go, as if each had been dispatched on arrival."""
+        chunks, self._held_chunks = self._held_chunks, []
+        first = chunks[0]
+        state = self._links[first.info.link.id]
+        side = first.side
+        self.stats.bytes += self._held_bytes
+        self._held_bytes = 0
+        self._emit_spans(state, side, state.span_feeds[side][0](chunks), out)
+        self._expire(out)
+
+    def _catch_up(self) -> None:
+        """Before the matchers are asked anything: frame held chunks, hand over open spans."""
+        if self._held_chunks:
+            self._dispatch_held_chunks(self._late)
+        if self._open_spans:
+            self._close_spans(self._late)
+
     def _append(
         self,
         state: _LinkState,
@@ -472,6 +631,8 @@ class Pipeline:
         dissection: Dissection,
         out: list[Item],
     ) -> None:
+        if self._open_spans:
+            self._close_spans(out)
         self._number += 1
         record = Record(self._number, protocol, item, dissection)
         self.stats.records += 1

@@ -22,9 +22,10 @@ of ``JUNK_BLOCK`` bytes) so that the output does not depend on how the input was
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import cast
 
-from dissectors.api import Direction, Frame, Junk, Link
+from dissectors.api import Direction, Frame, FrameSpan, Junk, Link, Piece
 from dissectors.dualcam import spec
 from dissectors.dualcam.tables import (
     DEVICE_COMMANDS,
@@ -45,6 +46,9 @@ JUNK_BLOCK = 65_536
 IMEI_MIN = 10**13
 IMEI_MAX = 10**15
 
+_DATA = int(Command.DATA)
+_DATA_LENGTHS = range(3, MAX_DATA_LEN + 1)
+"""Declared lengths of a DATA frame (at least one file byte and the CRC)."""
 _PRINTABLE = bytes(range(0x20, 0x7F))
 """Identifiers and paths are printable ASCII (paths may end with NUL)."""
 _DEVICE_SCAN = re.compile(rb"\x00[\x00\x01\x03\x04\x05\x0b\x0d\x0e]")
@@ -91,35 +95,37 @@ class DualCamFramer:
 
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk]:
         """Add bytes; yield the frames (and junk) they complete."""
-        if not data:
-            return iter(())
-        self._times.add(self._base + len(self._buf), time_ns)
-        self._buf += data
-        out: list[Frame | Junk] = []
-        self._drain(out, final=False)
-        self._compact()
-        return iter(out)
+        out: list[Frame | Junk | FrameSpan] = []
+        if data:
+            self._add(data, time_ns)
+            self._drain(out, final=False)
+            self._compact()
+        return iter(cast(list[Frame | Junk], out))  # no runs were asked for
 
     def gap(self, length: int, time_ns: int) -> Iterator[Frame | Junk]:
         """``length`` bytes are missing: end what can be ended, junk the rest, resync after."""
-        out: list[Frame | Junk] = []
+        out: list[Frame | Junk | FrameSpan] = []
         self._drain(out, final=True)
         self._leftover(out, f"incomplete before a {length}-byte gap")
         self._base += length
         self._resync = True
-        return iter(out)
+        return iter(cast(list[Frame | Junk], out))
 
     def flush(self) -> Iterator[Frame | Junk]:
         """End of stream: the last frames, then any leftover as Junk."""
-        out: list[Frame | Junk] = []
+        out: list[Frame | Junk | FrameSpan] = []
         self._drain(out, final=True)
         self._leftover(out, "truncated at end of stream")
         self._resync = False
-        return iter(out)
+        return iter(cast(list[Frame | Junk], out))
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _emit_junk(self, out: list[Frame | Junk], end: int) -> None:
+    def _add(self, data: bytes, time_ns: int) -> None:
+        self._times.add(self._base + len(self._buf), time_ns)
+        self._buf += data
+
+    def _emit_junk(self, out: list[Frame | Junk | FrameSpan], end: int) -> None:
         start = self._junk
         if start < 0 or end <= start:
             self._junk = -1
@@ -161,7 +167,9 @@ class DualCamFramer:
             why = f"not a {who} command"
         return f"{why} ({head.hex(' ')}…); resynchronised"
 
-    def _drain(self, out: list[Frame | Junk], *, final: bool) -> None:
+    def _drain(
+        self, out: list[Frame | Junk | FrameSpan], *, final: bool, spans: bool = False
+    ) -> None:
         buf = self._buf
         while True:
             pos = self._pos
@@ -203,7 +211,11 @@ class DualCamFramer:
             if len(buf) - pos < length:
                 self._pending = (self._base + pos, length)
                 break  # a frame in progress (at flush: the caller junks it)
-            self._emit_junk(out, pos)
+            if self._junk >= 0:
+                self._emit_junk(out, pos)
+            if spans and buf[pos + 1] == _DATA:
+                self._pos = self._data_span(out, pos, length)
+                continue
             offset = self._base + pos
             out.append(
                 Frame(
@@ -216,14 +228,42 @@ class DualCamFramer:
             )
             self._pos = pos + length
 
-    def _junk_blocks(self, out: list[Frame | Junk]) -> None:
+    def _data_span(self, out: list[Frame | Junk | FrameSpan], pos: int, length: int) -> int:
+        """Emit the DATA frame at ``pos`` and the complete DATA frames right after it as one
+        FrameSpan; return the index after the span. Stops where ``_length`` would say anything
+        but "a complete DATA frame", so the frames are the ones ``_drain`` would cut; a DATA
+        frame still arriving becomes the pending one, as ``_drain`` would make it."""
+        buf = self._buf
+        size = len(buf)
+        base = self._base
+        at = self._times.at
+        bounds = [0]
+        times = [at(base + pos)]
+        end = pos + length
+        while end + 4 <= size and buf[end] == 0 and buf[end + 1] == _DATA:
+            declared = buf[end + 2] << 8 | buf[end + 3]
+            if declared not in _DATA_LENGTHS:
+                break
+            if end + 4 + declared > size:
+                self._pending = (base + end, 4 + declared)
+                break
+            bounds.append(end - pos)
+            times.append(at(base + end))
+            end += 4 + declared
+        bounds.append(end - pos)
+        with memoryview(buf) as view:
+            data = bytes(view[pos:end])  # one copy (a bytearray slice would be a second)
+        out.append(FrameSpan(self._link, self._direction, base + pos, data, bounds, times))
+        return end
+
+    def _junk_blocks(self, out: list[Frame | Junk | FrameSpan]) -> None:
         while self._junk >= 0 and self._pos - self._junk >= JUNK_BLOCK:
             start = self._junk
             self._emit_junk(out, start + JUNK_BLOCK)
             self._junk = start + JUNK_BLOCK
             # the reason of the first block stays: it is one run
 
-    def _leftover(self, out: list[Frame | Junk], reason: str) -> None:
+    def _leftover(self, out: list[Frame | Junk | FrameSpan], reason: str) -> None:
         buf = self._buf
         start = self._junk if self._junk >= 0 else self._pos
         if start < len(buf):
@@ -292,7 +332,7 @@ class DualCamFramer:
         if cmd in (Command.SYNC, Command.STATUS):
             return 8 if length == 4 else 0
         if cmd == Command.DATA:
-            if not 3 <= length <= MAX_DATA_LEN:
+            if length not in _DATA_LENGTHS:
                 return 0
             if strong and length != MAX_DATA_LEN:
                 return self._confirm(pos, 4 + length, final)
@@ -396,6 +436,30 @@ class DualCamFramer:
         return length if after > 0 else 0
 
 
+class DualCamDeviceFramer(DualCamFramer):
+    """The device direction, which can also hand DATA frames over in spans (``SpanFramer``):
+    its framing does not depend on the chunking (the server's bare commands do)."""
+
+    __slots__ = ()
+
+    def feed_spans(self, pieces: Sequence[Piece]) -> Iterator[Frame | Junk | FrameSpan]:
+        """``feed`` of each piece in turn, consecutive DATA frames as one ``FrameSpan``."""
+        out: list[Frame | Junk | FrameSpan] = []
+        buf = self._buf
+        add_time = self._times.add
+        base = self._base
+        for piece in pieces:  # what ``_add`` does, without a call per chunk
+            data = piece.data
+            if data:
+                add_time(base + len(buf), piece.time_ns)
+                buf += data
+        self._drain(out, final=False, spans=True)
+        self._compact()
+        return iter(out)
+
+
 def new_framer(link: Link, direction: Direction) -> DualCamFramer:
     """A framer for one direction of a DualCam link."""
+    if direction is Direction.FROM_DEVICE:
+        return DualCamDeviceFramer(link, direction)
     return DualCamFramer(link, direction)

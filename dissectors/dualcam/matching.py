@@ -26,6 +26,7 @@ from dissectors.api import (
     Dissection,
     ExtractedObject,
     Field,
+    FrameSpan,
     Link,
     Record,
     Severity,
@@ -100,6 +101,100 @@ class DualCamMatcher:
         if session.file is not None and not session.file.done:
             session.file.last_record = record.number
             session.file.last_time_ns = record.time_ns
+
+    def observe_spans(self, spans: list[FrameSpan], first_number: int) -> int:
+        """Take the leading DATA frames of ``spans`` that are the common case (``SpanMatcher``).
+
+        The common case: the next packet of a synced file in order, its CRC continuing the
+        chain, within the announced size, no stall before it. That is where ``_on_data``
+        would add no problem and change nothing but the counters, the chain and the data, so
+        this loop does just that, without a Record; it stops at the first frame that needs
+        more (the pipeline then hands that one and the rest to ``observe`` one by one).
+        """
+        session = self._sessions.get(spans[0].link.id)
+        file = session.file if session is not None else None
+        if file is None or file.done or not file.synced or not file.chain_ok:
+            return 0
+        data = file.data
+        gaps = file.gaps_ms
+        byte_mode = file.byte_mode
+        count = file.count
+        size = file.size
+        crc = file.crc
+        last_ns = file.last_data_ns
+        first_offset = offset = len(data)
+        first_packet = packet = file.next_packet  # packet mode only
+        if byte_mode:
+            if file.next_offset != offset:
+                return 0
+            limit = count if size is None else size
+        else:
+            if (packet - 1) * PACKET_SIZE != offset:
+                return 0
+            limit = count * PACKET_SIZE if size is None else size
+        if limit > MAX_FILE_BYTES:
+            limit = MAX_FILE_BYTES
+        taken = 0
+        last_packet = False
+        for span in spans:
+            raw = span.data
+            bounds = span.bounds
+            index = 0
+            for now in span.times:
+                low = bounds[index] + 4
+                high = bounds[index + 1] - 2
+                end = offset + high - low
+                if end > limit and (size is None or end > MAX_FILE_BYTES):
+                    break  # beyond_announced
+                if last_ns is not None and now - last_ns > STALL_NS:
+                    break
+                payload = raw[low:high]
+                computed = crc16_kermit(payload, crc)
+                if computed != raw[high] << 8 | raw[high + 1]:
+                    break
+                if byte_mode:
+                    if size is None:
+                        size = count
+                elif packet == count:
+                    size = end
+                    last_packet = True  # what may come after it is for observe
+                elif end - offset < PACKET_SIZE:
+                    break  # short_packet
+                if last_ns is None:
+                    file.first_data_ns = now
+                else:
+                    gaps.append((now - last_ns) / 1e6)
+                last_ns = now
+                crc = computed
+                data += payload
+                offset = end
+                packet += 1
+                index += 1
+                if last_packet:
+                    break
+            taken += index
+            if index < span.count or last_packet:
+                break
+        if taken == 0:
+            return 0
+        assert session is not None
+        assert last_ns is not None
+        session.orphan_crc = None
+        if byte_mode:
+            file.next_offset = offset
+        else:
+            file.next_packet = packet
+            file.packets.update(range(first_packet, packet))
+        file.size = size
+        file.crc = crc
+        file.last_data_ns = last_ns
+        file.received += offset - first_offset
+        file.verified.add(first_offset, offset)
+        file.frames.extend(range(first_number, first_number + taken))
+        file.last_data = None  # no Record to annotate if the file ends aborted
+        file.last_record = first_number + taken - 1
+        file.last_time_ns = last_ns
+        return taken
 
     def expire(self, now_ns: int) -> None:
         """Flag STARTs the server has not answered and RESUMEs the device has not."""
