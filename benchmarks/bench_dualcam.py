@@ -9,7 +9,11 @@ peak RSS from ``wait4``:
   verification included) and peak RSS, which must be bounded by the largest single file and
   not by the capture (shown for two sizes);
 * ``tshark -r FILE -T fields -e tcp.payload > /dev/null`` on the same file
-  (``-o tcp.analyze_sequence_numbers:FALSE``).
+  (``-o tcp.analyze_sequence_numbers:FALSE``);
+* the DualCam stages alone, in process on a 50 MB capture read into memory first: the
+  pipeline from Chunk to written objects (framing, tracker, CRC chain, extraction, hashing,
+  writing), CPU µs per DATA frame, with one Record per DATA frame and with the DATA spans
+  ``objects`` uses (``Pipeline(frame_spans=True)``), alternated in the same run.
 
 Usage::
 
@@ -21,9 +25,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
+import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +41,9 @@ from benchmarks.common import CAMSHARK, OUT, TSHARK_NO_SEQ, Run, have_tshark, ru
 from benchmarks.dualcam_capture import CaptureInfo, generate
 
 TARGET_MB_S = 100.0
+STAGE_SIZE = 50_000_000
+"""Bytes of files in the capture the in-process stage measurement reads into memory."""
+STAGE_REPEATS = 3
 
 
 def capture(size: int) -> CaptureInfo:
@@ -70,6 +80,49 @@ def _objects(info: CaptureInfo) -> tuple[Run, int]:
         )
     shutil.rmtree(out_dir, ignore_errors=True)
     return run, complete
+
+
+def stage_objects(path: Path) -> dict[bool, float]:
+    """CPU µs per DATA frame from Chunk to written objects, in process (events in memory),
+    by ``frame_spans``: median of ``STAGE_REPEATS`` alternated runs of each."""
+    from sniffer.objects_writer import ObjectsWriter
+    from sniffer.pipeline import Pipeline, batch_gc
+    from sniffer.sources import open_source
+
+    source = open_source(str(path))
+    events = list(source.events())
+    source.close()
+
+    def run(frame_spans: bool) -> tuple[float, int]:
+        directory = Path(tempfile.mkdtemp(dir=OUT))
+        writer = ObjectsWriter(directory)
+        pipeline = Pipeline(settle_ns=0, frame_spans=frame_spans)
+        data_frames = 0
+        gc.collect()
+        started = time.process_time()
+        with batch_gc():  # as the CLI runs it
+            for event in events:
+                for record in pipeline.process(event):
+                    data_frames += record.dissection.type == "DATA"
+                    for obj in pipeline.take_objects():
+                        writer.write(obj)
+            for record in pipeline.finish():
+                data_frames += record.dissection.type == "DATA"
+            for obj in pipeline.take_objects():
+                writer.write(obj)
+            writer.close()
+        seconds = time.process_time() - started
+        shutil.rmtree(directory)
+        return seconds, data_frames
+
+    seconds: dict[bool, list[float]] = {False: [], True: []}
+    frames = 0
+    for _ in range(STAGE_REPEATS):
+        for frame_spans in (False, True):
+            cpu, counted = run(frame_spans)
+            seconds[frame_spans].append(cpu)
+            frames = max(frames, counted)  # with runs, DATA frames have no Record
+    return {mode: statistics.median(runs) * 1e6 / frames for mode, runs in seconds.items()}
 
 
 def _row(label: str, info: CaptureInfo, run: Run) -> list[str]:
@@ -111,9 +164,16 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         )
         rows.append(_row("tshark -T fields -e tcp.payload", big, tshark))
         runs["tshark"] = tshark
+    stage = stage_objects(capture(STAGE_SIZE).path)
     print()
     headers = ["what", "file", "file MB", "wall s", "cpu s", "MB/s", "MB/cpu s", "peak RSS MiB"]
     print("\n".join(table(headers, rows)))
+    print()
+    print(
+        f"DualCam stages in process (Chunk -> written objects, {STAGE_SIZE / 1e6:.0f} MB capture, "
+        f"median of {STAGE_REPEATS}): one Record per DATA frame {stage[False]:.1f} µs, "
+        f"DATA spans (objects) {stage[True]:.1f} µs per DATA frame (CPU)"
+    )
     main_run = runs[f"objects {big.file_bytes}"]
     small_run = runs[f"objects {small.file_bytes}"]
     rate = big.file_bytes / 1e6 / main_run.seconds
@@ -135,6 +195,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "rss_mib": (small_run.max_rss_mb, main_run.max_rss_mb),
         "largest_file_mb": big.largest_file / 1e6,
         "file_mb": big.file_bytes / 1e6,
+        "stage_us_per_data_frame": {"records": stage[False], "runs": stage[True]},
     }
     if "tshark" in runs:
         result["tshark_fields_mb_per_s"] = big.file_bytes / 1e6 / runs["tshark"].seconds
