@@ -248,9 +248,22 @@ class Dissection:
     """What the UI shows for one frame.
 
     ``fields`` is built lazily: statistics and summaries never pay for the detail tree.
+    ``json_fields`` is an optional faster route to JSON output: a dissector may pass a
+    function that returns the ``camshark/1`` ``fields`` object directly (exactly what
+    ``sniffer.output.json.fields_to_json(fields)`` would give) without building a Field per
+    node; None means JSON output nests ``fields``.
     """
 
-    __slots__ = ("_build_fields", "_fields", "kind", "message", "problems", "summary", "type")
+    __slots__ = (
+        "_build_fields",
+        "_fields",
+        "json_fields",
+        "kind",
+        "message",
+        "problems",
+        "summary",
+        "type",
+    )
 
     def __init__(
         self,
@@ -261,6 +274,7 @@ class Dissection:
         message: object = None,
         problems: tuple[Problem, ...] = (),
         fields: tuple[Field, ...] | Callable[[], tuple[Field, ...]] = (),
+        json_fields: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.type = type
         """The message type name (``LicenseInfo``, ``DATA``); used by filters and stats."""
@@ -271,6 +285,7 @@ class Dissection:
         """The protocol's own frozen record (or None)."""
         self.problems = problems
         """Problems visible in this frame alone (bad checksum, bad length)."""
+        self.json_fields = json_fields
         if callable(fields):
             self._fields: tuple[Field, ...] | None = None
             self._build_fields: Callable[[], tuple[Field, ...]] | None = fields

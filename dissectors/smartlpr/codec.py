@@ -1,15 +1,15 @@
 """SmartLPR decode: a frame to a Dissection (type, summary, kind, problems, lazy fields).
 
 The wire work is in ``wire`` (struct fast path, construct reference, encode); this module
-adds what the engineer sees: the summary line, frame-level problems with stable codes, and
-the field tree with byte spans, built only when someone looks at it.
+adds what the engineer sees: the summary line and frame-level problems with stable codes.
+The detail (field values for JSON, the field tree with byte spans) is in ``detail``, built
+only when someone looks at it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from dissectors.api import Dissection, Field, Frame, Kind, Problem, Severity
+from dissectors.api import Dissection, Frame, Kind, Problem, Severity
+from dissectors.smartlpr.detail import build_fields, field_values, type_name
 from dissectors.smartlpr.records import (
     Ack,
     Body,
@@ -28,7 +28,6 @@ from dissectors.smartlpr.records import (
 )
 from dissectors.smartlpr.tables import (
     ETX,
-    LEN_HEADER,
     LEN_OVERHEAD,
     MAX_IMAGE,
     NAK_SHORT,
@@ -74,11 +73,6 @@ def kind_of(message_type: int) -> Kind:
     if 0 <= message_type < 256:
         return _KINDS[message_type]
     return _kind_slow(message_type)
-
-
-def type_name(message_type: int) -> str:
-    """The seed's name for a Type, or ``Unknown<n>``."""
-    return TYPE_NAMES.get(message_type) or f"Unknown{message_type}"
 
 
 EXPECTED_LENGTH: dict[int, str] = {
@@ -152,6 +146,7 @@ def decode(frame: Frame, nak_table: dict[int, str] = SMARTLPR_NAK) -> Dissection
         message=message,
         problems=tuple(problems),
         fields=lambda: build_fields(data, message, nak_table),
+        json_fields=lambda: field_values(data, message, nak_table),
     )
 
 
@@ -309,116 +304,3 @@ def _summary(
         short = NAK_SHORT.get(body.code, "unknown code")
         return f"NAK {body.code} {short} sub={body.subcode} id={message.id}"
     raise AssertionError(body)  # pragma: no cover - every Body is handled above
-
-
-def _ts_display(seconds: int, usec: int) -> str:
-    try:
-        when = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    except (OverflowError, OSError, ValueError):
-        when = "?"
-    return f"{seconds} ({when}.{usec:06d} UTC)" if usec < 1_000_000 else f"{seconds} ({when})"
-
-
-def _id_display(conv_id: int) -> str:
-    opener = "unit-opened" if conv_id & 1 else "central-opened"
-    return f"{conv_id} ({opener})"
-
-
-def build_fields(
-    data: bytes, message: SmartLprMessage, nak_table: dict[int, str] = SMARTLPR_NAK
-) -> tuple[Field, ...]:
-    """The detail tree with byte spans inside the frame."""
-    length = len(data)
-    end = length - 2
-    reading = message.size_reading.value if message.size_reading else "fits no reading"
-    cls = message_class(message.type).value
-    fields = [
-        Field("stx", data[0], (0, 1), "0x02"),
-        Field("unit_id", message.unit_id, (1, 5)),
-        Field("size", message.size, (5, 9), f"{message.size} ({reading})"),
-        Field("type", message.type, (9, 11), f"{message.type} {type_name(message.type)} ({cls})"),
-        Field("version", message.version, (11, 13)),
-        Field("id", message.id, (13, 17), _id_display(message.id)),
-    ]
-    fields.extend(_body_fields(message, nak_table))
-    ok = "ok" if message.bcc_ok else f"BAD, computed 0x{message.bcc_computed:02x}"
-    fields.append(Field("bcc", message.bcc, (end, end + 1), f"0x{message.bcc:02x} ({ok})"))
-    fields.append(Field("etx", data[-1], (length - 1, length), f"0x{data[-1]:02x}"))
-    return tuple(fields)
-
-
-def _body_fields(message: SmartLprMessage, nak_table: dict[int, str]) -> list[Field]:
-    body = message.body
-    o = LEN_HEADER
-    if isinstance(body, LicenseInfo):
-        count = len(body.detected_chars)
-        per_char = tuple(
-            Field(f"quality_{i + 1}", q, (o + 56 + i, o + 57 + i), f"{q} ({ch})")
-            for i, (q, ch) in enumerate(zip(body.qualities, body.detected_chars, strict=False))
-        )
-        quals = " ".join(str(q) for q in body.qualities[: max(count, 1)] or body.qualities)
-        return [
-            Field("car_id", body.car_id, (o, o + 4)),
-            Field(
-                "trigger_id",
-                body.trigger_id,
-                (o + 4, o + 8),
-                "-1 (hardware-trigger mode)" if body.trigger_id == -1 else None,
-            ),
-            Field(
-                "timestamp",
-                body.timestamp,
-                (o + 8, o + 12),
-                _ts_display(body.timestamp, body.timestamp_usec),
-            ),
-            Field("timestamp_usec", body.timestamp_usec, (o + 12, o + 16)),
-            Field("plate", body.detected_chars, (o + 16, o + 56), repr(body.detected_chars)),
-            Field("qualities", quals, (o + 56, o + 96), quals, per_char),
-            Field("grammar_ok", body.grammar_ok, (o + 96, o + 97)),
-            Field("printable", body.printable, (o + 97, o + 137), repr(body.printable)),
-            Field("country", body.country, (o + 137, o + 169), repr(body.country)),
-        ]
-    if isinstance(body, Trigger):
-        return [Field("trigger_id", body.trigger_id, (o, o + 4))]
-    if isinstance(body, StatusResponse):
-        return [
-            Field("active", body.active == 1, (o, o + 1), f"{body.active} (1 = active)"),
-            Field("io", body.io, (o + 1, o + 2), f"{body.io} (reserved)"),
-            Field("camera_ok", body.camera == 1, (o + 2, o + 3), f"{body.camera} (1 = ok)"),
-        ]
-    if isinstance(body, GetPicture):
-        return [Field("car_id", body.car_id, (o, o + 4))]
-    if isinstance(body, GetPictureResponse):
-        return [
-            Field("roi_top", body.roi_top, (o, o + 2)),
-            Field("roi_left", body.roi_left, (o + 2, o + 4)),
-            Field("roi_bottom", body.roi_bottom, (o + 4, o + 6)),
-            Field("roi_right", body.roi_right, (o + 6, o + 8)),
-            Field("image_size", body.image_size, (o + 8, o + 12)),
-            _image_field(body.image, o + 12),
-        ]
-    if isinstance(body, CurrentFrame):
-        return [Field("exposure_time_us", body.exposure_time_us, (o, o + 4))]
-    if isinstance(body, CurrentFrameResponse):
-        return [
-            Field("image_size", body.image_size, (o, o + 4)),
-            _image_field(body.image, o + 4),
-        ]
-    if isinstance(body, Ping):
-        return [Field("port", body.port, (o, o + 4))]
-    if isinstance(body, Nak):
-        reason = nak_table.get(body.code, "code not in the product's table")
-        return [
-            Field("code", body.code, (o, o + 1), f"{body.code} ({NAK_SHORT.get(body.code, '?')})"),
-            Field("subcode", body.subcode, (o + 1, o + 2)),
-            Field("reason", reason, (o, o + 1)),
-        ]
-    if isinstance(body, RawBody):
-        return [Field("data", body.data.hex(), (o, o + len(body.data)), f"{len(body.data)} B")]
-    return []
-
-
-def _image_field(image: bytes, start: int) -> Field:
-    jpeg = image.startswith(b"\xff\xd8")
-    kind = "JPEG" if jpeg else "not JPEG"
-    return Field("image", len(image), (start, start + len(image)), f"{kind}, {len(image)} B")

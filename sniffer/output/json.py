@@ -82,6 +82,7 @@ def record_to_dict(
     if record.problems:
         problems = (*problems, *record.problems)
     latency_ns = record.latency_ns
+    json_fields = dissection.json_fields
     result: dict[str, object] = {
         "schema": SCHEMA,
         "frame": record.number,
@@ -98,7 +99,7 @@ def record_to_dict(
         "summary": dissection.summary,
         "length": len(data),
         "stream_offset": item.start,
-        "fields": fields_to_json(dissection.fields),
+        "fields": json_fields() if json_fields is not None else fields_to_json(dissection.fields),
         "problems": [{"severity": p.severity, "code": p.code, "text": p.text} for p in problems]
         if problems
         else [],
