@@ -148,7 +148,8 @@ def cmd_read(args: argparse.Namespace) -> int:
     elif args.T == "jsonl":
         writer = JsonLinesWriter(out)
     count = _Count(args.count)
-    flush_each = args.T == "jsonl" or is_live(args.file)
+    # a file is written in blocks, as tshark does without -l; live sources line by line
+    flush_each = is_live(args.file)
 
     def on_record(record: Record, pipe: Pipeline) -> None:
         if not base:

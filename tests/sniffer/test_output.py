@@ -6,10 +6,19 @@ import io
 import json
 
 import orjson
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from dissectors.api import ExtractedObject, Field
 from sniffer.objects_writer import INDEX_NAME, safe_name, write_objects
-from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, fields_to_json, record_to_dict
+from sniffer.output.json import (
+    EXACT_SECONDS_NS,
+    JsonArrayWriter,
+    JsonLinesWriter,
+    fields_to_json,
+    record_to_dict,
+    seconds,
+)
 from sniffer.output.text import format_line, format_tree
 from sniffer.stats import Stats, render, to_json
 from tests.sniffer.test_display_filter import make_record
@@ -35,6 +44,15 @@ def test_tree_lines_carry_spans_and_display_text() -> None:
     assert lines[0] == "    [1:5] unit_id: 1"
     assert "        [33:73] plate: 1234KLM" in lines
     assert "        [0:1] reason: can't complete (busy)" in lines
+
+
+@given(st.integers(-(2**64), 2**64) | st.integers(-EXACT_SECONDS_NS, EXACT_SECONDS_NS))
+@example(EXACT_SECONDS_NS - 1)
+@example(-EXACT_SECONDS_NS + 1)
+@example(1)
+@example(0)
+def test_seconds_are_the_nanoseconds_rounded_to_9_decimals(delta_ns: int) -> None:
+    assert repr(seconds(delta_ns)) == repr(round(delta_ns / 1e9, 9))
 
 
 def test_json_record_has_the_documented_keys_and_nested_fields() -> None:
