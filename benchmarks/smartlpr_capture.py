@@ -9,6 +9,9 @@ stream (a batch larger than the MSS is cut across segments, splitting messages t
 GetPictureResponse with a small JPEG), and every ``NAK_EVERY`` cycles the unit refuses the
 Trigger with NAK 4 (busy) instead of reading a plate.
 
+With ``one_per_segment`` the same conversation goes one message per send instead (request,
+then its reply), the usual pattern of a request/response link that is not saturated.
+
 Frames are encoded once with ``dissectors.smartlpr.encode``; each message then only gets its
 Id (and TriggerId, CarId, timestamp) patched with ``struct.pack_into`` and its Bcc recomputed.
 """
@@ -41,6 +44,8 @@ NAK_EVERY = 97
 UNITS = 8
 BURST_STEP_NS = 10_000_000
 """Capture time between two batches (any link): about 2,400 messages/s from 8 busy units."""
+MESSAGE_STEP_NS = 400_000
+"""With one message per segment: time between two messages of one link's batch."""
 START_NS = 1_764_000_000_000_000_000
 PORT = 8051
 
@@ -121,47 +126,50 @@ class _Unit:
         self.car_id = 1000 * self.unit_id
         self.start_ns = start_ns
 
-    def batch(self, time_ns: int) -> tuple[bytes, bytes, bytes, int]:
-        """(central bytes, unit bytes, central ACK bytes, messages) for one batch of cycles."""
+    def exchanges(self, time_ns: int) -> list[tuple[Side, bytes, bool]]:
+        """One batch of cycles in conversation order: (sender, frame, is the central's ACK)."""
         t = self.t
-        central: list[bytes] = []
-        unit: list[bytes] = []
-        acks: list[bytes] = []
+        out: list[tuple[Side, bytes, bool]] = []
         seconds = time_ns // 1_000_000_000
         for _ in range(BATCH):
             self.cycle += 1
             self.central_id += 2
-            central.append(_patch(t.status, self.central_id))
-            unit.append(_patch(t.status_response, self.central_id))
+            out.append((Side.A, _patch(t.status, self.central_id), False))
+            out.append((Side.B, _patch(t.status_response, self.central_id), False))
             self.central_id += 2
             self.trigger_id += 1
             trig = (OFF_DATA, _I32, self.trigger_id)
-            central.append(_patch(t.trigger, self.central_id, trig))
+            out.append((Side.A, _patch(t.trigger, self.central_id, trig), False))
             if self.cycle % NAK_EVERY == 0:
-                unit.append(_patch(t.nak, self.central_id))
+                out.append((Side.B, _patch(t.nak, self.central_id), False))
             else:
-                unit.append(_patch(t.ack, self.central_id))
+                out.append((Side.B, _patch(t.ack, self.central_id), False))
                 self.car_id += 1
                 plate = t.plates[self.cycle % len(t.plates)]
-                unit.append(
-                    _patch(
-                        plate,
-                        self.unit_conv_id,
-                        (OFF_DATA, _U32, self.car_id),
-                        (OFF_DATA + 4, _I32, self.trigger_id),
-                        (OFF_DATA + 8, _U32, seconds),
-                    )
+                plate_read = _patch(
+                    plate,
+                    self.unit_conv_id,
+                    (OFF_DATA, _U32, self.car_id),
+                    (OFF_DATA + 4, _I32, self.trigger_id),
+                    (OFF_DATA + 8, _U32, seconds),
                 )
-                acks.append(_patch(t.ack, self.unit_conv_id))
+                out.append((Side.B, plate_read, False))
+                out.append((Side.A, _patch(t.ack, self.unit_conv_id), True))
                 self.unit_conv_id += 2
             if self.cycle % PICTURE_EVERY == 0:
                 self.central_id += 2
-                central.append(
-                    _patch(t.get_picture, self.central_id, (OFF_DATA, _U32, self.car_id))
-                )
-                unit.append(_patch(t.picture, self.central_id))
-        count = len(central) + len(unit) + len(acks)
-        return b"".join(central), b"".join(unit), b"".join(acks), count
+                get = _patch(t.get_picture, self.central_id, (OFF_DATA, _U32, self.car_id))
+                out.append((Side.A, get, False))
+                out.append((Side.B, _patch(t.picture, self.central_id), False))
+        return out
+
+    def batch(self, time_ns: int) -> tuple[bytes, bytes, bytes, int]:
+        """(central bytes, unit bytes, central ACK bytes, messages) for one batch of cycles."""
+        exchanges = self.exchanges(time_ns)
+        central = b"".join(f for side, f, ack in exchanges if side is Side.A and not ack)
+        unit = b"".join(f for side, f, _ack in exchanges if side is Side.B)
+        acks = b"".join(f for side, f, ack in exchanges if side is Side.A and ack)
+        return central, unit, acks, len(exchanges)
 
 
 @dataclass(slots=True)
@@ -176,8 +184,15 @@ class CaptureInfo:
     duration_s: float
 
 
-def generate(path: Path, messages: int, *, units: int = UNITS) -> CaptureInfo:
-    """Write a pcap of at least ``messages`` SmartLPR messages over ``units`` TCP links."""
+def generate(
+    path: Path, messages: int, *, units: int = UNITS, one_per_segment: bool = False
+) -> CaptureInfo:
+    """Write a pcap of at least ``messages`` SmartLPR messages over ``units`` TCP links.
+
+    By default each side sends a batch of cycles at once (several messages per segment);
+    ``one_per_segment`` sends every message on its own, request then reply, ``MESSAGE_STEP_NS``
+    apart (one message per TCP segment, except the pictures, which span three).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     links = [_Unit(i, START_NS) for i in range(units)]
     count = 0
@@ -191,6 +206,14 @@ def generate(path: Path, messages: int, *, units: int = UNITS) -> CaptureInfo:
         while count < messages:
             unit = links[turn % units]
             turn += 1
+            if one_per_segment:
+                exchanges = unit.exchanges(now)
+                for step, (side, frame, _ack) in enumerate(exchanges):
+                    writer.write_all(unit.conv.send(side, frame, now + step * MESSAGE_STEP_NS))
+                    stream_bytes += len(frame)
+                count += len(exchanges)
+                now += BURST_STEP_NS
+                continue
             central, reply, acks, n = unit.batch(now)
             count += n
             stream_bytes += len(central) + len(reply) + len(acks)
