@@ -152,7 +152,8 @@ class JsonComparison:
 
 def _tshark_json(info: CaptureInfo, shape: str) -> tuple[CaptureInfo, Run, Run]:
     """(slice, generic run, run with smartlpr.lua) on about ``JSON_SLICE_MESSAGES`` messages."""
-    packets = min(info.packets, round(JSON_SLICE_MESSAGES * info.packets / info.messages, -3))
+    per_message = info.packets / info.messages
+    packets = min(info.packets, round(JSON_SLICE_MESSAGES * per_message / 1000) * 1000)
     sliced = slice_capture(
         info.path, info.path.with_name(f"{info.path.stem}-first{packets}.pcap"), packets
     )

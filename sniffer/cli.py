@@ -150,16 +150,21 @@ def cmd_read(args: argparse.Namespace) -> int:
     count = _Count(args.count)
     # a file is written in blocks, as tshark does without -l; live sources line by line
     flush_each = is_live(args.file)
+    with_hex = not args.no_hex
+    selective = bool(args.problems or args.filter or args.count is not None)
+
+    def selected(record: Record) -> bool:
+        if args.problems and not record.all_problems:
+            return False
+        return keep(record) and count.take()
 
     def on_record(record: Record, pipe: Pipeline) -> None:
         if not base:
             base.append(record.time_ns)
-        if args.problems and not record.all_problems:
-            return
-        if not keep(record) or not count.take():
+        if selective and not selected(record):
             return
         if writer is not None:
-            writer.write(record_to_dict(record, base[0], pipe.endpoints, with_hex=not args.no_hex))
+            writer.write(record_to_dict(record, base[0], pipe.endpoints, with_hex=with_hex))
             if flush_each:
                 out.flush()
             return
