@@ -53,7 +53,7 @@ D = LEN_HEADER
 
 UNKNOWN_NAK = "code not in the product's table"
 _QUALITY_NAMES = tuple(f"quality_{i + 1}" for i in range(256))
-"""Per-character quality names; the plate field holds at most 40 characters."""
+"""Per-character quality names (a plate field holds at most 40 characters)."""
 
 
 def field_values(
