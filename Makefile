@@ -28,7 +28,7 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: setup sysdeps lint
+test: sysdeps setup lint
 	CAMSHARK_REQUIRE_C=1 $(BIN)/pytest -q
 	sh scripts/wheel_smoke.sh
 
