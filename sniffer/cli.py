@@ -113,7 +113,7 @@ def _pipeline(
             settle_ns=0 if objects else DEFAULT_SETTLE_NS,
             keep_objects=objects,
             sink=sink,
-            frame_spans=objects,
+            rows=not objects,
         )
     except registry.UnknownProtocolError as error:
         raise UsageError(str(error)) from None
