@@ -86,8 +86,9 @@ def stage_objects(path: Path) -> dict[bool, float]:
     """CPU µs per DATA frame from Chunk to written objects, in process (events in memory),
     without and with bulk mode (``rows=False``): median of ``STAGE_REPEATS`` alternated runs
     of each."""
+    from sniffer.gc_batch import batch_gc
     from sniffer.objects_writer import ObjectsWriter
-    from sniffer.pipeline import Pipeline, batch_gc
+    from sniffer.pipeline import Pipeline
     from sniffer.sources import open_source
 
     source = open_source(str(path))

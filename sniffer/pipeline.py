@@ -11,10 +11,8 @@ the ones a matcher annotated afterwards.
 
 from __future__ import annotations
 
-import gc
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -36,6 +34,7 @@ from dissectors.api import (
 )
 from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs
 from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_dissection
+from sniffer.selection import choose_protocol
 from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, LinkInfo, Source, Transport
 
 RAW_PROTOCOL = "data"
@@ -257,53 +256,26 @@ class Pipeline:
         return state
 
     def _try_decide(self, state: _LinkState, *, final: bool) -> bool:
-        info = state.info
         prefixes = (bytes(state.prefixes[0]), bytes(state.prefixes[1]))
         enough = (
             final
             or len(state.held) >= SNIFF_EVENTS
             or max(len(prefixes[0]), len(prefixes[1])) >= SNIFF_BYTES
         )
-        dissector = self._forced
-        if dissector is None and info.link.transport in ("tcp", "udp"):
-            transport = "udp" if info.transport is Transport.DATAGRAM else "tcp"
-            dissector = registry.by_port(transport, (info.port_a, info.port_b), self._dissectors)
-        if dissector is None:
-            dissector, _ = registry.by_sniffing(prefixes, self._dissectors)
-            if dissector is None and not enough:
-                return False
-        directions = None if dissector is None else self._orient(dissector, prefixes)
-        if dissector is not None and directions is None:
-            if not enough and dissector.orient is not None:
-                return False
-            device_is_a = bool(dissector.device_is_client)
-            direction_a = Direction.FROM_DEVICE if device_is_a else Direction.TO_DEVICE
-            directions = (direction_a, direction_a.opposite)
+        choice = choose_protocol(state.info, prefixes, enough, self._forced, self._dissectors)
+        if choice is None:
+            return False
+        dissector, directions = choice
+        link_id = state.info.link.id
         state.dissector = dissector
         state.decided = True
-        self.link_protocols[info.link.id] = dissector.id if dissector else RAW_PROTOCOL
-        if dissector is not None and directions is not None:
-            state.directions = directions
-            if dissector.new_matcher is not None and dissector.id not in self._matchers:
-                self._matchers[dissector.id] = dissector.new_matcher()
-        self.side_a_direction[info.link.id] = state.directions[0]
+        state.directions = directions
+        self.link_protocols[link_id] = dissector.id if dissector else RAW_PROTOCOL
+        matchers = self._matchers
+        if dissector and dissector.new_matcher is not None and dissector.id not in matchers:
+            matchers[dissector.id] = dissector.new_matcher()
+        self.side_a_direction[link_id] = directions[0]
         return True
-
-    @staticmethod
-    def _orient(
-        dissector: Dissector, prefixes: tuple[bytes, bytes]
-    ) -> tuple[Direction, Direction] | None:
-        """Directions of sides A and B from what each sent first; None if no side tells."""
-        if dissector.orient is None:
-            return None
-        direction_a: Direction | None = None
-        if prefixes[0]:
-            direction_a = dissector.orient(prefixes[0])
-        if direction_a is None and prefixes[1]:
-            direction_b = dissector.orient(prefixes[1])
-            if direction_b is not None:
-                direction_a = direction_b.opposite
-        return None if direction_a is None else (direction_a, direction_a.opposite)
 
     # -- dispatch -------------------------------------------------------------------------------
 
@@ -512,28 +484,6 @@ class Pipeline:
 
 def _annotations(record: Record) -> tuple[int, int | None, int | None]:
     return (len(record.problems), record.request_in, record.response_in)
-
-
-@contextmanager
-def batch_gc() -> Iterator[None]:
-    """Make Python's cycle collector cheaper during a long batch run (``read``, ``stats``...).
-
-    A capture allocates millions of short-lived records; with the default thresholds the
-    collector runs every 700 allocations and regularly walks every live object (the held
-    records, the matchers' tables). Freezing what exists at start (modules, tables) and
-    collecting less often cut the CPU time of ``camshark objects`` by about 25 % and of
-    ``camshark stats`` by about 18 % (100 MB DualCam / 100k SmartLPR, same peak memory):
-    records hold no reference cycles, so nothing piles up in between. The previous
-    thresholds are restored on exit.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def iter_records(source: Source, pipeline: Pipeline) -> Iterator[Record]:
