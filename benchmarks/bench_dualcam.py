@@ -12,8 +12,8 @@ peak RSS from ``wait4``:
   (``-o tcp.analyze_sequence_numbers:FALSE``);
 * the DualCam stages alone, in process on a 50 MB capture read into memory first: the
   pipeline from Chunk to written objects (framing, tracker, CRC chain, extraction, hashing,
-  writing), CPU µs per DATA frame, with one Record per DATA frame and with the DATA spans
-  ``objects`` uses (``Pipeline(frame_spans=True)``), alternated in the same run.
+  writing), CPU µs per DATA frame, with one Record per DATA frame and with the DATA runs
+  ``objects`` uses (``Pipeline(rows=False)``), alternated in the same run.
 
 Usage::
 
@@ -84,19 +84,21 @@ def _objects(info: CaptureInfo) -> tuple[Run, int]:
 
 def stage_objects(path: Path) -> dict[bool, float]:
     """CPU µs per DATA frame from Chunk to written objects, in process (events in memory),
-    by ``frame_spans``: median of ``STAGE_REPEATS`` alternated runs of each."""
+    without and with bulk mode (``rows=False``): median of ``STAGE_REPEATS`` alternated runs
+    of each."""
+    from sniffer.gc_batch import batch_gc
     from sniffer.objects_writer import ObjectsWriter
-    from sniffer.pipeline import Pipeline, batch_gc
+    from sniffer.pipeline import Pipeline
     from sniffer.sources import open_source
 
     source = open_source(str(path))
     events = list(source.events())
     source.close()
 
-    def run(frame_spans: bool) -> tuple[float, int]:
+    def run(bulk: bool) -> tuple[float, int]:
         directory = Path(tempfile.mkdtemp(dir=OUT))
         writer = ObjectsWriter(directory)
-        pipeline = Pipeline(settle_ns=0, frame_spans=frame_spans)
+        pipeline = Pipeline(settle_ns=0, rows=not bulk)
         data_frames = 0
         gc.collect()
         started = time.process_time()
@@ -118,9 +120,9 @@ def stage_objects(path: Path) -> dict[bool, float]:
     seconds: dict[bool, list[float]] = {False: [], True: []}
     frames = 0
     for _ in range(STAGE_REPEATS):
-        for frame_spans in (False, True):
-            cpu, counted = run(frame_spans)
-            seconds[frame_spans].append(cpu)
+        for bulk in (False, True):
+            cpu, counted = run(bulk)
+            seconds[bulk].append(cpu)
             frames = max(frames, counted)  # with runs, DATA frames have no Record
     return {mode: statistics.median(runs) * 1e6 / frames for mode, runs in seconds.items()}
 

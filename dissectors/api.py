@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
@@ -173,51 +174,6 @@ class Junk:
     reason: str = "no frame start found"
 
 
-@dataclass(slots=True, eq=False)
-class FrameSpan:
-    """Consecutive frames of one kind a framer vouches for, handed over as one item.
-
-    The bulk path for commands that need the files, not one Record per frame (``objects``;
-    ``FrameRun`` is the one for ``stats``): the pipeline numbers a span as ``count`` records
-    and offers it to the matcher's ``observe_spans``; the frames the matcher does not take
-    become ordinary Frames (``frames``), exactly those the framer would have emitted.
-    ``bounds`` holds the start of each frame in ``data``, then the end of the span; ``times``
-    each frame's arrival time.
-    """
-
-    link: Link
-    direction: Direction
-    start: int
-    """Stream offset of ``data[0]``."""
-    data: bytes
-    bounds: list[int]
-    times: list[int]
-
-    @property
-    def count(self) -> int:
-        """How many frames the span holds."""
-        return len(self.times)
-
-    @property
-    def end(self) -> int:
-        """Stream offset just after the span."""
-        return self.start + len(self.data)
-
-    def frames(self, first: int = 0) -> list[Frame]:
-        """Frames ``first`` onwards, as the framer would have emitted them one by one."""
-        link, direction, start, data, bounds = (
-            self.link,
-            self.direction,
-            self.start,
-            self.data,
-            self.bounds,
-        )
-        return [
-            Frame(link, direction, start + bounds[i], data[bounds[i] : bounds[i + 1]], time_ns)
-            for i, time_ns in enumerate(self.times[first:], first)
-        ]
-
-
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Field:
@@ -313,9 +269,10 @@ class Framer(Protocol):
     ``gap`` tells the framer that ``length`` bytes are missing (a TCP hole): it emits any
     partial frame as Junk and resynchronises. ``flush`` ends the stream: leftovers become Junk.
 
-    Optional bulk hook: a framer with a ``header_runs`` attribute, set to True by the
-    pipeline for ``stats``, may also yield ``FrameRun`` items; its dissector then has a
-    ``read_run`` (see ``RunReader``). Frames, junk and runs still account for every byte.
+    Optional bulk hook (see ``FrameRun``): a framer with a ``header_runs`` attribute
+    (``RunFramer``), which the pipeline sets to True in bulk mode when the dissector has a
+    ``read_run``, may also yield ``FrameRun`` items. Frames, junk and runs still account for
+    every byte, in stream order.
     """
 
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk | FrameRun]: ...
@@ -343,16 +300,17 @@ class Piece(Protocol):
 
 
 @runtime_checkable
-class SpanFramer(Framer, Protocol):
-    """A framer that can also hand over spans of frames (``FrameSpan``) instead of Frames.
+class PieceFramer(RunFramer, Protocol):
+    """A run framer that can also be fed several consecutive chunks in one call.
 
-    Only for a direction whose framing does not depend on how the bytes were chunked: the
-    pipeline may feed it several consecutive chunks at once.
+    Only for a direction whose framing does not depend on how the bytes were chunked. In
+    bulk mode the pipeline holds consecutive chunks of such a side and feeds them together,
+    so runs span many chunks (a DualCam DATA frame comes about one per TCP segment: chunk by
+    chunk, its runs would hold one frame each) and the per-chunk cost is paid once.
     """
 
-    def feed_spans(self, pieces: Sequence[Piece]) -> Iterator[Frame | Junk | FrameSpan]:
-        """``feed`` of each piece in turn, with spans of well-formed frames grouped into
-        FrameSpans."""
+    def feed_pieces(self, pieces: Sequence[Piece]) -> Iterator[Frame | Junk | FrameRun]:
+        """``feed`` of each piece in turn, in one call."""
         ...
 
 
@@ -490,13 +448,22 @@ class LeanRecord:
 
 @dataclass(slots=True, eq=False)
 class FrameRun:
-    """Consecutive frames handed over as compact header tuples: the bulk hook of a framer.
+    """Consecutive frames of one link side handed over as one item: the bulk mechanism.
 
-    A framer that supports it (``header_runs = True`` on the framer, see ``Framer``) cuts
-    runs of plainly well-formed frames without building a ``Frame`` for each, and the
-    dissector's ``read_run`` turns them into ``LeanRecord``s (or full ``Record``s for the
-    unusual ones). The header tuple layout belongs to the protocol; its first two items are
-    the frame's offset in ``data`` and its length.
+    For commands that need less than one ``Record`` per frame (``stats``: a ``LeanRecord``
+    per message; ``objects``: only what the matchers extract). In bulk mode the pipeline sets
+    ``header_runs`` on framers that have it (``RunFramer``, optionally fed many chunks at once:
+    ``PieceFramer``), which then cut runs of plainly well-formed frames without a ``Frame``
+    each; the dissector's ``read_run`` (``RunReader``) numbers every frame of a run, lets the
+    matcher take the common ones in bulk and hands any other to the pipeline's usual decode,
+    ``Record`` and ``observe`` (``frame``/``frames`` give the Frames the framer would have
+    emitted), so unusual input has exactly one code path.
+
+    ``headers`` holds one tuple per frame; its layout belongs to the protocol, but the first
+    two items are the frame's offset in ``data`` and its length. Arrival times come in one of
+    two forms: per frame (``arrival_offsets`` None, ``arrival_times[i]`` for ``headers[i]``)
+    or per chunk (``arrival_times[i]`` applies from stream offset ``arrival_offsets[i]`` on,
+    as ``framing.ArrivalTimes``), whichever is cheaper for the framer.
     """
 
     side: LinkSide
@@ -504,12 +471,35 @@ class FrameRun:
     """Stream offset of ``data[0]``."""
     data: bytes
     headers: Sequence[tuple[int, ...]]
-    arrival_offsets: tuple[int, ...]
-    """Stream offsets from which ``arrival_times`` apply (as ``framing.ArrivalTimes``)."""
-    arrival_times: tuple[int, ...]
+    arrival_offsets: tuple[int, ...] | None
+    arrival_times: Sequence[int]
+
+    @property
+    def count(self) -> int:
+        """How many frames the run holds."""
+        return len(self.headers)
+
+    @property
+    def end(self) -> int:
+        """Stream offset just after the last frame."""
+        offset, length = self.headers[-1][:2]
+        return self.start + offset + length
+
+    def times(self) -> Sequence[int]:
+        """The arrival time of each frame, in order."""
+        offsets = self.arrival_offsets
+        if offsets is None:
+            return self.arrival_times
+        times = self.arrival_times
+        if not times:
+            return [0] * len(self.headers)
+        start = self.start
+        return [
+            times[max(bisect_right(offsets, start + header[0]) - 1, 0)] for header in self.headers
+        ]
 
     def frame(self, header: tuple[int, ...], time_ns: int) -> Frame:
-        """The full ``Frame`` of one header, for decoding the unusual ones the usual way."""
+        """The ``Frame`` of one header, arrived at ``time_ns``."""
         offset, length = header[0], header[1]
         return Frame(
             self.side.link,
@@ -519,16 +509,34 @@ class FrameRun:
             time_ns,
         )
 
+    def frames(self, first: int = 0) -> list[Frame]:
+        """Frames ``first`` onwards, as the framer would have emitted them one by one."""
+        frame = self.frame
+        return [
+            frame(header, time_ns)
+            for header, time_ns in zip(self.headers[first:], self.times()[first:], strict=True)
+        ]
+
 
 RunReader = Callable[
-    [FrameRun, int, "Matcher | None", Callable[[Frame, int], Record], "list[Record | LeanRecord]"],
+    [
+        FrameRun,
+        int,
+        "Matcher | None",
+        Callable[[Frame, int], Record],
+        "list[Record | LeanRecord]",
+        bool,
+    ],
     int,
 ]
-"""A dissector's bulk hook: ``read_run(run, number, matcher, full, out)`` appends one item per
-frame of ``run`` to ``out``, numbered from ``number + 1``, and returns the last number used.
-Well-formed frames become ``LeanRecord``s annotated by ``matcher`` through its own lean entry
-point; any other frame goes through ``full(frame, number)``, the pipeline's usual decode,
-``Record`` and ``observe``, so unusual input is handled by exactly one code path."""
+"""A dissector's bulk hook: ``read_run(run, number, matcher, full, out, rows)`` numbers the
+frames of ``run`` from ``number + 1`` on and returns the last number used. A frame the
+matcher can take without a Record (through the protocol's own bulk entry point) is taken;
+with ``rows`` it then appends a ``LeanRecord`` to ``out`` (``stats`` counts every message),
+without (``objects`` wants the matchers' results, not rows) nothing. Any other frame goes
+through ``full(frame, number)``, the pipeline's usual decode, ``Record`` and ``observe``, and
+its Record is appended to ``out``. A dissector with no lean form for a frame takes it through
+``full`` when ``rows`` is asked for."""
 
 
 @dataclass(slots=True, eq=False)
@@ -610,18 +618,6 @@ class Matcher(Protocol):
     def transfers(self) -> list[Transfer]: ...
 
 
-@runtime_checkable
-class SpanMatcher(Matcher, Protocol):
-    """A matcher that can take spans of frames in bulk, without a Record per frame."""
-
-    def observe_spans(self, spans: list[FrameSpan], first_number: int) -> int:
-        """Account for the leading frames of ``spans`` (consecutive spans of one link
-        direction, numbered from ``first_number`` on) that need nothing a Record would show;
-        return how many. The pipeline makes Records of the rest and hands them to
-        ``observe``, so the result is the same as observing one Record per frame."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class Tcp:
     """The protocol is usually found on this TCP port."""
@@ -672,4 +668,4 @@ class Dissector:
     doc: str = ""
     """The module docstring: what it is, transports, scope, spec."""
     read_run: RunReader | None = None
-    """The bulk hook for ``FrameRun``s (optional; only with a framer that makes them)."""
+    """The bulk hook for ``FrameRun``s (optional; only with a ``RunFramer``)."""

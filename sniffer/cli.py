@@ -17,10 +17,11 @@ from dissectors import registry
 from dissectors.api import LeanRecord, Record
 from sniffer import __version__
 from sniffer.display_filter import FilterError, compile_filter
+from sniffer.gc_batch import batch_gc
 from sniffer.objects_writer import ObjectsWriter
 from sniffer.output import text
 from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, dumps, record_to_dict
-from sniffer.pipeline import DEFAULT_SETTLE_NS, Pipeline, batch_gc
+from sniffer.pipeline import DEFAULT_SETTLE_NS, Pipeline
 from sniffer.progress import ProgressBar
 from sniffer.sources.base import Source, SourceError
 from sniffer.stats import Stats, render, to_json
@@ -113,7 +114,7 @@ def _pipeline(
             settle_ns=0 if objects else DEFAULT_SETTLE_NS,
             keep_objects=objects,
             sink=sink,
-            frame_spans=objects,
+            rows=not objects,
         )
     except registry.UnknownProtocolError as error:
         raise UsageError(str(error)) from None

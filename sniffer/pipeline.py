@@ -11,38 +11,30 @@ the ones a matcher annotated afterwards.
 
 from __future__ import annotations
 
-import gc
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
 from dissectors import registry
 from dissectors.api import (
-    DecodeError,
     Direction,
     Dissection,
     Dissector,
     ExtractedObject,
-    Field,
     Frame,
     Framer,
     FrameRun,
-    FrameSpan,
     Junk,
-    Kind,
     LeanRecord,
     Link,
     Matcher,
-    Problem,
     Record,
-    RunFramer,
-    Severity,
-    SpanFramer,
-    SpanMatcher,
     Transfer,
 )
+from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs
+from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_dissection
+from sniffer.selection import choose_protocol
 from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, LinkInfo, Source, Transport
 
 RAW_PROTOCOL = "data"
@@ -55,91 +47,9 @@ DEFAULT_SETTLE_NS = 3_000_000_000
 """How long records are held for late annotations: longer than the matchers' timeouts."""
 MAX_HELD_RECORDS = 200_000
 """Bound on records held for settling: beyond it the oldest are released early."""
-MAX_OPEN_SPAN_FRAMES = 1024
-"""Bound on numbered frames of FrameSpans waiting for the matcher (about 1 MB of DATA)."""
-MAX_HELD_BYTES = 1 << 20
-"""Bound on the bytes of consecutive chunks held to be framed together (frame_spans)."""
 
 Item = Record | LeanRecord
 """What the pipeline numbers: a Record, or in bulk mode (``sink``) also a LeanRecord."""
-
-
-def hex_preview(data: bytes, limit: int = 32) -> str:
-    """Hex of the first ``limit`` bytes, with an ellipsis when cut."""
-    text = data[:limit].hex(" ")
-    return text + " …" if len(data) > limit else text
-
-
-def _junk_dissection(protocol: str, junk: Junk) -> Dissection:
-    size = len(junk.data)
-    text = f"{size} byte{'s' if size != 1 else ''} skipped: {junk.reason}"
-    problem = Problem(
-        Severity.WARNING,
-        f"{protocol}.junk",
-        f"{text}. Look for line noise, a wrong protocol or baud rate, or a lost segment.",
-    )
-    return Dissection(
-        "junk",
-        text,
-        kind=Kind.JUNK,
-        problems=(problem,),
-        fields=(Field("junk", junk.data.hex(), (0, size), hex_preview(junk.data)),),
-    )
-
-
-def _gap_dissection(length: int) -> Dissection:
-    problem = Problem(
-        Severity.WARNING,
-        "tcp.gap",
-        f"{length} bytes of this direction were never captured (lost segment or capture "
-        "drop); the framer resynchronised after the hole.",
-    )
-    return Dissection(
-        "gap",
-        f"[{length} bytes missing from the stream]",
-        kind=Kind.JUNK,
-        problems=(problem,),
-        fields=(Field("gap_length", length, (0, 0)),),
-    )
-
-
-def _decoded(
-    protocol: str, decode: Callable[[Frame], Dissection], frame: Frame, stats: PipelineStats
-) -> Dissection:
-    """``decode(frame)``, or a malformed dissection: a dissector bug must not cost data."""
-    try:
-        return decode(frame)
-    except DecodeError as error:
-        stats.malformed += 1
-        return _malformed_dissection(protocol, error, bug=False)
-    except Exception as error:  # a dissector bug must not cost data
-        stats.malformed += 1
-        return _malformed_dissection(protocol, error, bug=True)
-
-
-def _malformed_dissection(protocol: str, error: Exception, *, bug: bool) -> Dissection:
-    if bug:
-        problem = Problem(
-            Severity.ERROR,
-            f"{protocol}.dissector_bug",
-            f"the {protocol} dissector failed ({type(error).__name__}: {error}); the bytes are "
-            "kept, please attach this capture to a bug report.",
-        )
-    else:
-        problem = Problem(Severity.ERROR, f"{protocol}.malformed", f"malformed: {error}")
-    return Dissection("malformed", f"Malformed: {error}", kind=Kind.MALFORMED, problems=(problem,))
-
-
-def _raw_dissection(data: bytes) -> Dissection:
-    return Dissection(
-        "data",
-        f"{len(data)} bytes: {hex_preview(data, 16)}",
-        kind=Kind.OTHER,
-        fields=(Field("data", data.hex(), (0, len(data)), hex_preview(data)),),
-    )
-
-
-_SpanFeed = Callable[[Sequence[Chunk]], Iterator[Frame | Junk | FrameSpan]]
 
 
 @dataclass(slots=True, eq=False)
@@ -153,8 +63,8 @@ class _LinkState:
     )
     directions: tuple[Direction, Direction] = (Direction.TO_DEVICE, Direction.FROM_DEVICE)
     framers: dict[int, Framer] = field(default_factory=dict)
-    span_feeds: dict[int, tuple[_SpanFeed, SpanMatcher]] = field(default_factory=dict)
-    """Sides whose framer hands over FrameSpans, with the matcher that takes them."""
+    piece_feeds: dict[int, PieceFeed] = field(default_factory=dict)
+    """Sides whose consecutive chunks are held and framed together (bulk mode)."""
     offsets: list[int] = field(default_factory=lambda: [0, 0])
     records: int = 0
 
@@ -185,18 +95,16 @@ class Pipeline:
         keep_objects: collect the files the matchers extract for ``take_objects``. Commands
             that never take them (``read``, ``stats``) pass False, so the pictures of a long
             capture are dropped as they complete instead of piling up in memory.
-        sink: bulk mode, for ``stats``: framers with the bulk hook hand over ``FrameRun``s,
-            their dissector's ``read_run`` makes ``LeanRecord``s of the well-formed messages,
-            and the settled items (Records and LeanRecords) go to ``sink`` in number order;
-            ``process`` and ``finish`` then return nothing. Not with ``immediate``.
-        frame_spans: let framers hand over spans of well-formed frames that the matcher takes
-            in bulk (``FrameSpan``): they are numbered like records but yield no Record, so
-            only commands that need the files and not the rows (``objects``) ask for them.
-            Consecutive chunks of such a link direction are framed together (held until
-            another event comes, at most until the matchers' next ``expire``), and
-            consecutive spans are handed to the matcher together, just before anything else
-            is numbered or the matcher is asked anything: it sees the same sequence as with
-            one Record per frame and chunk, in bigger steps.
+        sink: bulk mode for ``stats`` (see ``sniffer.bulk`` and ``api.FrameRun``): frames
+            the dissectors' ``read_run`` take in bulk become ``LeanRecord``s, and the settled
+            items (Records and LeanRecords) go to ``sink`` in number order; ``process`` and
+            ``finish`` then return nothing. Not with ``immediate``.
+        rows: False is bulk mode for commands that need the matchers' results and not a
+            row per frame (``objects``): frames taken in bulk are numbered but yield nothing.
+    Without rows, bulk mode also holds consecutive chunks of a link side whose framer takes
+    several at once (until another event comes, at most until the matchers' next
+    ``expire``): records come out one event later, the matchers see the same sequence in
+    bigger steps.
     """
 
     def __init__(
@@ -208,7 +116,7 @@ class Pipeline:
         dissectors: tuple[Dissector, ...] = registry.BUILTIN,
         keep_objects: bool = True,
         sink: Callable[[list[Item]], None] | None = None,
-        frame_spans: bool = False,
+        rows: bool = True,
     ) -> None:
         if sink is not None and immediate:
             raise ValueError("bulk mode (sink) settles records; it cannot be immediate")
@@ -218,16 +126,11 @@ class Pipeline:
         self._immediate = immediate
         self._settle_ns = settle_ns
         self._keep_objects = keep_objects
-        self._frame_spans = frame_spans
-        self._open_spans: list[FrameSpan] = []
-        self._open_first = 0
-        """Number of the first frame of ``_open_spans``."""
-        self._open_side: tuple[_LinkState, int] | None = None
+        self._bulk = sink is not None or not rows
+        self._rows = rows
         self._late: list[Item] = []
         """Records made between ``process`` calls (``take_objects``, ``transfers``)."""
-        self._held_chunks: list[Chunk] = []
-        """Consecutive chunks of one link side with a run feed, not dispatched yet."""
-        self._held_bytes = 0
+        self._held_chunks = HeldChunks()
         self._links: dict[int, _LinkState] = {}
         self._matchers: dict[str, Matcher] = {}
         self._number = 0
@@ -251,19 +154,9 @@ class Pipeline:
         """Feed one source event; return the records that are ready, in number order."""
         self.stats.events += 1
         held_chunks = self._held_chunks
-        if held_chunks:
-            last = held_chunks[-1]
-            # the next chunk of that link side joins, unless dispatching the held ones first
-            # would have run the matchers' expire (or too many are held)
-            if (
-                event.info is last.info
-                and type(event) is Chunk
-                and event.side == last.side
-                and self._now_ns - self._last_expire_ns < EXPIRE_EVERY_NS
-                and self._held_bytes < MAX_HELD_BYTES
-            ):
-                held_chunks.append(event)
-                self._held_bytes += len(event.data)
+        if held_chunks.chunks:
+            expire_due = self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS
+            if held_chunks.joins(event, expire_due):
                 if event.time_ns > self._now_ns:
                     self._now_ns = event.time_ns
                 return self._release(self._take_late()) if self._late else []
@@ -285,9 +178,8 @@ class Pipeline:
             held, state.held = state.held, []
             for held_event in held:
                 self._dispatch(state, held_event, out)
-        elif isinstance(event, Chunk) and event.side in state.span_feeds:
-            self._held_chunks.append(event)  # framed with the chunks that follow it
-            self._held_bytes = len(event.data)
+        elif isinstance(event, Chunk) and event.side in state.piece_feeds:
+            held_chunks.hold(event)  # framed with the chunks that follow it
             return self._release(out)
         else:
             self._dispatch(state, event, out)
@@ -296,8 +188,6 @@ class Pipeline:
 
     def _expire(self, out: list[Item]) -> None:
         if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
-            if self._open_spans:
-                self._close_spans(out)
             self._last_expire_ns = self._now_ns
             keep_objects = self._keep_objects
             for matcher in self._matchers.values():
@@ -308,7 +198,7 @@ class Pipeline:
     def finish(self) -> list[Record]:
         """End of input: flush every framer, finish matchers, release every held record."""
         out: list[Item] = self._take_late()
-        if self._held_chunks:
+        if self._held_chunks.chunks:
             self._dispatch_held_chunks(out)
         for state in list(self._links.values()):
             if not state.decided:
@@ -317,8 +207,6 @@ class Pipeline:
                 for held_event in held:
                     self._dispatch(state, held_event, out)
             self._flush_link(state, out)
-        if self._open_spans:
-            self._close_spans(out)
         for matcher in self._matchers.values():
             matcher.finish()
         self._collect_objects()
@@ -368,53 +256,26 @@ class Pipeline:
         return state
 
     def _try_decide(self, state: _LinkState, *, final: bool) -> bool:
-        info = state.info
         prefixes = (bytes(state.prefixes[0]), bytes(state.prefixes[1]))
         enough = (
             final
             or len(state.held) >= SNIFF_EVENTS
             or max(len(prefixes[0]), len(prefixes[1])) >= SNIFF_BYTES
         )
-        dissector = self._forced
-        if dissector is None and info.link.transport in ("tcp", "udp"):
-            transport = "udp" if info.transport is Transport.DATAGRAM else "tcp"
-            dissector = registry.by_port(transport, (info.port_a, info.port_b), self._dissectors)
-        if dissector is None:
-            dissector, _ = registry.by_sniffing(prefixes, self._dissectors)
-            if dissector is None and not enough:
-                return False
-        directions = None if dissector is None else self._orient(dissector, prefixes)
-        if dissector is not None and directions is None:
-            if not enough and dissector.orient is not None:
-                return False
-            device_is_a = bool(dissector.device_is_client)
-            direction_a = Direction.FROM_DEVICE if device_is_a else Direction.TO_DEVICE
-            directions = (direction_a, direction_a.opposite)
+        choice = choose_protocol(state.info, prefixes, enough, self._forced, self._dissectors)
+        if choice is None:
+            return False
+        dissector, directions = choice
+        link_id = state.info.link.id
         state.dissector = dissector
         state.decided = True
-        self.link_protocols[info.link.id] = dissector.id if dissector else RAW_PROTOCOL
-        if dissector is not None and directions is not None:
-            state.directions = directions
-            if dissector.new_matcher is not None and dissector.id not in self._matchers:
-                self._matchers[dissector.id] = dissector.new_matcher()
-        self.side_a_direction[info.link.id] = state.directions[0]
+        state.directions = directions
+        self.link_protocols[link_id] = dissector.id if dissector else RAW_PROTOCOL
+        matchers = self._matchers
+        if dissector and dissector.new_matcher is not None and dissector.id not in matchers:
+            matchers[dissector.id] = dissector.new_matcher()
+        self.side_a_direction[link_id] = directions[0]
         return True
-
-    @staticmethod
-    def _orient(
-        dissector: Dissector, prefixes: tuple[bytes, bytes]
-    ) -> tuple[Direction, Direction] | None:
-        """Directions of sides A and B from what each sent first; None if no side tells."""
-        if dissector.orient is None:
-            return None
-        direction_a: Direction | None = None
-        if prefixes[0]:
-            direction_a = dissector.orient(prefixes[0])
-        if direction_a is None and prefixes[1]:
-            direction_b = dissector.orient(prefixes[1])
-            if direction_b is not None:
-                direction_a = direction_b.opposite
-        return None if direction_a is None else (direction_a, direction_a.opposite)
 
     # -- dispatch -------------------------------------------------------------------------------
 
@@ -426,11 +287,7 @@ class Pipeline:
                 return
             side = event.side
             framer = state.framers.get(side) or self._framer(state, side)
-            span_feed = state.span_feeds.get(side)
-            if span_feed is not None:
-                self._emit_spans(state, side, span_feed[0]((event,)), out)
-            else:
-                self._emit_items(state, side, framer.feed(event.data, event.time_ns), out)
+            self._emit_items(state, side, framer.feed(event.data, event.time_ns), out)
             if state.info.transport is Transport.DATAGRAM:
                 self._emit_items(state, side, framer.flush(), out)
         elif isinstance(event, Gap):
@@ -444,11 +301,9 @@ class Pipeline:
             start = state.offsets[event.side]
             state.offsets[event.side] += event.length
             gap = Junk(state.info.link, direction, start, b"", event.time_ns, "gap")
-            self._append(state, protocol, gap, _gap_dissection(event.length), out)
+            self._append(state, protocol, gap, gap_dissection(event.length), out)
         else:
             self._flush_link(state, out)
-            if self._open_spans:
-                self._close_spans(out)
             for matcher in self._matchers.values():
                 matcher.link_closed(state.info.link, event.time_ns)
             del self._links[state.info.link.id]
@@ -458,21 +313,19 @@ class Pipeline:
         if framer is None:
             assert state.dissector is not None
             framer = state.dissector.new_framer(state.info.link, state.directions[side])
-            bulk = self._sink is not None and state.dissector.read_run is not None
-            if bulk and isinstance(framer, RunFramer):
-                framer.header_runs = True
             state.framers[side] = framer
-            matcher = self._matchers.get(state.dissector.id)
-            spans = self._frame_spans and state.info.transport is Transport.STREAM
-            if spans and isinstance(framer, SpanFramer) and isinstance(matcher, SpanMatcher):
-                state.span_feeds[side] = (framer.feed_spans, matcher)
+            if self._bulk:
+                transport = state.info.transport
+                feed = ask_for_runs(framer, state.dissector, transport, rows=self._rows)
+                if feed is not None:
+                    state.piece_feeds[side] = feed
         return framer
 
     def _flush_link(self, state: _LinkState, out: list[Item]) -> None:
         for side in sorted(state.framers):
             self._emit_items(state, side, state.framers[side].flush(), out)
         state.framers.clear()
-        state.span_feeds.clear()
+        state.piece_feeds.clear()
 
     def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Item]) -> None:
         side = chunk.side
@@ -480,7 +333,7 @@ class Pipeline:
             state.info.link, state.directions[side], state.offsets[side], chunk.data, chunk.time_ns
         )
         state.offsets[side] += len(chunk.data)
-        self._append(state, RAW_PROTOCOL, frame, _raw_dissection(chunk.data), out)
+        self._append(state, RAW_PROTOCOL, frame, raw_dissection(chunk.data), out)
 
     def _emit_items(
         self,
@@ -491,10 +344,9 @@ class Pipeline:
     ) -> None:
         """Decode, number and match what one framer (one side of a link) produced.
 
-        This is the per-message hot path: locals only, no per-item attribute chains.
+        This is the per-message hot path: locals only, no per-item attribute chains. A
+        ``FrameRun`` goes to the dissector's ``read_run`` (see ``api.RunReader``).
         """
-        if self._open_spans:
-            self._close_spans(out)
         dissector = state.dissector
         assert dissector is not None
         protocol = dissector.id
@@ -505,12 +357,13 @@ class Pipeline:
             observe = matcher.observe
         stats = self.stats
         append = out.append
+        rows = self._rows
         first = self._number
         number = first
         end = -1
 
         def full(frame: Frame, number: int) -> Record:
-            record = Record(number, protocol, frame, _decoded(protocol, decode, frame, stats))
+            record = Record(number, protocol, frame, decoded(protocol, decode, frame, stats))
             if observe is not None:
                 observe(record)
             return record
@@ -519,16 +372,15 @@ class Pipeline:
             for item in items:
                 if isinstance(item, FrameRun):
                     assert dissector.read_run is not None
-                    number = dissector.read_run(item, number, matcher, full, out)
+                    number = dissector.read_run(item, number, matcher, full, out, rows)
                     self._number = number
-                    last = item.headers[-1]
-                    end = item.start + last[0] + last[1]
+                    end = item.end
                     continue
                 if isinstance(item, Junk):
                     stats.junk_bytes += len(item.data)
-                    dissection = _junk_dissection(protocol, item)
+                    dissection = junk_dissection(protocol, item)
                 else:
-                    dissection = _decoded(protocol, decode, item, stats)
+                    dissection = decoded(protocol, decode, item, stats)
                 number += 1
                 record = Record(number, protocol, item, dissection)
                 self._number = number
@@ -543,85 +395,24 @@ class Pipeline:
             if end > state.offsets[side]:
                 state.offsets[side] = end
 
-    def _emit_spans(
-        self,
-        state: _LinkState,
-        side: int,
-        items: Iterator[Frame | Junk | FrameSpan],
-        out: list[Item],
-    ) -> None:
-        """``_emit_items`` for a framer that hands over FrameSpans: spans are numbered and held
-        open, consecutive ones of this side together, for ``_close_spans``."""
-        plain: list[Frame | Junk] = []
-        for item in items:
-            if not isinstance(item, FrameSpan):
-                plain.append(item)
-                continue
-            if plain:
-                self._emit_items(state, side, iter(plain), out)
-                plain = []
-            if self._open_spans and (
-                self._open_side != (state, side)
-                or self._number + 1 - self._open_first >= MAX_OPEN_SPAN_FRAMES
-            ):
-                self._close_spans(out)
-            if not self._open_spans:
-                self._open_first = self._number + 1
-                self._open_side = (state, side)
-            self._open_spans.append(item)
-            self._number += item.count
-            if item.end > state.offsets[side]:
-                state.offsets[side] = item.end
-        if plain:
-            self._emit_items(state, side, iter(plain), out)
-
-    def _close_spans(self, out: list[Item]) -> None:
-        """Hand the open spans to the matcher; the frames it does not take become Records
-        (with the numbers they already have)."""
-        spans, self._open_spans = self._open_spans, []
-        assert self._open_side is not None
-        state, side = self._open_side
-        self._open_side = None
-        first = self._open_first
-        taken = state.span_feeds[side][1].observe_spans(spans, first)
-        self.stats.records += taken
-        state.records += taken
-        if taken == sum(span.count for span in spans):
-            return
-        frames: list[Frame | Junk] = []
-        skip = taken
-        for span in spans:
-            if skip >= span.count:
-                skip -= span.count
-                continue
-            frames.extend(span.frames(skip))
-            skip = 0
-        number = self._number
-        self._number = first + taken - 1
-        self._emit_items(state, side, iter(frames), out)
-        assert self._number == number
-
     def _take_late(self) -> list[Item]:
         late, self._late = self._late, []
         return late
 
     def _dispatch_held_chunks(self, out: list[Item]) -> None:
         """Frame the held chunks in one go, as if each had been dispatched on arrival."""
-        chunks, self._held_chunks = self._held_chunks, []
+        self.stats.bytes += self._held_chunks.size
+        chunks = self._held_chunks.take()
         first = chunks[0]
         state = self._links[first.info.link.id]
         side = first.side
-        self.stats.bytes += self._held_bytes
-        self._held_bytes = 0
-        self._emit_spans(state, side, state.span_feeds[side][0](chunks), out)
+        self._emit_items(state, side, state.piece_feeds[side](chunks), out)
         self._expire(out)
 
     def _catch_up(self) -> None:
-        """Before the matchers are asked anything: frame held chunks, hand over open spans."""
-        if self._held_chunks:
+        """Before the matchers are asked anything: frame the held chunks."""
+        if self._held_chunks.chunks:
             self._dispatch_held_chunks(self._late)
-        if self._open_spans:
-            self._close_spans(self._late)
 
     def _append(
         self,
@@ -631,8 +422,6 @@ class Pipeline:
         dissection: Dissection,
         out: list[Item],
     ) -> None:
-        if self._open_spans:
-            self._close_spans(out)
         self._number += 1
         record = Record(self._number, protocol, item, dissection)
         self.stats.records += 1
@@ -695,28 +484,6 @@ class Pipeline:
 
 def _annotations(record: Record) -> tuple[int, int | None, int | None]:
     return (len(record.problems), record.request_in, record.response_in)
-
-
-@contextmanager
-def batch_gc() -> Iterator[None]:
-    """Make Python's cycle collector cheaper during a long batch run (``read``, ``stats``...).
-
-    A capture allocates millions of short-lived records; with the default thresholds the
-    collector runs every 700 allocations and regularly walks every live object (the held
-    records, the matchers' tables). Freezing what exists at start (modules, tables) and
-    collecting less often cut the CPU time of ``camshark objects`` by about 25 % and of
-    ``camshark stats`` by about 18 % (100 MB DualCam / 100k SmartLPR, same peak memory):
-    records hold no reference cycles, so nothing piles up in between. The previous
-    thresholds are restored on exit.
-    """
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def iter_records(source: Source, pipeline: Pipeline) -> Iterator[Record]:

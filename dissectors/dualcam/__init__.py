@@ -27,6 +27,7 @@ from dissectors.dualcam import spec
 from dissectors.dualcam.decode import decode
 from dissectors.dualcam.framing import new_framer
 from dissectors.dualcam.matching import new_matcher
+from dissectors.dualcam.runs import read_run
 from dissectors.dualcam.tables import SERVER_COMMANDS, luhn_ok
 
 __all__ = ["DISSECTOR", "decode", "new_framer", "new_matcher", "orient", "sniff"]
@@ -83,4 +84,5 @@ DISSECTOR = Dissector(
     new_matcher=new_matcher,
     device_is_client=True,
     doc=__doc__ or "",
+    read_run=read_run,
 )

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import cast
 
-from dissectors.api import Direction, Frame, FrameSpan, Junk, Link, Piece
+from dissectors.api import Direction, Frame, FrameRun, Junk, Link, LinkSide, Piece
 from dissectors.dualcam import spec
 from dissectors.dualcam.tables import (
     DEVICE_COMMANDS,
@@ -71,11 +71,13 @@ class DualCamFramer:
         "_resync",
         "_scan",
         "_times",
+        "side",
     )
 
     def __init__(self, link: Link, direction: Direction) -> None:
         self._link = link
         self._direction = direction
+        self.side = LinkSide("dualcam", link, direction)
         self._device = direction is Direction.FROM_DEVICE
         self._scan = _DEVICE_SCAN if self._device else _SERVER_SCAN
         self._buf = bytearray()
@@ -95,16 +97,16 @@ class DualCamFramer:
 
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk]:
         """Add bytes; yield the frames (and junk) they complete."""
-        out: list[Frame | Junk | FrameSpan] = []
+        out: list[Frame | Junk | FrameRun] = []
         if data:
             self._add(data, time_ns)
             self._drain(out, final=False)
             self._compact()
-        return iter(cast(list[Frame | Junk], out))  # no runs were asked for
+        return iter(cast(list[Frame | Junk], out))  # runs come from feed_pieces only
 
     def gap(self, length: int, time_ns: int) -> Iterator[Frame | Junk]:
         """``length`` bytes are missing: end what can be ended, junk the rest, resync after."""
-        out: list[Frame | Junk | FrameSpan] = []
+        out: list[Frame | Junk | FrameRun] = []
         self._drain(out, final=True)
         self._leftover(out, f"incomplete before a {length}-byte gap")
         self._base += length
@@ -113,7 +115,7 @@ class DualCamFramer:
 
     def flush(self) -> Iterator[Frame | Junk]:
         """End of stream: the last frames, then any leftover as Junk."""
-        out: list[Frame | Junk | FrameSpan] = []
+        out: list[Frame | Junk | FrameRun] = []
         self._drain(out, final=True)
         self._leftover(out, "truncated at end of stream")
         self._resync = False
@@ -125,7 +127,7 @@ class DualCamFramer:
         self._times.add(self._base + len(self._buf), time_ns)
         self._buf += data
 
-    def _emit_junk(self, out: list[Frame | Junk | FrameSpan], end: int) -> None:
+    def _emit_junk(self, out: list[Frame | Junk | FrameRun], end: int) -> None:
         start = self._junk
         if start < 0 or end <= start:
             self._junk = -1
@@ -168,7 +170,7 @@ class DualCamFramer:
         return f"{why} ({head.hex(' ')}…); resynchronised"
 
     def _drain(
-        self, out: list[Frame | Junk | FrameSpan], *, final: bool, spans: bool = False
+        self, out: list[Frame | Junk | FrameRun], *, final: bool, runs: bool = False
     ) -> None:
         buf = self._buf
         while True:
@@ -213,8 +215,8 @@ class DualCamFramer:
                 break  # a frame in progress (at flush: the caller junks it)
             if self._junk >= 0:
                 self._emit_junk(out, pos)
-            if spans and buf[pos + 1] == _DATA:
-                self._pos = self._data_span(out, pos, length)
+            if runs and buf[pos + 1] == _DATA:
+                self._pos = self._data_run(out, pos, length)
                 continue
             offset = self._base + pos
             out.append(
@@ -228,16 +230,17 @@ class DualCamFramer:
             )
             self._pos = pos + length
 
-    def _data_span(self, out: list[Frame | Junk | FrameSpan], pos: int, length: int) -> int:
+    def _data_run(self, out: list[Frame | Junk | FrameRun], pos: int, length: int) -> int:
         """Emit the DATA frame at ``pos`` and the complete DATA frames right after it as one
-        FrameSpan; return the index after the span. Stops where ``_length`` would say anything
-        but "a complete DATA frame", so the frames are the ones ``_drain`` would cut; a DATA
-        frame still arriving becomes the pending one, as ``_drain`` would make it."""
+        FrameRun of (offset, length) headers with per-frame times; return the index after the
+        run. Stops where ``_length`` would say anything but "a complete DATA frame", so the
+        frames are the ones ``_drain`` would cut; a DATA frame still arriving becomes the
+        pending one, as ``_drain`` would make it."""
         buf = self._buf
         size = len(buf)
         base = self._base
         at = self._times.at
-        bounds = [0]
+        headers = [(0, length)]
         times = [at(base + pos)]
         end = pos + length
         while end + 4 <= size and buf[end] == 0 and buf[end + 1] == _DATA:
@@ -247,23 +250,22 @@ class DualCamFramer:
             if end + 4 + declared > size:
                 self._pending = (base + end, 4 + declared)
                 break
-            bounds.append(end - pos)
+            headers.append((end - pos, 4 + declared))
             times.append(at(base + end))
             end += 4 + declared
-        bounds.append(end - pos)
         with memoryview(buf) as view:
             data = bytes(view[pos:end])  # one copy (a bytearray slice would be a second)
-        out.append(FrameSpan(self._link, self._direction, base + pos, data, bounds, times))
+        out.append(FrameRun(self.side, base + pos, data, headers, None, times))
         return end
 
-    def _junk_blocks(self, out: list[Frame | Junk | FrameSpan]) -> None:
+    def _junk_blocks(self, out: list[Frame | Junk | FrameRun]) -> None:
         while self._junk >= 0 and self._pos - self._junk >= JUNK_BLOCK:
             start = self._junk
             self._emit_junk(out, start + JUNK_BLOCK)
             self._junk = start + JUNK_BLOCK
             # the reason of the first block stays: it is one run
 
-    def _leftover(self, out: list[Frame | Junk | FrameSpan], reason: str) -> None:
+    def _leftover(self, out: list[Frame | Junk | FrameRun], reason: str) -> None:
         buf = self._buf
         start = self._junk if self._junk >= 0 else self._pos
         if start < len(buf):
@@ -437,14 +439,21 @@ class DualCamFramer:
 
 
 class DualCamDeviceFramer(DualCamFramer):
-    """The device direction, which can also hand DATA frames over in spans (``SpanFramer``):
-    its framing does not depend on the chunking (the server's bare commands do)."""
+    """The device direction, which can also hand DATA frames over in runs (``PieceFramer``):
+    its framing does not depend on the chunking (the server's bare commands do). Runs come
+    from ``feed_pieces`` only: a chunk carries about one DATA frame, so chunk by chunk a run
+    would hold one frame and save nothing."""
 
-    __slots__ = ()
+    __slots__ = ("header_runs",)
 
-    def feed_spans(self, pieces: Sequence[Piece]) -> Iterator[Frame | Junk | FrameSpan]:
-        """``feed`` of each piece in turn, consecutive DATA frames as one ``FrameSpan``."""
-        out: list[Frame | Junk | FrameSpan] = []
+    def __init__(self, link: Link, direction: Direction) -> None:
+        super().__init__(link, direction)
+        self.header_runs = False
+        """Hand consecutive complete DATA frames over as one ``FrameRun`` (bulk mode)."""
+
+    def feed_pieces(self, pieces: Sequence[Piece]) -> Iterator[Frame | Junk | FrameRun]:
+        """``feed`` of each piece in turn, in one call."""
+        out: list[Frame | Junk | FrameRun] = []
         buf = self._buf
         add_time = self._times.add
         base = self._base
@@ -453,7 +462,7 @@ class DualCamDeviceFramer(DualCamFramer):
             if data:
                 add_time(base + len(buf), piece.time_ns)
                 buf += data
-        self._drain(out, final=False, spans=True)
+        self._drain(out, final=False, runs=self.header_runs)
         self._compact()
         return iter(out)
 

@@ -26,7 +26,7 @@ from dissectors.api import (
     Dissection,
     ExtractedObject,
     Field,
-    FrameSpan,
+    FrameRun,
     Link,
     Record,
     Severity,
@@ -102,16 +102,17 @@ class DualCamMatcher:
             session.file.last_record = record.number
             session.file.last_time_ns = record.time_ns
 
-    def observe_spans(self, spans: list[FrameSpan], first_number: int) -> int:
-        """Take the leading DATA frames of ``spans`` that are the common case (``SpanMatcher``).
+    def take_run(self, run: FrameRun, first_number: int) -> int:
+        """Take the leading DATA frames of ``run`` (numbered from ``first_number`` on) that
+        are the common case; return how many (DualCam's ``read_run`` makes Records of the rest).
 
         The common case: the next packet of a synced file in order, its CRC continuing the
         chain, within the announced size, no stall before it. That is where ``_on_data``
         would add no problem and change nothing but the counters, the chain and the data, so
         this loop does just that, without a Record; it stops at the first frame that needs
-        more (the pipeline then hands that one and the rest to ``observe`` one by one).
+        more (``read_run`` then hands that one and the rest to ``observe`` one by one).
         """
-        session = self._sessions.get(spans[0].link.id)
+        session = self._sessions.get(run.side.link.id)
         file = session.file if session is not None else None
         if file is None or file.done or not file.synced or not file.chain_ok:
             return 0
@@ -136,44 +137,38 @@ class DualCamMatcher:
             limit = MAX_FILE_BYTES
         taken = 0
         last_packet = False
-        for span in spans:
-            raw = span.data
-            bounds = span.bounds
-            index = 0
-            for now in span.times:
-                low = bounds[index] + 4
-                high = bounds[index + 1] - 2
-                end = offset + high - low
-                if end > limit and (size is None or end > MAX_FILE_BYTES):
-                    break  # beyond_announced
-                if last_ns is not None and now - last_ns > STALL_NS:
-                    break
-                payload = raw[low:high]
-                computed = crc16_kermit(payload, crc)
-                if computed != raw[high] << 8 | raw[high + 1]:
-                    break
-                if byte_mode:
-                    if size is None:
-                        size = count
-                elif packet == count:
-                    size = end
-                    last_packet = True  # what may come after it is for observe
-                elif end - offset < PACKET_SIZE:
-                    break  # short_packet
-                if last_ns is None:
-                    file.first_data_ns = now
-                else:
-                    gaps.append((now - last_ns) / 1e6)
-                last_ns = now
-                crc = computed
-                data += payload
-                offset = end
-                packet += 1
-                index += 1
-                if last_packet:
-                    break
-            taken += index
-            if index < span.count or last_packet:
+        raw = run.data
+        for (low, length), now in zip(run.headers, run.times(), strict=True):
+            high = low + length - 2
+            low += 4
+            end = offset + high - low
+            if end > limit and (size is None or end > MAX_FILE_BYTES):
+                break  # beyond_announced
+            if last_ns is not None and now - last_ns > STALL_NS:
+                break
+            payload = raw[low:high]
+            computed = crc16_kermit(payload, crc)
+            if computed != raw[high] << 8 | raw[high + 1]:
+                break
+            if byte_mode:
+                if size is None:
+                    size = count
+            elif packet == count:
+                size = end
+                last_packet = True  # what may come after it is for observe
+            elif end - offset < PACKET_SIZE:
+                break  # short_packet
+            if last_ns is None:
+                file.first_data_ns = now
+            else:
+                gaps.append((now - last_ns) / 1e6)
+            last_ns = now
+            crc = computed
+            data += payload
+            offset = end
+            packet += 1
+            taken += 1
+            if last_packet:
                 break
         if taken == 0:
             return 0

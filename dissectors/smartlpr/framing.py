@@ -16,7 +16,7 @@ Junk is held back until the next frame (or ``flush``/``gap``, or ``MAX_JUNK_HOLD
 so one burst of garbage becomes one Junk item however it arrived.
 
 Once the reading is confirmed, the frames it plainly accepts are cut by one call to
-``speedups.smartlpr_scan`` (C when built) per feed; with ``header_runs`` set (``stats``) they
+``speedups.smartlpr_scan`` (C when built) per feed; with ``header_runs`` set (bulk mode) they
 are handed over as one ``FrameRun`` of header tuples instead of one ``Frame`` each.
 """
 
@@ -129,7 +129,7 @@ class SmartLprFramer:
         self._preferred: int | None = None
         """Extra bytes of the Size reading this link uses, once a good frame showed it."""
         self.header_runs = False
-        """Hand runs of well-formed frames over as one ``FrameRun`` (the ``stats`` path)."""
+        """Hand runs of well-formed frames over as one ``FrameRun`` (bulk mode)."""
         self.side = LinkSide("smartlpr", link, direction)
 
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk | FrameRun]:

@@ -1,4 +1,4 @@
-"""The ``stats`` bulk path: runs of SmartLPR header tuples to ``LeanRecord``s.
+"""SmartLPR's ``read_run``: runs of header tuples to ``LeanRecord``s (``api.FrameRun``).
 
 A frame becomes a ``LeanRecord`` only when ``codec.decode`` would report no problem for it
 and the matcher needs nothing but header facts and a few body integers: Bcc good, Size
@@ -6,7 +6,8 @@ counting the whole frame, and one of Status, ACK, Trigger, a healthy StatusRespo
 LicenseInfo v2 with a valid timestamp and qualities up to 100 (nearly every message of a
 busy link). Every other frame goes through ``full``, the pipeline's usual decode, ``Record``
 and ``observe``, so unusual input has exactly one code path. The pairing rules are the
-matcher's own methods, called here with header facts instead of a decoded record.
+matcher's own methods, called here with header facts instead of a decoded record. Without
+``rows`` (``objects``) the LeanRecords are annotated all the same, then dropped.
 """
 
 from __future__ import annotations
@@ -64,18 +65,21 @@ def read_run(
     matcher: Matcher | None,
     full: Callable[[Frame, int], Record],
     out: list[Record | LeanRecord],
+    rows: bool,
 ) -> int:
-    """The dissector's ``read_run`` (see ``api.RunReader``)."""
+    """The dissector's ``read_run`` (see ``api.RunReader``); the runs carry arrival times
+    per chunk (``SmartLprFramer``)."""
     if not isinstance(matcher, SmartLprMatcher):
         # the lean records need this matcher's rules; anything else takes the usual path
-        for header in run.headers:
+        for frame in run.frames():
             number += 1
-            out.append(full(run.frame(header, _time_of(run, header[0])), number))
+            out.append(full(frame, number))
         return number
     side = run.side
     data = run.data
     start = run.start
     offsets = run.arrival_offsets
+    assert offsets is not None
     times = run.arrival_times
     index = max(0, bisect_right(offsets, start + run.headers[0][0]) - 1)
     time_ns = times[index] if times else 0
@@ -135,7 +139,8 @@ def read_run(
             elif role == _PLATE_OPENER:
                 trigger_id, timestamp, usec = _PLATE.unpack_from(data, offset + LEN_HEADER)
                 matcher.plate_seen(row, time_ns, hosts, unit_id, trigger_id, timestamp, usec)
-        append(row)
+        if rows:
+            append(row)
     return number
 
 
@@ -149,11 +154,3 @@ def _plain_plate(data: bytes, offset: int, length: int, version: int) -> bool:
         and usec < 1_000_000
         and max(data[offset + _QUALITIES[0] : offset + _QUALITIES[1]]) <= 100
     )
-
-
-def _time_of(run: FrameRun, offset: int) -> int:
-    """Arrival time of the frame at ``offset`` in ``run.data`` (``ArrivalTimes.at``)."""
-    if not run.arrival_times:
-        return 0
-    index = bisect_right(run.arrival_offsets, run.start + offset) - 1
-    return run.arrival_times[max(index, 0)]

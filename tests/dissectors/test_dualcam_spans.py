@@ -1,6 +1,7 @@
-"""The DATA-span fast path (``Pipeline(frame_spans=True)``, used by ``objects``) is exact.
+"""The DATA-run fast path (bulk mode without rows, ``Pipeline(rows=False)``, used by
+``objects``) is exact.
 
-Every capture is run twice, with one Record per frame and with spans of DATA frames taken in
+Every capture is run twice, with one Record per frame and with runs of DATA frames taken in
 bulk by the tracker; the written objects (every file's bytes and the index, frame lists
 included), the transfers, the counters, what the tracker keeps of every file and every
 Record both runs emit must be the same.
@@ -18,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks import dualcam_capture
-from dissectors.api import Direction, Frame, FrameSpan, Junk, Link, Record, SpanFramer
+from dissectors.api import Direction, Frame, FrameRun, Junk, Link, PieceFramer, Record
 from dissectors.checksums import crc16_kermit
 from dissectors.dualcam import encode, spec
 from dissectors.dualcam.framing import new_framer
 from dissectors.dualcam.matching import DualCamMatcher
-from sniffer import pipeline as pipeline_module
+from sniffer import bulk as bulk_module
 from sniffer.objects_writer import ObjectsWriter
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source
@@ -61,13 +62,13 @@ def _record_key(record: Record) -> tuple[object, ...]:
 
 
 def _play(
-    events: list[Event], directory: Path, *, frame_spans: bool, immediate: bool, settle_ns: int
+    events: list[Event], directory: Path, *, bulk: bool, immediate: bool, settle_ns: int
 ) -> Outcome:
-    pipeline = Pipeline(immediate=immediate, settle_ns=settle_ns, frame_spans=frame_spans)
+    pipeline = Pipeline(immediate=immediate, settle_ns=settle_ns, rows=not bulk)
     writer = ObjectsWriter(directory)
     records: list[Record] = []
     for event in events:
-        for record in pipeline.process(event):  # as ``objects`` does: spans may stay open
+        for record in pipeline.process(event):  # as ``objects`` does: chunks may stay held
             records.append(record)
             for obj in pipeline.take_objects():
                 writer.write(obj)
@@ -129,8 +130,8 @@ def assert_spans_change_nothing(
 ) -> Outcome:
     """``objects`` runs with settle_ns 0 (and immediate on a live source)."""
     mode = {"immediate": immediate, "settle_ns": settle_ns}
-    reference = _play(events, tmp_path / "frames", frame_spans=False, **mode)
-    fast = _play(events, tmp_path / "spans", frame_spans=True, **mode)
+    reference = _play(events, tmp_path / "frames", bulk=False, **mode)
+    fast = _play(events, tmp_path / "spans", bulk=True, **mode)
     assert fast.files.keys() == reference.files.keys()
     for name, data in reference.files.items():
         assert fast.files[name] == data, name
@@ -164,11 +165,8 @@ def test_benchmark_capture_goes_through_the_spans(tmp_path: Path) -> None:
     assert data_records == []  # every DATA frame was taken in bulk
 
 
-def test_small_bounds_on_held_chunks_and_open_spans(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(pipeline_module, "MAX_HELD_BYTES", 4_000)
-    monkeypatch.setattr(pipeline_module, "MAX_OPEN_SPAN_FRAMES", 3)
+def test_small_bound_on_held_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk_module, "MAX_HELD_BYTES", 4_000)
     info = dualcam_capture.generate(tmp_path / "cam.pcap", 400_000, connections=2)
     assert_spans_change_nothing(_capture_events(info.path), tmp_path)
 
@@ -333,23 +331,24 @@ def test_device_framer_spans_are_the_frames_it_cuts_chunk_by_chunk(
     expected = [item for chunk in chunks for item in one_by_one.feed(chunk.data, chunk.time_ns)]
     expected += one_by_one.flush()
     framer = new_framer(link, Direction.FROM_DEVICE)
-    assert isinstance(framer, SpanFramer)
+    assert isinstance(framer, PieceFramer)
+    framer.header_runs = True
     items: list[Frame | Junk] = []
     start = 0
     for size in [*groups, len(chunks)]:
-        for item in framer.feed_spans(chunks[start : start + size]):
-            items += item.frames() if isinstance(item, FrameSpan) else [item]
+        for item in framer.feed_pieces(chunks[start : start + size]):
+            items += item.frames() if isinstance(item, FrameRun) else [item]
         start += size
     items += framer.flush()
     assert items == expected
-    assert not isinstance(new_framer(link, Direction.TO_DEVICE), SpanFramer)
+    assert not isinstance(new_framer(link, Direction.TO_DEVICE), PieceFramer)
 
 
 def test_records_made_between_calls_keep_their_place_when_settling() -> None:
     """``take_objects`` frames the held chunks; their records must still settle in order."""
     link = Link(1, "tcp", "10.0.0.1:4000", "10.0.0.9:5232")
     info = LinkInfo(link, Transport.STREAM, 4000, 5232)
-    pipeline = Pipeline(frame_spans=True)  # settles records for 3 s
+    pipeline = Pipeline(rows=False)  # settles records for 3 s
     records = pipeline.process(Chunk(info, Side.A, T0, encode.init(IMEI, 0x44000400)))
     records += pipeline.process(Chunk(info, Side.A, T0 + 1_000_000, encode.start(1)))
     assert pipeline.take_objects() == []  # frames the held START
