@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from dissectors.bulk import FrameRun, RunReader
 
 _T = TypeVar("_T")
 
@@ -269,7 +271,7 @@ class Framer(Protocol):
     ``gap`` tells the framer that ``length`` bytes are missing (a TCP hole): it emits any
     partial frame as Junk and resynchronises. ``flush`` ends the stream: leftovers become Junk.
 
-    Optional bulk hook (see ``FrameRun``): a framer with a ``header_runs`` attribute
+    Optional bulk hook (``dissectors.bulk``): a framer with a ``header_runs`` attribute
     (``RunFramer``), which the pipeline sets to True in bulk mode when the dissector has a
     ``read_run``, may also yield ``FrameRun`` items. Frames, junk and runs still account for
     every byte, in stream order.
@@ -280,38 +282,6 @@ class Framer(Protocol):
     def gap(self, length: int, time_ns: int) -> Iterator[Frame | Junk | FrameRun]: ...
 
     def flush(self) -> Iterator[Frame | Junk | FrameRun]: ...
-
-
-@runtime_checkable
-class RunFramer(Framer, Protocol):
-    """A framer with the bulk hook: once ``header_runs`` is True it may yield ``FrameRun``s."""
-
-    header_runs: bool
-
-
-class Piece(Protocol):
-    """Bytes and the time they arrived: what a source's chunk carries."""
-
-    @property
-    def data(self) -> bytes: ...
-
-    @property
-    def time_ns(self) -> int: ...
-
-
-@runtime_checkable
-class PieceFramer(RunFramer, Protocol):
-    """A run framer that can also be fed several consecutive chunks in one call.
-
-    Only for a direction whose framing does not depend on how the bytes were chunked. In
-    bulk mode the pipeline holds consecutive chunks of such a side and feeds them together,
-    so runs span many chunks (a DualCam DATA frame comes about one per TCP segment: chunk by
-    chunk, its runs would hold one frame each) and the per-chunk cost is paid once.
-    """
-
-    def feed_pieces(self, pieces: Sequence[Piece]) -> Iterator[Frame | Junk | FrameRun]:
-        """``feed`` of each piece in turn, in one call."""
-        ...
 
 
 @dataclass(slots=True, eq=False)
@@ -371,172 +341,6 @@ class Record:
         if not problems:
             return None
         return max((p.severity for p in problems), key=lambda s: s.rank)
-
-
-class Annotatable(Protocol):
-    """What a matcher annotates: a ``Record``, or a ``LeanRecord`` on the ``stats`` path."""
-
-    number: int
-    request_in: int | None
-    response_in: int | None
-    latency_ns: int | None
-
-    @property
-    def link(self) -> Link: ...
-
-    def add_problem(self, severity: Severity, code: str, text: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class LinkSide:
-    """One direction of one link as a protocol sees it: shared by that side's lean records.
-
-    Compared by identity: one per framer, and a cheap dictionary key per message.
-    """
-
-    protocol: str
-    link: Link
-    direction: Direction
-
-
-class LeanRecord:
-    """A numbered message without bytes, Frame or Dissection: what ``stats`` needs of it.
-
-    Made by a dissector's ``read_run`` for a well-formed message whose decode would report
-    no problem (anything unusual is decoded into a full ``Record`` instead). ``key`` holds the
-    type and kind its Dissection would have; matchers annotate it like a ``Record``.
-    """
-
-    __slots__ = (
-        "key",
-        "latency_ns",
-        "length",
-        "number",
-        "problems",
-        "request_in",
-        "response_in",
-        "side",
-        "time_ns",
-    )
-
-    def __init__(
-        self, number: int, side: LinkSide, time_ns: int, length: int, key: tuple[str, str, Kind]
-    ) -> None:
-        self.number = number
-        self.side = side
-        self.time_ns = time_ns
-        self.length = length
-        self.key = key
-        """(protocol, type name, kind): what ``stats`` counts it under; shared per type."""
-        self.problems: list[Problem] | None = None
-        """Matcher-level problems (None until the first)."""
-        self.request_in: int | None = None
-        self.response_in: int | None = None
-        self.latency_ns: int | None = None
-
-    @property
-    def link(self) -> Link:
-        """The link this message was seen on."""
-        return self.side.link
-
-    def add_problem(self, severity: Severity, code: str, text: str) -> None:
-        """Attach a matcher-level problem."""
-        if self.problems is None:
-            self.problems = []
-        self.problems.append(Problem(severity, code, text))
-
-
-@dataclass(slots=True, eq=False)
-class FrameRun:
-    """Consecutive frames of one link side handed over as one item: the bulk mechanism.
-
-    For commands that need less than one ``Record`` per frame (``stats``: a ``LeanRecord``
-    per message; ``objects``: only what the matchers extract). In bulk mode the pipeline sets
-    ``header_runs`` on framers that have it (``RunFramer``, optionally fed many chunks at once:
-    ``PieceFramer``), which then cut runs of plainly well-formed frames without a ``Frame``
-    each; the dissector's ``read_run`` (``RunReader``) numbers every frame of a run, lets the
-    matcher take the common ones in bulk and hands any other to the pipeline's usual decode,
-    ``Record`` and ``observe`` (``frame``/``frames`` give the Frames the framer would have
-    emitted), so unusual input has exactly one code path.
-
-    ``headers`` holds one tuple per frame; its layout belongs to the protocol, but the first
-    two items are the frame's offset in ``data`` and its length. Arrival times come in one of
-    two forms: per frame (``arrival_offsets`` None, ``arrival_times[i]`` for ``headers[i]``)
-    or per chunk (``arrival_times[i]`` applies from stream offset ``arrival_offsets[i]`` on,
-    as ``framing.ArrivalTimes``), whichever is cheaper for the framer.
-    """
-
-    side: LinkSide
-    start: int
-    """Stream offset of ``data[0]``."""
-    data: bytes
-    headers: Sequence[tuple[int, ...]]
-    arrival_offsets: tuple[int, ...] | None
-    arrival_times: Sequence[int]
-
-    @property
-    def count(self) -> int:
-        """How many frames the run holds."""
-        return len(self.headers)
-
-    @property
-    def end(self) -> int:
-        """Stream offset just after the last frame."""
-        offset, length = self.headers[-1][:2]
-        return self.start + offset + length
-
-    def times(self) -> Sequence[int]:
-        """The arrival time of each frame, in order."""
-        offsets = self.arrival_offsets
-        if offsets is None:
-            return self.arrival_times
-        times = self.arrival_times
-        if not times:
-            return [0] * len(self.headers)
-        start = self.start
-        return [
-            times[max(bisect_right(offsets, start + header[0]) - 1, 0)] for header in self.headers
-        ]
-
-    def frame(self, header: tuple[int, ...], time_ns: int) -> Frame:
-        """The ``Frame`` of one header, arrived at ``time_ns``."""
-        offset, length = header[0], header[1]
-        return Frame(
-            self.side.link,
-            self.side.direction,
-            self.start + offset,
-            self.data[offset : offset + length],
-            time_ns,
-        )
-
-    def frames(self, first: int = 0) -> list[Frame]:
-        """Frames ``first`` onwards, as the framer would have emitted them one by one."""
-        frame = self.frame
-        return [
-            frame(header, time_ns)
-            for header, time_ns in zip(self.headers[first:], self.times()[first:], strict=True)
-        ]
-
-
-RunReader = Callable[
-    [
-        FrameRun,
-        int,
-        "Matcher | None",
-        Callable[[Frame, int], Record],
-        "list[Record | LeanRecord]",
-        bool,
-    ],
-    int,
-]
-"""A dissector's bulk hook: ``read_run(run, number, matcher, full, out, rows)`` numbers the
-frames of ``run`` from ``number + 1`` on and returns the last number used. A frame the
-matcher can take without a Record (through the protocol's own bulk entry point) is taken;
-with ``rows`` it then appends a ``LeanRecord`` to ``out`` (``stats`` counts every message),
-without (``objects`` wants the matchers' results, not rows) nothing. Any other frame goes
-through ``full(frame, number)``, the pipeline's usual decode, ``Record`` and ``observe``, and
-its Record is appended to ``out``. A dissector with no lean form for a frame takes it through
-``full`` when ``rows`` is asked for."""
 
 
 @dataclass(slots=True, eq=False)

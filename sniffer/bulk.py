@@ -3,7 +3,7 @@
 In bulk mode (``Pipeline(sink=...)`` for ``stats``, ``Pipeline(rows=False)`` for
 ``objects``) every framer with the bulk hook (``RunFramer``) whose dissector has a
 ``read_run`` is asked for runs; the pipeline passes each run to ``read_run`` in place, with
-the numbers the frames would have had (see ``api.FrameRun``). Without rows, a stream side
+the numbers the frames would have had (see ``dissectors.bulk``). Without rows, a stream side
 whose framer can also take several chunks in one call (``PieceFramer``) has its consecutive
 chunks held here and framed together, so that its runs span many chunks.
 """
@@ -12,7 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
-from dissectors.api import Dissector, Frame, Framer, FrameRun, Junk, PieceFramer, RunFramer
+from dissectors.api import (
+    Dissector,
+    Frame,
+    Framer,
+    Junk,
+)
+from dissectors.bulk import (
+    FrameRun,
+    PieceFramer,
+    RunFramer,
+)
 from sniffer.sources.base import Chunk, Event, Transport
 
 MAX_HELD_BYTES = 1 << 20

@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dissectors import registry
-from dissectors.api import LeanRecord, Record
+from dissectors.api import Record
+from dissectors.bulk import LeanRecord
 from sniffer import __version__
 from sniffer.display_filter import FilterError, compile_filter
 from sniffer.gc_batch import batch_gc

@@ -24,13 +24,15 @@ from dissectors.api import (
     ExtractedObject,
     Frame,
     Framer,
-    FrameRun,
     Junk,
-    LeanRecord,
     Link,
     Matcher,
     Record,
     Transfer,
+)
+from dissectors.bulk import (
+    FrameRun,
+    LeanRecord,
 )
 from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs
 from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_dissection
@@ -95,7 +97,7 @@ class Pipeline:
         keep_objects: collect the files the matchers extract for ``take_objects``. Commands
             that never take them (``read``, ``stats``) pass False, so the pictures of a long
             capture are dropped as they complete instead of piling up in memory.
-        sink: bulk mode for ``stats`` (see ``sniffer.bulk`` and ``api.FrameRun``): frames
+        sink: bulk mode for ``stats`` (see ``sniffer.bulk`` and ``dissectors.bulk``): frames
             the dissectors' ``read_run`` take in bulk become ``LeanRecord``s, and the settled
             items (Records and LeanRecords) go to ``sink`` in number order; ``process`` and
             ``finish`` then return nothing. Not with ``immediate``.
@@ -345,7 +347,7 @@ class Pipeline:
         """Decode, number and match what one framer (one side of a link) produced.
 
         This is the per-message hot path: locals only, no per-item attribute chains. A
-        ``FrameRun`` goes to the dissector's ``read_run`` (see ``api.RunReader``).
+        ``FrameRun`` goes to the dissector's ``read_run`` (see ``dissectors.bulk.RunReader``).
         """
         dissector = state.dissector
         assert dissector is not None

@@ -16,13 +16,15 @@ from dissectors.api import (
     Direction,
     Field,
     Kind,
-    LeanRecord,
     Link,
-    LinkSide,
     Problem,
     Record,
     Severity,
     Transfer,
+)
+from dissectors.bulk import (
+    LeanRecord,
+    LinkSide,
 )
 
 Endpoints = Callable[[Record], tuple[str, str]]

@@ -25,7 +25,17 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import cast
 
-from dissectors.api import Direction, Frame, FrameRun, Junk, Link, LinkSide, Piece
+from dissectors.api import (
+    Direction,
+    Frame,
+    Junk,
+    Link,
+)
+from dissectors.bulk import (
+    FrameRun,
+    LinkSide,
+    Piece,
+)
 from dissectors.dualcam import spec
 from dissectors.dualcam.tables import (
     DEVICE_COMMANDS,

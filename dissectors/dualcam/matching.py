@@ -26,12 +26,12 @@ from dissectors.api import (
     Dissection,
     ExtractedObject,
     Field,
-    FrameRun,
     Link,
     Record,
     Severity,
     Transfer,
 )
+from dissectors.bulk import FrameRun
 from dissectors.checksums import crc16_kermit
 from dissectors.dualcam.coverage import Ranges, diff_span, packets_text
 from dissectors.dualcam.records import (

@@ -1,4 +1,4 @@
-"""DualCam's ``read_run``: runs of DATA frames taken by the tracker in bulk (``api.FrameRun``).
+"""DualCam's ``read_run``: runs of DATA frames taken by the tracker in bulk (``FrameRun``).
 
 Only the device side makes runs (``DualCamDeviceFramer``), of complete DATA frames. Without
 ``rows`` (``objects``) the tracker takes the leading frames that are the common case
@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dissectors.api import Frame, FrameRun, LeanRecord, Matcher, Record
+from dissectors.api import (
+    Frame,
+    Matcher,
+    Record,
+)
+from dissectors.bulk import (
+    FrameRun,
+    LeanRecord,
+)
 from dissectors.dualcam.matching import DualCamMatcher
 
 
@@ -22,7 +30,7 @@ def read_run(
     out: list[Record | LeanRecord],
     rows: bool,
 ) -> int:
-    """The dissector's ``read_run`` (see ``api.RunReader``)."""
+    """The dissector's ``read_run`` (see ``dissectors.bulk.RunReader``)."""
     taken = 0
     if not rows and isinstance(matcher, DualCamMatcher):
         taken = matcher.take_run(run, number + 1)

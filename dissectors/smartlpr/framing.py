@@ -25,7 +25,16 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from dissectors.api import Direction, Frame, FrameRun, Junk, Link, LinkSide
+from dissectors.api import (
+    Direction,
+    Frame,
+    Junk,
+    Link,
+)
+from dissectors.bulk import (
+    FrameRun,
+    LinkSide,
+)
 from dissectors.checksums import xor_bcc
 from dissectors.framing import ArrivalTimes
 from dissectors.smartlpr.tables import (

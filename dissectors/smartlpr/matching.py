@@ -31,7 +31,6 @@ from collections.abc import Callable
 from typing import NamedTuple, TypeVar
 
 from dissectors.api import (
-    Annotatable,
     ExtractedObject,
     Kind,
     Link,
@@ -39,6 +38,7 @@ from dissectors.api import (
     Severity,
     Transfer,
 )
+from dissectors.bulk import Annotatable
 from dissectors.smartlpr.codec import type_name
 from dissectors.smartlpr.records import (
     CurrentFrame,

@@ -1,4 +1,4 @@
-"""SmartLPR's ``read_run``: runs of header tuples to ``LeanRecord``s (``api.FrameRun``).
+"""SmartLPR's ``read_run``: runs of header tuples to ``LeanRecord``s (``dissectors.bulk.FrameRun``).
 
 A frame becomes a ``LeanRecord`` only when ``codec.decode`` would report no problem for it
 and the matcher needs nothing but header facts and a few body integers: Bcc good, Size
@@ -16,7 +16,16 @@ import struct
 from bisect import bisect_right
 from collections.abc import Callable
 
-from dissectors.api import Frame, FrameRun, Kind, LeanRecord, Matcher, Record
+from dissectors.api import (
+    Frame,
+    Kind,
+    Matcher,
+    Record,
+)
+from dissectors.bulk import (
+    FrameRun,
+    LeanRecord,
+)
 from dissectors.smartlpr.codec import kind_of, type_name
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, MessageType
@@ -67,8 +76,8 @@ def read_run(
     out: list[Record | LeanRecord],
     rows: bool,
 ) -> int:
-    """The dissector's ``read_run`` (see ``api.RunReader``); the runs carry arrival times
-    per chunk (``SmartLprFramer``)."""
+    """The dissector's ``read_run`` (see ``dissectors.bulk.RunReader``); the runs carry
+    arrival times per chunk (``SmartLprFramer``)."""
     if not isinstance(matcher, SmartLprMatcher):
         # the lean records need this matcher's rules; anything else takes the usual path
         for frame in run.frames():

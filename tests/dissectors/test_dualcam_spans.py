@@ -19,7 +19,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmarks import dualcam_capture
-from dissectors.api import Direction, Frame, FrameRun, Junk, Link, PieceFramer, Record
+from dissectors.api import (
+    Direction,
+    Frame,
+    Junk,
+    Link,
+    Record,
+)
+from dissectors.bulk import (
+    FrameRun,
+    PieceFramer,
+)
 from dissectors.checksums import crc16_kermit
 from dissectors.dualcam import encode, spec
 from dissectors.dualcam.framing import new_framer

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from dissectors.api import Direction, Frame, FrameRun, Link, LinkSide
+from dissectors.api import (
+    Direction,
+    Frame,
+    Link,
+)
+from dissectors.bulk import (
+    FrameRun,
+    LinkSide,
+)
 from tests.dissectors.test_dualcam_spans import _capture_events, assert_spans_change_nothing
 
 CAPTURES_SMARTLPR = Path(__file__).resolve().parents[2] / "captures" / "smartlpr"

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dissectors import speedups
-from dissectors.api import LeanRecord, Record
+from dissectors.api import Record
+from dissectors.bulk import LeanRecord
 from dissectors.smartlpr import DISSECTOR, encode, framing
 from dissectors.smartlpr.records import (
     Ack,
