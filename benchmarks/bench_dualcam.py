@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     print(
         f"DualCam stages in process (Chunk -> written objects, {STAGE_SIZE / 1e6:.0f} MB capture, "
         f"median of {STAGE_REPEATS}): one Record per DATA frame {stage[False]:.1f} µs, "
-        f"DATA spans (objects) {stage[True]:.1f} µs per DATA frame (CPU)"
+        f"DATA runs (objects) {stage[True]:.1f} µs per DATA frame (CPU)"
     )
     main_run = runs[f"objects {big.file_bytes}"]
     small_run = runs[f"objects {small.file_bytes}"]

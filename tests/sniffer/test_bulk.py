@@ -16,7 +16,7 @@ from dissectors.bulk import (
     FrameRun,
     LinkSide,
 )
-from tests.dissectors.test_dualcam_spans import _capture_events, assert_spans_change_nothing
+from tests.dissectors.test_dualcam_runs import assert_runs_change_nothing, capture_events
 
 CAPTURES_SMARTLPR = Path(__file__).resolve().parents[2] / "captures" / "smartlpr"
 LINK = Link(1, "tcp", "10.0.0.1:4000", "10.0.0.9:5232")
@@ -48,4 +48,4 @@ def test_frames_of_a_run_with_per_chunk_times() -> None:
     "path", sorted(CAPTURES_SMARTLPR.glob("*.pcapng")), ids=lambda path: path.name
 )
 def test_no_rows_changes_nothing_on_smartlpr(path: Path, tmp_path: Path) -> None:
-    assert_spans_change_nothing(_capture_events(path), tmp_path)
+    assert_runs_change_nothing(capture_events(path), tmp_path)

@@ -135,13 +135,13 @@ def _tracker_state(pipeline: Pipeline) -> list[tuple[object, ...]]:
     ]
 
 
-def assert_spans_change_nothing(
+def assert_runs_change_nothing(
     events: list[Event], tmp_path: Path, *, immediate: bool = False, settle_ns: int = 0
 ) -> Outcome:
     """``objects`` runs with settle_ns 0 (and immediate on a live source)."""
     mode = {"immediate": immediate, "settle_ns": settle_ns}
     reference = _play(events, tmp_path / "frames", bulk=False, **mode)
-    fast = _play(events, tmp_path / "spans", bulk=True, **mode)
+    fast = _play(events, tmp_path / "runs", bulk=True, **mode)
     assert fast.files.keys() == reference.files.keys()
     for name, data in reference.files.items():
         assert fast.files[name] == data, name
@@ -153,7 +153,7 @@ def assert_spans_change_nothing(
     return fast
 
 
-def _capture_events(path: Path) -> list[Event]:
+def capture_events(path: Path) -> list[Event]:
     source = open_source(str(path))
     try:
         return list(source.events())
@@ -163,12 +163,12 @@ def _capture_events(path: Path) -> list[Event]:
 
 @pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.pcapng")), ids=lambda p: p.name)
 def test_bundled_captures(path: Path, tmp_path: Path) -> None:
-    assert_spans_change_nothing(_capture_events(path), tmp_path)
+    assert_runs_change_nothing(capture_events(path), tmp_path)
 
 
-def test_benchmark_capture_goes_through_the_spans(tmp_path: Path) -> None:
+def test_benchmark_capture_goes_through_the_runs(tmp_path: Path) -> None:
     info = dualcam_capture.generate(tmp_path / "cam.pcap", 1_500_000, connections=3)
-    fast = assert_spans_change_nothing(_capture_events(info.path), tmp_path)
+    fast = assert_runs_change_nothing(capture_events(info.path), tmp_path)
     index = json.loads(fast.files["index.json"])
     assert len(index["objects"]) == info.files
     data_records = [key for key in fast.records.values() if key[4] == "DATA"]
@@ -178,7 +178,7 @@ def test_benchmark_capture_goes_through_the_spans(tmp_path: Path) -> None:
 def test_small_bound_on_held_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk_module, "MAX_HELD_BYTES", 4_000)
     info = dualcam_capture.generate(tmp_path / "cam.pcap", 400_000, connections=2)
-    assert_spans_change_nothing(_capture_events(info.path), tmp_path)
+    assert_runs_change_nothing(capture_events(info.path), tmp_path)
 
 
 REAL_LOGS = sorted(path.name for path in REAL.glob("*.json")) if REAL.exists() else []
@@ -190,7 +190,7 @@ def test_real_logs(name: str, tmp_path: Path) -> None:
     info = LinkInfo(link, Transport.STREAM, 51234, 10014)
     events: list[Event] = [Chunk(info, Side.A, t, data) for t, data in chunks_of(name)]
     events.append(LinkClosed(info, events[-1].time_ns + 1))
-    assert_spans_change_nothing(events, tmp_path)
+    assert_runs_change_nothing(events, tmp_path)
 
 
 # -- random sessions, splits and faults --------------------------------------------------------
@@ -295,8 +295,8 @@ def test_random_sessions_splits_and_faults(
     settle_ns: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    tmp_path = tmp_path_factory.mktemp("spans")
-    assert_spans_change_nothing(events, tmp_path, immediate=immediate, settle_ns=settle_ns)
+    tmp_path = tmp_path_factory.mktemp("runs")
+    assert_runs_change_nothing(events, tmp_path, immediate=immediate, settle_ns=settle_ns)
 
 
 # -- the framer alone --------------------------------------------------------------------------
@@ -326,7 +326,7 @@ def _device_stream(garbage: bytes) -> bytes:
     cuts=st.lists(st.integers(0, 8000), max_size=14),
     groups=st.lists(st.integers(1, 4), max_size=14),
 )
-def test_device_framer_spans_are_the_frames_it_cuts_chunk_by_chunk(
+def test_device_framer_runs_are_the_frames_it_cuts_chunk_by_chunk(
     garbage: bytes, cuts: list[int], groups: list[int]
 ) -> None:
     stream = _device_stream(garbage)
