@@ -85,6 +85,9 @@ static PyObject *speedups_smartlpr_scan(PyObject *module, PyObject *args)
         if ((long long)type > max_code || (long long)version > max_code) {
             break;
         }
+        if (extra > (long long)(total - pos)) {
+            break; /* no frame fits (and size + extra below cannot overflow) */
+        }
         long long length = (long long)size + extra;
         if (length < LEN_OVERHEAD || length > max_frame || length > (long long)(total - pos)) {
             break;

@@ -108,7 +108,7 @@ _PIECES = st.sampled_from(
 @given(
     st.lists(st.one_of(_PIECES, st.binary(max_size=40)), max_size=12),
     st.integers(0, 400),
-    st.sampled_from([0, 2, 19, -30, 2**40]),
+    st.sampled_from([0, 2, 19, -30, 2**40, 2**63 - 1, -(2**63)]),
     st.sampled_from([MAX_FRAME, 19, 25, 2**62]),
     st.sampled_from([MAX_PLAUSIBLE_CODE, 0, 0xFFFF]),
 )
