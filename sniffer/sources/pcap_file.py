@@ -66,6 +66,12 @@ Format = Literal["pcap", "pcapng"]
 CHUNK_SIZE = 1 << 16
 MAX_PACKET = 256 << 20
 """Larger captured lengths are treated as corruption, not as a reason to allocate."""
+MAX_TIME_NS = 2**63 - 1
+"""Packet times are signed 64-bit nanoseconds (JSON output cannot write larger integers): a
+later pcapng timestamp (after 2262) is corruption. Classic pcap times cannot get there."""
+MAX_TIME_OFFSET_NS = 2**62
+"""Bound on a pcapng interface's time offset either way: with it, only a packet's ticks can
+take its time out of the signed 64-bit range (upwards)."""
 
 PCAP_MAGICS: dict[bytes, tuple[str, int, int]] = {
     # first four bytes -> (byte order, fraction unit in ns, record header size)
@@ -362,6 +368,9 @@ class CaptureReader:
                     linktype, mul, div, offset_ns, index = interfaces[iface]
                     ticks = (hi << 32) | lo
                     last_time = (ticks * mul if div == 1 else ticks * mul // div) + offset_ns
+                    if last_time > MAX_TIME_NS:
+                        self.packets_read = count
+                        raise self._fail(base + pos, "pcapng timestamp after 2262")
                     count += 1
                     if meta:
                         flags, comment = _epb_options(
@@ -372,7 +381,8 @@ class CaptureReader:
                     else:
                         yield (last_time, linktype, buf, pos + 28, pos + 28 + caplen)
                 elif btype == BLOCK_IDB:
-                    self._interface(section, buf, pos, blen)
+                    self.packets_read = count
+                    self._interface(section, buf, base + pos, pos, blen)
                 elif btype == BLOCK_SPB:
                     if not interfaces:
                         self.packets_read = count
@@ -394,6 +404,9 @@ class CaptureReader:
                     linktype, mul, div, offset_ns, index = interfaces[iface]
                     ticks = (hi << 32) | lo
                     last_time = ticks * mul // div + offset_ns
+                    if last_time > MAX_TIME_NS:
+                        self.packets_read = count
+                        raise self._fail(base + pos, "pcapng timestamp after 2262")
                     count += 1
                     if meta:
                         data = buf[pos + 28 : pos + 28 + caplen]
@@ -408,8 +421,9 @@ class CaptureReader:
             buf, base = refilled
             pos = 0
 
-    def _interface(self, section: _Section, buf: bytes, pos: int, blen: int) -> None:
-        """Parse an Interface Description Block's link type and timestamp options."""
+    def _interface(self, section: _Section, buf: bytes, offset: int, pos: int, blen: int) -> None:
+        """Parse an Interface Description Block's link type and timestamp options (the block
+        is at file ``offset``, ``buf[pos]``)."""
         linktype = struct.unpack_from(section.opt.format[0] + "H", buf, pos + 8)[0]
         mul, div = 1000, 1  # default resolution: microseconds
         offset_ns = 0
@@ -427,6 +441,10 @@ class CaptureReader:
                 mul, div = _tsresol_factors(buf[value_pos])
             elif code == OPT_IF_TSOFFSET and length >= 8:
                 offset_ns = section.u64.unpack_from(buf, value_pos)[0] * 1_000_000_000
+                if not -MAX_TIME_OFFSET_NS <= offset_ns <= MAX_TIME_OFFSET_NS:
+                    raise self._fail(
+                        offset, "corrupt pcapng interface description block (time offset)"
+                    )
             elif code == OPT_IF_NAME:
                 name = _text(buf[value_pos : value_pos + length])
             elif code == OPT_IF_DESCRIPTION:

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.utils import RawPcapNgReader
 
-from sniffer.packet_writer import CaptureWriter
-from sniffer.sources.base import SourceError
+from sniffer.cli import EXIT_OK, main
+from sniffer.packet_writer import CaptureWriter, UdpFlow
+from sniffer.sources.base import Side, SourceError
 from sniffer.sources.pcap_file import CaptureReader, detect_format
 
 T0 = 1_700_000_000_123_456_789
@@ -243,6 +244,40 @@ def test_epb_on_undefined_interface_is_corruption(tmp_path: Path) -> None:
     path.write_bytes(_shb("<") + _idb("<", 1) + _epb("<", 3, 1, b"x"))
     with pytest.raises(SourceError, match="corrupt pcapng enhanced packet block"):
         list(CaptureReader(path).packets())
+
+
+def test_timestamp_past_signed_64_bit_nanoseconds_is_corruption(tmp_path: Path) -> None:
+    """Times are int64 nanoseconds downstream (``read -T json`` fails on larger integers)."""
+    path = tmp_path / "x.pcapng"
+    last_ok = (2**63 - 1) // 1000  # microsecond ticks
+    path.write_bytes(
+        _shb("<") + _idb("<", 1) + _epb("<", 0, last_ok, b"a") + _epb("<", 0, 2**64 - 1, b"b")
+    )
+    got: list[tuple[int, int, bytes]] = []
+    with pytest.raises(SourceError, match=r"timestamp after 2262.* \(packet 2\)"):
+        got.extend(CaptureReader(path).packets())
+    assert got == [(last_ok * 1000, 1, b"a")]
+
+
+@pytest.mark.parametrize("seconds", [-(2**63), 2**62])
+def test_interface_time_offset_beyond_signed_64_bit_nanoseconds_is_corruption(
+    tmp_path: Path, seconds: int
+) -> None:
+    tsoffset = _opt("<", 14, struct.pack("<q", seconds))
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(_shb("<") + _idb("<", 1, tsoffset) + _epb("<", 0, 1, b"x"))
+    with pytest.raises(SourceError, match="corrupt pcapng interface description block"):
+        list(CaptureReader(path).packets())
+
+
+def test_json_output_of_a_capture_with_a_far_timestamp_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, frame = UdpFlow(("10.0.0.1", 4000), ("10.0.0.2", 5000)).datagram(Side.A, b"hello", 0)
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(_shb("<") + _idb("<", 1) + _epb("<", 0, 2**64 - 1, frame))
+    assert main(["read", "-T", "jsonl", str(path)]) != EXIT_OK
+    assert "timestamp after 2262" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
