@@ -1,7 +1,8 @@
 #!/bin/sh
 # System packages the tests use for real: tshark (pcapng interop), socat (pty pairs), tmux (TUI
-# end-to-end), and a C compiler for the optional kernels (dissectors/_speedups.c). Installed non-interactively when missing and we may use apt-get; otherwise say
-# what is missing and let the tests that need it skip with that reason.
+# end-to-end), and a C compiler for the optional kernels (dissectors/_speedups.c). Installed
+# non-interactively when missing and we may use apt-get; otherwise say what is missing and let
+# the tests that need it skip with that reason.
 set -eu
 missing=""
 for tool in tshark socat tmux; do
