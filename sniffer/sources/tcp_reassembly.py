@@ -309,7 +309,7 @@ class Reassembler:
             stream.base = seg.seq  # mid-stream pickup: this segment starts the stream
 
         if flags & ACK:
-            self._check_ack(conn, side, seg.ack, time_ns, out)
+            self._check_ack(conn, side, seg.ack, time_ns)
 
         payload = seg.payload
         if payload and stream.base is not None:
@@ -345,10 +345,9 @@ class Reassembler:
         # a new connection without a captured SYN has a random ISN: far from the old stream
         return end - OLD_WINDOW_BEFORE <= stream.offset_of(seg.seq) < end + OLD_WINDOW_AFTER
 
-    def _check_ack(
-        self, conn: Connection, side: Side, ack: int, time_ns: int, out: list[Event]
-    ) -> None:
-        """The peer acknowledged up to ``ack``: bytes before it that we lack are lost."""
+    def _check_ack(self, conn: Connection, side: Side, ack: int, time_ns: int) -> None:
+        """The peer acknowledged up to ``ack``: bytes before it that we lack are waited for
+        (``_settle_acks`` makes gaps of those that do not come)."""
         other = conn.streams[1 - side]
         if other.base is None:
             return
