@@ -90,8 +90,9 @@ class LeanRecord:
     """A numbered message without bytes, Frame or Dissection: what ``stats`` needs of it.
 
     Made by a dissector's ``read_run`` for a well-formed message whose decode would report
-    no problem (anything unusual is decoded into a full ``Record`` instead). ``key`` holds the
-    type and kind its Dissection would have; matchers annotate it like a ``Record``.
+    no problem (anything unusual is decoded into a full ``Record`` instead), and by ``stats``
+    from each Record, so that one loop counts both. ``key`` holds the type and kind its
+    Dissection would have; matchers annotate it like a ``Record``.
     """
 
     __slots__ = (
