@@ -14,10 +14,9 @@ def batch_gc() -> Iterator[None]:
     A capture allocates millions of short-lived records; with the default thresholds the
     collector runs every 700 allocations and regularly walks every live object (the held
     records, the matchers' tables). Freezing what exists at start (modules, tables) and
-    collecting less often cut the CPU time of ``camshark objects`` by about 25 % and of
-    ``camshark stats`` by about 18 % (100 MB DualCam / 100k SmartLPR, same peak memory):
-    records hold no reference cycles, so nothing piles up in between. The previous
-    thresholds are restored on exit.
+    collecting less often saves that walking (benchmarks/README has the figures); records
+    hold no reference cycles, so nothing piles up in between. The previous thresholds are
+    restored on exit.
     """
     thresholds = gc.get_threshold()
     gc.freeze()
