@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -17,7 +17,6 @@ from dissectors.api import (
     Field,
     Kind,
     Link,
-    Problem,
     Record,
     Severity,
     Transfer,
@@ -28,6 +27,10 @@ from dissectors.bulk import (
 )
 
 Endpoints = Callable[[Record], tuple[str, str]]
+
+# plain names: attribute access on an enum class costs ~0.1 µs, too much on the hot path
+_ERROR = Severity.ERROR
+_WARNING = Severity.WARNING
 
 LATENCY_SAMPLES = 20_000
 """Latencies kept per request type and per link for the percentiles (reservoir beyond that):
@@ -70,38 +73,46 @@ class Stats:
     """Per side: its link's counts and whether it carries bytes to the device."""
     _record_sides: dict[tuple[str, Link, Direction], LinkSide] = field(default_factory=dict)
     _seen_latencies: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _unanswered_codes: dict[str, bool] = field(default_factory=dict)
+    """Per problem code seen: whether it is an ``unanswered`` one."""
 
     def add(self, record: Record) -> None:
         """Account for one settled record."""
         self.take_all((record,))
 
-    def take_all(self, items: Iterable[Record | LeanRecord]) -> None:
+    def take_all(self, items: Sequence[Record | LeanRecord]) -> None:
         """Account for settled items in number order: the bulk-mode sink and the hot path.
 
         A ``Record`` is first seen as the ``LeanRecord`` it would be (its NAK reason counted
         on the way), so one loop counts both.
         """
+        if not items:
+            return
         types = self.types
         waiting = self._waiting
         sides = self._sides
         latencies = self.latencies
         seen_latencies = self._seen_latencies
-        records = self.records
-        first_ns = self.first_ns
+        problem_counts = self.problems
+        unanswered_codes = self._unanswered_codes
         last_ns = self.last_ns
+        if self.first_ns is None:
+            self.first_ns = items[0].time_ns
+        self.records += len(items)
+        last_side: LinkSide | None = None
+        stats: LinkStats | None = None
+        to_device = False
         for item in items:
             row = item if type(item) is LeanRecord else self._as_lean(cast(Record, item))
             time_ns = row.time_ns
-            records += 1
-            if first_ns is None:
-                first_ns = time_ns
             if time_ns > last_ns:
                 last_ns = time_ns
             side = row.side
-            counts = sides.get(side)
-            if counts is None:
-                counts = self._side_counts(side, time_ns)
-            stats, to_device = counts
+            if side is not last_side:  # consecutive rows mostly come from one run, one side
+                counts = sides.get(side) or self._side_counts(side, time_ns)
+                stats, to_device = counts
+                last_side = side
+            assert stats is not None
             stats.last_ns = time_ns
             if to_device:
                 stats.to_device += 1
@@ -111,8 +122,21 @@ class Stats:
                 stats.bytes_from_device += row.length
             key = row.key
             types[key] += 1
-            if row.problems:
-                self._add_problems(row.problems, stats, key[0], key[1])
+            problems = row.problems
+            if problems:
+                for problem in problems:
+                    code = problem.code
+                    severity = problem.severity
+                    problem_counts[(code, severity)] += 1
+                    if severity is _ERROR:
+                        stats.errors += 1
+                    elif severity is _WARNING:
+                        stats.warnings += 1
+                    unanswered = unanswered_codes.get(code)
+                    if unanswered is None:
+                        unanswered = unanswered_codes[code] = code.endswith(".unanswered")
+                    if unanswered:
+                        self.unanswered[(key[0], key[1])] += 1
             if row.response_in is not None:
                 waiting[row.response_in] = key[1]
             latency_ns = row.latency_ns
@@ -134,8 +158,6 @@ class Stats:
             samples.append(latency_ns)
             if len(samples) > LATENCY_SAMPLES:
                 del samples[::2]
-        self.records = records
-        self.first_ns = first_ns
         self.last_ns = last_ns
 
     def _side_counts(self, side: LinkSide, time_ns: int) -> tuple[LinkStats, bool]:
@@ -168,19 +190,6 @@ class Stats:
         if dissection.kind is Kind.NAK:
             self.naks[(record.protocol, _reason(dissection.fields) or dissection.summary)] += 1
         return row
-
-    def _add_problems(
-        self, problems: Sequence[Problem], stats: LinkStats, protocol: str, type_name: str
-    ) -> None:
-        for problem in problems:
-            severity = problem.severity
-            self.problems[(problem.code, severity)] += 1
-            if severity is Severity.ERROR:
-                stats.errors += 1
-            elif severity is Severity.WARNING:
-                stats.warnings += 1
-            if problem.code.endswith(".unanswered"):
-                self.unanswered[(protocol, type_name)] += 1
 
     @property
     def checksum_errors(self) -> int:
