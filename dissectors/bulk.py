@@ -22,7 +22,6 @@ from dissectors.api import (
     Kind,
     Link,
     Matcher,
-    Problem,
     Record,
     Severity,
 )
@@ -116,8 +115,9 @@ class LeanRecord:
         self.length = length
         self.key = key
         """(protocol, type name, kind): what ``stats`` counts it under; shared per type."""
-        self.problems: list[Problem] | None = None
-        """Matcher-level problems (None until the first)."""
+        self.problems: list[tuple[str, Severity]] | None = None
+        """Matcher-level problems as ``stats`` counts them, (code, severity); None until the
+        first. Their text is not kept: a LeanRecord is counted, never shown."""
         self.request_in: int | None = None
         self.response_in: int | None = None
         self.latency_ns: int | None = None
@@ -128,10 +128,11 @@ class LeanRecord:
         return self.side.link
 
     def add_problem(self, severity: Severity, code: str, text: str) -> None:
-        """Attach a matcher-level problem."""
+        """Attach a matcher-level problem (its code and severity)."""
         if self.problems is None:
-            self.problems = []
-        self.problems.append(Problem(severity, code, text))
+            self.problems = [(code, severity)]
+        else:
+            self.problems.append((code, severity))
 
 
 @dataclass(slots=True, eq=False)

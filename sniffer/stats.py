@@ -125,9 +125,8 @@ class Stats:
             problems = row.problems
             if problems:
                 for problem in problems:
-                    code = problem.code
-                    severity = problem.severity
-                    problem_counts[(code, severity)] += 1
+                    problem_counts[problem] += 1
+                    code, severity = problem
                     if severity is _ERROR:
                         stats.errors += 1
                     elif severity is _WARNING:
@@ -184,7 +183,7 @@ class Stats:
             (record.protocol, dissection.type, dissection.kind),
         )
         if dissection.problems or record.problems:
-            row.problems = list(record.all_problems)
+            row.problems = [(problem.code, problem.severity) for problem in record.all_problems]
         row.response_in = record.response_in
         row.latency_ns = record.latency_ns
         if dissection.kind is Kind.NAK:

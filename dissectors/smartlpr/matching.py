@@ -38,7 +38,7 @@ from dissectors.api import (
     Severity,
     Transfer,
 )
-from dissectors.bulk import Annotatable
+from dissectors.bulk import Annotatable, LeanRecord
 from dissectors.smartlpr.codec import type_name
 from dissectors.smartlpr.records import (
     CurrentFrame,
@@ -378,10 +378,13 @@ class SmartLprMatcher:
             trigger = self._triggers.get((hosts[0], hosts[1], unit_id, trigger_id))
             if trigger is not None:
                 number, trigger_ns = trigger
+                # noted on nearly every plate read: no text for a LeanRecord, which keeps none
                 target.add_problem(
                     _NOTE,
                     _TRIGGER_LATENCY,
-                    f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after Trigger "
+                    ""
+                    if type(target) is LeanRecord
+                    else f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after Trigger "
                     f"{trigger_id} (#{number})",
                 )
         if timestamp and timestamp_usec < 1_000_000:
