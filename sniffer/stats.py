@@ -72,7 +72,8 @@ class Stats:
     _sides: dict[LinkSide, tuple[LinkStats, bool]] = field(default_factory=dict)
     """Per side: its link's counts and whether it carries bytes to the device."""
     _record_sides: dict[tuple[str, Link, Direction], LinkSide] = field(default_factory=dict)
-    _seen_latencies: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _seen_latencies: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Latencies seen per request type, once more than its ``LATENCY_SAMPLES`` were."""
     _unanswered_codes: dict[str, bool] = field(default_factory=dict)
     """Per problem code seen: whether it is an ``unanswered`` one."""
 
@@ -148,11 +149,13 @@ class Stats:
             samples = latencies.get(latency_key)
             if samples is None:
                 samples = latencies[latency_key] = []
-            seen_latencies[latency_key] += 1
             if len(samples) < LATENCY_SAMPLES:
                 samples.append(latency_ns)
             else:  # keep a uniform sample without a random generator: replace every other one
-                samples[seen_latencies[latency_key] % LATENCY_SAMPLES] = latency_ns
+                seen = seen_latencies[latency_key] = (
+                    seen_latencies.get(latency_key, LATENCY_SAMPLES) + 1
+                )
+                samples[seen % LATENCY_SAMPLES] = latency_ns
             samples = stats.latencies_ns
             samples.append(latency_ns)
             if len(samples) > LATENCY_SAMPLES:
