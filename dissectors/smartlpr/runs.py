@@ -63,8 +63,8 @@ _REQUEST = Kind.REQUEST
 _EVENT = Kind.EVENT
 _RESPONSE = Kind.RESPONSE
 
-# what a frame's lean record does in the matcher (or _FULL: decoded the usual way)
-_FULL, _REPLY, _OPENER, _TRIGGER_OPENER, _PLATE_OPENER = range(5)
+# what a frame's lean record does in the matcher (None: decoded the usual way)
+_REPLY, _OPENER, _TRIGGER_OPENER, _PLATE_OPENER = range(4)
 _new = object.__new__
 
 
@@ -104,7 +104,7 @@ def read_run(
             time_ns = times[index]
             next_offset = offsets[index + 1] if index + 1 < len(offsets) else -1
         number += 1
-        role = _FULL
+        role = None
         if bcc_ok and size == length:
             if message_type == _ACK:
                 if length == LEN_OVERHEAD:
@@ -122,9 +122,12 @@ def read_run(
             elif message_type == _TRIGGER:
                 if length == LEN_OVERHEAD + 4:
                     role, key, kind = _TRIGGER_OPENER, _TRIGGER_KEY, _REQUEST
-            elif message_type == _LICENSE_INFO and _plain_plate(data, offset, length, version):
-                role, key, kind = _PLATE_OPENER, _LICENSE_INFO_KEY, _EVENT
-        if role == _FULL:
+            elif message_type == _LICENSE_INFO:
+                plate = _plain_plate(data, offset, length, version)
+                if plate is not None:
+                    role, key, kind = _PLATE_OPENER, _LICENSE_INFO_KEY, _EVENT
+                    trigger_id, timestamp, usec = plate
+        if role is None:
             append(full(run.frame(header, time_ns), number))
             continue
         # LeanRecord's fields one by one: 0.25 µs less than its __init__ call, per message
@@ -146,20 +149,25 @@ def read_run(
                 trigger_id = _I32.unpack_from(data, offset + LEN_HEADER)[0]
                 matcher.trigger_seen(hosts, unit_id, trigger_id, number, time_ns)
             elif role == _PLATE_OPENER:
-                trigger_id, timestamp, usec = _PLATE.unpack_from(data, offset + LEN_HEADER)
                 matcher.plate_seen(row, time_ns, hosts, unit_id, trigger_id, timestamp, usec)
         if rows:
             append(row)
     return number
 
 
-def _plain_plate(data: bytes, offset: int, length: int, version: int) -> bool:
-    """Whether a LicenseInfo decodes without a problem: v2 layout, valid time, qualities."""
+def _plain_plate(
+    data: bytes, offset: int, length: int, version: int
+) -> tuple[int, int, int] | None:
+    """TriggerId, Timestamp and TimestampUsec of a LicenseInfo that decodes without a problem
+    (v2 layout, valid time, qualities up to 100); None for any other."""
     if version != 2 or length != _LICENSE_INFO_LENGTH:
-        return False
-    _trigger_id, timestamp, usec = _PLATE.unpack_from(data, offset + LEN_HEADER)
-    return bool(
+        return None
+    plate: tuple[int, int, int] = _PLATE.unpack_from(data, offset + LEN_HEADER)
+    _trigger_id, timestamp, usec = plate
+    if (
         timestamp
         and usec < 1_000_000
         and max(data[offset + _QUALITIES[0] : offset + _QUALITIES[1]]) <= 100
-    )
+    ):
+        return plate
+    return None
