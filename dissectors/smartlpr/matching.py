@@ -110,15 +110,12 @@ class _Pending(NamedTuple):
     retries: int
 
 
-class _Answered(NamedTuple):
-    request: int
-    type: int
-    reply: int
-    time_ns: int
+_Answered = tuple[int, int, int, int]
+"""(request number, request Type, reply number, reply time): a plain tuple, built once per
+reply (a NamedTuple's costs about 0.2 µs more)."""
 
-
-# one of each per message on the stats path: tuple.__new__ builds them about 3x faster than
-# the NamedTuple constructor (no Python-level __new__ call)
+# one per opener on the stats path: tuple.__new__ builds them about 3x faster than the
+# NamedTuple constructor (no Python-level __new__ call)
 _new_tuple = tuple.__new__
 
 
@@ -215,7 +212,7 @@ class SmartLprMatcher:
             del pending[key]
             self._unanswered(entry, f"within {self.timeout_ns / 1e9:g} s")
         horizon = now_ns - MEMORY_NS
-        _prune(self._answered, lambda v: v.time_ns <= horizon)
+        _prune(self._answered, lambda v: v[3] <= horizon)
         _prune(self._triggers, lambda v: v[1] <= horizon)
         _prune(self._refused, lambda v: v[2] <= horizon)
 
@@ -317,14 +314,15 @@ class SmartLprMatcher:
                 self._unanswered(previous, "before its Id was reused")
         else:
             answered = self._answered.get(key)
-            if answered is not None and answered.type == message_type:
+            if answered is not None and answered[1] == message_type:
+                request_number, _type, reply_number, _time = answered
                 self.retransmissions += 1
                 retries = 1
                 target.add_problem(
                     Severity.NOTE,
                     P + "retransmission",
                     f"{type_name(message_type)} Id {conv_id} sent again after reply "
-                    f"#{answered.reply} to #{answered.request}",
+                    f"#{reply_number} to #{request_number}",
                 )
         self._pending[key] = _new_tuple(
             _Pending,
@@ -417,11 +415,12 @@ class SmartLprMatcher:
         if entry is None:
             answered = self._answered.get(key)
             if answered is not None:
-                target.request_in = answered.request
+                request_number, _type, reply_number, _time = answered
+                target.request_in = request_number
                 target.add_problem(
                     Severity.NOTE,
                     P + "duplicate_reply",
-                    f"another reply to #{answered.request} (first reply #{answered.reply})",
+                    f"another reply to #{request_number} (first reply #{reply_number})",
                 )
             else:
                 target.add_problem(
@@ -457,7 +456,7 @@ class SmartLprMatcher:
                 f"{type_name(asked)} ({asked}) #{number}; expected {want}",
             )
         answered_table = self._answered
-        answered_table[key] = _new_tuple(_Answered, (number, asked, target.number, time_ns))
+        answered_table[key] = (number, asked, target.number, time_ns)
         if len(answered_table) > MAX_ENTRIES:
             _prune(answered_table, lambda _v: True, limit=len(answered_table) - MAX_ENTRIES)
         return entry
