@@ -33,8 +33,43 @@ _ERROR = Severity.ERROR
 _WARNING = Severity.WARNING
 
 LATENCY_SAMPLES = 20_000
-"""Latencies kept per request type and per link for the percentiles (reservoir beyond that):
-plenty for a p95, and about 0.7 MB per list whatever the capture size."""
+"""Latencies kept per request type and per link for the percentiles: plenty for a p95, and
+about 0.7 MB per list whatever the capture size."""
+
+
+@dataclass(slots=True)
+class LatencySample:
+    """Every latency counted, at most ``LATENCY_SAMPLES`` kept, spread evenly over the capture.
+
+    A systematic sample: the ``stride``-th values are kept. When the list overflows, every
+    other kept value goes and the stride doubles, so what remains is always exactly every
+    ``stride``-th value seen, from the first to the last (no bias towards either end, no
+    random generator, the same result for the same capture).
+    """
+
+    values: list[int] = field(default_factory=list)
+    count: int = 0
+    """Latencies seen (the count the tables show, not ``len(values)``)."""
+    low: int = 0
+    high: int = 0
+    """The smallest and largest latency seen (exact, unlike the percentiles)."""
+    stride: int = 1
+
+    def add(self, latency_ns: int) -> None:
+        """Count one latency; keep it if it falls on the stride."""
+        count = self.count
+        self.count = count + 1
+        if not count or latency_ns < self.low:
+            self.low = latency_ns
+        if latency_ns > self.high:
+            self.high = latency_ns
+        if count % self.stride:
+            return
+        values = self.values
+        values.append(latency_ns)
+        if len(values) > LATENCY_SAMPLES:
+            del values[1::2]
+            self.stride *= 2
 
 
 @dataclass(slots=True)
@@ -51,7 +86,7 @@ class LinkStats:
     bytes_from_device: int = 0
     errors: int = 0
     warnings: int = 0
-    latencies_ns: list[int] = field(default_factory=list)
+    latencies: LatencySample = field(default_factory=LatencySample)
 
 
 @dataclass(slots=True)
@@ -66,14 +101,12 @@ class Stats:
     problems: Counter[tuple[str, str]] = field(default_factory=Counter)
     naks: Counter[tuple[str, str]] = field(default_factory=Counter)
     unanswered: Counter[tuple[str, str]] = field(default_factory=Counter)
-    latencies: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    latencies: dict[tuple[str, str], LatencySample] = field(default_factory=dict)
     transfers: list[Transfer] = field(default_factory=list)
     _waiting: dict[int, str] = field(default_factory=dict)
     _sides: dict[LinkSide, tuple[LinkStats, bool]] = field(default_factory=dict)
     """Per side: its link's counts and whether it carries bytes to the device."""
     _record_sides: dict[tuple[str, Link, Direction], LinkSide] = field(default_factory=dict)
-    _seen_latencies: dict[tuple[str, str], int] = field(default_factory=dict)
-    """Latencies seen per request type, once more than its ``LATENCY_SAMPLES`` were."""
     _unanswered_codes: dict[str, bool] = field(default_factory=dict)
     """Per problem code seen: whether it is an ``unanswered`` one."""
 
@@ -93,7 +126,6 @@ class Stats:
         waiting = self._waiting
         sides = self._sides
         latencies = self.latencies
-        seen_latencies = self._seen_latencies
         problem_counts = self.problems
         unanswered_codes = self._unanswered_codes
         last_ns = self.last_ns
@@ -146,20 +178,11 @@ class Stats:
             if request_type is None:
                 continue
             latency_key = (key[0], request_type)
-            samples = latencies.get(latency_key)
-            if samples is None:
-                samples = latencies[latency_key] = []
-            if len(samples) < LATENCY_SAMPLES:
-                samples.append(latency_ns)
-            else:  # keep a uniform sample without a random generator: replace every other one
-                seen = seen_latencies[latency_key] = (
-                    seen_latencies.get(latency_key, LATENCY_SAMPLES) + 1
-                )
-                samples[seen % LATENCY_SAMPLES] = latency_ns
-            samples = stats.latencies_ns
-            samples.append(latency_ns)
-            if len(samples) > LATENCY_SAMPLES:
-                del samples[::2]
+            sample = latencies.get(latency_key)
+            if sample is None:
+                sample = latencies[latency_key] = LatencySample()
+            sample.add(latency_ns)
+            stats.latencies.add(latency_ns)
         self.last_ns = last_ns
 
     def _side_counts(self, side: LinkSide, time_ns: int) -> tuple[LinkStats, bool]:
@@ -237,27 +260,30 @@ LATENCY_COLUMNS = ("protocol", "request", "count", "min", "median", "p95", "max"
 
 
 def latency_summary(
-    latencies: dict[tuple[str, str], list[int]],
+    latencies: dict[tuple[str, str], LatencySample],
 ) -> list[tuple[str, str, int, float, float, float, float]]:
-    """(protocol, request type, count, min, median, p95, max in ms), sorted."""
+    """(protocol, request type, count, min, median, p95, max in ms), sorted.
+
+    Count, min and max are exact; median and p95 come from the kept sample.
+    """
     rows = []
-    for (protocol, request_type), samples in sorted(latencies.items()):
-        ordered = sorted(samples)
+    for (protocol, request_type), sample in sorted(latencies.items()):
+        ordered = sorted(sample.values)
         rows.append(
             (
                 protocol,
                 request_type,
-                len(ordered),
-                ordered[0] / 1e6,
+                sample.count,
+                sample.low / 1e6,
                 statistics.median(ordered) / 1e6,
                 _percentile(ordered, 0.95) / 1e6,
-                ordered[-1] / 1e6,
+                sample.high / 1e6,
             )
         )
     return rows
 
 
-def latency_rows(latencies: dict[tuple[str, str], list[int]]) -> list[list[str]]:
+def latency_rows(latencies: dict[tuple[str, str], LatencySample]) -> list[list[str]]:
     """The latency summary as table cells (milliseconds with three decimals)."""
     return [
         [protocol, request_type, str(count), *(f"{value:.3f}" for value in values)]
@@ -283,7 +309,7 @@ def render(stats: Stats, title: str) -> Iterator[str]:
             str(s.bytes_to_device + s.bytes_from_device),
             str(s.errors),
             str(s.warnings),
-            _ms(statistics.median(s.latencies_ns)) if s.latencies_ns else "-",
+            _ms(statistics.median(s.latencies.values)) if s.latencies.values else "-",
             f"{(s.last_ns - s.first_ns) / 1e9:.3f}",
         ]
         for link_id, s in sorted(stats.links.items())

@@ -110,7 +110,8 @@ def test_stats_count_types_problems_and_latency() -> None:
     stats.add(reply)
     assert stats.records == 2
     assert stats.types[("smartlpr", "Status", "event")] == 1
-    assert stats.latencies == {("smartlpr", "Status"): [4_000_000]}
+    sample = stats.latencies[("smartlpr", "Status")]
+    assert (sample.values, sample.count, sample.low, sample.high) == ([4_000_000], 1, 4e6, 4e6)
     assert stats.checksum_errors == 2
     report = "\n".join(render(stats, "x.pcapng"))
     assert "Checksum errors: 2" in report

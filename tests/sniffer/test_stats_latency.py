@@ -1,4 +1,5 @@
-"""``Stats`` keeps a bounded, uniform sample of latencies per request type and per link."""
+"""``Stats`` keeps a bounded, evenly spread sample of latencies per request type and per link,
+with exact counts, minimum and maximum."""
 
 from __future__ import annotations
 
@@ -10,19 +11,12 @@ from sniffer import stats as stats_module
 from sniffer.stats import Stats
 
 
-def _reference_samples(latencies: list[int], cap: int) -> tuple[list[int], list[int]]:
-    """The rule written plainly: per type a reservoir, per link every other one dropped."""
-    per_type: list[int] = []
-    per_link: list[int] = []
-    for seen, latency in enumerate(latencies, start=1):
-        if len(per_type) < cap:
-            per_type.append(latency)
-        else:
-            per_type[seen % cap] = latency
-        per_link.append(latency)
-        if len(per_link) > cap:
-            del per_link[::2]
-    return per_type, per_link
+def _reference_sample(latencies: list[int], cap: int) -> list[int]:
+    """The rule written plainly: every ``stride``-th value, the smallest stride that fits."""
+    stride = 1
+    while len(latencies[::stride]) > cap:
+        stride *= 2
+    return latencies[::stride]
 
 
 @pytest.mark.parametrize("batch", [1, 3, 100])
@@ -45,7 +39,24 @@ def test_latency_samples_follow_the_reservoir_rule(
     stats = Stats()
     for start in range(0, len(rows), batch):
         stats.take_all(rows[start : start + batch])
-    per_type, per_link = _reference_samples(latencies, 4)
-    assert stats.latencies == {("smartlpr", "Status"): per_type}
-    assert stats.links[1].latencies_ns == per_link
+    expected = _reference_sample(latencies, 4)
+    assert len(expected) <= 4
+    assert expected[0] == latencies[0] and expected[-1] == latencies[16]  # spread to the end
+    for sample in (stats.latencies[("smartlpr", "Status")], stats.links[1].latencies):
+        assert sample.values == expected
+        assert (sample.count, sample.low, sample.high) == (23, min(latencies), max(latencies))
     assert stats.records == len(rows)
+
+
+def test_latency_table_counts_every_latency_not_just_the_kept_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stats_module, "LATENCY_SAMPLES", 8)
+    sample = stats_module.LatencySample()
+    for latency in range(1, 101):
+        sample.add(latency * 1_000_000)
+    assert len(sample.values) <= 8
+    row = stats_module.latency_summary({("smartlpr", "Status"): sample})[0]
+    assert row[2:4] == (100, 1.0)
+    assert row[-1] == 100.0
+    assert 40 <= row[4] <= 60  # the median of an even spread, not of the last values
