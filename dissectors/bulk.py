@@ -207,6 +207,22 @@ class FrameRun:
         ]
 
 
+def read_in_full(
+    run: FrameRun,
+    first: int,
+    number: int,
+    full: Callable[[Frame, int], Record],
+    out: list[Record | LeanRecord],
+) -> int:
+    """Frames ``first`` onwards of ``run`` the ordinary way: ``full(frame, number)`` each,
+    numbered on from ``number``; returns the last number used. What a ``read_run`` does with
+    the frames it cannot take in bulk."""
+    for frame in run.frames(first):
+        number += 1
+        out.append(full(frame, number))
+    return number
+
+
 RunReader = Callable[
     [
         FrameRun,

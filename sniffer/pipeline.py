@@ -185,10 +185,10 @@ class Pipeline:
             return self._release(out)
         else:
             self._dispatch(state, event, out)
-        self._expire(out)
+        self._expire()
         return self._release(out)
 
-    def _expire(self, out: list[Item]) -> None:
+    def _expire(self) -> None:
         if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
             self._last_expire_ns = self._now_ns
             keep_objects = self._keep_objects
@@ -409,7 +409,7 @@ class Pipeline:
         state = self._links[first.info.link.id]
         side = first.side
         self._emit_items(state, side, state.piece_feeds[side](chunks), out)
-        self._expire(out)
+        self._expire()
 
     def _catch_up(self) -> None:
         """Before the matchers are asked anything: frame the held chunks."""

@@ -15,10 +15,7 @@ from dissectors.api import (
     Matcher,
     Record,
 )
-from dissectors.bulk import (
-    FrameRun,
-    LeanRecord,
-)
+from dissectors.bulk import FrameRun, LeanRecord, read_in_full
 from dissectors.dualcam.matching import DualCamMatcher
 
 
@@ -37,7 +34,4 @@ def read_run(
         number += taken
         if taken == run.count:
             return number
-    for frame in run.frames(taken):
-        number += 1
-        out.append(full(frame, number))
-    return number
+    return read_in_full(run, taken, number, full, out)

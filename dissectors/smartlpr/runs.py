@@ -22,10 +22,7 @@ from dissectors.api import (
     Matcher,
     Record,
 )
-from dissectors.bulk import (
-    FrameRun,
-    LeanRecord,
-)
+from dissectors.bulk import FrameRun, LeanRecord, read_in_full
 from dissectors.smartlpr.codec import kind_of, type_name
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, MessageType
@@ -80,10 +77,7 @@ def read_run(
     arrival times per chunk (``SmartLprFramer``)."""
     if not isinstance(matcher, SmartLprMatcher):
         # the lean records need this matcher's rules; anything else takes the usual path
-        for frame in run.frames():
-            number += 1
-            out.append(full(frame, number))
-        return number
+        return read_in_full(run, 0, number, full, out)
     side = run.side
     data = run.data
     start = run.start
