@@ -76,7 +76,11 @@ def bulk_report(
 
     def sink(items: list[Record | LeanRecord]) -> None:
         nonlocal lean
-        lean += sum(type(item) is LeanRecord for item in items)
+        rows = [item for item in items if type(item) is LeanRecord]
+        lean += len(rows)
+        for row in rows:  # read_run fills the slots one by one: none may be left unset
+            for slot in LeanRecord.__slots__:
+                getattr(row, slot)
         stats.take_all(items)
 
     pipeline = Pipeline(protocol, keep_objects=False, sink=sink)
