@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from dissectors.api import Link
 
@@ -91,3 +92,20 @@ class Source(Protocol):
     def events(self) -> Iterator[Event]: ...
 
     def close(self) -> None: ...
+
+
+def split_source_url(url: str, scheme: str, usage: str, what: str) -> tuple[str, dict[str, str]]:
+    """``scheme:TARGET?key=value`` → (TARGET, {key: last value}).
+
+    ``usage`` shows the expected form and ``what`` names the target in the errors.
+
+    Raises:
+        SourceError: ``url`` does not start with ``scheme``, or has no target.
+    """
+    if not url.startswith(scheme):
+        raise SourceError(f"not a {scheme.rstrip(':')} source: {url!r} (expected {usage})")
+    parts = urlsplit(url[len(scheme) :].removeprefix("//"))
+    target = unquote(parts.path)
+    if not target:
+        raise SourceError(f"{scheme.rstrip(':')} source without {what}: {url!r} (e.g. {usage})")
+    return target, {key: values[-1] for key, values in parse_qs(parts.query).items()}

@@ -19,9 +19,8 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from sniffer.sources.base import Event, SourceError
+from sniffer.sources.base import Event, SourceError, split_source_url
 
 if TYPE_CHECKING:
     from sniffer.sources import PcapSource
@@ -36,15 +35,8 @@ def parse_live_url(url: str) -> tuple[str, str | None]:
     Raises:
         SourceError: not a live URL, or no interface.
     """
-    if not url.startswith(SCHEME):
-        raise SourceError(f"not a live source: {url!r} (expected live:IFACE?filter=...)")
-    parts = urlsplit(url[len(SCHEME) :].removeprefix("//"))
-    interface = unquote(parts.path)
-    if not interface:
-        raise SourceError(f"live source without an interface: {url!r} (e.g. live:eth0)")
-    query = parse_qs(parts.query)
-    capture_filter = query.get("filter", [None])[-1]
-    return interface, capture_filter
+    interface, query = split_source_url(url, SCHEME, "live:IFACE?filter=BPF", "an interface")
+    return interface, query.get("filter")
 
 
 class LiveSource:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from sniffer.clock import Clock, SystemClock
-from sniffer.sources.base import Event, Source, SourceError
+from sniffer.sources.base import Event, Source, SourceError, split_source_url
 
 SCHEME = "replay:"
 MAX_SLEEP_S = 0.1
@@ -25,15 +24,9 @@ def parse_replay_url(url: str) -> tuple[str, float]:
     Raises:
         SourceError: not a replay URL, or a bad speed.
     """
-    if not url.startswith(SCHEME):
-        raise SourceError(f"not a replay source: {url!r} (expected replay:FILE?speed=1.0)")
-    parts = urlsplit(url[len(SCHEME) :].removeprefix("//"))
-    path = unquote(parts.path)
-    if not path:
-        raise SourceError(f"replay source without a file: {url!r}")
-    query = parse_qs(parts.query)
+    path, query = split_source_url(url, SCHEME, "replay:FILE?speed=1.0", "a file")
     try:
-        speed = float(query.get("speed", ["1.0"])[-1])
+        speed = float(query.get("speed", "1.0"))
     except ValueError as error:
         raise SourceError(f"bad replay speed in {url!r}: {error}") from None
     if speed < 0:
