@@ -219,6 +219,20 @@ def _image_problems(image_size: int, image: bytes, problems: list[Problem], what
         )
 
 
+MAX_QUALITY = 100
+"""Character qualities are percentages: above this, decode reports ``quality_range``."""
+
+
+def valid_timestamp(seconds: int, usec: int) -> bool:
+    """A LicenseInfo capture time decode accepts (else ``smartlpr.timestamp``)."""
+    return seconds != 0 and usec < 1_000_000
+
+
+def unit_healthy(active: int, camera: int) -> bool:
+    """A StatusResponse decode accepts without ``smartlpr.unit_health``."""
+    return active == 1 and camera == 1
+
+
 def _summary(
     message: SmartLprMessage, body: Body, problems: list[Problem], nak_table: dict[int, str]
 ) -> str:
@@ -233,7 +247,7 @@ def _summary(
             q = "q=-"
         trig = "trig hw" if body.trigger_id == -1 else f"trig {body.trigger_id}"
         country = f" {body.country}" if body.country else ""
-        if body.timestamp_usec >= 1_000_000 or body.timestamp == 0:
+        if not valid_timestamp(body.timestamp, body.timestamp_usec):
             problems.append(
                 Problem(
                     Severity.WARNING,
@@ -242,7 +256,7 @@ def _summary(
                     "capture time: check the unit's clock",
                 )
             )
-        if quals and max(quals) > 100:
+        if quals and max(quals) > MAX_QUALITY:
             problems.append(Problem(Severity.WARNING, P + "quality_range", "a quality exceeds 100"))
         plate = body.printable or body.detected_chars
         return f"LicenseInfo car {body.car_id} plate {plate!r}{country} {q} {trig}"
@@ -251,7 +265,7 @@ def _summary(
     if isinstance(body, Status):
         return "Status"
     if isinstance(body, StatusResponse):
-        if body.active != 1 or body.camera != 1:
+        if not unit_healthy(body.active, body.camera):
             problems.append(
                 Problem(
                     Severity.WARNING,

@@ -23,7 +23,13 @@ from dissectors.api import (
     Record,
 )
 from dissectors.bulk import FrameRun, LeanRecord, read_in_full
-from dissectors.smartlpr.codec import kind_of, type_name
+from dissectors.smartlpr.codec import (
+    MAX_QUALITY,
+    kind_of,
+    type_name,
+    unit_healthy,
+    valid_timestamp,
+)
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, MessageType
 
@@ -107,10 +113,8 @@ def read_run(
                 if length == LEN_OVERHEAD:
                     role, key, kind = _OPENER, _STATUS_KEY, _REQUEST
             elif message_type == _STATUS_RESPONSE:
-                if (
-                    length == LEN_OVERHEAD + 3
-                    and data[offset + _ACTIVE] == 1
-                    and data[offset + _CAMERA] == 1
+                if length == LEN_OVERHEAD + 3 and unit_healthy(
+                    data[offset + _ACTIVE], data[offset + _CAMERA]
                 ):
                     role, key, kind = _REPLY, _STATUS_RESPONSE_KEY, _RESPONSE
             elif message_type == _TRIGGER:
@@ -159,9 +163,8 @@ def _plain_plate(
     plate: tuple[int, int, int] = _PLATE.unpack_from(data, offset + LEN_HEADER)
     _trigger_id, timestamp, usec = plate
     if (
-        timestamp
-        and usec < 1_000_000
-        and max(data[offset + _QUALITIES[0] : offset + _QUALITIES[1]]) <= 100
+        valid_timestamp(timestamp, usec)
+        and max(data[offset + _QUALITIES[0] : offset + _QUALITIES[1]]) <= MAX_QUALITY
     ):
         return plate
     return None
