@@ -1,4 +1,5 @@
-"""Shared test helpers: a toy line protocol for pipeline tests, and event builders."""
+"""Shared test helpers: a toy line protocol for pipeline tests, event builders, and the
+SmartLPR plate read the session fixtures share."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dissectors.api import (
     Tcp,
     Transfer,
 )
+from dissectors.smartlpr.records import LicenseInfo
 from sniffer.sources.base import Chunk, Gap, LinkClosed, LinkInfo, Side, Transport
 
 
@@ -176,3 +178,18 @@ def gap(info: LinkInfo, side: int, length: int, time_s: float) -> Gap:
 
 def closed(info: LinkInfo, time_s: float) -> LinkClosed:
     return LinkClosed(info, int(time_s * 1e9))
+
+
+def plate_read(plate: str = "1234 ABC") -> LicenseInfo:
+    """The LicenseInfo (v2) of the tests' sessions: car 1001, Trigger 7, ``plate`` read."""
+    return LicenseInfo(
+        car_id=1001,
+        trigger_id=7,
+        timestamp=1_700_000_000,
+        timestamp_usec=250_000,
+        detected_chars=plate.replace(" ", ""),
+        qualities=(95, 97, 96, 94, 90, 92, 93),
+        grammar_ok=True,
+        printable=plate,
+        country="E",
+    )

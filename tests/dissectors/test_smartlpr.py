@@ -27,6 +27,7 @@ from dissectors.smartlpr.records import (
     Trigger,
 )
 from dissectors.smartlpr.tables import MAX_FRAME, QUERCUSVL_NAK, SizeReading
+from tests.helpers import plate_read
 
 LINK = Link(1, "udp", "10.0.0.5:8051", "10.0.0.1:8050")
 
@@ -37,17 +38,7 @@ LICENSE_INFO_HEX = (
     "0000000000000000000000000000000000000000000045000000000000000000000000000000000000000000"
     "00000000000000000000e803"
 )
-LICENSE_INFO = LicenseInfo(
-    car_id=1001,
-    trigger_id=7,
-    timestamp=1_700_000_000,
-    timestamp_usec=250_000,
-    detected_chars="1234ABC",
-    qualities=(95, 97, 96, 94, 90, 92, 93),
-    grammar_ok=True,
-    printable="1234 ABC",
-    country="E",
-)
+LICENSE_INFO = plate_read("1234 ABC")
 
 # (hex, unit_id, id, version, body, type name, kind, summary) -- all from spec B.8
 GOLDEN: list[tuple[str, int, int, int, Body, str, Kind, str]] = [

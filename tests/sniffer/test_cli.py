@@ -17,7 +17,6 @@ from dissectors.smartlpr.records import (
     Ack,
     GetPicture,
     GetPictureResponse,
-    LicenseInfo,
     Nak,
     Status,
     StatusResponse,
@@ -26,22 +25,13 @@ from dissectors.smartlpr.records import (
 from sniffer.cli import EXIT_INPUT, EXIT_OK, EXIT_USAGE, main
 from sniffer.packet_writer import CaptureWriter, TcpConversation
 from sniffer.sources.base import Side
+from tests.helpers import plate_read
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4 + b"\xff\xd9"
 
-PLATE = LicenseInfo(
-    car_id=1001,
-    trigger_id=7,
-    timestamp=1700000000,
-    timestamp_usec=250000,
-    detected_chars="1234KLM",
-    qualities=(95, 97, 96, 94, 90, 92, 93),
-    grammar_ok=True,
-    printable="1234 KLM",
-    country="E",
-)
+PLATE = plate_read("1234 KLM")
 
 # (time ms, side, frame): side A is the central system (TCP client), B the unit
 SESSION = [

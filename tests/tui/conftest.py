@@ -26,7 +26,6 @@ from dissectors.smartlpr.records import (
     Ack,
     GetPicture,
     GetPictureResponse,
-    LicenseInfo,
     Nak,
     Status,
     StatusResponse,
@@ -36,6 +35,7 @@ from sniffer.capture import Capture
 from sniffer.clock import FixedClock
 from sniffer.packet_writer import CaptureWriter, TcpConversation
 from sniffer.sources.base import Side
+from tests.helpers import plate_read
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
@@ -60,17 +60,7 @@ def write_session(path: Path) -> Path:
     the unit, and an unanswered Trigger. Link 2: one Status/response pair.
     """
     jpeg = tiny_jpeg()
-    plate = LicenseInfo(
-        car_id=1001,
-        trigger_id=7,
-        timestamp=1_700_000_000,
-        timestamp_usec=250_000,
-        detected_chars="1234ABC",
-        qualities=(95, 97, 96, 94, 90, 92, 93),
-        grammar_ok=True,
-        printable="1234 ABC",
-        country="E",
-    )
+    plate = plate_read("1234 ABC")
     script: list[tuple[Side, bytes]] = [
         (CENTRAL, encode(Status(), id=2)),
         (UNIT, encode(StatusResponse(active=1, io=0, camera=1), id=2)),
