@@ -1,7 +1,8 @@
-"""The optional C kernels (``dissectors._speedups``); everything else is in pyproject.toml.
+"""The optional C kernels (``dissectors._speedups``, ``sniffer.sources._fast_path``); everything
+else is in pyproject.toml.
 
 ``optional=True``: without a compiler the install still succeeds and camshark uses the
-pure-Python versions in ``dissectors.speedups``.
+pure-Python versions in ``dissectors.speedups`` and ``sniffer.sources.fast_packets``.
 """
 
 from setuptools import Extension, setup
@@ -9,5 +10,6 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("dissectors._speedups", ["dissectors/_speedups.c"], optional=True),
+        Extension("sniffer.sources._fast_path", ["sniffer/sources/_fast_path.c"], optional=True),
     ]
 )

@@ -71,9 +71,11 @@ def _drive(
     except SourceError as error:
         _error(str(error))
         return EXIT_INPUT
+    from sniffer.sources import source_events
+
     status = EXIT_OK
     try:
-        for event in source.events():
+        for event in source_events(source, runs=pipeline.takes_runs):
             for record in pipeline.process(event):
                 on_record(record, pipeline)
     except SourceError as error:

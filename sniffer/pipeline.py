@@ -37,7 +37,17 @@ from dissectors.bulk import (
 from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs
 from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_dissection
 from sniffer.selection import choose_protocol
-from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, LinkInfo, Source, Transport
+from sniffer.sources.base import (
+    Chunk,
+    ChunkRun,
+    Event,
+    Gap,
+    LinkClosed,
+    LinkInfo,
+    Side,
+    Source,
+    Transport,
+)
 
 RAW_PROTOCOL = "data"
 """Protocol id of links no dissector claimed: their chunks are shown as raw data."""
@@ -152,13 +162,19 @@ class Pipeline:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def process(self, event: Event) -> list[Record]:
-        """Feed one source event; return the records that are ready, in number order."""
+    def process(self, event: Event | ChunkRun) -> list[Record]:
+        """Feed one source event; return the records that are ready, in number order.
+
+        A ``ChunkRun`` gives what its chunks one by one would give."""
+        if isinstance(event, ChunkRun):
+            return self._process_run(event)
         self.stats.events += 1
         held_chunks = self._held_chunks
-        if held_chunks.chunks:
+        if held_chunks.pieces:
             expire_due = self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS
-            if held_chunks.joins(event, expire_due):
+            if type(event) is Chunk and held_chunks.joins(
+                event.info, event.side, event, expire_due
+            ):
                 if event.time_ns > self._now_ns:
                     self._now_ns = event.time_ns
                 return self._release(self._take_late()) if self._late else []
@@ -181,12 +197,58 @@ class Pipeline:
             for held_event in held:
                 self._dispatch(state, held_event, out)
         elif isinstance(event, Chunk) and event.side in state.piece_feeds:
-            held_chunks.hold(event)  # framed with the chunks that follow it
+            held_chunks.hold(event.info, event.side, event)  # framed with the chunks after it
             return self._release(out)
         else:
             self._dispatch(state, event, out)
         self._expire()
         return self._release(out)
+
+    def _process_run(self, run: ChunkRun) -> list[Record]:
+        """``process`` of each chunk of ``run``: once its side's chunks are held, without a
+        ``Chunk`` or a call per chunk."""
+        info, side, pieces = run.info, run.side, run.pieces
+        records: list[Record] = []
+        count = len(pieces)
+        i = 0
+        while i < count and (self._late or not self._holds(info, side)):
+            piece = pieces[i]
+            records += self.process(Chunk(info, side, piece.time_ns, piece.data))
+            i += 1
+        if i == count:
+            return records
+        self.stats.events += count - i
+        held_chunks = self._held_chunks
+        while i < count:
+            if held_chunks.pieces:
+                expire_ns = self._last_expire_ns + EXPIRE_EVERY_NS
+                i, self._now_ns = held_chunks.join_run(
+                    info, side, pieces, i, self._now_ns, expire_ns
+                )
+                if i == count:
+                    break
+                out: list[Item] = self._take_late()
+                self._dispatch_held_chunks(out)
+            else:
+                out = self._take_late() if self._late else []
+            piece = pieces[i]
+            if piece.time_ns > self._now_ns:
+                self._now_ns = piece.time_ns
+            held_chunks.hold(info, side, piece)
+            records += self._release(out)
+            i += 1
+        return records
+
+    def _holds(self, info: LinkInfo, side: Side) -> bool:
+        """Whether ``process`` holds the chunks of this link side (to frame them together)."""
+        state = self._links.get(info.link.id)
+        return state is not None and state.decided and side in state.piece_feeds
+
+    @property
+    def takes_runs(self) -> bool:
+        """Whether ``ChunkRun``s save work here: chunks are held and framed together only in
+        bulk mode without rows."""
+        return not self._rows
 
     def _expire(self) -> None:
         if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
@@ -200,7 +262,7 @@ class Pipeline:
     def finish(self) -> list[Record]:
         """End of input: flush every framer, finish matchers, release every held record."""
         out: list[Item] = self._take_late()
-        if self._held_chunks.chunks:
+        if self._held_chunks.pieces:
             self._dispatch_held_chunks(out)
         for state in list(self._links.values()):
             if not state.decided:
@@ -404,16 +466,14 @@ class Pipeline:
     def _dispatch_held_chunks(self, out: list[Item]) -> None:
         """Frame the held chunks in one go, as if each had been dispatched on arrival."""
         self.stats.bytes += self._held_chunks.size
-        chunks = self._held_chunks.take()
-        first = chunks[0]
-        state = self._links[first.info.link.id]
-        side = first.side
-        self._emit_items(state, side, state.piece_feeds[side](chunks), out)
+        info, side, pieces = self._held_chunks.take()
+        state = self._links[info.link.id]
+        self._emit_items(state, side, state.piece_feeds[side](pieces), out)
         self._expire()
 
     def _catch_up(self) -> None:
         """Before the matchers are asked anything: frame the held chunks."""
-        if self._held_chunks.chunks:
+        if self._held_chunks.pieces:
             self._dispatch_held_chunks(self._late)
 
     def _append(

@@ -16,15 +16,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
-from sniffer.sources.base import Event, Source, SourceError
-from sniffer.sources.fast_path import tcp_events
+from sniffer.sources.base import ChunkRun, Event, Source, SourceError
+from sniffer.sources.fast_path import FastPath
 from sniffer.sources.packets import DecodeStats, PacketDecoder
 from sniffer.sources.pcap_file import CaptureReader, Interface, Progress
 from sniffer.sources.tcp_reassembly import Reassembler, ReassemblyStats
 
-__all__ = ["SCHEMES", "PcapSource", "open_source"]
+__all__ = ["SCHEMES", "PcapSource", "open_source", "source_events"]
 
 
 class PcapSource:
@@ -87,9 +87,25 @@ class PcapSource:
 
     def events(self) -> Iterator[Event]:
         """Stream the capture's events; raises SourceError at the end on a damaged file."""
+        return cast(Iterator[Event], self._events(runs=False))
+
+    def run_events(self) -> Iterator[Event | ChunkRun]:
+        """Like ``events``, with the payloads of consecutive in-order packets of a link side
+        delivered as one ``ChunkRun`` where the fast path takes them (classic pcap)."""
+        return self._events(runs=True)
+
+    def _events(self, *, runs: bool) -> Iterator[Event | ChunkRun]:
         failure: SourceError | None = None
+        fast_path = FastPath(self.decoder, self.reassembler)
+        reader = self._reader
         try:
-            yield from tcp_events(self._reader.records(), self.decoder, self.reassembler)
+            if reader.format == "pcap":
+                try:
+                    yield from fast_path.pcap_events(reader.pcap_cursor(), runs=runs)
+                finally:
+                    reader.close()
+            else:
+                yield from fast_path.record_events(reader.records())
         except SourceError as error:
             failure = error
         yield from self.reassembler.finish()  # at the time of the last packet read
@@ -122,6 +138,13 @@ SCHEMES: dict[str, Callable[[str, Progress | None], Source]] = {
     "replay:": _open_replay,
 }
 """Scheme prefix -> opener(target, progress). ``pcap:`` and plain paths are handled first."""
+
+
+def source_events(source: Source, *, runs: bool) -> Iterator[Event | ChunkRun]:
+    """``source.events()``, or with ``runs`` its ``run_events()`` when it has them."""
+    if runs and isinstance(source, PcapSource):
+        return source.run_events()
+    return source.events()
 
 
 def open_source(target: str, *, progress: Progress | None = None) -> Source:

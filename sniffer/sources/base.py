@@ -8,7 +8,7 @@ which endpoint is the device.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol
@@ -76,6 +76,37 @@ class LinkClosed:
 
 
 Event = Chunk | Gap | LinkClosed
+
+
+class Piece(Protocol):
+    """Bytes and the time they arrived (``dissectors.bulk.Piece``)."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def time_ns(self) -> int: ...
+
+
+@dataclass(slots=True)
+class ChunkRun:
+    """The ``Chunk``s of consecutive packets of one link side in one event (their bytes and
+    times as pieces), for a consumer that takes them so (``PcapSource.run_events``)."""
+
+    info: LinkInfo
+    side: Side
+    pieces: Sequence[Piece]
+    """At least one."""
+
+    @property
+    def time_ns(self) -> int:
+        """The time of the first piece."""
+        return self.pieces[0].time_ns
+
+    def chunks(self) -> list[Chunk]:
+        """The chunks, one per piece."""
+        info, side = self.info, self.side
+        return [Chunk(info, side, piece.time_ns, piece.data) for piece in self.pieces]
 
 
 class SourceError(Exception):

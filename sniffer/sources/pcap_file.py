@@ -277,6 +277,14 @@ class CaptureReader:
     # -- classic pcap -------------------------------------------------------------------------
 
     def _pcap(self) -> Iterator[Record]:
+        cursor = self.pcap_cursor()
+        next_record = cursor.next_record
+        while (record := next_record()) is not None:
+            yield record
+
+    def pcap_cursor(self) -> PcapCursor:
+        """Start reading a classic pcap file's records through a ``PcapCursor`` (instead of
+        ``records``; the caller closes the reader)."""
         buf = self._head + self._read_at_least(20)
         self._head = b""
         self._offset = len(buf)
@@ -288,33 +296,7 @@ class CaptureReader:
         )
         linktype = network & 0xFFFF
         self.interfaces.append(Interface(linktype))
-        record = struct.Struct(order + "IIII")
-        unpack = record.unpack_from
-        base = 0  # file offset of buf[0]
-        pos = 24
-        count = 0
-        while True:
-            n = len(buf)
-            need = 0
-            while pos + rec_size <= n:
-                sec, frac, incl, _orig = unpack(buf, pos)
-                start = pos + rec_size
-                end = start + incl
-                if end > n:
-                    if incl > MAX_PACKET:
-                        self.packets_read = count
-                        raise self._fail(base + pos, f"corrupt pcap record (length {incl})")
-                    need = end - pos
-                    break
-                count += 1
-                yield (sec * 1_000_000_000 + frac * unit, linktype, buf, start, end)
-                pos = end
-            self.packets_read = count
-            refilled = self._refill(buf, pos, base, need or rec_size, "pcap record")
-            if refilled is None:
-                return
-            buf, base = refilled
-            pos = 0
+        return PcapCursor(self, buf, PcapLayout(rec_size, order == ">", unit), linktype)
 
     # -- pcapng -------------------------------------------------------------------------------
 
@@ -452,6 +434,76 @@ class CaptureReader:
             opt_pos = value_pos + length + (-length & 3)
         section.interfaces.append((linktype, mul, div, offset_ns, len(self.interfaces)))
         self.interfaces.append(Interface(linktype, name, description))
+
+
+class PcapLayout(NamedTuple):
+    """How a classic pcap file writes its record headers."""
+
+    header_size: int
+    """16, or 24 in Kuznetzov's modified pcap."""
+    big_endian: bool
+    unit: int
+    """Nanoseconds per unit of the time fraction (1000 for microseconds, or 1)."""
+
+
+class PcapCursor:
+    """A position in a classic pcap file: ``buf[pos:]`` holds the next records.
+
+    ``next_record`` reads one record (refilling ``buf`` as needed); a caller that walks
+    several records of ``buf`` itself (``fast_path``) moves ``pos`` past them with
+    ``skip``.
+    """
+
+    __slots__ = ("_reader", "_unpack", "base", "buf", "count", "layout", "linktype", "pos")
+
+    def __init__(self, reader: CaptureReader, buf: bytes, layout: PcapLayout, linktype: int):
+        self._reader = reader
+        self.buf = buf
+        self.pos = 24
+        self.base = 0
+        """File offset of ``buf[0]``."""
+        self.count = 0
+        """Records read so far."""
+        self.layout = layout
+        self.linktype = linktype
+        order = ">" if layout.big_endian else "<"
+        self._unpack = struct.Struct(order + "IIII").unpack_from
+
+    def skip(self, pos: int, records: int) -> None:
+        """``records`` whole records were taken from ``buf``, up to ``pos``."""
+        self.pos = pos
+        self.count += records
+        self._reader.packets_read = self.count
+
+    def next_record(self) -> Record | None:
+        """The next record, or None at a clean end of file; raises ``SourceError`` at a
+        truncated or corrupt one."""
+        reader = self._reader
+        header_size = self.layout.header_size
+        buf = self.buf
+        pos = self.pos
+        need = header_size
+        while True:
+            if pos + header_size <= len(buf):
+                sec, frac, incl, _orig = self._unpack(buf, pos)
+                start = pos + header_size
+                end = start + incl
+                if end <= len(buf):
+                    self.pos = end
+                    self.count += 1
+                    reader.packets_read = self.count
+                    time_ns = sec * 1_000_000_000 + frac * self.layout.unit
+                    return (time_ns, self.linktype, buf, start, end)
+                if incl > MAX_PACKET:
+                    raise reader._fail(self.base + pos, f"corrupt pcap record (length {incl})")
+                need = end - pos
+            refilled = reader._refill(buf, pos, self.base, need, "pcap record")
+            if refilled is None:
+                self.buf, self.pos = buf[:0], 0
+                return None
+            buf, self.base = refilled
+            self.buf = buf
+            pos = self.pos = 0
 
 
 def _text(value: bytes) -> str:

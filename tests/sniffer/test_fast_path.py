@@ -1,9 +1,12 @@
-"""The fast path (``PcapSource.events`` through ``fast_path.tcp_events``) against the general
+"""The fast path (``PcapSource.events`` through ``fast_path.FastPath``) against the general
 path (``CaptureReader.packets`` + ``PacketDecoder.decode`` + ``Reassembler.feed``): the same
-events, the same statistics, the same error, on the bundled captures and on random sessions."""
+events, the same statistics, the same error, on the bundled captures (and their classic pcap
+copies) and on random sessions; with the C record loop and with its Python twin; and
+``run_events`` gives the same chunks, in runs."""
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -12,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sniffer.packet_writer import ACK, FIN, PSH, RST, CaptureWriter, TcpConversation, UdpFlow
-from sniffer.sources import PcapSource
-from sniffer.sources.base import Chunk, Event, Side, SourceError
+from sniffer.sources import PcapSource, fast_path
+from sniffer.sources.base import Chunk, ChunkRun, Event, Side, SourceError
+from sniffer.sources.fast_packets import HAVE_C, fast_records_python
 from sniffer.sources.packets import PacketDecoder
 from sniffer.sources.pcap_file import CaptureReader
 from sniffer.sources.tcp_reassembly import Reassembler
@@ -44,20 +48,61 @@ def general_path(path: Path, max_buffer: int | None = None) -> Outcome:
     return events, decoder.stats.as_dict(), reassembler.stats.as_dict(), error
 
 
-def fast_path(path: Path, max_buffer: int | None = None) -> Outcome:
+def fast(path: Path, max_buffer: int | None = None, *, runs: bool = False) -> Outcome:
+    """The source's events (with ``runs``: its run events, each run as its chunks)."""
     source = PcapSource(path, max_buffer=max_buffer)
     events: list[Event] = []
     error = None
     try:
-        events.extend(source.events())
+        for event in source.run_events() if runs else source.events():
+            if isinstance(event, ChunkRun):
+                assert event.pieces
+                events += event.chunks()
+            else:
+                events.append(event)
     except SourceError as exc:
         error = str(exc)
     return events, source.decode_stats.as_dict(), source.reassembly_stats.as_dict(), error
 
 
+@pytest.fixture(params=["c", "python"])
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run with the C record loop, then with its Python twin."""
+    if request.param == "c" and not HAVE_C:
+        pytest.skip("sniffer.sources._fast_path was not built")
+    if request.param == "python":
+        monkeypatch.setattr(fast_path, "fast_records", fast_records_python)
+    return str(request.param)
+
+
+def test_the_c_kernel_is_built_where_required() -> None:
+    """``make test`` sets CAMSHARK_REQUIRE_C: a silent fallback to Python must fail CI."""
+    if os.environ.get("CAMSHARK_REQUIRE_C") and not HAVE_C:
+        pytest.fail("sniffer.sources._fast_path was not built (is a C compiler installed?)")
+
+
+def as_pcap(path: Path, tmp_path: Path) -> Path | None:
+    """A classic pcap copy of a capture whose packets all have one link type."""
+    packets = list(CaptureReader(path).packets())
+    linktypes = {linktype for _time, linktype, _data in packets}
+    if len(linktypes) != 1:
+        return None
+    copy = tmp_path / (path.stem + ".pcap")
+    with CaptureWriter(copy, linktype=linktypes.pop()) as writer:
+        writer.write_all((time_ns, data) for time_ns, _linktype, data in packets)
+    return copy
+
+
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
-def test_bundled_captures_give_the_same_events(path: Path) -> None:
-    assert fast_path(path) == general_path(path)
+def test_bundled_captures_give_the_same_events(path: Path, tmp_path: Path, kernel: str) -> None:
+    reference = general_path(path)
+    assert fast(path) == reference
+    assert fast(path, runs=True) == reference
+    copy = as_pcap(path, tmp_path)
+    if copy is not None:
+        reference = general_path(copy)
+        assert fast(copy) == reference
+        assert fast(copy, runs=True) == reference
 
 
 def test_a_truncated_capture_gives_the_same_events_and_error(tmp_path: Path) -> None:
@@ -67,10 +112,11 @@ def test_a_truncated_capture_gives_the_same_events_and_error(tmp_path: Path) -> 
     with CaptureWriter(path) as writer:
         writer.write_all(packets)
     path.write_bytes(path.read_bytes()[:-700])
-    fast = fast_path(path)
-    assert fast == general_path(path)
-    assert fast[3] is not None
-    assert any(isinstance(e, Chunk) for e in fast[0])
+    outcome = fast(path)
+    assert outcome == general_path(path)
+    assert fast(path, runs=True) == outcome
+    assert outcome[3] is not None
+    assert any(isinstance(e, Chunk) for e in outcome[0])
 
 
 # -- random sessions ----------------------------------------------------------------------------
@@ -153,7 +199,56 @@ def session(seed: int, *, ipv6: bool) -> list[tuple[int, bytes]]:
 def test_random_sessions_give_the_same_events(
     tmp_path: Path, seed: int, ipv6: bool, max_buffer: int | None
 ) -> None:
+    packets = session(seed, ipv6=ipv6 and seed % 4 == 0)
     path = tmp_path / "session.pcap"
     with CaptureWriter(path) as writer:
-        writer.write_all(session(seed, ipv6=ipv6 and seed % 4 == 0))
-    assert fast_path(path, max_buffer) == general_path(path, max_buffer)
+        writer.write_all(packets)
+    reference = general_path(path, max_buffer)
+    assert fast(path, max_buffer) == reference
+    assert fast(path, max_buffer, runs=True) == reference
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fast_path, "fast_records", fast_records_python)
+        assert fast(path, max_buffer) == reference
+    ng = tmp_path / "session.pcapng"
+    with CaptureWriter(ng) as writer:
+        writer.write_all(packets)
+    assert fast(ng, max_buffer) == general_path(ng, max_buffer)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_long_interleaved_transfers_give_the_same_events(
+    tmp_path: Path, seed: int, kernel: str
+) -> None:
+    """Several connections' bulk transfers, interleaved, over many read buffers (records cut
+    by buffer ends), with a lost segment, a retransmission and a reordering here and there."""
+    rng = random.Random(seed)
+    conversations = [
+        TcpConversation(("10.0.0.1", 40000 + n), ("10.0.0.2", 5232), isn=(n, 2**32 - 9000))
+        for n in range(3)
+    ]
+    packets: list[tuple[int, bytes]] = []
+    t = T0
+    for conv in conversations:
+        packets += conv.open(t)
+    for _ in range(120):
+        conv = rng.choice(conversations)
+        t += 1_000_000
+        side = Side(rng.random() < 0.2)
+        part = conv.send(side, rng.randbytes(rng.randint(1, 6000)), t, ack=rng.random() < 0.7)
+        roll = rng.random()
+        if roll < 0.05 and len(part) > 1:
+            del part[0]  # lost
+        elif roll < 0.1 and len(part) > 2:
+            part[0], part[1] = part[1], part[0]
+        elif roll < 0.15:
+            part.append(part[0])
+        packets += part
+    for conv in conversations:
+        packets += conv.close(t + 5)
+    path = tmp_path / "long.pcap"
+    with CaptureWriter(path) as writer:
+        writer.write_all(packets)
+    assert path.stat().st_size > 4 * (1 << 16)
+    reference = general_path(path)
+    assert fast(path) == reference
+    assert fast(path, runs=True) == reference

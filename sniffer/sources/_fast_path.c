@@ -1,0 +1,394 @@
+/* The capture source's per-packet hot loop; sniffer/sources/fast_packets.py has the same API
+ * in Python (fast_records_python, take_packet), which is the reference for every decision.
+ *
+ * fast_records(buf, pos, header_size, big_endian, unit, cache, trim)
+ *     -> (pos, taken, runs, last_time)
+ *     Walks the classic pcap records of buf from buf[pos] (a record header) while each is a
+ *     whole Ethernet/IPv4/TCP packet that take_packet would take: a pure ACK that
+ *     acknowledges no hole, or the next payload of an established stream (delivered: the
+ *     stream's delivered and recent are updated, trim(stream) is called when recent is
+ *     full). Stops at the first record it does not take, or that buf does not hold whole.
+ *     runs: [(cache entry, [Piece(data, time_ns), ...]), ...] by consecutive link side.
+ *
+ * Every length read is checked against buf: any input is safe. Values it does not expect in
+ * the Python objects (a sequence base that is not a small int...) make it stop, not guess.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ETH_HEADER 14
+#define IPV4_HEADER 20
+#define MIN_FRAME 48 /* through the TCP flags byte */
+#define ETHERTYPE_IPV4 0x0800
+#define PROTO_TCP 6
+#define FLAG_ACK 0x10
+#define SLOW_FLAGS 0x17 /* SYN | FIN | RST | ACK */
+#define MAX_ACK_JUMP (1u << 30)
+#define RECENT_LIMIT (32 << 10)
+#define RECENT_PIECES 64
+#define KEY_SIZE 12
+
+static PyObject *str_slow, *str_base, *str_delivered, *str_pending, *str_recent,
+    *str_recent_start;
+
+static PyStructSequence_Field piece_fields[] = {
+    {"data", "the payload"}, {"time_ns", "its packet's time"}, {NULL, NULL}};
+static PyStructSequence_Desc piece_desc = {
+    "sniffer.sources._fast_path.Piece", "One in-order payload and its packet's time.",
+    piece_fields, 2};
+static PyTypeObject *PieceType;
+
+static uint32_t be16(const unsigned char *p) { return ((uint32_t)p[0] << 8) | p[1]; }
+
+static uint32_t be32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* A stream's attribute as a C integer: 1 when it is an int in [0, 2**62), 0 when it is None
+ * (if allowed) or anything else (the caller stops). */
+static int get_count(PyObject *obj, PyObject *name, long long *value, int *is_none)
+{
+    PyObject *attr = PyObject_GetAttr(obj, name);
+    if (attr == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int ok = 0;
+    if (attr == Py_None && is_none != NULL) {
+        *is_none = 1;
+        ok = 1;
+    }
+    else if (PyLong_CheckExact(attr)) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(attr, &overflow);
+        if (!overflow && v >= 0 && v < (1LL << 62)) {
+            *value = v;
+            if (is_none != NULL) {
+                *is_none = 0;
+            }
+            ok = 1;
+        }
+        else if (v == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+        }
+    }
+    Py_DECREF(attr);
+    return ok;
+}
+
+/* 1 true, 0 false, -1 unreadable (the caller stops). */
+static int get_truth(PyObject *obj, PyObject *name)
+{
+    PyObject *attr = PyObject_GetAttr(obj, name);
+    if (attr == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    int truth = PyObject_IsTrue(attr);
+    Py_DECREF(attr);
+    if (truth < 0) {
+        PyErr_Clear();
+    }
+    return truth;
+}
+
+/* Deliver payload on stream as Reassembler.feed does: delivered += len, remember(stream,
+ * payload). Returns 0 on success, -1 on a Python error (propagated). */
+static int deliver(PyObject *stream, long long delivered, PyObject *payload, PyObject *trim)
+{
+    delivered += PyBytes_GET_SIZE(payload);
+    PyObject *value = PyLong_FromLongLong(delivered);
+    if (value == NULL) {
+        return -1;
+    }
+    int failed = PyObject_SetAttr(stream, str_delivered, value);
+    Py_DECREF(value);
+    if (failed) {
+        return -1;
+    }
+    PyObject *recent = PyObject_GetAttr(stream, str_recent);
+    if (recent == NULL) {
+        return -1;
+    }
+    if (!PyList_Check(recent)) {
+        Py_DECREF(recent);
+        PyErr_SetString(PyExc_TypeError, "stream.recent is not a list");
+        return -1;
+    }
+    failed = PyList_Append(recent, payload);
+    Py_ssize_t pieces = PyList_GET_SIZE(recent);
+    Py_DECREF(recent);
+    if (failed) {
+        return -1;
+    }
+    long long recent_start = 0;
+    int full = pieces > RECENT_PIECES;
+    if (!full) {
+        if (!get_count(stream, str_recent_start, &recent_start, NULL)) {
+            full = 1; /* let trim_recent make sense of it */
+        }
+        else {
+            full = delivered - recent_start > RECENT_LIMIT;
+        }
+    }
+    if (full) {
+        PyObject *result = PyObject_CallOneArg(trim, stream);
+        if (result == NULL) {
+            return -1;
+        }
+        Py_DECREF(result);
+    }
+    return 0;
+}
+
+/* Close the current run (pieces) into runs. */
+static int end_run(PyObject *runs, PyObject **entry, PyObject **pieces)
+{
+    if (*pieces == NULL) {
+        return 0;
+    }
+    PyObject *run = PyTuple_Pack(2, *entry, *pieces);
+    Py_CLEAR(*pieces);
+    Py_CLEAR(*entry);
+    if (run == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(runs, run);
+    Py_DECREF(run);
+    return failed;
+}
+
+static PyObject *fast_records(PyObject *module, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos, header_size;
+    int big_endian;
+    long long unit;
+    PyObject *cache, *trim;
+    if (!PyArg_ParseTuple(args, "y*nnpLO!O", &view, &pos, &header_size, &big_endian, &unit,
+                          &PyDict_Type, &cache, &trim)) {
+        return NULL;
+    }
+    const unsigned char *buf = (const unsigned char *)view.buf;
+    const Py_ssize_t total = view.len;
+    if (pos < 0 || pos > total) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "pos outside the buffer");
+        return NULL;
+    }
+    if ((header_size != 16 && header_size != 24) || unit < 1 || unit > 1000) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "not a pcap record layout");
+        return NULL;
+    }
+    PyObject *runs = PyList_New(0);
+    if (runs == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    PyObject *run_entry = NULL; /* new reference: the cache entry of run_pieces */
+    PyObject *run_pieces = NULL;
+    PyObject *key_bytes = NULL;
+    PyObject *entry = NULL; /* borrowed from memo: the entry of this packet */
+    /* the entries of the last two keys looked up (a connection's two directions), as new
+     * references: most packets need no dictionary lookup */
+    PyObject *memo[2] = {NULL, NULL};
+    unsigned char memo_key[2][KEY_SIZE];
+    int memo_next = 0;
+    Py_ssize_t taken = 0;
+    long long last_time = -1;
+    int failed = 0;
+
+    while (total - pos >= header_size) {
+        const unsigned char *head = buf + pos;
+        uint32_t sec = big_endian ? be32(head) : le32(head);
+        uint32_t frac = big_endian ? be32(head + 4) : le32(head + 4);
+        uint32_t incl = big_endian ? be32(head + 8) : le32(head + 8);
+        Py_ssize_t start = pos + header_size;
+        if ((uint64_t)incl > (uint64_t)(total - start)) {
+            break;
+        }
+        Py_ssize_t end = start + (Py_ssize_t)incl;
+        if (incl < MIN_FRAME) {
+            break;
+        }
+        const unsigned char *frame = buf + start;
+        uint32_t ip_total = be16(frame + 16);
+        uint32_t frag = be16(frame + 20);
+        uint32_t off = frame[46];
+        uint32_t flags = frame[47];
+        if (be16(frame + 12) != ETHERTYPE_IPV4 || frame[14] != 0x45 || frame[23] != PROTO_TCP ||
+            (frag & 0x3FFF) || off < 0x50 || (flags & SLOW_FLAGS) != FLAG_ACK) {
+            break;
+        }
+        const unsigned char *key = frame + 26;
+        if (memo[0] != NULL && memcmp(key, memo_key[0], KEY_SIZE) == 0) {
+            entry = memo[0];
+        }
+        else if (memo[1] != NULL && memcmp(key, memo_key[1], KEY_SIZE) == 0) {
+            entry = memo[1];
+        }
+        else {
+            key_bytes = PyBytes_FromStringAndSize((const char *)key, KEY_SIZE);
+            if (key_bytes == NULL) {
+                failed = 1;
+                break;
+            }
+            entry = PyDict_GetItemWithError(cache, key_bytes);
+            Py_CLEAR(key_bytes);
+            if (entry == NULL) {
+                if (PyErr_Occurred()) {
+                    failed = 1;
+                }
+                break;
+            }
+            if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 5) {
+                break;
+            }
+            Py_INCREF(entry);
+            Py_XSETREF(memo[memo_next], entry);
+            memcpy(memo_key[memo_next], key, KEY_SIZE);
+            memo_next ^= 1;
+        }
+        Py_ssize_t stop = start + ETH_HEADER + (Py_ssize_t)ip_total;
+        Py_ssize_t first = start + ETH_HEADER + IPV4_HEADER + (Py_ssize_t)(off >> 4) * 4;
+        if (!(first <= stop && stop <= end)) {
+            break;
+        }
+        PyObject *conn = PyTuple_GET_ITEM(entry, 0);
+        PyObject *stream = PyTuple_GET_ITEM(entry, 2);
+        PyObject *other = PyTuple_GET_ITEM(entry, 3);
+        if (get_truth(conn, str_slow) != 0) {
+            break;
+        }
+        long long base = 0, delivered = 0, other_base = 0, other_delivered = 0;
+        int base_none = 1, other_none = 1;
+        if (!get_count(stream, str_base, &base, &base_none) || base_none ||
+            !get_count(other, str_base, &other_base, &other_none)) {
+            break;
+        }
+        uint32_t seq = be32(frame + 38);
+        uint32_t ack = be32(frame + 42);
+        if (!other_none) {
+            if (!get_count(other, str_delivered, &other_delivered, NULL)) {
+                break;
+            }
+            uint32_t ahead = ack - (uint32_t)other_base - (uint32_t)other_delivered;
+            if (ahead != 0 && ahead <= MAX_ACK_JUMP) {
+                break; /* acknowledges bytes not seen yet: the general path waits for them */
+            }
+        }
+        long long time_ns = (long long)sec * 1000000000LL + (long long)frac * unit;
+        if (first < stop) {
+            if (get_truth(stream, str_pending) != 0 ||
+                !get_count(stream, str_delivered, &delivered, NULL) ||
+                (uint32_t)(seq - (uint32_t)base - (uint32_t)delivered) != 0) {
+                break;
+            }
+            PyObject *payload =
+                PyBytes_FromStringAndSize((const char *)buf + first, stop - first);
+            if (payload == NULL) {
+                failed = 1;
+                break;
+            }
+            if (deliver(stream, delivered, payload, trim) < 0) {
+                Py_DECREF(payload);
+                failed = 1;
+                break;
+            }
+            PyObject *piece = PyStructSequence_New(PieceType);
+            PyObject *when = PyLong_FromLongLong(time_ns);
+            if (piece == NULL || when == NULL) {
+                Py_XDECREF(piece);
+                Py_XDECREF(when);
+                Py_DECREF(payload);
+                failed = 1;
+                break;
+            }
+            PyStructSequence_SET_ITEM(piece, 0, payload);
+            PyStructSequence_SET_ITEM(piece, 1, when);
+            if (run_entry != entry) {
+                if (end_run(runs, &run_entry, &run_pieces) < 0 ||
+                    (run_pieces = PyList_New(0)) == NULL) {
+                    Py_DECREF(piece);
+                    failed = 1;
+                    break;
+                }
+                Py_INCREF(entry);
+                run_entry = entry;
+            }
+            failed = PyList_Append(run_pieces, piece) < 0;
+            Py_DECREF(piece);
+            if (failed) {
+                break;
+            }
+        }
+        taken++;
+        last_time = time_ns;
+        pos = end;
+    }
+    if (!failed && end_run(runs, &run_entry, &run_pieces) < 0) {
+        failed = 1;
+    }
+    Py_XDECREF(run_pieces);
+    Py_XDECREF(run_entry);
+    Py_XDECREF(memo[0]);
+    Py_XDECREF(memo[1]);
+    PyBuffer_Release(&view);
+    if (failed) {
+        Py_DECREF(runs);
+        return NULL;
+    }
+    if (last_time < 0) {
+        return Py_BuildValue("(nnNO)", pos, taken, runs, Py_None);
+    }
+    return Py_BuildValue("(nnNL)", pos, taken, runs, last_time);
+}
+
+static PyMethodDef fast_path_methods[] = {
+    {"fast_records", fast_records, METH_VARARGS,
+     "Take the fast-path records of a pcap buffer: (pos, taken, runs, last_time)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef fast_path_module = {
+    PyModuleDef_HEAD_INIT, "sniffer.sources._fast_path", "The capture source's C hot loop.",
+    -1, fast_path_methods,
+};
+
+PyMODINIT_FUNC PyInit__fast_path(void)
+{
+    str_slow = PyUnicode_InternFromString("slow");
+    str_base = PyUnicode_InternFromString("base");
+    str_delivered = PyUnicode_InternFromString("delivered");
+    str_pending = PyUnicode_InternFromString("pending");
+    str_recent = PyUnicode_InternFromString("recent");
+    str_recent_start = PyUnicode_InternFromString("recent_start");
+    if (!str_slow || !str_base || !str_delivered || !str_pending || !str_recent ||
+        !str_recent_start) {
+        return NULL;
+    }
+    PieceType = PyStructSequence_NewType(&piece_desc);
+    if (PieceType == NULL) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&fast_path_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    Py_INCREF(PieceType);
+    if (PyModule_AddObject(module, "Piece", (PyObject *)PieceType) < 0) {
+        Py_DECREF(PieceType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
