@@ -141,8 +141,9 @@ class DualCamMatcher:
             if (first_packet - 1) * PACKET_SIZE != first_offset:
                 return 0
             limit = min(count * PACKET_SIZE, MAX_FILE_BYTES) if size is None else MAX_FILE_BYTES
-            # every packet is full but the last one (packet ``count``), which ends the run
-            frames = count - first_packet + 1 if first_packet <= count else run.count
+            # every packet is full but the last one (packet ``count``), which ends the run;
+            # past it (a resent or extra packet) none is exempt: frame run.count + 1 is never
+            frames = count - first_packet + 1 if first_packet <= count else run.count + 1
             taken = _take_frames(file, run, 0, limit - first_offset, frames, PACKET_SIZE)[0]
             if first_packet + taken - 1 == count:
                 size = len(file.data)
@@ -652,8 +653,8 @@ class DualCamMatcher:
                 f"{'packets ' if not file.byte_mode else 'bytes '}{what}.",
             )
         if file.frames:
-            self._objects.append(extract_object(file))
-        file.data = bytearray()  # the object holds the bytes now: memory stays one file
+            self._objects.append(extract_object(file))  # the object takes the bytes
+        file.data = bytearray()  # memory stays one file
         # the per-DATA-frame lists are summarised now; release them (one entry per KiB of
         # file: about 250 KB per finished file, which piled up over a long capture)
         file.final_details = file_details(file)

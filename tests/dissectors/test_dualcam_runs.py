@@ -193,6 +193,34 @@ def test_real_logs(name: str, tmp_path: Path) -> None:
     assert_runs_change_nothing(events, tmp_path)
 
 
+@pytest.mark.parametrize("short", [0, 1, 500])
+@pytest.mark.parametrize("announced", [-2, -1, 0])
+def test_packets_past_the_announced_count(short: int, announced: int, tmp_path: Path) -> None:
+    """START announces fewer (or more) packets than come, in one run: the full packets past
+    the last one are plain data, a short one among them sets the size (through observe)."""
+    file = bytes(i % 253 for i in range(4 * 1024 + short))
+    frames = [frame for _, frame in encode.data_frames(file)]
+    link = Link(1, "tcp", "10.0.0.1:4000", "10.0.0.9:5232")
+    info = LinkInfo(link, Transport.STREAM, 4000, 5232)
+    count = len(frames) + announced
+    steps = [
+        (Side.A, encode.init(IMEI, 0x44000400)),
+        (Side.A, encode.start(count)),
+        (Side.A, encode.sync(1)),
+        (Side.A, b"".join(frames[: count - 1])),
+        (Side.A, frames[count - 1]),
+        (Side.B, encode.metadata_request()),  # the frames after it come in a run of their own
+        (Side.A, b"".join(frames[count:])),
+    ]
+    events: list[Event] = [
+        Chunk(info, side, T0 + index * 1_000_000, data)
+        for index, (side, data) in enumerate(steps)
+        if data
+    ]
+    events.append(LinkClosed(info, T0 + 10_000_000))
+    assert_runs_change_nothing(events, tmp_path)
+
+
 # -- random sessions, splits and faults --------------------------------------------------------
 
 
