@@ -1,7 +1,9 @@
 /* DualCam's optional C kernels; dissectors/dualcam/speedups.py has the same API in Python.
  *
  * crc16_kermit(data, crc=0) -> int
- *     CRC-16/KERMIT (poly 0x1021 reflected, no xorout) of data, continuing from crc.
+ *     CRC-16/KERMIT (poly 0x1021 reflected, no xorout) of data, continuing from crc: folded
+ *     with PCLMULQDQ where the CPU has it (CAMSHARK_NO_PCLMUL=1 turns it off), else
+ *     slicing-by-8; the payload copy of take_data_frames rides on the same loads.
  * scan_data_frames(buf, pos) -> (end, count, last, pending)
  *     From buf[pos], walk consecutive device DATA frames (00 04 len:u16, 3 <= len <= 0x402)
  *     that lie wholly in buf. end: index after the last one; count: how many; last: index of
@@ -27,6 +29,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DATA_CMD 0x04
@@ -36,25 +39,9 @@
 
 static uint16_t kermit[8][256];
 
-static void init_tables(void)
-{
-    for (int byte = 0; byte < 256; byte++) {
-        uint16_t crc = (uint16_t)byte;
-        for (int bit = 0; bit < 8; bit++) {
-            crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0x8408) : (uint16_t)(crc >> 1);
-        }
-        kermit[0][byte] = crc;
-    }
-    for (int byte = 0; byte < 256; byte++) {
-        for (int k = 1; k < 8; k++) {
-            uint16_t prev = kermit[k - 1][byte];
-            kermit[k][byte] = (uint16_t)((prev >> 8) ^ kermit[0][prev & 0xFF]);
-        }
-    }
-}
-
 /* Slicing-by-8; copies the bytes to dest on the way when dest is not NULL (one pass). */
-static uint16_t crc_copy(uint16_t crc, const unsigned char *p, Py_ssize_t n, unsigned char *dest)
+static uint16_t crc_copy_table(uint16_t crc, const unsigned char *p, Py_ssize_t n,
+                               unsigned char *dest)
 {
     while (n >= 8) {
         if (dest != NULL) {
@@ -75,6 +62,128 @@ static uint16_t crc_copy(uint16_t crc, const unsigned char *p, Py_ssize_t n, uns
         crc = (uint16_t)((crc >> 8) ^ kermit[0][(crc ^ *p++) & 0xFF]);
     }
     return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_FOLD 1
+
+/* Carry-less folding (PCLMULQDQ), 16 bytes at a time, of the bit-reflected message: a
+ * 128-bit block H = Hh x^64 + Hl before 128 more bits is congruent mod P to
+ * Hh (x^192 mod P) + Hl (x^128 mod P), which has fewer than 80 bits and is XORed into the
+ * next block. A product of two reflected 64-bit values comes out one bit up, hence
+ * x^191 and x^127. The last block left is congruent to the message: its table CRC from
+ * 0 is the message's (the register was XORed into the first bytes, as the table does). */
+static uint64_t fold_constants[4];
+static int use_fold;
+
+static uint64_t reflected_x_power(int exponent)
+{
+    uint32_t value = 1; /* x^exponent mod P, P = x^16 + x^12 + x^5 + 1 */
+    for (int i = 0; i < exponent; i++) {
+        value <<= 1;
+        if (value & 0x10000) {
+            value ^= 0x11021;
+        }
+    }
+    uint64_t reflected = 0;
+    for (int bit = 0; bit < 16; bit++) {
+        if (value & (1u << bit)) {
+            reflected |= (uint64_t)1 << (63 - bit);
+        }
+    }
+    return reflected;
+}
+
+__attribute__((target("pclmul,sse2"))) static inline __m128i fold(__m128i block,
+                                                                    __m128i constants)
+{
+    return _mm_xor_si128(_mm_clmulepi64_si128(block, constants, 0x00),
+                         _mm_clmulepi64_si128(block, constants, 0x11));
+}
+
+__attribute__((target("pclmul,sse2"))) static inline __m128i load_copy(const unsigned char *p,
+                                                                       unsigned char *dest)
+{
+    __m128i block = _mm_loadu_si128((const __m128i *)p);
+    if (dest != NULL) {
+        _mm_storeu_si128((__m128i *)dest, block);
+    }
+    return block;
+}
+
+/* n is a multiple of 16, at least 32. Four blocks are folded side by side (by 512 bits)
+ * while 64 bytes remain, then into one, then one at a time. */
+__attribute__((target("pclmul,sse2"))) static uint16_t
+crc_copy_fold(uint16_t crc, const unsigned char *p, Py_ssize_t n, unsigned char *dest)
+{
+    const __m128i by_one = _mm_set_epi64x((long long)fold_constants[1],
+                                          (long long)fold_constants[0]);
+    const __m128i by_four = _mm_set_epi64x((long long)fold_constants[3],
+                                           (long long)fold_constants[2]);
+    __m128i block = _mm_xor_si128(load_copy(p, dest), _mm_cvtsi32_si128(crc));
+    Py_ssize_t at = 16;
+    if (n >= 128) {
+        __m128i b1 = load_copy(p + 16, dest != NULL ? dest + 16 : NULL);
+        __m128i b2 = load_copy(p + 32, dest != NULL ? dest + 32 : NULL);
+        __m128i b3 = load_copy(p + 48, dest != NULL ? dest + 48 : NULL);
+        for (at = 64; n - at >= 64; at += 64) {
+            unsigned char *to = dest != NULL ? dest + at : NULL;
+            block = _mm_xor_si128(fold(block, by_four), load_copy(p + at, to));
+            b1 = _mm_xor_si128(fold(b1, by_four), load_copy(p + at + 16, to ? to + 16 : NULL));
+            b2 = _mm_xor_si128(fold(b2, by_four), load_copy(p + at + 32, to ? to + 32 : NULL));
+            b3 = _mm_xor_si128(fold(b3, by_four), load_copy(p + at + 48, to ? to + 48 : NULL));
+        }
+        block = _mm_xor_si128(fold(block, by_one), b1);
+        block = _mm_xor_si128(fold(block, by_one), b2);
+        block = _mm_xor_si128(fold(block, by_one), b3);
+    }
+    for (; at < n; at += 16) {
+        block = _mm_xor_si128(fold(block, by_one),
+                              load_copy(p + at, dest != NULL ? dest + at : NULL));
+    }
+    unsigned char last[16];
+    _mm_storeu_si128((__m128i *)last, block);
+    return crc_copy_table(0, last, 16, NULL);
+}
+#endif
+
+/* CRC-16/KERMIT of p[0:n] from crc, copying the bytes to dest when it is not NULL. */
+static uint16_t crc_copy(uint16_t crc, const unsigned char *p, Py_ssize_t n, unsigned char *dest)
+{
+#ifdef HAVE_FOLD
+    if (use_fold && n >= 32) {
+        Py_ssize_t head = n % 16; /* the table takes the odd bytes first */
+        crc = crc_copy_table(crc, p, head, dest);
+        return crc_copy_fold(crc, p + head, n - head, dest != NULL ? dest + head : NULL);
+    }
+#endif
+    return crc_copy_table(crc, p, n, dest);
+}
+
+static void init_tables(void)
+{
+    for (int byte = 0; byte < 256; byte++) {
+        uint16_t crc = (uint16_t)byte;
+        for (int bit = 0; bit < 8; bit++) {
+            crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0x8408) : (uint16_t)(crc >> 1);
+        }
+        kermit[0][byte] = crc;
+    }
+    for (int byte = 0; byte < 256; byte++) {
+        for (int k = 1; k < 8; k++) {
+            uint16_t prev = kermit[k - 1][byte];
+            kermit[k][byte] = (uint16_t)((prev >> 8) ^ kermit[0][prev & 0xFF]);
+        }
+    }
+#ifdef HAVE_FOLD
+    fold_constants[0] = reflected_x_power(191);
+    fold_constants[1] = reflected_x_power(127);
+    fold_constants[2] = reflected_x_power(575);
+    fold_constants[3] = reflected_x_power(511);
+    __builtin_cpu_init();
+    use_fold = __builtin_cpu_supports("pclmul") && getenv("CAMSHARK_NO_PCLMUL") == NULL;
+#endif
 }
 
 /* Length (4 + len) of the DATA frame whose header is at buf[pos], or 0 if there is none. */

@@ -4,6 +4,8 @@ and the spec, on golden vectors and on any input."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -56,7 +58,11 @@ def test_crc_spec_vectors(kernel: Callable[..., int]) -> None:
     assert kernel(b"6789", kernel(b"12345", 0)) == 0x2189  # a chain continues the register
 
 
-@given(st.binary(max_size=3000), st.integers(0, 0xFFFF))
+@given(
+    st.binary(max_size=3000)
+    | st.integers(0, 70).flatmap(lambda n: st.binary(min_size=n * 16, max_size=n * 16 + 15)),
+    st.integers(0, 0xFFFF),
+)
 def test_crc_matches_fastcrc(data: bytes, init: int) -> None:
     for kernel in _both("crc16_kermit"):
         assert kernel(data, init) == crc16.kermit(data, init)
@@ -221,3 +227,24 @@ def test_run_headers_list_each_frame(sizes: list[int]) -> None:
     assert headers[-1] == expected[-1]
     assert list(headers) == expected
     assert headers[1:] == expected[1:]
+
+
+@needs_c
+def test_crc_table_path_where_pclmul_is_off() -> None:
+    """The C kernel folds with PCLMULQDQ where the CPU has it; the table path it falls back
+    to (CAMSHARK_NO_PCLMUL, or another CPU) must give the same CRCs."""
+    script = (
+        "import random\n"
+        "from fastcrc import crc16\n"
+        "from dissectors.dualcam import speedups\n"
+        "rng = random.Random(5)\n"
+        "for size in [*range(70), 1023, 1024, 1025, 5000]:\n"
+        "    data, init = rng.randbytes(size), rng.randrange(65536)\n"
+        "    assert speedups.crc16_kermit(data, init) == crc16.kermit(data, init), size\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "CAMSHARK_NO_PCLMUL": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.stdout == "ok\n", done.stderr
