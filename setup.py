@@ -1,8 +1,9 @@
-"""The optional C kernels (``dissectors._speedups``, ``sniffer.sources._fast_path``); everything
-else is in pyproject.toml.
+"""The optional C kernels (``dissectors._speedups``, ``dissectors._dualcam_speedups``,
+``sniffer.sources._fast_path``); everything else is in pyproject.toml.
 
 ``optional=True``: without a compiler the install still succeeds and camshark uses the
-pure-Python versions in ``dissectors.speedups`` and ``sniffer.sources.fast_packets``.
+pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups`` and
+``sniffer.sources.fast_packets``.
 """
 
 from setuptools import Extension, setup
@@ -10,6 +11,9 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("dissectors._speedups", ["dissectors/_speedups.c"], optional=True),
+        Extension(
+            "dissectors._dualcam_speedups", ["dissectors/_dualcam_speedups.c"], optional=True
+        ),
         Extension("sniffer.sources._fast_path", ["sniffer/sources/_fast_path.c"], optional=True),
     ]
 )

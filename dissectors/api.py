@@ -353,7 +353,8 @@ class ExtractedObject:
     protocol: str
     name: str
     """A suggested file name, not yet made safe (the writer sanitises it)."""
-    data: bytes
+    data: bytes | bytearray
+    """The bytes (a bytearray when the dissector hands over the buffer it filled)."""
     frames: tuple[int, ...]
     """Record numbers the bytes came from."""
     complete: bool = True
@@ -361,8 +362,10 @@ class ExtractedObject:
     content_type: str = "application/octet-stream"
     details: dict[str, object] = field(default_factory=dict)
     """Protocol-specific facts for the index (CRC results, metadata, outcome)."""
-    extra_files: dict[str, bytes] = field(default_factory=dict)
-    """Derived files written beside the object, by suffix (``.h265`` for a PTMF video)."""
+    extra_files: dict[str, bytes | tuple[memoryview, ...]] = field(default_factory=dict)
+    """Derived files written beside the object, by suffix (``.h265`` for a PTMF video): their
+    bytes, or the consecutive pieces of ``data`` they are made of, written one after the
+    other (joining them would copy most of a video once more)."""
 
 
 @dataclass(slots=True, eq=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from dissectors.api import ExtractedObject
@@ -15,6 +16,9 @@ from sniffer.output.json import dumps
 INDEX_NAME = "index.json"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_NAME = 120
+SLICE = 256 * 1024
+"""Bytes hashed and written at a time: the write copies them while they are still cached
+(hashing all, then writing all, would read every file from memory twice)."""
 
 
 def safe_name(name: str) -> str:
@@ -29,6 +33,19 @@ def safe_name(name: str) -> str:
         else:
             cleaned = cleaned[:MAX_NAME]
     return cleaned
+
+
+def _write_hashed(path: Path, pieces: Iterable[bytes | bytearray | memoryview]) -> str:
+    """Write the ``pieces`` one after the other to ``path``; return the sha256 (hex)."""
+    digest = hashlib.sha256()
+    with path.open("wb") as out:
+        for data in pieces:
+            with memoryview(data) as view:
+                for start in range(0, len(view), SLICE):
+                    piece = view[start : start + SLICE]
+                    digest.update(piece)
+                    out.write(piece)
+    return digest.hexdigest()
 
 
 def _ranges(numbers: tuple[int, ...]) -> list[list[int]]:
@@ -66,23 +83,23 @@ class ObjectsWriter:
     def write(self, obj: ExtractedObject) -> dict[str, object]:
         """Write one object (and its derived files); return its index entry."""
         name = self._unique(obj.name)
-        (self.directory / name).write_bytes(obj.data)
+        sha256 = _write_hashed(self.directory / name, (obj.data,))
         extra: dict[str, dict[str, object]] = {}
-        for suffix, data in obj.extra_files.items():
+        for suffix, derived in obj.extra_files.items():
+            pieces = (derived,) if isinstance(derived, bytes) else derived
             base = name.rpartition(".")[0] or name
             extra_name = self._unique(base + suffix)
-            (self.directory / extra_name).write_bytes(data)
             extra[suffix] = {
                 "file": extra_name,
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
+                "size": sum(len(piece) for piece in pieces),
+                "sha256": _write_hashed(self.directory / extra_name, pieces),
             }
         entry: dict[str, object] = {
             "file": name,
             "protocol": obj.protocol,
             "content_type": obj.content_type,
             "size": len(obj.data),
-            "sha256": hashlib.sha256(obj.data).hexdigest(),
+            "sha256": sha256,
             "complete": obj.complete,
             "holes": [list(hole) for hole in obj.holes],
             "frames": _ranges(obj.frames),

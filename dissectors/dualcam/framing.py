@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import cast
+from typing import cast, overload
 
 from dissectors.api import (
     Direction,
@@ -36,7 +36,7 @@ from dissectors.bulk import (
     LinkSide,
     Piece,
 )
-from dissectors.dualcam import spec
+from dissectors.dualcam import spec, speedups
 from dissectors.dualcam.tables import (
     DEVICE_COMMANDS,
     MAX_DATA_LEN,
@@ -57,12 +57,51 @@ IMEI_MIN = 10**13
 IMEI_MAX = 10**15
 
 _DATA = int(Command.DATA)
-_DATA_LENGTHS = range(3, MAX_DATA_LEN + 1)
+_DATA_LENGTHS = range(speedups.MIN_DATA_LEN, MAX_DATA_LEN + 1)
 """Declared lengths of a DATA frame (at least one file byte and the CRC)."""
 _PRINTABLE = bytes(range(0x20, 0x7F))
 """Identifiers and paths are printable ASCII (paths may end with NUL)."""
 _DEVICE_SCAN = re.compile(rb"\x00[\x00\x01\x03\x04\x05\x0b\x0d\x0e]")
 _SERVER_SCAN = re.compile(rb"\x00[\x00\x02\x05\x08\x09\x0a\x0c]")
+
+
+class DataRunHeaders(Sequence[tuple[int, int]]):
+    """The (offset, length) of each DATA frame of a run, listed only when asked for: the
+    tracker takes most runs whole without them (``len`` and the last one are known)."""
+
+    __slots__ = ("_count", "_data", "_last", "_listed")
+
+    def __init__(self, data: bytes, count: int, last: tuple[int, int]) -> None:
+        self._data = data
+        self._count = count
+        self._last = last
+        self._listed: list[tuple[int, int]] | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, int]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[int, int] | list[tuple[int, int]]:
+        if isinstance(index, int) and index in (-1, self._count - 1):
+            return self._last
+        return self._list()[index]
+
+    def _list(self) -> list[tuple[int, int]]:
+        if self._listed is None:
+            data = self._data
+            listed = []
+            offset = 0
+            for _ in range(self._count):
+                length = 4 + (data[offset + 2] << 8 | data[offset + 3])
+                listed.append((offset, length))
+                offset += length
+            self._listed = listed
+        return self._listed
 
 
 class DualCamFramer:
@@ -242,30 +281,20 @@ class DualCamFramer:
 
     def _data_run(self, out: list[Frame | Junk | FrameRun], pos: int, length: int) -> int:
         """Emit the DATA frame at ``pos`` and the complete DATA frames right after it as one
-        FrameRun of (offset, length) headers with per-frame times; return the index after the
-        run. Stops where ``_length`` would say anything but "a complete DATA frame", so the
-        frames are the ones ``_drain`` would cut; a DATA frame still arriving becomes the
-        pending one, as ``_drain`` would make it."""
+        FrameRun (headers worked out when asked for, times per chunk); return the index
+        after the run. Stops where ``_length`` would say anything but "a complete DATA
+        frame", so the frames are the ones ``_drain`` would cut; a DATA frame still arriving
+        becomes the pending one, as ``_drain`` would make it."""
         buf = self._buf
-        size = len(buf)
         base = self._base
-        at = self._times.at
-        headers = [(0, length)]
-        times = [at(base + pos)]
-        end = pos + length
-        while end + 4 <= size and buf[end] == 0 and buf[end + 1] == _DATA:
-            declared = buf[end + 2] << 8 | buf[end + 3]
-            if declared not in _DATA_LENGTHS:
-                break
-            if end + 4 + declared > size:
-                self._pending = (base + end, 4 + declared)
-                break
-            headers.append((end - pos, 4 + declared))
-            times.append(at(base + end))
-            end += 4 + declared
+        end, count, last, pending = speedups.scan_data_frames(buf, pos)
+        if pending:
+            self._pending = (base + end, pending)
         with memoryview(buf) as view:
             data = bytes(view[pos:end])  # one copy (a bytearray slice would be a second)
-        out.append(FrameRun(self.side, base + pos, data, headers, None, times))
+        headers = DataRunHeaders(data, count, (last - pos, end - last))
+        offsets, times = self._times.snapshot()
+        out.append(FrameRun(self.side, base + pos, data, headers, offsets, times))
         return end
 
     def _junk_blocks(self, out: list[Frame | Junk | FrameRun]) -> None:

@@ -21,6 +21,8 @@ bare_command, bad_length, metadata_quirk, metadata_version, future_timestamp, un
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dissectors.api import (
     Direction,
     Dissection,
@@ -33,6 +35,7 @@ from dissectors.api import (
 )
 from dissectors.bulk import FrameRun
 from dissectors.checksums import crc16_kermit
+from dissectors.dualcam import speedups
 from dissectors.dualcam.coverage import Ranges, diff_span, packets_text
 from dissectors.dualcam.records import (
     PROTOCOL,
@@ -116,79 +119,52 @@ class DualCamMatcher:
         file = session.file if session is not None else None
         if file is None or file.done or not file.synced or not file.chain_ok:
             return 0
-        data = file.data
-        gaps = file.gaps_ms
         byte_mode = file.byte_mode
         count = file.count
         size = file.size
-        crc = file.crc
-        last_ns = file.last_data_ns
-        first_offset = offset = len(data)
-        first_packet = packet = file.next_packet  # packet mode only
+        first_offset = len(file.data)
+        first_packet = file.next_packet  # packet mode only
         if byte_mode:
-            if file.next_offset != offset:
+            if file.next_offset != first_offset:
                 return 0
-            limit = count if size is None else size
+            taken = pos = 0
+            if size is None:  # until a frame fixes the size (to count), count bounds it
+                taken, pos = _take_frames(
+                    file, run, 0, min(count, MAX_FILE_BYTES) - first_offset, 1, 0
+                )
+                if taken == 0:
+                    return 0
+                size = count
+            room = MAX_FILE_BYTES - len(file.data)  # once the size is known, only the cap
+            taken += _take_frames(file, run, pos, room, run.count - taken, 0)[0]
         else:
-            if (packet - 1) * PACKET_SIZE != offset:
+            if (first_packet - 1) * PACKET_SIZE != first_offset:
                 return 0
-            limit = count * PACKET_SIZE if size is None else size
-        if limit > MAX_FILE_BYTES:
-            limit = MAX_FILE_BYTES
-        taken = 0
-        last_packet = False
-        raw = run.data
-        for (low, length), now in zip(run.headers, run.times(), strict=True):
-            high = low + length - 2
-            low += 4
-            end = offset + high - low
-            if end > limit and (size is None or end > MAX_FILE_BYTES):
-                break  # beyond_announced
-            if last_ns is not None and now - last_ns > STALL_NS:
-                break
-            payload = raw[low:high]
-            computed = crc16_kermit(payload, crc)
-            if computed != raw[high] << 8 | raw[high + 1]:
-                break
-            if byte_mode:
-                if size is None:
-                    size = count
-            elif packet == count:
-                size = end
-                last_packet = True  # what may come after it is for observe
-            elif end - offset < PACKET_SIZE:
-                break  # short_packet
-            if last_ns is None:
-                file.first_data_ns = now
-            else:
-                gaps.append((now - last_ns) / 1e6)
-            last_ns = now
-            crc = computed
-            data += payload
-            offset = end
-            packet += 1
-            taken += 1
-            if last_packet:
-                break
+            limit = min(count * PACKET_SIZE, MAX_FILE_BYTES) if size is None else MAX_FILE_BYTES
+            # every packet is full but the last one (packet ``count``), which ends the run;
+            # past it (a resent or extra packet) none is exempt: frame run.count + 1 is never
+            frames = count - first_packet + 1 if first_packet <= count else run.count + 1
+            taken = _take_frames(file, run, 0, limit - first_offset, frames, PACKET_SIZE)[0]
+            if first_packet + taken - 1 == count:
+                size = len(file.data)
         if taken == 0:
             return 0
         assert session is not None
-        assert last_ns is not None
+        assert file.last_data_ns is not None
+        offset = len(file.data)
         session.orphan_crc = None
         if byte_mode:
             file.next_offset = offset
         else:
-            file.next_packet = packet
-            file.packets.update(range(first_packet, packet))
+            file.next_packet = first_packet + taken
+            file.packets.update(range(first_packet, first_packet + taken))
         file.size = size
-        file.crc = crc
-        file.last_data_ns = last_ns
         file.received += offset - first_offset
         file.verified.add(first_offset, offset)
         file.frames.extend(range(first_number, first_number + taken))
         file.last_data = None  # no Record to annotate if the file ends aborted
         file.last_record = first_number + taken - 1
-        file.last_time_ns = last_ns
+        file.last_time_ns = file.last_data_ns
         return taken
 
     def expire(self, now_ns: int) -> None:
@@ -677,14 +653,35 @@ class DualCamMatcher:
                 f"{'packets ' if not file.byte_mode else 'bytes '}{what}.",
             )
         if file.frames:
-            self._objects.append(extract_object(file))
-        file.data = bytearray()  # the object holds the bytes now: memory stays one file
+            self._objects.append(extract_object(file))  # the object takes the bytes
+        file.data = bytearray()  # memory stays one file
         # the per-DATA-frame lists are summarised now; release them (one entry per KiB of
         # file: about 250 KB per finished file, which piled up over a long capture)
         file.final_details = file_details(file)
         del file.frames[1:]  # keep the truthiness "some DATA was seen"
         file.packets = set()
         file.gaps_ms = []
+
+
+def _take_frames(
+    file: FileState, run: FrameRun, pos: int, room: int, max_frames: int, full: int
+) -> tuple[int, int]:
+    """``speedups.take_data_frames`` from ``run.data[pos]`` into ``file`` (its data, CRC
+    register, gaps and DATA times); returns (frames taken, index after them)."""
+    if run.arrival_offsets is not None:
+        offsets: Sequence[int] = run.arrival_offsets
+    else:  # per-frame times: each frame's own offset
+        offsets = [run.start + header[0] for header in run.headers]
+    taken, pos, crc, last_ns, first_ns = speedups.take_data_frames(
+        run.data, pos, file.data, file.crc, room, max_frames, full,
+        run.start, offsets, run.arrival_times, file.last_data_ns, STALL_NS, file.gaps_ms,
+    )  # fmt: skip
+    if taken:
+        if file.last_data_ns is None:
+            file.first_data_ns = first_ns
+        file.crc = crc
+        file.last_data_ns = last_ns
+    return taken, pos
 
 
 def _annotate(

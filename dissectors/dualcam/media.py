@@ -38,7 +38,7 @@ class PtmfRecord:
         return slice(start, start + self.length)
 
 
-def sniff_content(data: bytes) -> tuple[str, str]:
+def sniff_content(data: bytes | bytearray) -> tuple[str, str]:
     """(content type, file suffix) from the magic bytes."""
     if data.startswith(JPEG_SOI):
         return "image/jpeg", ".jpg"
@@ -51,7 +51,7 @@ def sniff_content(data: bytes) -> tuple[str, str]:
     return "application/octet-stream", ".bin"
 
 
-def ptmf_records(data: bytes) -> tuple[list[PtmfRecord], int]:
+def ptmf_records(data: bytes | bytearray) -> tuple[list[PtmfRecord], int]:
     """Walk the PTMF chain; return the records and the offset where the walk stopped.
 
     The walk stops at the end of the data, at a header that is not ``PTMF`` or at a record
@@ -74,13 +74,14 @@ def ptmf_records(data: bytes) -> tuple[list[PtmfRecord], int]:
     return records, pos
 
 
-def annexb_from_ptmf(data: bytes, records: list[PtmfRecord]) -> bytes:
-    """The H.265 Annex-B elementary stream: the video records' payloads, in order."""
-    with memoryview(data) as view:  # slices of a view are not copies
-        return b"".join([view[r.payload] for r in records if r.kind in ("I", "P")])
+def annexb_pieces(data: bytes | bytearray, records: list[PtmfRecord]) -> tuple[memoryview, ...]:
+    """The H.265 Annex-B elementary stream: the video records' payloads, in order, as views
+    of ``data`` (not copies)."""
+    view = memoryview(data)
+    return tuple(view[r.payload] for r in records if r.kind in ("I", "P"))
 
 
-def ptmf_summary(data: bytes) -> dict[str, object]:
+def ptmf_summary(data: bytes | bytearray) -> dict[str, object]:
     """Frame counts, size and duration of a PTMF video (for the objects index)."""
     records, stop = ptmf_records(data)
     video = [r for r in records if r.kind in ("I", "P")]
@@ -105,7 +106,7 @@ def ptmf_summary(data: bytes) -> dict[str, object]:
     return summary
 
 
-def jpeg_summary(data: bytes) -> dict[str, object]:
+def jpeg_summary(data: bytes | bytearray) -> dict[str, object]:
     """JPEG dimensions from the first SOF marker, and whether the EOI is present."""
     info: dict[str, object] = {"eoi": data.rstrip(b"\x00").endswith(b"\xff\xd9")}
     pos = 2

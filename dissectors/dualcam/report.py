@@ -48,11 +48,15 @@ def _metadata_dict(meta: DualCamMetadata) -> dict[str, object]:
 
 
 def extract_object(file: FileState) -> ExtractedObject:
-    """The file as received (holes zero-filled), with its details and derived files."""
+    """The file as received (holes zero-filled), with its details and derived files.
+
+    The object takes the file's buffer as it is (no copy); the file starts an empty one.
+    """
     size = file.size if file.size is not None else len(file.data)
-    with memoryview(file.data) as received:
-        data = bytes(received[:size])  # one copy (a bytearray slice would be a second)
-    if len(data) < size:
+    data, file.data = file.data, bytearray()
+    if len(data) > size:
+        del data[size:]
+    elif len(data) < size:
         data += bytes(size - len(data))
     content_type, suffix = media.sniff_content(data)
     if suffix == ".bin":  # the first packet is missing: go by what was requested
@@ -61,14 +65,14 @@ def extract_object(file: FileState) -> ExtractedObject:
     name = file_name(file)
     holes = tuple(file.verified.gaps(0, file.expected))
     details = file_details(file)
-    extra: dict[str, bytes] = {}
+    extra: dict[str, bytes | tuple[memoryview, ...]] = {}
     if content_type == "image/jpeg":
         details["jpeg"] = media.jpeg_summary(data)
     elif content_type == "video/x-teltonika-ptmf":
         records, _ = media.ptmf_records(data)
         details["ptmf"] = media.ptmf_summary(data)
         if records:
-            extra[".h265"] = media.annexb_from_ptmf(data, records)
+            extra[".h265"] = media.annexb_pieces(data, records)
     return ExtractedObject(
         protocol=PROTOCOL,
         name=name,

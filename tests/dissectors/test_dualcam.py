@@ -483,7 +483,7 @@ def test_media_helpers_on_synthetic_ptmf() -> None:
     records, stop = media.ptmf_records(video)
     assert stop == len(video)
     assert [r.kind for r in records] == ["I", "A", "P"]
-    assert media.annexb_from_ptmf(video, records) == nal + nal
+    assert b"".join(media.annexb_pieces(video, records)) == nal + nal
     summary = media.ptmf_summary(video)
     assert (summary["video_frames"], summary["fps"], summary["duration_s"]) == (2, 20.0, 0.1)
     assert media.sniff_content(video) == ("video/x-teltonika-ptmf", ".ptmf")

@@ -195,7 +195,7 @@ def test_real_video_with_resume() -> None:
     )
     assert ptmf["tiles_file"] is True
     assert (ptmf["width"], ptmf["height"]) == (1280, 720)
-    assert obj.extra_files[".h265"].startswith(b"\x00\x00\x00\x01\x40\x01")  # VPS
+    assert b"".join(obj.extra_files[".h265"]).startswith(b"\x00\x00\x00\x01\x40\x01")  # VPS
     assert obj.name == "dualcam-863719061653375-videof-20241029T124342Z.ptmf"
     (transfer,) = run.transfers
     assert (transfer.outcome, transfer.crc_failures, transfer.verified) == ("complete", 1, 597868)

@@ -31,7 +31,7 @@ from dissectors.bulk import (
     PieceFramer,
 )
 from dissectors.checksums import crc16_kermit
-from dissectors.dualcam import encode, spec
+from dissectors.dualcam import encode, spec, speedups
 from dissectors.dualcam.framing import new_framer
 from dissectors.dualcam.matching import DualCamMatcher
 from sniffer import bulk as bulk_module
@@ -161,12 +161,23 @@ def capture_events(path: Path) -> list[Event]:
         source.close()
 
 
+@pytest.fixture(params=["c", "python"])
+def run_kernels(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the C run kernels (when built) and with their pure-Python twins."""
+    if request.param == "c" and not speedups.HAVE_C:
+        pytest.skip("the C kernels were not built")
+    if request.param == "python":
+        for name in ("scan_data_frames", "take_data_frames"):
+            monkeypatch.setattr(speedups, name, getattr(speedups, f"{name}_python"))
+    return str(request.param)
+
+
 @pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.pcapng")), ids=lambda p: p.name)
-def test_bundled_captures(path: Path, tmp_path: Path) -> None:
+def test_bundled_captures(path: Path, tmp_path: Path, run_kernels: str) -> None:
     assert_runs_change_nothing(capture_events(path), tmp_path)
 
 
-def test_benchmark_capture_goes_through_the_runs(tmp_path: Path) -> None:
+def test_benchmark_capture_goes_through_the_runs(tmp_path: Path, run_kernels: str) -> None:
     info = dualcam_capture.generate(tmp_path / "cam.pcap", 1_500_000, connections=3)
     fast = assert_runs_change_nothing(capture_events(info.path), tmp_path)
     index = json.loads(fast.files["index.json"])
@@ -190,6 +201,36 @@ def test_real_logs(name: str, tmp_path: Path) -> None:
     info = LinkInfo(link, Transport.STREAM, 51234, 10014)
     events: list[Event] = [Chunk(info, Side.A, t, data) for t, data in chunks_of(name)]
     events.append(LinkClosed(info, events[-1].time_ns + 1))
+    assert_runs_change_nothing(events, tmp_path)
+
+
+@pytest.mark.parametrize("short", [0, 1, 500])
+@pytest.mark.parametrize("announced", [-2, -1, 0])
+def test_packets_past_the_announced_count(
+    short: int, announced: int, tmp_path: Path, run_kernels: str
+) -> None:
+    """START announces fewer packets than come (or as many), those past the last one in a
+    run of their own: the full ones are plain data, a short one sets the size (observe)."""
+    file = bytes(i % 253 for i in range(4 * 1024 + short))
+    frames = [frame for _, frame in encode.data_frames(file)]
+    link = Link(1, "tcp", "10.0.0.1:4000", "10.0.0.9:5232")
+    info = LinkInfo(link, Transport.STREAM, 4000, 5232)
+    count = len(frames) + announced
+    steps = [
+        (Side.A, encode.init(IMEI, 0x44000400)),
+        (Side.A, encode.start(count)),
+        (Side.A, encode.sync(1)),
+        (Side.A, b"".join(frames[: count - 1])),
+        (Side.A, frames[count - 1]),
+        (Side.B, encode.metadata_request()),  # the frames after it come in a run of their own
+        (Side.A, b"".join(frames[count:])),
+    ]
+    events: list[Event] = [
+        Chunk(info, side, T0 + index * 1_000_000, data)
+        for index, (side, data) in enumerate(steps)
+        if data
+    ]
+    events.append(LinkClosed(info, T0 + 10_000_000))
     assert_runs_change_nothing(events, tmp_path)
 
 

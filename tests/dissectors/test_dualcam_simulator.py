@@ -79,7 +79,7 @@ def test_video_with_dropped_bytes_resyncs_and_completes(tmp_path: Path) -> None:
     ptmf = obj.details["ptmf"]
     assert isinstance(ptmf, dict)
     assert (ptmf["video_frames"], ptmf["audio_records"], ptmf["tiles_file"]) == (20, 25, True)
-    assert obj.extra_files[".h265"].startswith(b"\x00\x00\x00\x01\x40\x01")
+    assert b"".join(obj.extra_files[".h265"]).startswith(b"\x00\x00\x00\x01\x40\x01")
     assert transfers[0].crc_failures == 1
 
 
