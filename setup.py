@@ -1,8 +1,10 @@
 """The optional C kernels (``dissectors._speedups``, ``dissectors._dualcam_speedups``,
-``sniffer.sources._fast_path``); everything else is in pyproject.toml.
+``dissectors._smartlpr_pairing``, ``sniffer.sources._fast_path``); everything else is in
+pyproject.toml.
 
 ``optional=True``: without a compiler the install still succeeds and camshark uses the
-pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups`` and
+pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups``,
+``dissectors.smartlpr.pairing`` and
 ``sniffer.sources.fast_packets``.
 """
 
@@ -15,5 +17,8 @@ setup(
             "dissectors._dualcam_speedups", ["dissectors/_dualcam_speedups.c"], optional=True
         ),
         Extension("sniffer.sources._fast_path", ["sniffer/sources/_fast_path.c"], optional=True),
+        Extension(
+            "dissectors._smartlpr_pairing", ["dissectors/_smartlpr_pairing.c"], optional=True
+        ),
     ]
 )
