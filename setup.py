@@ -1,11 +1,10 @@
 """The optional C kernels (``dissectors._speedups``, ``dissectors._dualcam_speedups``,
-``dissectors._smartlpr_pairing``, ``sniffer.sources._fast_path``); everything else is in
-pyproject.toml.
+``dissectors._smartlpr_pairing``, ``sniffer.sources._fast_path``, ``sniffer._lean_count``);
+everything else is in pyproject.toml.
 
 ``optional=True``: without a compiler the install still succeeds and camshark uses the
 pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups``,
-``dissectors.smartlpr.pairing`` and
-``sniffer.sources.fast_packets``.
+``dissectors.smartlpr.pairing``, ``sniffer.sources.fast_packets`` and ``sniffer.stats``.
 """
 
 from setuptools import Extension, setup
@@ -20,5 +19,6 @@ setup(
         Extension(
             "dissectors._smartlpr_pairing", ["dissectors/_smartlpr_pairing.c"], optional=True
         ),
+        Extension("sniffer._lean_count", ["sniffer/_lean_count.c"], optional=True),
     ]
 )

@@ -40,6 +40,7 @@ from dissectors.smartlpr.records import (
     Trigger,
 )
 from dissectors.smartlpr.tables import SizeReading
+from sniffer import stats as stats_module
 from sniffer.output.json import dumps
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source
@@ -91,15 +92,16 @@ def bulk_report(
 
 
 def _python_kernels(patch: pytest.MonkeyPatch) -> None:
-    """The pure-Python scan and pairing kernels from now on."""
+    """The pure-Python scan, pairing and counting kernels from now on."""
     patch.setattr(framing, "smartlpr_scan", speedups.smartlpr_scan_python)
     patch.setattr(pairing, "Pairing", pairing.PairingPython)
+    patch.setattr(stats_module, "use_c", False)
 
 
 @pytest.fixture(params=["c", "python"])
 def scan_kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with the C scan and pairing kernels (when built) and the pure-Python ones."""
-    if request.param == "c" and not (speedups.HAVE_C and pairing.HAVE_C):
+    """Run the test with the C kernels (when built) and with the pure-Python ones."""
+    if request.param == "c" and not (speedups.HAVE_C and pairing.HAVE_C and stats_module.HAVE_C):
         pytest.skip("the C kernels were not built")
     if request.param == "python":
         _python_kernels(monkeypatch)
