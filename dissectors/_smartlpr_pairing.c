@@ -81,13 +81,34 @@ static int set_field(Pairing *self, PyObject *obj, int which, PyObject *name, Py
 
 /* -- the rules' common case ----------------------------------------------------------------- */
 
+/* Kept from the cycle collector: a tuple of strings and ints, or a LeanRecord (whose slots
+ * hold no reference back to it), can be in no reference cycle, and millions of them would
+ * otherwise be walked by every collection (CPython untracks such tuples itself, but only
+ * after walking them once). */
+static PyObject *untracked(PyObject *obj)
+{
+    if (obj == NULL || !PyObject_GC_IsTracked(obj)) {
+        return obj;
+    }
+    if (PyTuple_Check(obj)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(obj); i++) {
+            if (PyObject_IS_GC(PyTuple_GET_ITEM(obj, i))) {
+                return obj; /* not only strings and ints: left to the collector */
+            }
+        }
+    }
+    PyObject_GC_UnTrack(obj);
+    return obj;
+}
+
 static PyObject *make_key(PyObject *hosts, PyObject *unit, PyObject *id)
 {
     if (!PyTuple_Check(hosts) || PyTuple_GET_SIZE(hosts) != 2) {
         PyErr_SetString(PyExc_TypeError, "hosts must be a 2-tuple");
         return NULL;
     }
-    return PyTuple_Pack(4, PyTuple_GET_ITEM(hosts, 0), PyTuple_GET_ITEM(hosts, 1), unit, id);
+    return untracked(
+        PyTuple_Pack(4, PyTuple_GET_ITEM(hosts, 0), PyTuple_GET_ITEM(hosts, 1), unit, id));
 }
 
 /* 1 when the Id's parity fits the opener, 0 when not, -1 on error */
@@ -242,7 +263,7 @@ static PyObject *replied_common(Pairing *self, PyObject *target, PyObject *time_
         set_field(self, request, S_RESPONSE_IN, str_response_in, target_number) < 0) {
         goto error;
     }
-    answer = PyTuple_Pack(4, number, asked, target_number, time_ns);
+    answer = untracked(PyTuple_Pack(4, number, asked, target_number, time_ns));
     if (answer == NULL || PyObject_SetItem(self->answered, key, answer) < 0) {
         goto error;
     }
@@ -401,7 +422,7 @@ static PyObject *Pairing_trigger_seen(Pairing *self, PyObject *const *args, Py_s
         }
         Py_RETURN_FALSE;
     }
-    PyObject *value = PyTuple_Pack(2, args[3], args[4]);
+    PyObject *value = untracked(PyTuple_Pack(2, args[3], args[4]));
     int failed = value == NULL || PyObject_SetItem(self->triggers, key, value) < 0;
     Py_XDECREF(value);
     Py_DECREF(key);
@@ -441,6 +462,51 @@ static PyObject *Pairing_trigger_of(Pairing *self, PyObject *const *args, Py_ssi
     }
     Py_INCREF(found);
     return found;
+}
+
+static PyObject *Pairing_prune(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "prune(table, field, horizon)");
+        return NULL;
+    }
+    PyObject *table = args[0], *horizon = args[2];
+    Py_ssize_t field = PyLong_AsSsize_t(args[1]);
+    if (field == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t dropped = 0;
+    while (PyDict_GET_SIZE(table)) {
+        /* the oldest key: a fresh iterator each time, as the table changes under it */
+        PyObject *iterator = PyObject_GetIter(table);
+        PyObject *key = iterator ? PyIter_Next(iterator) : NULL;
+        Py_XDECREF(iterator);
+        if (key == NULL) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            break;
+        }
+        PyObject *value = PyObject_GetItem(table, key);
+        PyObject *time_ns = value ? PySequence_GetItem(value, field) : NULL;
+        Py_XDECREF(value);
+        int old = time_ns ? PyObject_RichCompareBool(time_ns, horizon, Py_LE) : -1;
+        Py_XDECREF(time_ns);
+        if (old <= 0) {
+            Py_DECREF(key);
+            if (old < 0) {
+                return NULL;
+            }
+            break;
+        }
+        int failed = PyObject_DelItem(table, key);
+        Py_DECREF(key);
+        if (failed) {
+            return NULL;
+        }
+        dropped++;
+    }
+    return PyLong_FromSsize_t(dropped);
 }
 
 /* -- take_run ------------------------------------------------------------------------------- */
@@ -519,7 +585,7 @@ static int lean_form(Pairing *self, const unsigned char *data, Py_ssize_t size_o
 static PyObject *new_row(Pairing *self, PyObject *number, PyObject *side, PyObject *time_ns,
                          PyObject *length, PyObject *key)
 {
-    PyObject *row = self->lean_type->tp_alloc(self->lean_type, 0);
+    PyObject *row = untracked(self->lean_type->tp_alloc(self->lean_type, 0));
     if (row == NULL) {
         return NULL;
     }
@@ -698,7 +764,7 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
             }
             if (taken == 1 && lean.role == TRIGGER_OPENER) {
                 PyObject *key = make_key(hosts, h_unit, trigger_id);
-                PyObject *value = key ? PyTuple_Pack(2, number_obj, time_ns) : NULL;
+                PyObject *value = key ? untracked(PyTuple_Pack(2, number_obj, time_ns)) : NULL;
                 if (value == NULL || PyObject_SetItem(self->triggers, key, value) < 0) {
                     taken = -1;
                 }
@@ -916,6 +982,7 @@ GUARDED(replied)
 GUARDED(trigger_seen)
 GUARDED(trigger_of)
 GUARDED(take_run)
+GUARDED(prune)
 
 static PyMethodDef Pairing_methods[] = {
     {"parity_ok", (PyCFunction)(void (*)(void))guarded_parity_ok, METH_FASTCALL, NULL},
@@ -925,6 +992,7 @@ static PyMethodDef Pairing_methods[] = {
     {"trigger_seen", (PyCFunction)(void (*)(void))guarded_trigger_seen, METH_FASTCALL, NULL},
     {"trigger_of", (PyCFunction)(void (*)(void))guarded_trigger_of, METH_FASTCALL, NULL},
     {"take_run", (PyCFunction)(void (*)(void))guarded_take_run, METH_FASTCALL, NULL},
+    {"prune", (PyCFunction)(void (*)(void))guarded_prune, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

@@ -192,9 +192,10 @@ class SmartLprMatcher:
             del pending[key]
             self._unanswered(entry, f"within {self.timeout_ns / 1e9:g} s")
         horizon = now_ns - MEMORY_NS
-        _prune(self._answered, lambda v: v[3] <= horizon)
-        _prune(self._triggers, lambda v: v[1] <= horizon)
-        _prune(self._refused, lambda v: v[2] <= horizon)
+        prune = self.pairing.prune
+        prune(self._answered, 3, horizon)
+        prune(self._triggers, 1, horizon)
+        prune(self._refused, 2, horizon)
 
     def link_closed(self, link: Link, time_ns: int) -> None:
         """Requests still waiting on ``link`` will never get their reply there."""

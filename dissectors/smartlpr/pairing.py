@@ -21,7 +21,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from dissectors.api import Kind, Record, Severity
 from dissectors.bulk import Annotatable, LeanRecord, LinkSide
@@ -239,6 +239,8 @@ class PairingAPI(Protocol):
 
     def trigger_of(self, hosts: Hosts, unit_id: int, trigger_id: int) -> tuple[int, int] | None: ...
 
+    def prune(self, table: OrderedDict[Key, Any], field: int, horizon: int) -> int: ...
+
     def take_run(
         self,
         side: LinkSide,
@@ -351,6 +353,18 @@ class PairingPython:
         if trigger_id == -1:
             return None
         return self._triggers.get((hosts[0], hosts[1], unit_id, trigger_id))
+
+    def prune(self, table: OrderedDict[Key, Any], field: int, horizon: int) -> int:
+        """Forget the oldest entries of ``table`` while their item ``field`` (a time) is at
+        or before ``horizon``; how many went."""
+        dropped = 0
+        while table:
+            key = next(iter(table))
+            if table[key][field] > horizon:
+                break
+            del table[key]
+            dropped += 1
+        return dropped
 
     def take_run(
         self,

@@ -89,6 +89,7 @@ call = st.one_of(
         st.sampled_from([0, 1_700_000_000 * 10**9, 2**80, -5]),
     ),
     st.tuples(st.just("parity_ok"), st.integers(-3, 2**40), st.sampled_from(KINDS)),
+    st.tuples(st.just("prune"), st.integers(0, 3), st.integers(0, 700)),
 )
 
 
@@ -117,6 +118,10 @@ def test_every_primitive_equals_its_twin(calls: list[tuple[Any, ...]], cap: int)
                     result = _entry_view(result)
             elif name == "trigger_seen":
                 result = kernel.trigger_seen(HOSTS, args[0], args[1], number, number * 10)
+            elif name == "prune":
+                table = (tables.answered, tables.triggers, tables.refused, tables.pending)[args[0]]
+                field = (3, 1, 2, 8)[args[0]]
+                result = kernel.prune(table, field, args[1])
             elif name == "refuse":
                 tables.refused[(*HOSTS, args[0], 68)] = (2, number, number * 10)
                 result = None
