@@ -22,7 +22,7 @@ from dissectors.smartlpr.records import Ack, Body, LicenseInfo, Status, StatusRe
 from dissectors.smartlpr.tables import LEN_OVERHEAD
 from dissectors.speedups import smartlpr_scan_python
 
-pytestmark = pytest.mark.skipif(not pairing.HAVE_C, reason="the C pairing kernel was not built")
+needs_c = pytest.mark.skipif(not pairing.HAVE_C, reason="the C pairing kernel was not built")
 
 HOSTS = ("10.0.0.1", "10.0.0.2")
 SIDE = LinkSide("smartlpr", Link(1, "tcp", "10.0.0.1:4000", "10.0.0.2:5232"), Kind.EVENT)  # type: ignore[arg-type]
@@ -93,6 +93,7 @@ call = st.one_of(
 )
 
 
+@needs_c
 @settings(max_examples=300, deadline=None)
 @given(st.lists(call, max_size=60), st.integers(1, 4))
 def test_every_primitive_equals_its_twin(calls: list[tuple[Any, ...]], cap: int) -> None:
@@ -193,6 +194,7 @@ def _run_both(
     assert _tables_view(c_tables) == _tables_view(py_tables)
 
 
+@needs_c
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames, st.lists(st.integers(0, 3000), max_size=5), st.integers(0, 3), st.booleans())
 def test_take_run_equals_its_twin_on_real_frames(
@@ -213,12 +215,14 @@ def test_take_run_equals_its_twin_on_real_frames(
     st.lists(header, max_size=10),
     st.integers(0, 2),
 )
+@needs_c
 def test_take_run_is_safe_and_equal_on_arbitrary_headers(
     data: bytes, headers: list[tuple[int, ...]], index: int
 ) -> None:
     _run_both(data, headers, (1000,), (7,), index, True)
 
 
+@needs_c
 def test_an_uninitialised_or_misused_pairing_raises() -> None:
     kernel = pairing.c_pairing.__new__(pairing.c_pairing)  # type: ignore[union-attr]
     with pytest.raises(RuntimeError):

@@ -16,7 +16,7 @@ from dissectors.bulk import LeanRecord, LinkSide
 from sniffer import stats as stats_module
 from sniffer.stats import Stats, render
 
-pytestmark = pytest.mark.skipif(not stats_module.HAVE_C, reason="the C kernel was not built")
+needs_c = pytest.mark.skipif(not stats_module.HAVE_C, reason="the C kernel was not built")
 
 LINKS = [Link(n, "tcp", f"10.0.0.{n}:4000", "10.0.0.9:5232") for n in (1, 2)]
 SIDES = [LinkSide("smartlpr", link, d) for link in LINKS for d in Direction][:4]
@@ -74,6 +74,7 @@ def _state(stats: Stats) -> object:
     )  # fmt: skip
 
 
+@needs_c
 @settings(max_examples=200, deadline=None)
 @given(st.lists(row, max_size=60), st.integers(1, 7), st.integers(1, 4))
 def test_the_c_counter_equals_its_twin(
@@ -92,6 +93,7 @@ def test_the_c_counter_equals_its_twin(
     assert states[0] == states[1]
 
 
+@needs_c
 def test_a_misused_counter_raises() -> None:
     assert stats_module._kernel is not None
     with pytest.raises(TypeError):
