@@ -162,20 +162,15 @@ static int opened_common(Pairing *self, PyObject *target, PyObject *time_ns, PyO
         Py_DECREF(key);
         return -1;
     }
-    PyObject *entry = self->pending_type->tp_alloc(self->pending_type, 10);
+    PyObject *zero = PyLong_FromLong(0);
+    PyObject *entry = zero ? self->pending_type->tp_alloc(self->pending_type, 10) : NULL;
     if (entry == NULL) {
+        Py_XDECREF(zero);
         Py_DECREF(key);
         return -1;
     }
     PyObject *items[10] = {target, kind, type, conv_id, unit, version, bcc_ok, request_body,
-                           time_ns, NULL};
-    PyObject *zero = PyLong_FromLong(0);
-    if (zero == NULL) {
-        Py_DECREF(entry);
-        Py_DECREF(key);
-        return -1;
-    }
-    items[9] = zero;
+                           time_ns, zero};
     for (int i = 0; i < 9; i++) {
         Py_INCREF(items[i]);
     }
@@ -652,7 +647,6 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
     }
     const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(data);
     Py_ssize_t size_of_data = PyBytes_GET_SIZE(data);
-    Py_ssize_t count = PyList_GET_SIZE(headers);
     Py_ssize_t n_times = PySequence_Fast_GET_SIZE(times);
     long long latest = 0;
     PyObject *latest_obj = NULL;
@@ -660,12 +654,14 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
     Py_ssize_t chunk = -1;
     long long next_chunk = -1;
     int error = 0;
-    while (index < count) {
+    while (index < PyList_GET_SIZE(headers)) {
         PyObject *header = PyList_GET_ITEM(headers, index);
         if (!PyTuple_Check(header) || PyTuple_GET_SIZE(header) != 8) {
             PyErr_SetString(PyExc_TypeError, "headers are 8-tuples");
             goto error;
         }
+        /* held while the rules run: a Record's attributes may run Python code */
+        Py_INCREF(header);
         PyObject *h_length = PyTuple_GET_ITEM(header, 1), *h_unit = PyTuple_GET_ITEM(header, 2);
         PyObject *h_type = PyTuple_GET_ITEM(header, 4), *h_version = PyTuple_GET_ITEM(header, 5);
         PyObject *h_id = PyTuple_GET_ITEM(header, 6);
@@ -678,11 +674,13 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         if (PyErr_Occurred()) {
             /* not a header this kernel understands: the Python path will say what it is */
             PyErr_Clear();
+            Py_DECREF(header);
             break;
         }
         Lean lean = {0};
         if (!lean_form(self, bytes, size_of_data, (Py_ssize_t)offset, (Py_ssize_t)length, size,
                        type, version, bcc_ok, &lean)) {
+            Py_DECREF(header);
             break;
         }
         /* the arrival time: per frame, or per chunk from its stream offset on */
@@ -690,6 +688,7 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         if (offsets == Py_None) {
             if (index >= n_times) {
                 PyErr_SetString(PyExc_IndexError, "a time per frame is needed");
+                Py_DECREF(header);
                 goto error;
             }
             time_ns = PySequence_Fast_GET_ITEM(times, index);
@@ -699,30 +698,31 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
             long long at = start + offset;
             if (chunk < 0 || (next_chunk >= 0 && next_chunk <= at)) {
                 chunk = chunk_at(offsets, at, &error);
-                if (error) {
-                    goto error;
-                }
-                if (chunk >= n_times) {
+                if (!error && chunk >= n_times) {
                     PyErr_SetString(PyExc_IndexError, "a time per chunk is needed");
-                    goto error;
+                    error = 1;
                 }
                 next_chunk = -1;
-                if (chunk + 1 < PySequence_Fast_GET_SIZE(offsets)) {
+                if (!error && chunk + 1 < PySequence_Fast_GET_SIZE(offsets)) {
                     next_chunk = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(offsets, chunk + 1));
-                    if (next_chunk == -1 && PyErr_Occurred()) {
-                        goto error;
-                    }
+                    error = next_chunk == -1 && PyErr_Occurred();
+                }
+                if (error) {
+                    Py_DECREF(header);
+                    goto error;
                 }
             }
             time_ns = PySequence_Fast_GET_ITEM(times, chunk);
         }
-        PyObject *zero = NULL;
+        /* owned for the iteration, like the header */
         if (time_ns == NULL) {
-            zero = PyLong_FromLong(0);
-            if (zero == NULL) {
+            time_ns = PyLong_FromLong(0);
+            if (time_ns == NULL) {
+                Py_DECREF(header);
                 goto error;
             }
-            time_ns = zero;
+        } else {
+            Py_INCREF(time_ns);
         }
         PyObject *number_obj = PyLong_FromLongLong(number + 1);
         PyObject *row = number_obj ? new_row(self, number_obj, side, time_ns, h_length, lean.key)
@@ -805,7 +805,8 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         }
         Py_XDECREF(row);
         Py_XDECREF(number_obj);
-        Py_XDECREF(zero);
+        Py_DECREF(time_ns);
+        Py_DECREF(header);
         if (taken < 0) {
             goto error;
         }
