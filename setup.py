@@ -1,9 +1,10 @@
 """The optional C kernels (``dissectors._speedups``, ``dissectors._dualcam_speedups``,
-``sniffer.sources._fast_path``); everything else is in pyproject.toml.
+``dissectors._smartlpr_pairing``, ``sniffer.sources._fast_path``, ``sniffer._lean_count``);
+everything else is in pyproject.toml.
 
 ``optional=True``: without a compiler the install still succeeds and camshark uses the
-pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups`` and
-``sniffer.sources.fast_packets``.
+pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups``,
+``dissectors.smartlpr.pairing``, ``sniffer.sources.fast_packets`` and ``sniffer.stats``.
 """
 
 from setuptools import Extension, setup
@@ -15,5 +16,9 @@ setup(
             "dissectors._dualcam_speedups", ["dissectors/_dualcam_speedups.c"], optional=True
         ),
         Extension("sniffer.sources._fast_path", ["sniffer/sources/_fast_path.c"], optional=True),
+        Extension(
+            "dissectors._smartlpr_pairing", ["dissectors/_smartlpr_pairing.c"], optional=True
+        ),
+        Extension("sniffer._lean_count", ["sniffer/_lean_count.c"], optional=True),
     ]
 )

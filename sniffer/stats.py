@@ -10,7 +10,8 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from types import ModuleType
+from typing import Protocol, cast
 
 from dissectors.api import (
     Direction,
@@ -72,6 +73,16 @@ class LatencySample:
             self.stride *= 2
 
 
+class LeanCounting(Protocol):
+    """What counts LeanRecords for ``Stats.take_all``: ``LeanCounterPython`` or the C
+    ``sniffer._lean_count.LeanCounter`` (same API and results)."""
+
+    def count(self, items: list[Record | LeanRecord], index: int, last_ns: int) -> tuple[int, int]:
+        """Count ``items[index:]`` while they are LeanRecords this counter can take whole;
+        (index of the first item not counted, latest time seen, ``last_ns`` included)."""
+        ...
+
+
 @dataclass(slots=True)
 class LinkStats:
     """Counts for one link (a conversation between two endpoints)."""
@@ -109,6 +120,8 @@ class Stats:
     _record_sides: dict[tuple[str, Link, Direction], LinkSide] = field(default_factory=dict)
     _unanswered_codes: dict[str, bool] = field(default_factory=dict)
     """Per problem code seen: whether it is an ``unanswered`` one."""
+    _counter: LeanCounting | None = None
+    """Counts the LeanRecords of ``take_all`` (made at its first call)."""
 
     def add(self, record: Record) -> None:
         """Account for one settled record."""
@@ -117,73 +130,82 @@ class Stats:
     def take_all(self, items: Sequence[Record | LeanRecord]) -> None:
         """Account for settled items in number order: the bulk-mode sink and the hot path.
 
-        A ``Record`` is first seen as the ``LeanRecord`` it would be (its NAK reason counted
-        on the way), so one loop counts both.
+        The ``LeanCounter`` (C when built) counts the LeanRecords, stopping at any item that
+        needs more (a Record, a new side, latency sample or problem code): that one is
+        counted here, a Record first seen as the ``LeanRecord`` it would be (its NAK reason
+        counted on the way), so one rule counts both.
         """
         if not items:
             return
-        types = self.types
-        waiting = self._waiting
-        sides = self._sides
-        latencies = self.latencies
-        problem_counts = self.problems
-        unanswered_codes = self._unanswered_codes
-        last_ns = self.last_ns
         if self.first_ns is None:
             self.first_ns = items[0].time_ns
         self.records += len(items)
-        last_side: LinkSide | None = None
-        stats: LinkStats | None = None
-        to_device = False
-        for item in items:
+        counter = self._counter
+        if counter is None:
+            counter = self._counter = new_lean_counter(self)
+        rows = items if type(items) is list else list(items)
+        count = counter.count
+        count_row = self._count_row
+        last_ns = self.last_ns
+        index = 0
+        total = len(rows)
+        while True:
+            index, last_ns = count(rows, index, last_ns)
+            if index >= total:
+                break
+            item = rows[index]
             row = item if type(item) is LeanRecord else self._as_lean(cast(Record, item))
-            time_ns = row.time_ns
-            if time_ns > last_ns:
-                last_ns = time_ns
-            side = row.side
-            if side is not last_side:  # consecutive rows mostly come from one run, one side
-                counts = sides.get(side) or self._side_counts(side, time_ns)
-                stats, to_device = counts
-                last_side = side
-            assert stats is not None
-            stats.last_ns = time_ns
-            if to_device:
-                stats.to_device += 1
-                stats.bytes_to_device += row.length
-            else:
-                stats.from_device += 1
-                stats.bytes_from_device += row.length
-            key = row.key
-            types[key] += 1
-            problems = row.problems
-            if problems:
-                for problem in problems:
-                    problem_counts[problem] += 1
-                    code, severity = problem
-                    if severity is _ERROR:
-                        stats.errors += 1
-                    elif severity is _WARNING:
-                        stats.warnings += 1
-                    unanswered = unanswered_codes.get(code)
-                    if unanswered is None:
-                        unanswered = unanswered_codes[code] = code.endswith(".unanswered")
-                    if unanswered:
-                        self.unanswered[(key[0], key[1])] += 1
-            if row.response_in is not None:
-                waiting[row.response_in] = key[1]
-            latency_ns = row.latency_ns
-            if latency_ns is None:
-                continue
-            request_type = waiting.pop(row.number, None)
-            if request_type is None:
-                continue
-            latency_key = (key[0], request_type)
-            sample = latencies.get(latency_key)
-            if sample is None:
-                sample = latencies[latency_key] = LatencySample()
-            sample.add(latency_ns)
-            stats.latencies.add(latency_ns)
+            last_ns = count_row(row, last_ns)
+            index += 1
         self.last_ns = last_ns
+
+    def _count_row(self, row: LeanRecord, last_ns: int) -> int:
+        """Count one settled row; the latest time seen, ``last_ns`` included."""
+        time_ns = row.time_ns
+        if time_ns > last_ns:
+            last_ns = time_ns
+        side = row.side
+        stats, to_device = self._sides.get(side) or self._side_counts(side, time_ns)
+        stats.last_ns = time_ns
+        if to_device:
+            stats.to_device += 1
+            stats.bytes_to_device += row.length
+        else:
+            stats.from_device += 1
+            stats.bytes_from_device += row.length
+        key = row.key
+        self.types[key] += 1
+        problems = row.problems
+        if problems:
+            unanswered_codes = self._unanswered_codes
+            for problem in problems:
+                self.problems[problem] += 1
+                code, severity = problem
+                if severity is _ERROR:
+                    stats.errors += 1
+                elif severity is _WARNING:
+                    stats.warnings += 1
+                unanswered = unanswered_codes.get(code)
+                if unanswered is None:
+                    unanswered = unanswered_codes[code] = code.endswith(".unanswered")
+                if unanswered:
+                    self.unanswered[(key[0], key[1])] += 1
+        waiting = self._waiting
+        if row.response_in is not None:
+            waiting[row.response_in] = key[1]
+        latency_ns = row.latency_ns
+        if latency_ns is None:
+            return last_ns
+        request_type = waiting.pop(row.number, None)
+        if request_type is None:
+            return last_ns
+        latency_key = (key[0], request_type)
+        sample = self.latencies.get(latency_key)
+        if sample is None:
+            sample = self.latencies[latency_key] = LatencySample()
+        sample.add(latency_ns)
+        stats.latencies.add(latency_ns)
+        return last_ns
 
     def _side_counts(self, side: LinkSide, time_ns: int) -> tuple[LinkStats, bool]:
         link = side.link
@@ -224,6 +246,59 @@ class Stats:
             for (code, _), count in self.problems.items()
             if "checksum" in code or "crc" in code
         )
+
+
+class LeanCounterPython:
+    """The reference ``LeanCounting``: every LeanRecord through ``Stats._count_row``."""
+
+    def __init__(self, count_row: Callable[[LeanRecord, int], int]) -> None:
+        self._count_row = count_row
+
+    def count(self, items: list[Record | LeanRecord], index: int, last_ns: int) -> tuple[int, int]:
+        """See ``LeanCounting.count``."""
+        count_row = self._count_row
+        total = len(items)
+        while index < total:
+            item = items[index]
+            if type(item) is not LeanRecord:
+                break
+            last_ns = count_row(item, last_ns)
+            index += 1
+        return index, last_ns
+
+
+_kernel: ModuleType | None
+try:
+    from sniffer import _lean_count as _kernel
+except ImportError:  # pragma: no cover - exercised where no compiler was available
+    _kernel = None
+
+HAVE_C = _kernel is not None
+"""Whether the C counting kernel was built (``setup.py``, optional)."""
+use_c = HAVE_C
+"""Whether new ``Stats`` count with the C kernel (tests switch it off to compare)."""
+
+
+def new_lean_counter(stats: Stats) -> LeanCounting:
+    """The counter of ``stats``' LeanRecords: C when built."""
+    if _kernel is None or not use_c:
+        return LeanCounterPython(stats._count_row)
+    counter: LeanCounting = _kernel.LeanCounter(
+        stats._sides,
+        stats.types,
+        stats.problems,
+        stats.unanswered,
+        stats._unanswered_codes,
+        stats._waiting,
+        stats.latencies,
+        LeanRecord,
+        LinkStats,
+        LatencySample,
+        LATENCY_SAMPLES,
+        _ERROR,
+        _WARNING,
+    )
+    return counter
 
 
 def _reason(fields: tuple[Field, ...]) -> str | None:

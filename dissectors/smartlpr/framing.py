@@ -144,9 +144,38 @@ class SmartLprFramer:
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk | FrameRun]:
         """Add bytes; yield every frame and junk that became complete."""
         if data:
+            if (
+                self.header_runs
+                and not self._buf
+                and type(data) is bytes
+                and data[0] == STX
+                and self._preferred is not None
+            ):
+                return iter(self._feed_run(data, time_ns))
             self._times.add(self._base + len(self._buf), time_ns)
             self._buf += data
         return iter(self._scan(final=False))
+
+    def _feed_run(self, data: bytes, time_ns: int) -> list[Frame | Junk | FrameRun]:
+        """``feed`` in bulk mode of a chunk that starts with an Stx on an empty buffer (most
+        of a busy link): its whole frames are cut straight from the chunk's bytes, without
+        a copy into the buffer and out again; what follows them is buffered as usual."""
+        assert self._preferred is not None
+        headers, end = smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
+        base = self._base
+        self._times.add(base, time_ns)
+        if not headers:
+            self._buf += data
+            return self._scan(final=False)
+        run = FrameRun(self.side, base, data, headers, (base,), (time_ns,))
+        self._base = base + end
+        if end == len(data):
+            self._times.forget_before(self._base)
+            return [run]
+        self._buf += memoryview(data)[end:]
+        items = self._scan(final=False)
+        items.insert(0, run)
+        return items
 
     def flush(self) -> Iterator[Frame | Junk | FrameRun]:
         """End of stream: accept what can be accepted, the rest is junk."""

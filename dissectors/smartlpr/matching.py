@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
 from dissectors.api import (
     ExtractedObject,
@@ -40,6 +40,14 @@ from dissectors.api import (
 )
 from dissectors.bulk import Annotatable, LeanRecord
 from dissectors.smartlpr.codec import type_name
+from dissectors.smartlpr.pairing import (
+    MAX_ENTRIES,
+    TRIGGER_LATENCY,
+    Key,
+    Pending,
+    Tables,
+    new_pairing,
+)
 from dissectors.smartlpr.records import (
     CurrentFrame,
     CurrentFrameResponse,
@@ -62,20 +70,13 @@ DEFAULT_TIMEOUT_NS = 2_000_000_000
 """Unanswered after 2 s of capture time (B.10 suggests a configurable 2 s)."""
 MEMORY_NS = 60_000_000_000
 """How long answered conversations, Triggers and NAK 6 refusals are remembered."""
-MAX_ENTRIES = 100_000
-"""Hard cap on each table, whatever the timestamps do."""
-CLOCK_DRIFT_NS = 2_000_000_000
 
 _OPENERS = (Kind.EVENT, Kind.REQUEST)
 # plain names: attribute access on an enum class costs ~0.1 µs, too much on the hot path
 _EVENT = Kind.EVENT
 _RESPONSE = Kind.RESPONSE
-_NOTE = Severity.NOTE
-_TRIGGER_LATENCY = P + "trigger_latency"
-"""Noted on nearly every plate read: built once."""
 _REPLIES = (Kind.RESPONSE, Kind.ACK, Kind.NAK)
 
-Key = tuple[str, str, int, int]
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -93,30 +94,6 @@ def _hosts(link: Link) -> tuple[str, str]:
 
 def _ms(ns: int) -> str:
     return f"{ns / 1e6:.1f} ms"
-
-
-class _Pending(NamedTuple):
-    target: Annotatable
-    kind: Kind
-    type: int
-    id: int
-    unit_id: int
-    version: int
-    bcc_ok: bool
-    request_body: GetPicture | CurrentFrame | None
-    """Kept for the pictures table: what the response's picture was asked for."""
-    time_ns: int
-    """Time of the latest (re)transmission: the reply's latency counts from it."""
-    retries: int
-
-
-_Answered = tuple[int, int, int, int]
-"""(request number, request Type, reply number, reply time): a plain tuple, built once per
-reply (a NamedTuple's costs about 0.2 µs more)."""
-
-# one per opener on the stats path: tuple.__new__ builds them about 3x faster than the
-# NamedTuple constructor (no Python-level __new__ call)
-_new_tuple = tuple.__new__
 
 
 def _is_jpeg(image: bytes) -> bool:
@@ -139,15 +116,13 @@ class SmartLprMatcher:
         self.nak_table = nak_table
         self.retransmissions = 0
         """Events and requests seen again with the same Type and Id."""
-        # OrderedDicts: the tables are pruned from the oldest end, and next(iter(dict)) on a
-        # plain dict skips every slot deleted since its last resize (quadratic over a
-        # long capture); an OrderedDict finds its first key in O(1)
-        self._pending: OrderedDict[Key, _Pending] = OrderedDict()
-        self._answered: OrderedDict[Key, _Answered] = OrderedDict()
-        self._triggers: OrderedDict[tuple[str, str, int, int], tuple[int, int]] = OrderedDict()
-        """(hosts, unit, TriggerId) → (Trigger record number, time)."""
-        self._refused: OrderedDict[tuple[str, str, int, int], tuple[int, int, int]] = OrderedDict()
-        """(hosts, unit, Type) → (refused Version, record number, time) after a NAK 6."""
+        tables = Tables(OrderedDict(), OrderedDict(), OrderedDict(), OrderedDict())
+        self._pending = tables.pending
+        self._answered = tables.answered
+        self._triggers = tables.triggers
+        self._refused = tables.refused
+        self.pairing = new_pairing(tables)
+        """The common case of every rule, on these tables (C when built)."""
         self._objects: list[ExtractedObject] = []
         self._transfers: list[Transfer] = []
         self._last_ns = 0
@@ -200,6 +175,11 @@ class SmartLprMatcher:
             if isinstance(body, GetPictureResponse | CurrentFrameResponse):
                 self.picture_seen(record, unit_id, message.bcc_ok, body, entry)
 
+    def saw(self, time_ns: int) -> None:
+        """Messages up to ``time_ns`` were paired in bulk (``Pairing.take_run``)."""
+        if time_ns > self._last_ns:
+            self._last_ns = time_ns
+
     def expire(self, now_ns: int) -> None:
         """Flag what waited longer than the timeout; forget old history."""
         self._last_ns = max(self._last_ns, now_ns)
@@ -212,9 +192,10 @@ class SmartLprMatcher:
             del pending[key]
             self._unanswered(entry, f"within {self.timeout_ns / 1e9:g} s")
         horizon = now_ns - MEMORY_NS
-        _prune(self._answered, lambda v: v[3] <= horizon)
-        _prune(self._triggers, lambda v: v[1] <= horizon)
-        _prune(self._refused, lambda v: v[2] <= horizon)
+        prune = self.pairing.prune
+        prune(self._answered, 3, horizon)
+        prune(self._triggers, 1, horizon)
+        prune(self._refused, 2, horizon)
 
     def link_closed(self, link: Link, time_ns: int) -> None:
         """Requests still waiting on ``link`` will never get their reply there."""
@@ -279,8 +260,14 @@ class SmartLprMatcher:
         """An event or request opens a conversation: Id parity, downgrade, retransmission."""
         if time_ns > self._last_ns:
             self._last_ns = time_ns
+        pairing = self.pairing
+        if pairing.opened(
+            target, time_ns, kind, hosts, unit_id, conv_id, message_type, version, bcc_ok,
+            request_body,
+        ):  # fmt: skip
+            return
         unit_opened = kind is _EVENT
-        if (conv_id & 1) != unit_opened:
+        if not pairing.parity_ok(conv_id, kind):
             opener, parity = ("unit", "odd") if unit_opened else ("central system", "even")
             target.add_problem(
                 Severity.WARNING,
@@ -324,16 +311,17 @@ class SmartLprMatcher:
                     f"{type_name(message_type)} Id {conv_id} sent again after reply "
                     f"#{reply_number} to #{request_number}",
                 )
-        self._pending[key] = _new_tuple(
-            _Pending,
-            (target, kind, message_type, conv_id, unit_id, version, bcc_ok, request_body, time_ns,
-             retries),
+        self._pending[key] = Pending(
+            target, kind, message_type, conv_id, unit_id, version, bcc_ok, request_body, time_ns,
+            retries,
         )  # fmt: skip
 
     def trigger_seen(
         self, hosts: tuple[str, str], unit_id: int, trigger_id: int, number: int, time_ns: int
     ) -> None:
         """Remember a Trigger for the latency of the plate read that answers it."""
+        if self.pairing.trigger_seen(hosts, unit_id, trigger_id, number, time_ns):
+            return
         triggers = self._triggers
         triggers[(hosts[0], hosts[1], unit_id, trigger_id)] = (number, time_ns)
         if len(triggers) > MAX_ENTRIES:
@@ -372,30 +360,29 @@ class SmartLprMatcher:
         timestamp_usec: int,
     ) -> None:
         """A LicenseInfo (after ``opened``): Trigger→plate latency and the unit's clock."""
-        if trigger_id != -1:
-            trigger = self._triggers.get((hosts[0], hosts[1], unit_id, trigger_id))
-            if trigger is not None:
-                number, trigger_ns = trigger
-                # noted on nearly every plate read: no text for a LeanRecord, which keeps none
-                target.add_problem(
-                    _NOTE,
-                    _TRIGGER_LATENCY,
-                    ""
-                    if type(target) is LeanRecord
-                    else f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after Trigger "
-                    f"{trigger_id} (#{number})",
-                )
-        if timestamp and timestamp_usec < 1_000_000:
-            unit_ns = timestamp * 1_000_000_000 + timestamp_usec * 1000
-            drift = unit_ns - time_ns
-            if abs(drift) > CLOCK_DRIFT_NS:
-                side = "ahead of" if drift > 0 else "behind"
-                target.add_problem(
-                    Severity.NOTE,
-                    P + "clock_drift",
-                    f"the unit's timestamp is {abs(drift) / 1e9:.3f} s {side} capture time: "
-                    "check the unit's clock (NTP)",
-                )
+        pairing = self.pairing
+        trigger = pairing.trigger_of(hosts, unit_id, trigger_id)
+        if trigger is not None:
+            number, trigger_ns = trigger
+            code, severity = TRIGGER_LATENCY
+            # noted on nearly every plate read: no text for a LeanRecord, which keeps none
+            target.add_problem(
+                severity,
+                code,
+                ""
+                if type(target) is LeanRecord
+                else f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after Trigger "
+                f"{trigger_id} (#{number})",
+            )
+        drift = pairing.clock_drift(timestamp, timestamp_usec, time_ns)
+        if drift is not None:
+            side = "ahead of" if drift > 0 else "behind"
+            target.add_problem(
+                Severity.NOTE,
+                P + "clock_drift",
+                f"the unit's timestamp is {abs(drift) / 1e9:.3f} s {side} capture time: "
+                "check the unit's clock (NTP)",
+            )
 
     def replied(
         self,
@@ -406,10 +393,13 @@ class SmartLprMatcher:
         unit_id: int,
         conv_id: int,
         message_type: int,
-    ) -> _Pending | None:
+    ) -> Pending | None:
         """A response, ACK or NAK: pair it by (hosts, unit, Id); the request it answered."""
         if time_ns > self._last_ns:
             self._last_ns = time_ns
+        done = self.pairing.replied(target, time_ns, kind, hosts, unit_id, conv_id, message_type)
+        if done is not None:
+            return done
         key: Key = (hosts[0], hosts[1], unit_id, conv_id)
         entry = self._pending.pop(key, None)
         if entry is None:
@@ -467,7 +457,7 @@ class SmartLprMatcher:
         time_ns: int,
         code: int,
         subcode: int,
-        entry: _Pending,
+        entry: Pending,
         hosts: tuple[str, str],
     ) -> None:
         """A NAK that answered ``entry`` (after ``replied``): what it means for that request."""
@@ -498,7 +488,7 @@ class SmartLprMatcher:
                 time_ns,
             )
 
-    def _unanswered(self, entry: _Pending, when: str) -> None:
+    def _unanswered(self, entry: Pending, when: str) -> None:
         what = "ACK/NAK" if entry.kind is Kind.EVENT else "reply"
         retries = f" after {entry.retries} retransmission(s)" if entry.retries else ""
         entry.target.add_problem(
@@ -516,7 +506,7 @@ class SmartLprMatcher:
         unit_id: int,
         bcc_ok: bool,
         body: GetPictureResponse | CurrentFrameResponse,
-        entry: _Pending | None,
+        entry: Pending | None,
     ) -> None:
         """A picture response (after ``replied``): the transfers table and the JPEG."""
         request_body = entry.request_body if entry is not None else None

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from dissectors import speedups
 from dissectors.api import Record
 from dissectors.bulk import LeanRecord
-from dissectors.smartlpr import DISSECTOR, encode, framing
+from dissectors.smartlpr import DISSECTOR, encode, framing, pairing
 from dissectors.smartlpr.records import (
     Ack,
     Body,
@@ -40,6 +40,7 @@ from dissectors.smartlpr.records import (
     Trigger,
 )
 from dissectors.smartlpr.tables import SizeReading
+from sniffer import stats as stats_module
 from sniffer.output.json import dumps
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source
@@ -90,13 +91,20 @@ def bulk_report(
     return _report(stats, pipeline), lean
 
 
+def _python_kernels(patch: pytest.MonkeyPatch) -> None:
+    """The pure-Python scan, pairing and counting kernels from now on."""
+    patch.setattr(framing, "smartlpr_scan", speedups.smartlpr_scan_python)
+    patch.setattr(pairing, "Pairing", pairing.PairingPython)
+    patch.setattr(stats_module, "use_c", False)
+
+
 @pytest.fixture(params=["c", "python"])
 def scan_kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test with the C scan kernel (when built) and with the pure-Python one."""
-    if request.param == "c" and not speedups.HAVE_C:
+    """Run the test with the C kernels (when built) and with the pure-Python ones."""
+    if request.param == "c" and not (speedups.HAVE_C and pairing.HAVE_C and stats_module.HAVE_C):
         pytest.skip("the C kernels were not built")
     if request.param == "python":
-        monkeypatch.setattr(framing, "smartlpr_scan", speedups.smartlpr_scan_python)
+        _python_kernels(monkeypatch)
     return str(request.param)
 
 
@@ -208,7 +216,8 @@ def test_bulk_stats_equal_the_reference_on_random_sessions(data: tuple[object, .
     reference = reference_report(events, "smartlpr")
     assert bulk_report(events, "smartlpr")[0] == reference
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(framing, "smartlpr_scan", speedups.smartlpr_scan_python)
+        _python_kernels(patch)
+        assert reference_report(events, "smartlpr") == reference
         assert bulk_report(events, "smartlpr")[0] == reference
 
 

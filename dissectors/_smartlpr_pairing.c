@@ -1,0 +1,1041 @@
+/* The common case of SmartLPR pairing in C; dissectors/smartlpr/pairing.py has the same API
+ * in Python (PairingPython: the reference, the fallback and the test oracle).
+ *
+ * Pairing(tables, shapes, max_entries) works on the matcher's own OrderedDicts (pending,
+ * answered, triggers, refused): every method decides the common case of a rule and returns
+ * False/None without changing anything when the rule has more to say, which the matcher's
+ * Python rules then handle. take_run() takes the frames of a run (classify, pair, make the
+ * LeanRecords) while each has a lean form and the common case; it stops at the first that
+ * has not. Every byte read is bounded by the run's data: any input is safe.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+
+#define LEN_HEADER 17
+#define LEN_OVERHEAD 19
+#define RESPONSE_OFFSET 64
+#define MAX_QUALITY 100
+#define CLOCK_DRIFT_NS 2000000000LL
+
+enum { REPLY, OPENER, TRIGGER_OPENER, PLATE_OPENER };
+enum { S_NUMBER, S_SIDE, S_TIME, S_LENGTH, S_KEY, S_PROBLEMS, S_REQUEST_IN, S_RESPONSE_IN,
+       S_LATENCY, N_SLOTS };
+static const char *slot_names[N_SLOTS] = {"number", "side", "time_ns", "length", "key",
+                                          "problems", "request_in", "response_in",
+                                          "latency_ns"};
+static PyObject *str_number, *str_request_in, *str_response_in, *str_latency_ns;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *pending, *answered, *triggers, *refused;
+    PyTypeObject *pending_type, *lean_type;
+    PyObject *event, *response;
+    PyObject *ack_key, *status_key, *status_response_key, *trigger_key, *license_info_key;
+    PyObject *trigger_latency;
+    long t_ack, t_status, t_status_response, t_trigger, t_license_info;
+    Py_ssize_t max_entries;
+    Py_ssize_t slot[N_SLOTS];
+} Pairing;
+
+/* -- LeanRecord slots and attributes -------------------------------------------------------- */
+
+static inline PyObject **slot_of(Pairing *self, PyObject *row, int which)
+{
+    return (PyObject **)((char *)row + self->slot[which]);
+}
+
+static inline void set_slot(Pairing *self, PyObject *row, int which, PyObject *value)
+{
+    PyObject **at = slot_of(self, row, which);
+    PyObject *old = *at;
+    Py_INCREF(value);
+    *at = value;
+    Py_XDECREF(old);
+}
+
+/* getattr of a Record, or the slot of a LeanRecord (new reference) */
+static PyObject *get_field(Pairing *self, PyObject *obj, int which, PyObject *name)
+{
+    if (Py_TYPE(obj) == self->lean_type) {
+        PyObject *value = *slot_of(self, obj, which);
+        if (value == NULL) {
+            PyErr_SetObject(PyExc_AttributeError, name);
+            return NULL;
+        }
+        Py_INCREF(value);
+        return value;
+    }
+    return PyObject_GetAttr(obj, name);
+}
+
+static int set_field(Pairing *self, PyObject *obj, int which, PyObject *name, PyObject *value)
+{
+    if (Py_TYPE(obj) == self->lean_type) {
+        set_slot(self, obj, which, value);
+        return 0;
+    }
+    return PyObject_SetAttr(obj, name, value);
+}
+
+/* -- the rules' common case ----------------------------------------------------------------- */
+
+/* Kept from the cycle collector: a tuple of strings and ints, or a LeanRecord (whose slots
+ * hold no reference back to it), can be in no reference cycle, and millions of them would
+ * otherwise be walked by every collection (CPython untracks such tuples itself, but only
+ * after walking them once). */
+static PyObject *untracked(PyObject *obj)
+{
+    if (obj == NULL || !PyObject_GC_IsTracked(obj)) {
+        return obj;
+    }
+    if (PyTuple_Check(obj)) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(obj); i++) {
+            if (PyObject_IS_GC(PyTuple_GET_ITEM(obj, i))) {
+                return obj; /* not only strings and ints: left to the collector */
+            }
+        }
+    }
+    PyObject_GC_UnTrack(obj);
+    return obj;
+}
+
+static PyObject *make_key(PyObject *hosts, PyObject *unit, PyObject *id)
+{
+    if (!PyTuple_Check(hosts) || PyTuple_GET_SIZE(hosts) != 2) {
+        PyErr_SetString(PyExc_TypeError, "hosts must be a 2-tuple");
+        return NULL;
+    }
+    return untracked(
+        PyTuple_Pack(4, PyTuple_GET_ITEM(hosts, 0), PyTuple_GET_ITEM(hosts, 1), unit, id));
+}
+
+/* 1 when the Id's parity fits the opener, 0 when not, -1 on error */
+static int parity_ok(Pairing *self, PyObject *conv_id, PyObject *kind)
+{
+    if (!PyLong_Check(conv_id)) {
+        PyErr_SetString(PyExc_TypeError, "Id must be an int");
+        return -1;
+    }
+    unsigned long low = PyLong_AsUnsignedLongMask(conv_id);
+    if (low == (unsigned long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    return (int)(low & 1) == (kind == self->event);
+}
+
+/* 1: recorded as pending; 0: the rules have more to say (nothing changed); -1: error */
+static int opened_common(Pairing *self, PyObject *target, PyObject *time_ns, PyObject *kind,
+                         PyObject *hosts, PyObject *unit, PyObject *conv_id, PyObject *type,
+                         PyObject *version, PyObject *bcc_ok, PyObject *request_body)
+{
+    int parity = parity_ok(self, conv_id, kind);
+    if (parity <= 0) {
+        return parity;
+    }
+    if (PyDict_GET_SIZE(self->refused)) {
+        return 0;
+    }
+    PyObject *key = make_key(hosts, unit, conv_id);
+    if (key == NULL) {
+        return -1;
+    }
+    int found = PyDict_Contains(self->pending, key);
+    if (found) {
+        Py_DECREF(key);
+        return found < 0 ? -1 : 0;
+    }
+    PyObject *answered = PyDict_GetItemWithError(self->answered, key);
+    if (answered != NULL) {
+        if (!PyTuple_Check(answered) || PyTuple_GET_SIZE(answered) != 4) {
+            Py_DECREF(key);
+            PyErr_SetString(PyExc_TypeError, "answered entries are 4-tuples");
+            return -1;
+        }
+        int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(answered, 1), type, Py_EQ);
+        if (same) {
+            Py_DECREF(key);
+            return same < 0 ? -1 : 0;
+        }
+    } else if (PyErr_Occurred()) {
+        Py_DECREF(key);
+        return -1;
+    }
+    PyObject *zero = PyLong_FromLong(0);
+    PyObject *entry = zero ? self->pending_type->tp_alloc(self->pending_type, 10) : NULL;
+    if (entry == NULL) {
+        Py_XDECREF(zero);
+        Py_DECREF(key);
+        return -1;
+    }
+    PyObject *items[10] = {target, kind, type, conv_id, unit, version, bcc_ok, request_body,
+                           time_ns, zero};
+    for (int i = 0; i < 9; i++) {
+        Py_INCREF(items[i]);
+    }
+    for (int i = 0; i < 10; i++) {
+        PyTuple_SET_ITEM(entry, i, items[i]);
+    }
+    int failed = PyObject_SetItem(self->pending, key, entry);
+    Py_DECREF(entry);
+    Py_DECREF(key);
+    return failed ? -1 : 1;
+}
+
+/* The request's entry (new reference) when paired; Py_None (new reference) when the rules
+ * have more to say (nothing changed); NULL on error. */
+static PyObject *replied_common(Pairing *self, PyObject *target, PyObject *time_ns,
+                                PyObject *kind, PyObject *hosts, PyObject *unit,
+                                PyObject *conv_id, PyObject *type)
+{
+    PyObject *key = make_key(hosts, unit, conv_id);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *entry = PyDict_GetItemWithError(self->pending, key);
+    if (entry == NULL) {
+        Py_DECREF(key);
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 10) {
+        Py_DECREF(key);
+        PyErr_SetString(PyExc_TypeError, "pending entries are 10-tuples");
+        return NULL;
+    }
+    PyObject *asked = PyTuple_GET_ITEM(entry, 2);
+    if (kind == self->response) {
+        PyObject *offset = PyLong_FromLong(RESPONSE_OFFSET);
+        PyObject *expected = offset ? PyNumber_Add(asked, offset) : NULL;
+        Py_XDECREF(offset);
+        int right = expected ? PyObject_RichCompareBool(type, expected, Py_EQ) : -1;
+        Py_XDECREF(expected);
+        if (right <= 0) {
+            Py_DECREF(key);
+            if (right < 0) {
+                return NULL;
+            }
+            Py_RETURN_NONE;
+        }
+    }
+    if (PyDict_GET_SIZE(self->answered) >= self->max_entries) {
+        int known = PyDict_Contains(self->answered, key);
+        if (known <= 0) {
+            Py_DECREF(key);
+            if (known < 0) {
+                return NULL;
+            }
+            Py_RETURN_NONE;
+        }
+    }
+    Py_INCREF(entry);
+    PyObject *request = PyTuple_GET_ITEM(entry, 0);
+    PyObject *number = NULL, *latency = NULL, *target_number = NULL, *response_in = NULL;
+    PyObject *answer = NULL;
+    if (PyObject_DelItem(self->pending, key) < 0) {
+        goto error;
+    }
+    number = get_field(self, request, S_NUMBER, str_number);
+    if (number == NULL || set_field(self, target, S_REQUEST_IN, str_request_in, number) < 0) {
+        goto error;
+    }
+    latency = PyNumber_Subtract(time_ns, PyTuple_GET_ITEM(entry, 8));
+    if (latency == NULL || set_field(self, target, S_LATENCY, str_latency_ns, latency) < 0) {
+        goto error;
+    }
+    target_number = get_field(self, target, S_NUMBER, str_number);
+    if (target_number == NULL) {
+        goto error;
+    }
+    response_in = get_field(self, request, S_RESPONSE_IN, str_response_in);
+    if (response_in == NULL) {
+        goto error;
+    }
+    if (response_in == Py_None &&
+        set_field(self, request, S_RESPONSE_IN, str_response_in, target_number) < 0) {
+        goto error;
+    }
+    answer = untracked(PyTuple_Pack(4, number, asked, target_number, time_ns));
+    if (answer == NULL || PyObject_SetItem(self->answered, key, answer) < 0) {
+        goto error;
+    }
+    Py_DECREF(answer);
+    Py_DECREF(response_in);
+    Py_DECREF(target_number);
+    Py_DECREF(latency);
+    Py_DECREF(number);
+    Py_DECREF(key);
+    return entry;
+error:
+    Py_XDECREF(answer);
+    Py_XDECREF(response_in);
+    Py_XDECREF(target_number);
+    Py_XDECREF(latency);
+    Py_XDECREF(number);
+    Py_DECREF(entry);
+    Py_DECREF(key);
+    return NULL;
+}
+
+/* 1 when a Trigger with this key may be remembered without pruning, 0 if not, -1 on error */
+static int trigger_room(Pairing *self, PyObject *key)
+{
+    if (PyDict_GET_SIZE(self->triggers) < self->max_entries) {
+        return 1;
+    }
+    return PyDict_Contains(self->triggers, key);
+}
+
+/* The unit's clock drift (new reference) when over the bound, else Py_None; NULL on error */
+static PyObject *clock_drift(PyObject *timestamp, PyObject *usec, PyObject *time_ns)
+{
+    int truth = PyObject_IsTrue(timestamp);
+    if (truth <= 0) {
+        if (truth < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyObject *million = PyLong_FromLong(1000000);
+    if (million == NULL) {
+        return NULL;
+    }
+    int in_range = PyObject_RichCompareBool(usec, million, Py_LT);
+    Py_DECREF(million);
+    if (in_range <= 0) {
+        if (in_range < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    /* arbitrary ints in, exact Python arithmetic (the common case is a few small ints) */
+    PyObject *giga = PyLong_FromLong(1000000000), *kilo = PyLong_FromLong(1000);
+    PyObject *a = giga ? PyNumber_Multiply(timestamp, giga) : NULL;
+    PyObject *b = kilo ? PyNumber_Multiply(usec, kilo) : NULL;
+    PyObject *unit_ns = a && b ? PyNumber_Add(a, b) : NULL;
+    PyObject *drift = unit_ns ? PyNumber_Subtract(unit_ns, time_ns) : NULL;
+    PyObject *size = drift ? PyNumber_Absolute(drift) : NULL;
+    PyObject *bound = PyLong_FromLongLong(CLOCK_DRIFT_NS);
+    int over = size && bound ? PyObject_RichCompareBool(size, bound, Py_GT) : -1;
+    Py_XDECREF(giga);
+    Py_XDECREF(kilo);
+    Py_XDECREF(a);
+    Py_XDECREF(b);
+    Py_XDECREF(unit_ns);
+    Py_XDECREF(size);
+    Py_XDECREF(bound);
+    if (over <= 0) {
+        Py_XDECREF(drift);
+        if (over < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    return drift;
+}
+
+static int is_minus_one(PyObject *value)
+{
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return !overflow && v == -1;
+}
+
+/* -- methods -------------------------------------------------------------------------------- */
+
+static PyObject *Pairing_parity_ok(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "parity_ok(conv_id, kind)");
+        return NULL;
+    }
+    int ok = parity_ok(self, args[0], args[1]);
+    if (ok < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(ok);
+}
+
+static PyObject *Pairing_clock_drift(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "clock_drift(timestamp, usec, time_ns)");
+        return NULL;
+    }
+    return clock_drift(args[0], args[1], args[2]);
+}
+
+static PyObject *Pairing_opened(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError,
+                        "opened(target, time_ns, kind, hosts, unit_id, conv_id, message_type, "
+                        "version, bcc_ok, request_body)");
+        return NULL;
+    }
+    int done = opened_common(self, args[0], args[1], args[2], args[3], args[4], args[5],
+                             args[6], args[7], args[8], args[9]);
+    if (done < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(done);
+}
+
+static PyObject *Pairing_replied(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "replied(target, time_ns, kind, hosts, unit_id, "
+                                         "conv_id, message_type)");
+        return NULL;
+    }
+    return replied_common(self, args[0], args[1], args[2], args[3], args[4], args[5], args[6]);
+}
+
+static PyObject *Pairing_trigger_seen(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "trigger_seen(hosts, unit_id, trigger_id, number, time_ns)");
+        return NULL;
+    }
+    PyObject *key = make_key(args[0], args[1], args[2]);
+    if (key == NULL) {
+        return NULL;
+    }
+    int room = trigger_room(self, key);
+    if (room <= 0) {
+        Py_DECREF(key);
+        if (room < 0) {
+            return NULL;
+        }
+        Py_RETURN_FALSE;
+    }
+    PyObject *value = untracked(PyTuple_Pack(2, args[3], args[4]));
+    int failed = value == NULL || PyObject_SetItem(self->triggers, key, value) < 0;
+    Py_XDECREF(value);
+    Py_DECREF(key);
+    if (failed) {
+        return NULL;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* borrowed reference or NULL (with an error set only on error) */
+static PyObject *trigger_of(Pairing *self, PyObject *hosts, PyObject *unit, PyObject *trigger_id)
+{
+    if (is_minus_one(trigger_id)) {
+        return NULL;
+    }
+    PyObject *key = make_key(hosts, unit, trigger_id);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *found = PyDict_GetItemWithError(self->triggers, key);
+    Py_DECREF(key);
+    return found;
+}
+
+static PyObject *Pairing_trigger_of(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "trigger_of(hosts, unit_id, trigger_id)");
+        return NULL;
+    }
+    PyObject *found = trigger_of(self, args[0], args[1], args[2]);
+    if (found == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(found);
+    return found;
+}
+
+static PyObject *Pairing_prune(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "prune(table, field, horizon)");
+        return NULL;
+    }
+    PyObject *table = args[0], *horizon = args[2];
+    Py_ssize_t field = PyLong_AsSsize_t(args[1]);
+    if (field == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t dropped = 0;
+    while (PyDict_GET_SIZE(table)) {
+        /* the oldest key: a fresh iterator each time, as the table changes under it */
+        PyObject *iterator = PyObject_GetIter(table);
+        PyObject *key = iterator ? PyIter_Next(iterator) : NULL;
+        Py_XDECREF(iterator);
+        if (key == NULL) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            break;
+        }
+        PyObject *value = PyObject_GetItem(table, key);
+        PyObject *time_ns = value ? PySequence_GetItem(value, field) : NULL;
+        Py_XDECREF(value);
+        int old = time_ns ? PyObject_RichCompareBool(time_ns, horizon, Py_LE) : -1;
+        Py_XDECREF(time_ns);
+        if (old <= 0) {
+            Py_DECREF(key);
+            if (old < 0) {
+                return NULL;
+            }
+            break;
+        }
+        int failed = PyObject_DelItem(table, key);
+        Py_DECREF(key);
+        if (failed) {
+            return NULL;
+        }
+        dropped++;
+    }
+    return PyLong_FromSsize_t(dropped);
+}
+
+/* -- take_run ------------------------------------------------------------------------------- */
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+typedef struct {
+    int role;
+    PyObject *key;
+    int32_t trigger_id;
+    uint32_t timestamp, usec;
+} Lean;
+
+/* lean_form of pairing.py: 1 with *lean filled, 0 when the frame must be decoded in full */
+static int lean_form(Pairing *self, const unsigned char *data, Py_ssize_t size_of_data,
+                     Py_ssize_t offset, Py_ssize_t length, long long size, long type,
+                     long version, int bcc_ok, Lean *lean)
+{
+    if (!bcc_ok || size != length || offset < 0 || length < LEN_OVERHEAD ||
+        offset > size_of_data - length) {
+        return 0;
+    }
+    const unsigned char *frame = data + offset;
+    if (type == self->t_ack || type == self->t_status) {
+        if (length != LEN_OVERHEAD) {
+            return 0;
+        }
+        int ack = type == self->t_ack;
+        lean->role = ack ? REPLY : OPENER;
+        lean->key = ack ? self->ack_key : self->status_key;
+        return 1;
+    }
+    if (type == self->t_status_response) {
+        /* codec.unit_healthy: Actv and Cam both 1 */
+        if (length != LEN_OVERHEAD + 3 || frame[LEN_HEADER] != 1 || frame[LEN_HEADER + 2] != 1) {
+            return 0;
+        }
+        lean->role = REPLY;
+        lean->key = self->status_response_key;
+        return 1;
+    }
+    if (type == self->t_trigger) {
+        if (length != LEN_OVERHEAD + 4) {
+            return 0;
+        }
+        lean->role = TRIGGER_OPENER;
+        lean->key = self->trigger_key;
+        lean->trigger_id = (int32_t)le32(frame + LEN_HEADER);
+        return 1;
+    }
+    if (type == self->t_license_info && version == 2 && length == LEN_OVERHEAD + 169) {
+        const unsigned char *body = frame + LEN_HEADER;
+        uint32_t timestamp = le32(body + 8), usec = le32(body + 12);
+        /* codec.valid_timestamp */
+        if (timestamp == 0 || usec >= 1000000) {
+            return 0;
+        }
+        for (int i = 56; i < 96; i++) {
+            if (body[i] > MAX_QUALITY) {
+                return 0;
+            }
+        }
+        lean->role = PLATE_OPENER;
+        lean->key = self->license_info_key;
+        lean->trigger_id = (int32_t)le32(body + 4);
+        lean->timestamp = timestamp;
+        lean->usec = usec;
+        return 1;
+    }
+    return 0;
+}
+
+static PyObject *new_row(Pairing *self, PyObject *number, PyObject *side, PyObject *time_ns,
+                         PyObject *length, PyObject *key)
+{
+    PyObject *row = untracked(self->lean_type->tp_alloc(self->lean_type, 0));
+    if (row == NULL) {
+        return NULL;
+    }
+    set_slot(self, row, S_NUMBER, number);
+    set_slot(self, row, S_SIDE, side);
+    set_slot(self, row, S_TIME, time_ns);
+    set_slot(self, row, S_LENGTH, length);
+    set_slot(self, row, S_KEY, key);
+    set_slot(self, row, S_PROBLEMS, Py_None);
+    set_slot(self, row, S_REQUEST_IN, Py_None);
+    set_slot(self, row, S_RESPONSE_IN, Py_None);
+    set_slot(self, row, S_LATENCY, Py_None);
+    return row;
+}
+
+/* index in the arrival offsets of the chunk holding stream offset `at`
+ * (bisect_right - 1, at least 0) */
+static Py_ssize_t chunk_at(PyObject *offsets, long long at, int *error)
+{
+    Py_ssize_t lo = 0, hi = PySequence_Fast_GET_SIZE(offsets);
+    while (lo < hi) {
+        Py_ssize_t mid = (lo + hi) / 2;
+        long long value = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(offsets, mid));
+        if (value == -1 && PyErr_Occurred()) {
+            *error = 1;
+            return 0;
+        }
+        if (at < value) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return lo > 0 ? lo - 1 : 0;
+}
+
+static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "take_run(side, data, start, headers, offsets, times, "
+                                         "hosts, number, out, rows, index)");
+        return NULL;
+    }
+    PyObject *side = args[0], *data = args[1], *headers = args[3], *offsets = args[4];
+    PyObject *times = args[5], *hosts = args[6], *out = args[8];
+    long long start = PyLong_AsLongLong(args[2]);
+    long long number = PyLong_AsLongLong(args[7]);
+    Py_ssize_t index = PyLong_AsSsize_t(args[10]);
+    int rows = PyObject_IsTrue(args[9]);
+    if (PyErr_Occurred() || rows < 0) {
+        return NULL;
+    }
+    if (!PyBytes_Check(data) || !PyList_Check(headers) || !PyList_Check(out) ||
+        !(offsets == Py_None || PyTuple_Check(offsets) || PyList_Check(offsets)) ||
+        !(PyTuple_Check(times) || PyList_Check(times)) ||
+        !PyTuple_Check(hosts) || PyTuple_GET_SIZE(hosts) != 2) {
+        PyErr_SetString(PyExc_TypeError,
+                        "take_run wants bytes, a list of headers, offsets as a sequence or None, "
+                        "times as a sequence, hosts as a 2-tuple and a list out");
+        return NULL;
+    }
+    if (index < 0) {
+        index = 0;
+    }
+    const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t size_of_data = PyBytes_GET_SIZE(data);
+    Py_ssize_t n_times = PySequence_Fast_GET_SIZE(times);
+    long long latest = 0;
+    PyObject *latest_obj = NULL;
+    /* the chunk of the current frame and where the next chunk starts (-1: none) */
+    Py_ssize_t chunk = -1;
+    long long next_chunk = -1;
+    int error = 0;
+    while (index < PyList_GET_SIZE(headers)) {
+        PyObject *header = PyList_GET_ITEM(headers, index);
+        if (!PyTuple_Check(header) || PyTuple_GET_SIZE(header) != 8) {
+            PyErr_SetString(PyExc_TypeError, "headers are 8-tuples");
+            goto error;
+        }
+        /* held while the rules run: a Record's attributes may run Python code */
+        Py_INCREF(header);
+        PyObject *h_length = PyTuple_GET_ITEM(header, 1), *h_unit = PyTuple_GET_ITEM(header, 2);
+        PyObject *h_type = PyTuple_GET_ITEM(header, 4), *h_version = PyTuple_GET_ITEM(header, 5);
+        PyObject *h_id = PyTuple_GET_ITEM(header, 6);
+        long long offset = PyLong_AsLongLong(PyTuple_GET_ITEM(header, 0));
+        long long length = PyLong_AsLongLong(h_length);
+        long long size = PyLong_AsLongLong(PyTuple_GET_ITEM(header, 3));
+        long type = PyLong_AsLong(h_type);
+        long version = PyLong_AsLong(h_version);
+        int bcc_ok = PyObject_IsTrue(PyTuple_GET_ITEM(header, 7));
+        if (PyErr_Occurred()) {
+            /* not a header this kernel understands: the Python path will say what it is */
+            PyErr_Clear();
+            Py_DECREF(header);
+            break;
+        }
+        Lean lean = {0};
+        if (!lean_form(self, bytes, size_of_data, (Py_ssize_t)offset, (Py_ssize_t)length, size,
+                       type, version, bcc_ok, &lean)) {
+            Py_DECREF(header);
+            break;
+        }
+        /* the arrival time: per frame, or per chunk from its stream offset on */
+        PyObject *time_ns;
+        if (offsets == Py_None) {
+            if (index >= n_times) {
+                PyErr_SetString(PyExc_IndexError, "a time per frame is needed");
+                Py_DECREF(header);
+                goto error;
+            }
+            time_ns = PySequence_Fast_GET_ITEM(times, index);
+        } else if (n_times == 0) {
+            time_ns = NULL;
+        } else {
+            long long at = start + offset;
+            if (chunk < 0 || (next_chunk >= 0 && next_chunk <= at)) {
+                chunk = chunk_at(offsets, at, &error);
+                if (!error && chunk >= n_times) {
+                    PyErr_SetString(PyExc_IndexError, "a time per chunk is needed");
+                    error = 1;
+                }
+                next_chunk = -1;
+                if (!error && chunk + 1 < PySequence_Fast_GET_SIZE(offsets)) {
+                    next_chunk = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(offsets, chunk + 1));
+                    error = next_chunk == -1 && PyErr_Occurred();
+                }
+                if (error) {
+                    Py_DECREF(header);
+                    goto error;
+                }
+            }
+            time_ns = PySequence_Fast_GET_ITEM(times, chunk);
+        }
+        /* owned for the iteration, like the header */
+        if (time_ns == NULL) {
+            time_ns = PyLong_FromLong(0);
+            if (time_ns == NULL) {
+                Py_DECREF(header);
+                goto error;
+            }
+        } else {
+            Py_INCREF(time_ns);
+        }
+        PyObject *number_obj = PyLong_FromLongLong(number + 1);
+        PyObject *row = number_obj ? new_row(self, number_obj, side, time_ns, h_length, lean.key)
+                                   : NULL;
+        PyObject *kind = PyTuple_GET_ITEM(lean.key, 2);
+        int taken = row == NULL ? -1 : 0;
+        if (row != NULL && lean.role == REPLY) {
+            PyObject *entry = replied_common(self, row, time_ns, kind, hosts, h_unit, h_id, h_type);
+            taken = entry == NULL ? -1 : entry != Py_None;
+            Py_XDECREF(entry);
+        } else if (row != NULL) {
+            PyObject *trigger_id = NULL;
+            int ready = 1;
+            /* every check before anything changes: a frame is taken whole or not at all */
+            if (lean.role == TRIGGER_OPENER) {
+                trigger_id = PyLong_FromLong(lean.trigger_id);
+                PyObject *key = trigger_id ? make_key(hosts, h_unit, trigger_id) : NULL;
+                ready = key ? trigger_room(self, key) : -1;
+                Py_XDECREF(key);
+            } else if (lean.role == PLATE_OPENER) {
+                long long unit_ns = (long long)lean.timestamp * 1000000000LL +
+                                    (long long)lean.usec * 1000LL;
+                int overflow = 0;
+                long long now = PyLong_AsLongLongAndOverflow(time_ns, &overflow);
+                if (now == -1 && PyErr_Occurred()) {
+                    ready = -1;
+                } else if (overflow) {
+                    ready = 0;
+                } else {
+                    long long drift = unit_ns - now;
+                    ready = !(drift > CLOCK_DRIFT_NS || drift < -CLOCK_DRIFT_NS);
+                }
+            }
+            if (ready == 1) {
+                taken = opened_common(self, row, time_ns, kind, hosts, h_unit, h_id, h_type,
+                                      h_version, Py_True, Py_None);
+            } else {
+                taken = ready;
+            }
+            if (taken == 1 && lean.role == TRIGGER_OPENER) {
+                PyObject *key = make_key(hosts, h_unit, trigger_id);
+                PyObject *value = key ? untracked(PyTuple_Pack(2, number_obj, time_ns)) : NULL;
+                if (value == NULL || PyObject_SetItem(self->triggers, key, value) < 0) {
+                    taken = -1;
+                }
+                Py_XDECREF(value);
+                Py_XDECREF(key);
+            } else if (taken == 1 && lean.role == PLATE_OPENER) {
+                trigger_id = PyLong_FromLong(lean.trigger_id);
+                PyObject *found = trigger_id ? trigger_of(self, hosts, h_unit, trigger_id) : NULL;
+                if (found != NULL) {
+                    PyObject *problems = PyList_New(1);
+                    if (problems == NULL) {
+                        taken = -1;
+                    } else {
+                        Py_INCREF(self->trigger_latency);
+                        PyList_SET_ITEM(problems, 0, self->trigger_latency);
+                        set_slot(self, row, S_PROBLEMS, problems);
+                        Py_DECREF(problems);
+                    }
+                } else if (PyErr_Occurred()) {
+                    taken = -1;
+                }
+            }
+            Py_XDECREF(trigger_id);
+        }
+        if (taken == 1) {
+            long long now = PyLong_AsLongLong(time_ns);
+            if (now == -1 && PyErr_Occurred()) {
+                taken = -1;
+            } else if (latest_obj == NULL || now > latest) {
+                latest = now;
+                Py_XDECREF(latest_obj);
+                Py_INCREF(time_ns);
+                latest_obj = time_ns;
+            }
+            if (taken == 1 && rows && PyList_Append(out, row) < 0) {
+                taken = -1;
+            }
+        }
+        Py_XDECREF(row);
+        Py_XDECREF(number_obj);
+        Py_DECREF(time_ns);
+        Py_DECREF(header);
+        if (taken < 0) {
+            goto error;
+        }
+        if (!taken) {
+            break;
+        }
+        number += 1;
+        index += 1;
+    }
+    if (latest_obj == NULL) {
+        latest_obj = PyLong_FromLong(0);
+        if (latest_obj == NULL) {
+            return NULL;
+        }
+    }
+    PyObject *result = Py_BuildValue("(nLN)", index, number, latest_obj);
+    return result;
+error:
+    Py_XDECREF(latest_obj);
+    return NULL;
+}
+
+/* -- the type ------------------------------------------------------------------------------- */
+
+static int Pairing_init(Pairing *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *tables, *shapes;
+    Py_ssize_t max_entries;
+    if (!PyArg_ParseTuple(args, "OOn", &tables, &shapes, &max_entries)) {
+        return -1;
+    }
+    if (!PyTuple_Check(tables) || PyTuple_GET_SIZE(tables) != 4 || !PyTuple_Check(shapes) ||
+        PyTuple_GET_SIZE(shapes) != 11) {
+        PyErr_SetString(PyExc_TypeError, "Pairing(Tables, Shapes, max_entries)");
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (!PyDict_Check(PyTuple_GET_ITEM(tables, i))) {
+            PyErr_SetString(PyExc_TypeError, "the tables must be dicts");
+            return -1;
+        }
+    }
+    PyObject *pending_type = PyTuple_GET_ITEM(shapes, 0), *lean_type = PyTuple_GET_ITEM(shapes, 1);
+    if (!PyType_Check(pending_type) || !PyType_IsSubtype((PyTypeObject *)pending_type,
+                                                         &PyTuple_Type) ||
+        !PyType_Check(lean_type)) {
+        PyErr_SetString(PyExc_TypeError, "Shapes: a tuple type, then a class");
+        return -1;
+    }
+    for (int i = 2; i < 9; i++) {
+        PyObject *key = PyTuple_GET_ITEM(shapes, i);
+        if (i >= 4 && (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 3)) {
+            PyErr_SetString(PyExc_TypeError, "Shapes: stats keys are 3-tuples");
+            return -1;
+        }
+    }
+    for (int i = 0; i < N_SLOTS; i++) {
+        PyObject *descr = PyObject_GetAttrString(lean_type, slot_names[i]);
+        if (descr == NULL) {
+            return -1;
+        }
+        int member = Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+                     ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+        if (member) {
+            self->slot[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        }
+        Py_DECREF(descr);
+        if (!member) {
+            PyErr_Format(PyExc_TypeError, "the lean type needs a slot %s", slot_names[i]);
+            return -1;
+        }
+    }
+#define KEEP(field, value)                                                                     \
+    do {                                                                                       \
+        PyObject *old_ = (PyObject *)self->field;                                              \
+        Py_INCREF(value);                                                                      \
+        self->field = (void *)(value);                                                         \
+        Py_XDECREF(old_);                                                                      \
+    } while (0)
+    KEEP(pending, PyTuple_GET_ITEM(tables, 0));
+    KEEP(answered, PyTuple_GET_ITEM(tables, 1));
+    KEEP(triggers, PyTuple_GET_ITEM(tables, 2));
+    KEEP(refused, PyTuple_GET_ITEM(tables, 3));
+    KEEP(pending_type, pending_type);
+    KEEP(lean_type, lean_type);
+    KEEP(event, PyTuple_GET_ITEM(shapes, 2));
+    KEEP(response, PyTuple_GET_ITEM(shapes, 3));
+    KEEP(ack_key, PyTuple_GET_ITEM(shapes, 4));
+    KEEP(status_key, PyTuple_GET_ITEM(shapes, 5));
+    KEEP(status_response_key, PyTuple_GET_ITEM(shapes, 6));
+    KEEP(trigger_key, PyTuple_GET_ITEM(shapes, 7));
+    KEEP(license_info_key, PyTuple_GET_ITEM(shapes, 8));
+    KEEP(trigger_latency, PyTuple_GET_ITEM(shapes, 9));
+#undef KEEP
+    self->max_entries = max_entries;
+    PyObject *types = PyTuple_GET_ITEM(shapes, 10);
+    if (!PyArg_ParseTuple(types, "lllll;Shapes: five Type codes", &self->t_ack, &self->t_status,
+                          &self->t_status_response, &self->t_trigger, &self->t_license_info)) {
+        return -1;
+    }
+    return 0;
+}
+
+static int Pairing_traverse(Pairing *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->pending);
+    Py_VISIT(self->answered);
+    Py_VISIT(self->triggers);
+    Py_VISIT(self->refused);
+    Py_VISIT(self->pending_type);
+    Py_VISIT(self->lean_type);
+    Py_VISIT(self->event);
+    Py_VISIT(self->response);
+    Py_VISIT(self->ack_key);
+    Py_VISIT(self->status_key);
+    Py_VISIT(self->status_response_key);
+    Py_VISIT(self->trigger_key);
+    Py_VISIT(self->license_info_key);
+    Py_VISIT(self->trigger_latency);
+    return 0;
+}
+
+static int Pairing_clear(Pairing *self)
+{
+    Py_CLEAR(self->pending);
+    Py_CLEAR(self->answered);
+    Py_CLEAR(self->triggers);
+    Py_CLEAR(self->refused);
+    Py_CLEAR(self->pending_type);
+    Py_CLEAR(self->lean_type);
+    Py_CLEAR(self->event);
+    Py_CLEAR(self->response);
+    Py_CLEAR(self->ack_key);
+    Py_CLEAR(self->status_key);
+    Py_CLEAR(self->status_response_key);
+    Py_CLEAR(self->trigger_key);
+    Py_CLEAR(self->license_info_key);
+    Py_CLEAR(self->trigger_latency);
+    return 0;
+}
+
+static void Pairing_dealloc(Pairing *self)
+{
+    PyObject_GC_UnTrack(self);
+    Pairing_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Pairing_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    Pairing *self = (Pairing *)type->tp_alloc(type, 0);
+    return (PyObject *)self;
+}
+
+/* a method called before __init__ finds no tables */
+static PyObject *not_ready(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "Pairing was not initialised");
+    return NULL;
+}
+
+#define GUARDED(name)                                                                          \
+    static PyObject *guarded_##name(Pairing *self, PyObject *const *args, Py_ssize_t nargs)    \
+    {                                                                                          \
+        if (self->pending == NULL) {                                                           \
+            return not_ready();                                                                \
+        }                                                                                      \
+        return Pairing_##name(self, args, nargs);                                              \
+    }
+GUARDED(parity_ok)
+GUARDED(clock_drift)
+GUARDED(opened)
+GUARDED(replied)
+GUARDED(trigger_seen)
+GUARDED(trigger_of)
+GUARDED(take_run)
+GUARDED(prune)
+
+static PyMethodDef Pairing_methods[] = {
+    {"parity_ok", (PyCFunction)(void (*)(void))guarded_parity_ok, METH_FASTCALL, NULL},
+    {"clock_drift", (PyCFunction)(void (*)(void))guarded_clock_drift, METH_FASTCALL, NULL},
+    {"opened", (PyCFunction)(void (*)(void))guarded_opened, METH_FASTCALL, NULL},
+    {"replied", (PyCFunction)(void (*)(void))guarded_replied, METH_FASTCALL, NULL},
+    {"trigger_seen", (PyCFunction)(void (*)(void))guarded_trigger_seen, METH_FASTCALL, NULL},
+    {"trigger_of", (PyCFunction)(void (*)(void))guarded_trigger_of, METH_FASTCALL, NULL},
+    {"take_run", (PyCFunction)(void (*)(void))guarded_take_run, METH_FASTCALL, NULL},
+    {"prune", (PyCFunction)(void (*)(void))guarded_prune, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject PairingType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "dissectors._smartlpr_pairing.Pairing",
+    .tp_basicsize = sizeof(Pairing),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The common case of SmartLPR pairing (see dissectors/smartlpr/pairing.py).",
+    .tp_new = Pairing_new,
+    .tp_init = (initproc)Pairing_init,
+    .tp_dealloc = (destructor)Pairing_dealloc,
+    .tp_traverse = (traverseproc)Pairing_traverse,
+    .tp_clear = (inquiry)Pairing_clear,
+    .tp_methods = Pairing_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_smartlpr_pairing",
+    "The common case of SmartLPR pairing in C (see dissectors/smartlpr/pairing.py).", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__smartlpr_pairing(void)
+{
+    str_number = PyUnicode_InternFromString("number");
+    str_request_in = PyUnicode_InternFromString("request_in");
+    str_response_in = PyUnicode_InternFromString("response_in");
+    str_latency_ns = PyUnicode_InternFromString("latency_ns");
+    if (!str_number || !str_request_in || !str_response_in || !str_latency_ns) {
+        return NULL;
+    }
+    if (PyType_Ready(&PairingType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&PairingType);
+    if (PyModule_AddObject(m, "Pairing", (PyObject *)&PairingType) < 0) {
+        Py_DECREF(&PairingType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

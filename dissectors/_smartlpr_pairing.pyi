@@ -1,0 +1,6 @@
+"""Types of the optional C pairing kernel (``_smartlpr_pairing.c``); see
+``dissectors.smartlpr.pairing``, whose ``PairingPython`` has the identical API."""
+
+from dissectors.smartlpr.pairing import PairingPython
+
+Pairing = PairingPython

@@ -1,0 +1,454 @@
+"""The common case of SmartLPR pairing: the C kernel ``_smartlpr_pairing`` or its Python twin.
+
+A ``Pairing`` works on the matcher's own tables (pending, answered, Triggers, NAK 6 refusals)
+and decides the common case of every rule: an opener with the right Id parity whose key is
+free, a reply that finds its request and has the right Type, a Trigger remembered, the
+Trigger a plate read answers, a unit clock within bounds. Whenever a rule has more to say
+(a problem to report, a table to prune), the method returns False/None *without touching
+anything* and ``SmartLprMatcher`` takes the message through its Python rules, which use the
+same primitives. Both paths call it: ``observe`` one message at a time (``read``, TUI) and
+``take_run`` a whole ``FrameRun`` of the ``stats``/``objects`` path (classify, pair, make
+the ``LeanRecord``s), stopping at the first frame it cannot take, which ``runs.read_run``
+then takes one message in Python before calling ``take_run`` again.
+
+``PairingPython`` is the reference and the fallback without a compiler; the C version has
+the identical API and behaviour (``tests/dissectors/test_smartlpr_pairing.py``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any, NamedTuple, Protocol
+
+from dissectors.api import Kind, Record, Severity
+from dissectors.bulk import Annotatable, LeanRecord, LinkSide
+from dissectors.smartlpr.codec import (
+    MAX_QUALITY,
+    kind_of,
+    type_name,
+    unit_healthy,
+    valid_timestamp,
+)
+from dissectors.smartlpr.records import CurrentFrame, GetPicture
+from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, RESPONSE_OFFSET, MessageType
+
+MAX_ENTRIES = 100_000
+"""Hard cap on each table, whatever the timestamps do."""
+CLOCK_DRIFT_NS = 2_000_000_000
+"""A unit timestamp this far from capture time is noted (``smartlpr.clock_drift``)."""
+
+Hosts = tuple[str, str]
+Key = tuple[str, str, int, int]
+
+
+class Pending(NamedTuple):
+    """An event or request waiting for its reply."""
+
+    target: Annotatable
+    kind: Kind
+    type: int
+    id: int
+    unit_id: int
+    version: int
+    bcc_ok: bool
+    request_body: GetPicture | CurrentFrame | None
+    """Kept for the pictures table: what the response's picture was asked for."""
+    time_ns: int
+    """Time of the latest (re)transmission: the reply's latency counts from it."""
+    retries: int
+
+
+Answered = tuple[int, int, int, int]
+"""(request number, request Type, reply number, reply time)."""
+
+
+class Tables(NamedTuple):
+    """The matcher's state. OrderedDicts: pruned from the oldest end, and next(iter(dict))
+    on a plain dict skips every slot deleted since its last resize (quadratic over a long
+    capture); an OrderedDict finds its first key in O(1)."""
+
+    pending: OrderedDict[Key, Pending]
+    answered: OrderedDict[Key, Answered]
+    triggers: OrderedDict[Key, tuple[int, int]]
+    """(hosts, unit, TriggerId) → (Trigger record number, time)."""
+    refused: OrderedDict[Key, tuple[int, int, int]]
+    """(hosts, unit, Type) → (refused Version, record number, time) after a NAK 6."""
+
+
+TRIGGER_LATENCY = ("smartlpr.trigger_latency", Severity.NOTE)
+"""Noted on nearly every plate read; a LeanRecord keeps it without a text."""
+
+
+def _stats_key(message_type: int) -> tuple[str, str, Kind]:
+    return "smartlpr", type_name(message_type), kind_of(message_type)
+
+
+class Shapes(NamedTuple):
+    """The Python objects ``take_run`` builds rows from (given to the C kernel once)."""
+
+    pending_type: type[Pending]
+    lean_type: type[LeanRecord]
+    event: Kind
+    response: Kind
+    ack_key: tuple[str, str, Kind]
+    status_key: tuple[str, str, Kind]
+    status_response_key: tuple[str, str, Kind]
+    trigger_key: tuple[str, str, Kind]
+    license_info_key: tuple[str, str, Kind]
+    trigger_latency: tuple[str, Severity]
+    """The (code, severity) a LeanRecord keeps for ``smartlpr.trigger_latency``."""
+    types: tuple[int, int, int, int, int]
+    """Type codes of ACK, Status, StatusResponse, Trigger and LicenseInfo."""
+
+
+def new_shapes() -> Shapes:
+    """The ``Shapes`` of SmartLPR's lean records."""
+    return Shapes(
+        Pending,
+        LeanRecord,
+        Kind.EVENT,
+        Kind.RESPONSE,
+        _stats_key(MessageType.ACK),
+        _stats_key(MessageType.STATUS),
+        _stats_key(MessageType.STATUS_RESPONSE),
+        _stats_key(MessageType.TRIGGER),
+        _stats_key(MessageType.LICENSE_INFO),
+        TRIGGER_LATENCY,
+        (_ACK, _STATUS, _STATUS_RESPONSE, _TRIGGER, _LICENSE_INFO),
+    )
+
+
+_ACK = int(MessageType.ACK)
+_STATUS = int(MessageType.STATUS)
+_STATUS_RESPONSE = int(MessageType.STATUS_RESPONSE)
+_TRIGGER = int(MessageType.TRIGGER)
+_LICENSE_INFO = int(MessageType.LICENSE_INFO)
+_LICENSE_INFO_LENGTH = LEN_OVERHEAD + 169
+_QUALITIES = (LEN_HEADER + 56, LEN_HEADER + 96)
+"""Frame offsets of LicenseInfo's 40 quality bytes."""
+_ACTIVE = LEN_HEADER
+_CAMERA = LEN_HEADER + 2
+"""Frame offsets of StatusResponse's Actv and Cam bytes."""
+
+# what a frame's lean record does in the matcher
+REPLY, OPENER, TRIGGER_OPENER, PLATE_OPENER = range(4)
+
+
+class Lean(NamedTuple):
+    """How a frame is taken without a decode: its role, its stats key and the body integers
+    the matcher needs (TriggerId; plate reads: Timestamp and TimestampUsec too)."""
+
+    role: int
+    key: tuple[str, str, Kind]
+    trigger_id: int = -1
+    timestamp: int = 0
+    usec: int = 0
+
+
+def lean_form(shapes: Shapes, data: bytes, header: tuple[int, ...]) -> Lean | None:
+    """How a frame of a run is taken in bulk, or None when it must be decoded in full.
+
+    Lean only when ``codec.decode`` would report no problem and the matcher needs nothing
+    but header facts and a few body integers: Bcc good, Size counting the whole frame, and
+    one of Status, ACK, Trigger, a healthy StatusResponse or a LicenseInfo v2 with a valid
+    timestamp and qualities up to 100.
+    """
+    offset, length, _unit, size, message_type, version, _id, bcc_ok = header
+    if not bcc_ok or size != length or offset < 0 or length < LEN_OVERHEAD:
+        return None
+    if offset > len(data) - length:
+        return None
+    if message_type == _ACK:
+        return Lean(REPLY, shapes.ack_key) if length == LEN_OVERHEAD else None
+    if message_type == _STATUS:
+        return Lean(OPENER, shapes.status_key) if length == LEN_OVERHEAD else None
+    if message_type == _STATUS_RESPONSE:
+        if length == LEN_OVERHEAD + 3 and unit_healthy(
+            data[offset + _ACTIVE], data[offset + _CAMERA]
+        ):
+            return Lean(REPLY, shapes.status_response_key)
+        return None
+    if message_type == _TRIGGER:
+        if length == LEN_OVERHEAD + 4:
+            body = offset + LEN_HEADER
+            trigger_id = int.from_bytes(data[body : body + 4], "little", signed=True)
+            return Lean(TRIGGER_OPENER, shapes.trigger_key, trigger_id)
+        return None
+    if message_type == _LICENSE_INFO and version == 2 and length == _LICENSE_INFO_LENGTH:
+        body = offset + LEN_HEADER
+        trigger_id = int.from_bytes(data[body + 4 : body + 8], "little", signed=True)
+        timestamp = int.from_bytes(data[body + 8 : body + 12], "little")
+        usec = int.from_bytes(data[body + 12 : body + 16], "little")
+        if (
+            valid_timestamp(timestamp, usec)
+            and max(data[offset + _QUALITIES[0] : offset + _QUALITIES[1]]) <= MAX_QUALITY
+        ):
+            return Lean(PLATE_OPENER, shapes.license_info_key, trigger_id, timestamp, usec)
+    return None
+
+
+def time_at(
+    start: int, offset: int, offsets: Sequence[int] | None, times: Sequence[int], index: int
+) -> int:
+    """Arrival time of the frame at run ``offset`` (``index`` of the run's headers)."""
+    if offsets is None:
+        return times[index]
+    if not times:
+        return 0
+    return times[max(bisect_right(offsets, start + offset) - 1, 0)]
+
+
+class PairingAPI(Protocol):
+    """What both versions offer (see the module docstring)."""
+
+    def parity_ok(self, conv_id: int, kind: Kind) -> bool: ...
+
+    def clock_drift(self, timestamp: int, usec: int, time_ns: int) -> int | None: ...
+
+    def opened(
+        self,
+        target: Annotatable,
+        time_ns: int,
+        kind: Kind,
+        hosts: Hosts,
+        unit_id: int,
+        conv_id: int,
+        message_type: int,
+        version: int,
+        bcc_ok: bool,
+        request_body: GetPicture | CurrentFrame | None,
+    ) -> bool: ...
+
+    def replied(
+        self,
+        target: Annotatable,
+        time_ns: int,
+        kind: Kind,
+        hosts: Hosts,
+        unit_id: int,
+        conv_id: int,
+        message_type: int,
+    ) -> Pending | None: ...
+
+    def trigger_seen(
+        self, hosts: Hosts, unit_id: int, trigger_id: int, number: int, time_ns: int
+    ) -> bool: ...
+
+    def trigger_of(self, hosts: Hosts, unit_id: int, trigger_id: int) -> tuple[int, int] | None: ...
+
+    def prune(self, table: OrderedDict[Key, Any], field: int, horizon: int) -> int: ...
+
+    def take_run(
+        self,
+        side: LinkSide,
+        data: bytes,
+        start: int,
+        headers: Sequence[tuple[int, ...]],
+        offsets: Sequence[int] | None,
+        times: Sequence[int],
+        hosts: Hosts,
+        number: int,
+        out: list[Record | LeanRecord],
+        rows: bool,
+        index: int,
+    ) -> tuple[int, int, int]: ...
+
+
+class PairingPython:
+    """The reference ``Pairing``."""
+
+    def __init__(self, tables: Tables, shapes: Shapes, max_entries: int) -> None:
+        self._max_entries = max_entries
+        self._pending = tables.pending
+        self._answered = tables.answered
+        self._triggers = tables.triggers
+        self._refused = tables.refused
+        self._shapes = shapes
+
+    def parity_ok(self, conv_id: int, kind: Kind) -> bool:
+        """Unit-opened conversations (events) use odd Ids, the central system's even (B.4)."""
+        return (conv_id & 1) == (kind is self._shapes.event)
+
+    def clock_drift(self, timestamp: int, usec: int, time_ns: int) -> int | None:
+        """How far a LicenseInfo's unit time is ahead of capture time, when over the bound."""
+        if timestamp and usec < 1_000_000:
+            drift = timestamp * 1_000_000_000 + usec * 1000 - time_ns
+            if abs(drift) > CLOCK_DRIFT_NS:
+                return drift
+        return None
+
+    def opened(
+        self,
+        target: Annotatable,
+        time_ns: int,
+        kind: Kind,
+        hosts: Hosts,
+        unit_id: int,
+        conv_id: int,
+        message_type: int,
+        version: int,
+        bcc_ok: bool,
+        request_body: GetPicture | CurrentFrame | None,
+    ) -> bool:
+        """Record an opener as pending, if nothing is to be said about it."""
+        if not self.parity_ok(conv_id, kind) or self._refused:
+            return False
+        key = (hosts[0], hosts[1], unit_id, conv_id)
+        if key in self._pending:
+            return False
+        answered = self._answered.get(key)
+        if answered is not None and answered[1] == message_type:
+            return False
+        self._pending[key] = Pending(
+            target, kind, message_type, conv_id, unit_id, version, bcc_ok, request_body,
+            time_ns, 0,
+        )  # fmt: skip
+        return True
+
+    def replied(
+        self,
+        target: Annotatable,
+        time_ns: int,
+        kind: Kind,
+        hosts: Hosts,
+        unit_id: int,
+        conv_id: int,
+        message_type: int,
+    ) -> Pending | None:
+        """Pair a reply with its request and link both; the request's entry, or None."""
+        key = (hosts[0], hosts[1], unit_id, conv_id)
+        entry = self._pending.get(key)
+        if entry is None:
+            return None
+        asked = entry.type
+        if kind is self._shapes.response and message_type != asked + RESPONSE_OFFSET:
+            return None
+        answered = self._answered
+        if len(answered) >= self._max_entries and key not in answered:
+            return None
+        del self._pending[key]
+        request = entry.target
+        number = request.number
+        target.request_in = number
+        target.latency_ns = time_ns - entry.time_ns
+        if request.response_in is None:
+            request.response_in = target.number
+        answered[key] = (number, asked, target.number, time_ns)
+        return entry
+
+    def trigger_seen(
+        self, hosts: Hosts, unit_id: int, trigger_id: int, number: int, time_ns: int
+    ) -> bool:
+        """Remember a Trigger for the plate read that answers it, if no pruning is due."""
+        if not self._trigger_room(hosts, unit_id, trigger_id):
+            return False
+        self._triggers[(hosts[0], hosts[1], unit_id, trigger_id)] = (number, time_ns)
+        return True
+
+    def trigger_of(self, hosts: Hosts, unit_id: int, trigger_id: int) -> tuple[int, int] | None:
+        """(number, time) of the Trigger a plate read with ``trigger_id`` answers."""
+        if trigger_id == -1:
+            return None
+        return self._triggers.get((hosts[0], hosts[1], unit_id, trigger_id))
+
+    def prune(self, table: OrderedDict[Key, Any], field: int, horizon: int) -> int:
+        """Forget the oldest entries of ``table`` while their item ``field`` (a time) is at
+        or before ``horizon``; how many went."""
+        dropped = 0
+        while table:
+            key = next(iter(table))
+            if table[key][field] > horizon:
+                break
+            del table[key]
+            dropped += 1
+        return dropped
+
+    def take_run(
+        self,
+        side: LinkSide,
+        data: bytes,
+        start: int,
+        headers: Sequence[tuple[int, ...]],
+        offsets: Sequence[int] | None,
+        times: Sequence[int],
+        hosts: Hosts,
+        number: int,
+        out: list[Record | LeanRecord],
+        rows: bool,
+        index: int,
+    ) -> tuple[int, int, int]:
+        """Frames ``index`` onwards of a run, numbered from ``number + 1``, while each has a
+        lean form and the common case of every rule: (index of the first frame not taken,
+        last number used, latest time seen; 0 when none)."""
+        shapes = self._shapes
+        latest = 0
+        count = len(headers)
+        while index < count:
+            header = headers[index]
+            lean = lean_form(shapes, data, header)
+            if lean is None:
+                break
+            _offset, length, unit_id, _size, message_type, version, conv_id, _bcc = header
+            time_ns = time_at(start, header[0], offsets, times, index)
+            row = shapes.lean_type(number + 1, side, time_ns, length, lean.key)
+            role = lean.role
+            kind = lean.key[2]
+            if role == REPLY:
+                if self.replied(row, time_ns, kind, hosts, unit_id, conv_id, message_type) is None:
+                    break
+            else:
+                # every check before anything changes: a frame is taken whole or not at all
+                if role == TRIGGER_OPENER and not self._trigger_room(
+                    hosts, unit_id, lean.trigger_id
+                ):
+                    break
+                if (
+                    role == PLATE_OPENER
+                    and self.clock_drift(lean.timestamp, lean.usec, time_ns) is not None
+                ):
+                    break
+                if not self.opened(
+                    row, time_ns, kind, hosts, unit_id, conv_id, message_type, version, True, None
+                ):
+                    break
+                if role == TRIGGER_OPENER:
+                    self.trigger_seen(hosts, unit_id, lean.trigger_id, number + 1, time_ns)
+                elif role == PLATE_OPENER and self.trigger_of(hosts, unit_id, lean.trigger_id):
+                    code, severity = shapes.trigger_latency
+                    row.add_problem(severity, code, "")
+            number += 1
+            if time_ns > latest:
+                latest = time_ns
+            if rows:
+                out.append(row)
+            index += 1
+        return index, number, latest
+
+    def _trigger_room(self, hosts: Hosts, unit_id: int, trigger_id: int) -> bool:
+        triggers = self._triggers
+        return (
+            len(triggers) < self._max_entries
+            or (hosts[0], hosts[1], unit_id, trigger_id) in triggers
+        )
+
+
+_kernel: ModuleType | None
+try:
+    from dissectors import _smartlpr_pairing as _kernel
+except ImportError:  # pragma: no cover - exercised where no compiler was available
+    _kernel = None
+
+c_pairing: type[PairingAPI] | None = _kernel.Pairing if _kernel is not None else None
+"""The C ``Pairing`` when it was built."""
+HAVE_C = c_pairing is not None
+"""Whether the C kernel was built (``setup.py``, optional)."""
+Pairing: type[PairingAPI] = c_pairing if c_pairing is not None else PairingPython
+"""The version new matchers use (tests switch it to compare both)."""
+
+
+def new_pairing(tables: Tables) -> PairingAPI:
+    """A ``Pairing`` over ``tables`` (the C one when built)."""
+    return Pairing(tables, new_shapes(), MAX_ENTRIES)  # type: ignore[call-arg]

@@ -1,0 +1,236 @@
+"""The C pairing kernel (``dissectors._smartlpr_pairing``) equals its Python twin.
+
+Both run the same random sequences of calls on tables of their own; their answers, the
+tables and every annotation they made must be equal. ``take_run`` is also fed arbitrary
+headers and bytes: it must never crash, and stop where the twin stops.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dissectors.api import Kind, Link
+from dissectors.bulk import LeanRecord, LinkSide
+from dissectors.smartlpr import encode, pairing
+from dissectors.smartlpr.records import Ack, Body, LicenseInfo, Status, StatusResponse, Trigger
+from dissectors.smartlpr.tables import LEN_OVERHEAD
+from dissectors.speedups import smartlpr_scan_python
+
+needs_c = pytest.mark.skipif(not pairing.HAVE_C, reason="the C pairing kernel was not built")
+
+HOSTS = ("10.0.0.1", "10.0.0.2")
+SIDE = LinkSide("smartlpr", Link(1, "tcp", "10.0.0.1:4000", "10.0.0.2:5232"), Kind.EVENT)  # type: ignore[arg-type]
+
+
+def test_the_c_kernel_is_built_when_required() -> None:
+    """``make test`` sets CAMSHARK_REQUIRE_C: a silent fallback to Python must fail CI."""
+    if os.environ.get("CAMSHARK_REQUIRE_C"):
+        assert pairing.HAVE_C
+
+
+def _pair(max_entries: int) -> tuple[Any, Any]:
+    made = []
+    for cls in (pairing.c_pairing, pairing.PairingPython):
+        tables = pairing.Tables(OrderedDict(), OrderedDict(), OrderedDict(), OrderedDict())
+        made.append((cls(tables, pairing.new_shapes(), max_entries), tables))  # type: ignore[misc]
+    return made[0], made[1]
+
+
+def _row(number: int, time_ns: int = 0) -> LeanRecord:
+    return LeanRecord(number, SIDE, time_ns, 19, ("smartlpr", "Status", Kind.REQUEST))
+
+
+def _annotations(row: LeanRecord) -> tuple[object, ...]:
+    return (row.number, row.problems, row.request_in, row.response_in, row.latency_ns)
+
+
+def _entry_view(value: object) -> object:
+    if isinstance(value, tuple):
+        return tuple(_entry_view(v) for v in value)
+    if isinstance(value, LeanRecord):
+        return _annotations(value)
+    return value
+
+
+def _tables_view(tables: pairing.Tables) -> object:
+    return [[(k, _entry_view(v)) for k, v in table.items()] for table in tables]
+
+
+KINDS = [Kind.REQUEST, Kind.EVENT, Kind.RESPONSE, Kind.ACK, Kind.NAK]
+call = st.one_of(
+    st.tuples(
+        st.just("opened"),
+        st.sampled_from(KINDS[:2]),
+        st.integers(1, 2),
+        st.integers(0, 4),
+        st.sampled_from([68, 67, 2, 71]),
+        st.integers(0, 3),
+    ),
+    st.tuples(
+        st.just("replied"),
+        st.sampled_from(KINDS[2:]),
+        st.integers(1, 2),
+        st.integers(0, 4),
+        st.sampled_from([132, 131, 135, 192, 193]),
+    ),
+    st.tuples(st.just("trigger_seen"), st.integers(1, 2), st.integers(-1, 3)),
+    st.tuples(st.just("trigger_of"), st.integers(1, 2), st.integers(-1, 3)),
+    st.tuples(st.just("refuse"), st.integers(1, 2)),
+    st.tuples(
+        st.just("clock_drift"),
+        st.sampled_from([0, 1, 1_700_000_000, 2**32 - 1, 2**70]),
+        st.sampled_from([0, 999_999, 1_000_000]),
+        st.sampled_from([0, 1_700_000_000 * 10**9, 2**80, -5]),
+    ),
+    st.tuples(st.just("parity_ok"), st.integers(-3, 2**40), st.sampled_from(KINDS)),
+    st.tuples(st.just("prune"), st.integers(0, 3), st.integers(0, 700)),
+)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(call, max_size=60), st.integers(1, 4))
+def test_every_primitive_equals_its_twin(calls: list[tuple[Any, ...]], cap: int) -> None:
+    (c, c_tables), (py, py_tables) = _pair(cap)
+    rows: dict[int, tuple[LeanRecord, LeanRecord]] = {}
+    for number, (name, *args) in enumerate(calls, 1):
+        results = []
+        for side, (kernel, tables) in enumerate(((c, c_tables), (py, py_tables))):
+            if name in ("opened", "replied"):
+                rows.setdefault(number, (_row(number, number * 10), _row(number, number * 10)))
+                target = rows[number][side]
+                if name == "opened":
+                    kind, unit, conv_id, message_type, version = args
+                    result = kernel.opened(
+                        target, number * 10, kind, HOSTS, unit, conv_id, message_type, version,
+                        True, None,
+                    )  # fmt: skip
+                else:
+                    kind, unit, conv_id, message_type = args
+                    result = kernel.replied(
+                        target, number * 10, kind, HOSTS, unit, conv_id, message_type
+                    )
+                    result = _entry_view(result)
+            elif name == "trigger_seen":
+                result = kernel.trigger_seen(HOSTS, args[0], args[1], number, number * 10)
+            elif name == "prune":
+                table = (tables.answered, tables.triggers, tables.refused, tables.pending)[args[0]]
+                field = (3, 1, 2, 8)[args[0]]
+                result = kernel.prune(table, field, args[1])
+            elif name == "refuse":
+                tables.refused[(*HOSTS, args[0], 68)] = (2, number, number * 10)
+                result = None
+            else:
+                result = getattr(kernel, name)(*([HOSTS, *args] if name == "trigger_of" else args))
+            results.append(result)
+        assert results[0] == results[1], name
+        assert _tables_view(c_tables) == _tables_view(py_tables)
+    for c_row, py_row in rows.values():
+        assert _annotations(c_row) == _annotations(py_row)
+
+
+def _frame(body: Body, unit: int, conv_id: int) -> bytes:
+    return encode(body, unit, conv_id)
+
+
+_PLATE = LicenseInfo(1, 3, 1_700_000_000, 0, "AB12", (90, 91), True, "AB 12", "E")
+FRAMES = [
+    lambda u, i: _frame(Status(), u, i),
+    lambda u, i: _frame(Ack(), u, i),
+    lambda u, i: _frame(StatusResponse(1, 0, 1), u, i),
+    lambda u, i: _frame(StatusResponse(0, 0, 1), u, i),
+    lambda u, i: _frame(Trigger(i % 4), u, i),
+    lambda u, i: _frame(_PLATE, u, i),
+    lambda u, i: _frame(LicenseInfo(1, 3, 5, 0, "X", (50,), False, "", ""), u, i),
+]
+
+frames = st.lists(
+    st.tuples(st.integers(0, len(FRAMES) - 1), st.integers(1, 2), st.integers(0, 5)),
+    min_size=1,
+    max_size=30,
+)
+header = st.tuples(
+    st.integers(-3, 400),
+    st.sampled_from([LEN_OVERHEAD, LEN_OVERHEAD + 3, LEN_OVERHEAD + 4, LEN_OVERHEAD + 169, 7]),
+    st.integers(0, 2),
+    st.sampled_from([None, None, 0, 200]),  # Size (None: the length)
+    st.sampled_from([192, 68, 132, 67, 2, 71, 9999]),
+    st.integers(0, 3),
+    st.integers(-1, 5),
+    st.booleans(),
+).map(lambda h: (*h[:3], h[1] if h[3] is None else h[3], *h[4:]))
+
+
+def _run_both(
+    data: bytes,
+    headers: list[tuple[int, ...]],
+    offsets: tuple[int, ...] | None,
+    times: tuple[int, ...],
+    index: int,
+    rows: bool,
+) -> None:
+    (c, c_tables), (py, py_tables) = _pair(100)
+    outs: list[list[object]] = [[], []]
+    results = []
+    for n, kernel in enumerate((c, py)):
+        position = index
+        number = 5
+        for _round in range(3):  # resume after each stop, as read_run does
+            position, number, latest = kernel.take_run(
+                SIDE, data, 1000, headers, offsets, times, HOSTS, number, outs[n], rows, position
+            )
+            results.append((position, number, latest))
+            position += 1
+    assert results[: len(results) // 2] == results[len(results) // 2 :]
+    assert [_annotations(r) for r in outs[0]] == [_annotations(r) for r in outs[1]]  # type: ignore[arg-type]
+    facts = [[(r.time_ns, r.length, r.key) for r in out] for out in outs]  # type: ignore[attr-defined]
+    assert facts[0] == facts[1]
+    assert _tables_view(c_tables) == _tables_view(py_tables)
+
+
+@needs_c
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames, st.lists(st.integers(0, 3000), max_size=5), st.integers(0, 3), st.booleans())
+def test_take_run_equals_its_twin_on_real_frames(
+    chosen: list[tuple[int, int, int]], cuts: list[int], index: int, rows: bool
+) -> None:
+    data = b"".join(FRAMES[f](unit, conv_id) for f, unit, conv_id in chosen)
+    headers, _end = smartlpr_scan_python(data, 0, 0, 4096, 255)
+    offsets = tuple(sorted({1000, *(1000 + c % len(data) for c in cuts)}))
+    times = tuple(10 * (i + 1) for i in range(len(offsets)))
+    _run_both(data, list(headers), offsets, times, index, rows)
+    _run_both(data, list(headers), None, tuple(range(len(headers))), index, rows)
+    _run_both(data, list(headers), offsets, (), index, rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(st.binary(max_size=300), st.just(bytes([1]) * 300)),
+    st.lists(header, max_size=10),
+    st.integers(0, 2),
+)
+@needs_c
+def test_take_run_is_safe_and_equal_on_arbitrary_headers(
+    data: bytes, headers: list[tuple[int, ...]], index: int
+) -> None:
+    _run_both(data, headers, (1000,), (7,), index, True)
+
+
+@needs_c
+def test_an_uninitialised_or_misused_pairing_raises() -> None:
+    kernel = pairing.c_pairing.__new__(pairing.c_pairing)  # type: ignore[union-attr]
+    with pytest.raises(RuntimeError):
+        kernel.trigger_of(HOSTS, 1, 1)
+    (c, _tables), _ = _pair(10)
+    with pytest.raises(TypeError):
+        c.opened(1, 2, 3)
+    with pytest.raises(TypeError):
+        c.trigger_of("not hosts", 1, 1)
+    with pytest.raises(TypeError):
+        pairing.c_pairing((1, 2), pairing.new_shapes(), 10)  # type: ignore[misc]
