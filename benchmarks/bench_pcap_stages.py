@@ -14,9 +14,10 @@ best of ``--repeat`` runs: the machine is shared, and the minimum is the steadie
   ``fast_blocks_python``) patched in: what the C kernels save ("-" for code without them).
 
 Each stage runs on the code of this worktree and on ``--baseline`` (a git ref, extracted with
-``git archive`` to a temporary directory) in the same run, interleaved, so the columns are
-comparable. Captures: the SmartLPR and DualCam bench captures of ``benchmarks/out`` (made by
-``bench_smartlpr.py`` / ``bench_dualcam.py``), and pcapng copies made once with ``editcap``.
+``git archive`` to a temporary directory, its C kernels built there) in the same run,
+interleaved, so the columns are comparable. Captures: the SmartLPR and DualCam bench captures
+of ``benchmarks/out`` (made by ``bench_smartlpr.py`` / ``bench_dualcam.py``), and pcapng
+copies made once with ``editcap``.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def measure(root: Path, stage: str, path: Path) -> dict[str, float | None]:
 
 
 def extract(ref: str, into: Path) -> Path:
-    """The ``sniffer`` and ``dissectors`` packages of git ``ref`` under ``into``."""
+    """The ``sniffer`` and ``dissectors`` packages of git ``ref`` under ``into``, with their C
+    kernels built."""
     archive = into / "code.tar"
     with open(archive, "wb") as f:
         subprocess.run(
@@ -137,7 +139,28 @@ def extract(ref: str, into: Path) -> Path:
         )
     with tarfile.open(archive) as tar:
         tar.extractall(into, filter="data")
+    build_kernels(ref, into)
     return into
+
+
+def build_kernels(ref: str, into: Path) -> None:
+    """Build the optional C kernels of ``ref`` (if it has any) in place under ``into``, as an
+    install does: without them its fast path would run its Python twins."""
+    names = ["setup.py", "pyproject.toml", "README.md"]
+    for name in names:
+        if subprocess.run(["git", "cat-file", "-e", f"{ref}:{name}"], cwd=ROOT).returncode:
+            return
+    with tempfile.TemporaryFile() as f:
+        subprocess.run(["git", "archive", ref, *names], cwd=ROOT, stdout=f, check=True)
+        f.seek(0)
+        with tarfile.open(fileobj=f) as tar:
+            tar.extractall(into, filter="data")
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+        cwd=into,
+        capture_output=True,
+        check=False,
+    )
 
 
 def capture(name: str) -> Path:
