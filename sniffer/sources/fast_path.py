@@ -64,10 +64,11 @@ class FastPath:
         ``SourceError`` comes after the events of every record before it."""
         taken = self.taken
         try:
-            for record in reader.records(self):
+            for record in reader.take_records(self):
                 if taken:
                     yield from self._taken_events(runs)
-                yield from self._one(*record)
+                if record is not None:
+                    yield from self._one(*record)
         except SourceError:
             yield from self._taken_events(runs)
             raise

@@ -250,15 +250,20 @@ class CaptureReader:
         for time_ns, linktype, buf, start, end in self.records():
             yield (time_ns, linktype, buf[start:end])
 
-    def records(self, taker: RecordTaker | None = None) -> Iterator[Record]:
-        """Like ``packets`` without copying each packet out of the read buffer (faster).
+    def records(self) -> Iterator[Record]:
+        """Like ``packets`` without copying each packet out of the read buffer (faster)."""
+        return cast(Iterator[Record], self.take_records(None))
 
-        With ``taker``, the records it takes from the buffer are not yielded (but counted)."""
+    def take_records(self, taker: RecordTaker | None) -> Iterator[Record | None]:
+        """Like ``records``, with ``taker`` taking what it can from the buffer after each
+        record or block: those records are counted, not yielded, and None is yielded after
+        each call that took some (its caller can act on them before the reader waits for
+        more data, as it may on a pipe)."""
         try:
             if self.format == "pcap":
                 yield from self._pcap(taker)
             else:
-                yield from cast(Iterator[Record], self._pcapng(meta=False, taker=taker))
+                yield from cast(Iterator[Record | None], self._pcapng(meta=False, taker=taker))
         finally:
             self.close()
 
@@ -266,7 +271,7 @@ class CaptureReader:
         """Like ``packets`` with interface, EPB flags and comment (slower: parses options)."""
         try:
             if self.format == "pcap":
-                for time_ns, linktype, buf, start, end in self._pcap(None):
+                for time_ns, linktype, buf, start, end in self.records():
                     yield PacketMeta(time_ns, linktype, buf[start:end], 0, None, None, end - start)
             else:
                 yield from cast(Iterator[PacketMeta], self._pcapng(meta=True, taker=None))
@@ -315,7 +320,7 @@ class CaptureReader:
 
     # -- classic pcap -------------------------------------------------------------------------
 
-    def _pcap(self, taker: RecordTaker | None) -> Iterator[Record]:
+    def _pcap(self, taker: RecordTaker | None) -> Iterator[Record | None]:
         buf = self._head + self._read_at_least(20)
         self._head = b""
         self._offset = len(buf)
@@ -350,7 +355,9 @@ class CaptureReader:
                 pos = end
                 if taker is not None:
                     pos, taken = taker.pcap(buf, pos, layout)
-                    count += taken
+                    if taken:
+                        count += taken
+                        yield None
             self.packets_read = count
             refilled = self._refill(buf, pos, base, need or rec_size, "pcap record")
             if refilled is None:
@@ -360,7 +367,9 @@ class CaptureReader:
 
     # -- pcapng -------------------------------------------------------------------------------
 
-    def _pcapng(self, *, meta: bool, taker: RecordTaker | None) -> Iterator[Record | PacketMeta]:
+    def _pcapng(
+        self, *, meta: bool, taker: RecordTaker | None
+    ) -> Iterator[Record | PacketMeta | None]:
         buf = self._read(self.chunk_size)
         base = 0
         pos = 0
@@ -469,7 +478,9 @@ class CaptureReader:
                     if layout is None:
                         layout = PcapngLayout(section.big_endian, tuple(interfaces))
                     pos, taken, last_time = taker.pcapng(buf, pos, layout, last_time)
-                    count += taken
+                    if taken:
+                        count += taken
+                        yield None
             self.packets_read = count
             refilled = self._refill(buf, pos, base, need or 12, "pcapng block")
             if refilled is None:

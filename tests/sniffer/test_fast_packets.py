@@ -374,7 +374,9 @@ def test_the_blocks_taken_are_the_packets_the_reader_reads(data: st.DataObject) 
         path = Path(tmp) / "blocks.pcapng"
         path.write_bytes(head + body)
         try:
-            for time_ns, linktype, buf, start, end in CaptureReader(path).records(taker):
+            for record in CaptureReader(path).take_records(taker):
+                assert record is not None  # the taker takes nothing
+                time_ns, linktype, buf, start, end = record
                 records.append((time_ns, linktype, buf[start:end]))
         except SourceError:
             pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import struct
 from pathlib import Path
 
 import pytest
@@ -348,3 +349,81 @@ def test_long_interleaved_transfers_give_the_same_events(
     assert fast(path) == reference
     assert taken > len(packets) // 2  # the kernel, not take_packet, took most packets
     assert fast(path, runs=True) == reference
+
+
+class Pieces:
+    """A capture file read as from a pipe, in pieces of whole records or blocks: before it
+    hands out a piece, every payload byte of the pieces before it must have come out as
+    events (``given``), or a live capture would hold packets until more traffic arrives."""
+
+    def __init__(self, path: Path, cuts: list[int], payload_before: list[int]) -> None:
+        self.data = path.read_bytes()
+        self.file = open(path, "rb")  # noqa: SIM115 - for fileno (the reader asks its size)
+        self.cuts = cuts
+        self.payload_before = payload_before
+        self.pos = 0
+        self.given = 0
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def read1(self, size: int) -> bytes:
+        if self.pos in self.cuts:
+            assert self.given == self.payload_before[self.cuts.index(self.pos)]
+        end = min([self.pos + size, len(self.data)] + [c for c in self.cuts if c > self.pos])
+        piece = self.data[self.pos : end]
+        self.pos = end
+        return piece
+
+    read = read1
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def record_ends(path: Path) -> list[int]:
+    """The file offset after each record or block."""
+    data = path.read_bytes()
+    if path.suffix == ".pcap":
+        pos, size, length = 24, 16, struct.Struct("<8xI4x")
+    else:
+        pos, size, length = 0, 0, struct.Struct("<4xI")
+    ends = []
+    while pos < len(data):
+        pos += size + length.unpack_from(data, pos)[0]
+        ends.append(pos)
+    return ends
+
+
+@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
+def test_taken_packets_come_out_before_the_reader_waits_for_more(
+    tmp_path: Path, suffix: str, kernel: str
+) -> None:
+    conv = TcpConversation(("10.0.0.1", 40000), ("10.0.0.2", 5232))
+    packets = conv.open(T0)
+    for n in range(30):
+        packets += conv.send(Side(n % 2), bytes([n]) * (100 + n), T0 + 1000 * n, ack=True)
+    path = tmp_path / ("pieces" + suffix)
+    with CaptureWriter(path) as writer:
+        writer.write_all(packets)
+    ends = record_ends(path)
+    payload = [len(d) for d in _payloads(path)]
+    cuts = ends[len(ends) - len(packets) + 3 :: 4]  # every 4 packets after the handshake
+    first_packet = len(ends) - len(packets)
+    payload_before = [sum(payload[: ends.index(cut) + 1 - first_packet]) for cut in cuts]
+    pipe = Pieces(path, cuts, payload_before)
+    source = PcapSource(path, fileobj=pipe)  # type: ignore[arg-type]
+    for event in source.events():
+        if isinstance(event, Chunk):
+            pipe.given += len(event.data)
+    pipe.close()
+    assert pipe.given == sum(payload) > 0
+
+
+def _payloads(path: Path) -> list[bytes]:
+    """Each packet's TCP payload (IPv4, no options)."""
+    out = []
+    for _time, _linktype, data in CaptureReader(path).packets():
+        total = int.from_bytes(data[16:18], "big")
+        out.append(data[14 + 20 + (data[46] >> 4) * 4 : 14 + total])
+    return out
