@@ -2,18 +2,22 @@
 
 Run: ``.venv/bin/python benchmarks/bench_pcap_stages.py [--baseline REF] [--quick]``.
 
-Three cumulative stages, each measured in its own child process (CPU time of the loop only,
-the best of ``--repeat`` runs: the machine is shared, and the minimum is the steadiest):
+Cumulative stages, each measured in its own child process (CPU time of the loop only, the
+best of ``--repeat`` runs: the machine is shared, and the minimum is the steadiest):
 
 * ``read``: ``CaptureReader.records()`` (``packets()`` before it existed), the raw records;
 * ``+decode``: the same plus the link/IP/TCP decoding: ``PacketDecoder.decode`` per packet
   before the fast path, the fast path's header struct, checks and payload copy since;
-* ``+reassembly``: ``PcapSource.events()``, i.e. everything up to the ``Chunk`` events.
+* ``+reassembly``: ``PcapSource.events()``, i.e. everything up to the ``Chunk`` events, with
+  the fast path's record and block loops in C (``sniffer.sources._fast_path``) where built;
+* ``+reassembly py``: the same with their pure-Python twins (``fast_records_python``,
+  ``fast_blocks_python``) patched in: what the C kernels save ("-" for code without them).
 
 Each stage runs on the code of this worktree and on ``--baseline`` (a git ref, extracted with
-``git archive`` to a temporary directory) in the same run, interleaved, so the columns are
-comparable. Captures: the SmartLPR and DualCam bench captures of ``benchmarks/out`` (made by
-``bench_smartlpr.py`` / ``bench_dualcam.py``), and pcapng copies made once with ``editcap``.
+``git archive`` to a temporary directory, its C kernels built there) in the same run,
+interleaved, so the columns are comparable. Captures: the SmartLPR and DualCam bench captures
+of ``benchmarks/out`` (made by ``bench_smartlpr.py`` / ``bench_dualcam.py``), and pcapng
+copies made once with ``editcap``.
 """
 
 from __future__ import annotations
@@ -31,14 +35,36 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
-STAGES = ("read", "+decode", "+reassembly")
+STAGES = ("read", "+decode", "+reassembly", "+reassembly py")
 
 FULL = ("smartlpr-1000000.pcap", "dualcam-2000000000.pcap", "dualcam-200000000.pcapng")
 QUICK = ("smartlpr-250000.pcap", "dualcam-200000000.pcap", "smartlpr-250000.pcapng")
 
 
+def python_kernels() -> bool:
+    """Patch the Python twins of the C record and block loops into ``fast_path``; False when
+    this code has no such loops."""
+    from sniffer.sources import fast_packets, fast_path
+
+    patched = False
+    for name in ("fast_records", "fast_blocks"):
+        twin = getattr(fast_packets, name + "_python", None)
+        if twin is not None and hasattr(fast_path, name):
+            setattr(fast_path, name, twin)
+            patched = True
+    return patched
+
+
 def child(stage: str, path: str) -> None:
     """Run one stage over ``path`` with whatever ``sniffer`` is on the path; print JSON."""
+    if stage == "+reassembly py":
+        try:
+            have_twins = python_kernels()
+        except ImportError:  # code before the C kernel
+            have_twins = False
+        if not have_twins:
+            print(json.dumps({"cpu": None, "packets": 0, "chunks": 0}))
+            return
     from sniffer.sources import PcapSource
     from sniffer.sources.base import Chunk
     from sniffer.sources.packets import PacketDecoder
@@ -54,7 +80,10 @@ def child(stage: str, path: str) -> None:
         packets = reader.packets_read
     elif stage == "+decode" and fused:
         # what the fast path does to decode: the header struct, its checks, the payload copy
-        from sniffer.sources.fast_path import ETH_IPV4_TCP
+        try:
+            from sniffer.sources.fast_packets import ETH_IPV4_TCP
+        except ImportError:  # code before the C kernel
+            from sniffer.sources.fast_path import ETH_IPV4_TCP  # type: ignore[attr-defined,no-redef]
 
         reader = CaptureReader(path)
         decode = PacketDecoder().decode
@@ -85,7 +114,7 @@ def child(stage: str, path: str) -> None:
     print(json.dumps({"cpu": cpu, "packets": packets, "chunks": chunks}))
 
 
-def measure(root: Path, stage: str, path: Path) -> dict[str, float]:
+def measure(root: Path, stage: str, path: Path) -> dict[str, float | None]:
     """One child run of ``stage`` with the code under ``root``."""
     env = dict(os.environ, PYTHONPATH=str(root))
     out = subprocess.run(
@@ -96,12 +125,13 @@ def measure(root: Path, stage: str, path: Path) -> dict[str, float]:
         capture_output=True,
         text=True,
     ).stdout
-    result: dict[str, float] = json.loads(out)
+    result: dict[str, float | None] = json.loads(out)
     return result
 
 
 def extract(ref: str, into: Path) -> Path:
-    """The ``sniffer`` and ``dissectors`` packages of git ``ref`` under ``into``."""
+    """The ``sniffer`` and ``dissectors`` packages of git ``ref`` under ``into``, with their C
+    kernels built."""
     archive = into / "code.tar"
     with open(archive, "wb") as f:
         subprocess.run(
@@ -109,7 +139,28 @@ def extract(ref: str, into: Path) -> Path:
         )
     with tarfile.open(archive) as tar:
         tar.extractall(into, filter="data")
+    build_kernels(ref, into)
     return into
+
+
+def build_kernels(ref: str, into: Path) -> None:
+    """Build the optional C kernels of ``ref`` (if it has any) in place under ``into``, as an
+    install does: without them its fast path would run its Python twins."""
+    names = ["setup.py", "pyproject.toml", "README.md"]
+    for name in names:
+        if subprocess.run(["git", "cat-file", "-e", f"{ref}:{name}"], cwd=ROOT).returncode:
+            return
+    with tempfile.TemporaryFile() as f:
+        subprocess.run(["git", "archive", ref, *names], cwd=ROOT, stdout=f, check=True)
+        f.seek(0)
+        with tarfile.open(fileobj=f) as tar:
+            tar.extractall(into, filter="data")
+    subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+        cwd=into,
+        capture_output=True,
+        check=False,
+    )
 
 
 def capture(name: str) -> Path:
@@ -142,7 +193,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         roots = {"baseline": extract(args.baseline, Path(tmp)), "now": ROOT}
         print(f"baseline = {args.baseline}; CPU µs per packet, best of {args.repeat}")
-        print(f"{'capture':<26} {'stage':<12} {'packets':>10} {'baseline':>9} {'now':>7} {'x':>6}")
+        print(f"{'capture':<26} {'stage':<14} {'packets':>10} {'baseline':>9} {'now':>7} {'x':>6}")
         for name in names:
             path = capture(name)
             for stage in args.stages:
@@ -151,14 +202,21 @@ def main() -> None:
                 for _ in range(args.repeat):
                     for label, root in roots.items():
                         result = measure(root, stage, path)
-                        times[label].append(result["cpu"])
-                        packets = int(result["packets"])
-                per = {k: min(v) / packets * 1e6 for k, v in times.items()}
+                        if result["cpu"] is not None:
+                            times[label].append(result["cpu"])
+                            packets = int(result["packets"] or 0)
+                per = {k: min(v) / packets * 1e6 if v else None for k, v in times.items()}
+                base, now = per["baseline"], per["now"]
+                ratio = f"{base / now:>5.2f}x" if base and now else f"{'-':>6}"
                 print(
-                    f"{name:<26} {stage:<12} {packets:>10,} {per['baseline']:>9.2f} "
-                    f"{per['now']:>7.2f} {per['baseline'] / per['now']:>5.2f}x",
+                    f"{name:<26} {stage:<14} {packets:>10,} {_cell(base, 9)} {_cell(now, 7)} "
+                    f"{ratio}",
                     flush=True,
                 )
+
+
+def _cell(value: float | None, width: int) -> str:
+    return f"{value:>{width}.2f}" if value is not None else f"{'-':>{width}}"
 
 
 if __name__ == "__main__":

@@ -91,21 +91,14 @@ class PcapSource:
 
     def run_events(self) -> Iterator[Event | ChunkRun]:
         """Like ``events``, with the payloads of consecutive in-order packets of a link side
-        delivered as one ``ChunkRun`` where the fast path takes them (classic pcap)."""
+        delivered as one ``ChunkRun`` where the fast path's kernel takes them."""
         return self._events(runs=True)
 
     def _events(self, *, runs: bool) -> Iterator[Event | ChunkRun]:
         failure: SourceError | None = None
         fast_path = FastPath(self.decoder, self.reassembler)
-        reader = self._reader
         try:
-            if reader.format == "pcap":
-                try:
-                    yield from fast_path.pcap_events(reader.pcap_cursor(), runs=runs)
-                finally:
-                    reader.close()
-            else:
-                yield from fast_path.record_events(reader.records())
+            yield from fast_path.events(self._reader, runs=runs)
         except SourceError as error:
             failure = error
         yield from self.reassembler.finish()  # at the time of the last packet read

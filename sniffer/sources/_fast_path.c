@@ -10,6 +10,14 @@
  *     full). Stops at the first record it does not take, or that buf does not hold whole.
  *     runs: [(cache entry, [Piece(data, time_ns), ...]), ...] by consecutive link side.
  *
+ * fast_blocks(buf, pos, big_endian, interfaces, last_time, cache, trim)
+ *     -> (pos, taken, runs, last_time)
+ *     The same over the blocks of a pcapng section from buf[pos] (a block header): Enhanced
+ *     Packet Blocks of an interface with interfaces[i] = (mul, offset_ns), mul > 0 (time =
+ *     ticks * mul + offset_ns), and Simple Packet Blocks (interface 0, time last_time) while
+ *     interfaces[0] has mul > 0. Stops at any other block (section header, interface
+ *     description...), at an interface with mul 0, and at any block the reader would refuse.
+ *
  * Every length read is checked against buf: any input is safe. Values it does not expect in
  * the Python objects (a sequence base that is not a small int...) make it stop, not guess.
  */
@@ -29,6 +37,10 @@
 #define RECENT_LIMIT (32 << 10)
 #define RECENT_PIECES 64
 #define KEY_SIZE 12
+#define BLOCK_SPB 3
+#define BLOCK_EPB 6
+#define MAX_BLOCK (256u << 20) /* pcap_file.MAX_PACKET */
+#define MAX_TIME_OFFSET (1LL << 62)
 
 static PyObject *str_slow, *str_base, *str_delivered, *str_pending, *str_recent,
     *str_recent_start;
@@ -166,6 +178,155 @@ static int end_run(PyObject *runs, PyObject **entry, PyObject **pieces)
     return failed;
 }
 
+/* What one call's walk keeps between packets: the cache, the runs built so far, and the
+ * entries of the last two keys looked up (a connection's two directions, as new references:
+ * most packets need no dictionary lookup). */
+typedef struct {
+    PyObject *cache, *trim, *runs;
+    PyObject *run_entry; /* new reference: the cache entry of run_pieces */
+    PyObject *run_pieces;
+    PyObject *memo[2];
+    unsigned char memo_key[2][KEY_SIZE];
+    int memo_next;
+} Walk;
+
+/* Take the Ethernet frame buf[start:end] (within the buffer) as take_packet does: 1 taken
+ * (its payload, if any, added to the runs), 0 left to the general path (nothing changed),
+ * -1 a Python error. */
+static int take_frame(Walk *w, const unsigned char *buf, Py_ssize_t start, Py_ssize_t end,
+                      long long time_ns)
+{
+    if (end - start < MIN_FRAME) {
+        return 0;
+    }
+    const unsigned char *frame = buf + start;
+    uint32_t ip_total = be16(frame + 16);
+    uint32_t frag = be16(frame + 20);
+    uint32_t off = frame[46];
+    uint32_t flags = frame[47];
+    if (be16(frame + 12) != ETHERTYPE_IPV4 || frame[14] != 0x45 || frame[23] != PROTO_TCP ||
+        (frag & 0x3FFF) || off < 0x50 || (flags & SLOW_FLAGS) != FLAG_ACK) {
+        return 0;
+    }
+    const unsigned char *key = frame + 26;
+    PyObject *entry; /* borrowed from memo */
+    if (w->memo[0] != NULL && memcmp(key, w->memo_key[0], KEY_SIZE) == 0) {
+        entry = w->memo[0];
+    }
+    else if (w->memo[1] != NULL && memcmp(key, w->memo_key[1], KEY_SIZE) == 0) {
+        entry = w->memo[1];
+    }
+    else {
+        PyObject *key_bytes = PyBytes_FromStringAndSize((const char *)key, KEY_SIZE);
+        if (key_bytes == NULL) {
+            return -1;
+        }
+        entry = PyDict_GetItemWithError(w->cache, key_bytes);
+        Py_DECREF(key_bytes);
+        if (entry == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
+        }
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 5) {
+            return 0;
+        }
+        Py_INCREF(entry);
+        Py_XSETREF(w->memo[w->memo_next], entry);
+        memcpy(w->memo_key[w->memo_next], key, KEY_SIZE);
+        w->memo_next ^= 1;
+    }
+    Py_ssize_t stop = start + ETH_HEADER + (Py_ssize_t)ip_total;
+    Py_ssize_t first = start + ETH_HEADER + IPV4_HEADER + (Py_ssize_t)(off >> 4) * 4;
+    if (!(first <= stop && stop <= end)) {
+        return 0;
+    }
+    PyObject *conn = PyTuple_GET_ITEM(entry, 0);
+    PyObject *stream = PyTuple_GET_ITEM(entry, 2);
+    PyObject *other = PyTuple_GET_ITEM(entry, 3);
+    if (get_truth(conn, str_slow) != 0) {
+        return 0;
+    }
+    long long base = 0, delivered = 0, other_base = 0, other_delivered = 0;
+    int base_none = 1, other_none = 1;
+    if (!get_count(stream, str_base, &base, &base_none) || base_none ||
+        !get_count(other, str_base, &other_base, &other_none)) {
+        return 0;
+    }
+    uint32_t seq = be32(frame + 38);
+    uint32_t ack = be32(frame + 42);
+    if (!other_none) {
+        if (!get_count(other, str_delivered, &other_delivered, NULL)) {
+            return 0;
+        }
+        uint32_t ahead = ack - (uint32_t)other_base - (uint32_t)other_delivered;
+        if (ahead != 0 && ahead <= MAX_ACK_JUMP) {
+            return 0; /* acknowledges bytes not seen yet: the general path waits for them */
+        }
+    }
+    if (first == stop) {
+        return 1;
+    }
+    if (get_truth(stream, str_pending) != 0 ||
+        !get_count(stream, str_delivered, &delivered, NULL) ||
+        (uint32_t)(seq - (uint32_t)base - (uint32_t)delivered) != 0) {
+        return 0;
+    }
+    PyObject *payload = PyBytes_FromStringAndSize((const char *)buf + first, stop - first);
+    if (payload == NULL) {
+        return -1;
+    }
+    if (deliver(stream, delivered, payload, w->trim) < 0) {
+        Py_DECREF(payload);
+        return -1;
+    }
+    PyObject *piece = PyStructSequence_New(PieceType);
+    PyObject *when = PyLong_FromLongLong(time_ns);
+    if (piece == NULL || when == NULL) {
+        Py_XDECREF(piece);
+        Py_XDECREF(when);
+        Py_DECREF(payload);
+        return -1;
+    }
+    PyStructSequence_SET_ITEM(piece, 0, payload);
+    PyStructSequence_SET_ITEM(piece, 1, when);
+    if (w->run_entry != entry) {
+        if (end_run(w->runs, &w->run_entry, &w->run_pieces) < 0 ||
+            (w->run_pieces = PyList_New(0)) == NULL) {
+            Py_DECREF(piece);
+            return -1;
+        }
+        Py_INCREF(entry);
+        w->run_entry = entry;
+    }
+    int failed = PyList_Append(w->run_pieces, piece) < 0;
+    Py_DECREF(piece);
+    return failed ? -1 : 1;
+}
+
+static int walk_start(Walk *w, PyObject *cache, PyObject *trim)
+{
+    memset(w, 0, sizeof(*w));
+    w->cache = cache;
+    w->trim = trim;
+    w->runs = PyList_New(0);
+    return w->runs == NULL ? -1 : 0;
+}
+
+/* Close the last run and release the walk; the runs, or NULL after a failure. */
+static PyObject *walk_end(Walk *w, int failed)
+{
+    if (!failed && end_run(w->runs, &w->run_entry, &w->run_pieces) < 0) {
+        failed = 1;
+    }
+    Py_XDECREF(w->run_pieces);
+    Py_XDECREF(w->run_entry);
+    Py_XDECREF(w->memo[0]);
+    Py_XDECREF(w->memo[1]);
+    if (failed) {
+        Py_CLEAR(w->runs);
+    }
+    return w->runs;
+}
+
 static PyObject *fast_records(PyObject *module, PyObject *args)
 {
     Py_buffer view;
@@ -189,20 +350,11 @@ static PyObject *fast_records(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "not a pcap record layout");
         return NULL;
     }
-    PyObject *runs = PyList_New(0);
-    if (runs == NULL) {
+    Walk walk;
+    if (walk_start(&walk, cache, trim) < 0) {
         PyBuffer_Release(&view);
         return NULL;
     }
-    PyObject *run_entry = NULL; /* new reference: the cache entry of run_pieces */
-    PyObject *run_pieces = NULL;
-    PyObject *key_bytes = NULL;
-    PyObject *entry = NULL; /* borrowed from memo: the entry of this packet */
-    /* the entries of the last two keys looked up (a connection's two directions), as new
-     * references: most packets need no dictionary lookup */
-    PyObject *memo[2] = {NULL, NULL};
-    unsigned char memo_key[2][KEY_SIZE];
-    int memo_next = 0;
     Py_ssize_t taken = 0;
     long long last_time = -1;
     int failed = 0;
@@ -217,134 +369,19 @@ static PyObject *fast_records(PyObject *module, PyObject *args)
             break;
         }
         Py_ssize_t end = start + (Py_ssize_t)incl;
-        if (incl < MIN_FRAME) {
-            break;
-        }
-        const unsigned char *frame = buf + start;
-        uint32_t ip_total = be16(frame + 16);
-        uint32_t frag = be16(frame + 20);
-        uint32_t off = frame[46];
-        uint32_t flags = frame[47];
-        if (be16(frame + 12) != ETHERTYPE_IPV4 || frame[14] != 0x45 || frame[23] != PROTO_TCP ||
-            (frag & 0x3FFF) || off < 0x50 || (flags & SLOW_FLAGS) != FLAG_ACK) {
-            break;
-        }
-        const unsigned char *key = frame + 26;
-        if (memo[0] != NULL && memcmp(key, memo_key[0], KEY_SIZE) == 0) {
-            entry = memo[0];
-        }
-        else if (memo[1] != NULL && memcmp(key, memo_key[1], KEY_SIZE) == 0) {
-            entry = memo[1];
-        }
-        else {
-            key_bytes = PyBytes_FromStringAndSize((const char *)key, KEY_SIZE);
-            if (key_bytes == NULL) {
-                failed = 1;
-                break;
-            }
-            entry = PyDict_GetItemWithError(cache, key_bytes);
-            Py_CLEAR(key_bytes);
-            if (entry == NULL) {
-                if (PyErr_Occurred()) {
-                    failed = 1;
-                }
-                break;
-            }
-            if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 5) {
-                break;
-            }
-            Py_INCREF(entry);
-            Py_XSETREF(memo[memo_next], entry);
-            memcpy(memo_key[memo_next], key, KEY_SIZE);
-            memo_next ^= 1;
-        }
-        Py_ssize_t stop = start + ETH_HEADER + (Py_ssize_t)ip_total;
-        Py_ssize_t first = start + ETH_HEADER + IPV4_HEADER + (Py_ssize_t)(off >> 4) * 4;
-        if (!(first <= stop && stop <= end)) {
-            break;
-        }
-        PyObject *conn = PyTuple_GET_ITEM(entry, 0);
-        PyObject *stream = PyTuple_GET_ITEM(entry, 2);
-        PyObject *other = PyTuple_GET_ITEM(entry, 3);
-        if (get_truth(conn, str_slow) != 0) {
-            break;
-        }
-        long long base = 0, delivered = 0, other_base = 0, other_delivered = 0;
-        int base_none = 1, other_none = 1;
-        if (!get_count(stream, str_base, &base, &base_none) || base_none ||
-            !get_count(other, str_base, &other_base, &other_none)) {
-            break;
-        }
-        uint32_t seq = be32(frame + 38);
-        uint32_t ack = be32(frame + 42);
-        if (!other_none) {
-            if (!get_count(other, str_delivered, &other_delivered, NULL)) {
-                break;
-            }
-            uint32_t ahead = ack - (uint32_t)other_base - (uint32_t)other_delivered;
-            if (ahead != 0 && ahead <= MAX_ACK_JUMP) {
-                break; /* acknowledges bytes not seen yet: the general path waits for them */
-            }
-        }
         long long time_ns = (long long)sec * 1000000000LL + (long long)frac * unit;
-        if (first < stop) {
-            if (get_truth(stream, str_pending) != 0 ||
-                !get_count(stream, str_delivered, &delivered, NULL) ||
-                (uint32_t)(seq - (uint32_t)base - (uint32_t)delivered) != 0) {
-                break;
-            }
-            PyObject *payload =
-                PyBytes_FromStringAndSize((const char *)buf + first, stop - first);
-            if (payload == NULL) {
-                failed = 1;
-                break;
-            }
-            if (deliver(stream, delivered, payload, trim) < 0) {
-                Py_DECREF(payload);
-                failed = 1;
-                break;
-            }
-            PyObject *piece = PyStructSequence_New(PieceType);
-            PyObject *when = PyLong_FromLongLong(time_ns);
-            if (piece == NULL || when == NULL) {
-                Py_XDECREF(piece);
-                Py_XDECREF(when);
-                Py_DECREF(payload);
-                failed = 1;
-                break;
-            }
-            PyStructSequence_SET_ITEM(piece, 0, payload);
-            PyStructSequence_SET_ITEM(piece, 1, when);
-            if (run_entry != entry) {
-                if (end_run(runs, &run_entry, &run_pieces) < 0 ||
-                    (run_pieces = PyList_New(0)) == NULL) {
-                    Py_DECREF(piece);
-                    failed = 1;
-                    break;
-                }
-                Py_INCREF(entry);
-                run_entry = entry;
-            }
-            failed = PyList_Append(run_pieces, piece) < 0;
-            Py_DECREF(piece);
-            if (failed) {
-                break;
-            }
+        int took = take_frame(&walk, buf, start, end, time_ns);
+        if (took <= 0) {
+            failed = took < 0;
+            break;
         }
         taken++;
         last_time = time_ns;
         pos = end;
     }
-    if (!failed && end_run(runs, &run_entry, &run_pieces) < 0) {
-        failed = 1;
-    }
-    Py_XDECREF(run_pieces);
-    Py_XDECREF(run_entry);
-    Py_XDECREF(memo[0]);
-    Py_XDECREF(memo[1]);
     PyBuffer_Release(&view);
-    if (failed) {
-        Py_DECREF(runs);
+    PyObject *runs = walk_end(&walk, failed);
+    if (runs == NULL) {
         return NULL;
     }
     if (last_time < 0) {
@@ -353,9 +390,132 @@ static PyObject *fast_records(PyObject *module, PyObject *args)
     return Py_BuildValue("(nnNL)", pos, taken, runs, last_time);
 }
 
+/* An interface's timestamp rule: ns = ticks * mul + offset_ns; mul 0: not taken. */
+typedef struct {
+    long long mul, offset_ns;
+} Ticks;
+
+static uint32_t get32(const unsigned char *p, int big_endian)
+{
+    return big_endian ? be32(p) : le32(p);
+}
+
+static PyObject *fast_blocks(PyObject *module, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos;
+    int big_endian;
+    long long last_time;
+    PyObject *interfaces, *cache, *trim;
+    if (!PyArg_ParseTuple(args, "y*npO!LO!O", &view, &pos, &big_endian, &PyTuple_Type,
+                          &interfaces, &last_time, &PyDict_Type, &cache, &trim)) {
+        return NULL;
+    }
+    const unsigned char *buf = (const unsigned char *)view.buf;
+    const Py_ssize_t total = view.len;
+    if (pos < 0 || pos > total) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "pos outside the buffer");
+        return NULL;
+    }
+    Py_ssize_t count = PyTuple_GET_SIZE(interfaces);
+    Ticks *ticks = PyMem_New(Ticks, count ? count : 1);
+    if (ticks == NULL) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyTuple_GET_ITEM(interfaces, i);
+        if (!PyTuple_Check(item) ||
+            !PyArg_ParseTuple(item, "LL", &ticks[i].mul, &ticks[i].offset_ns) ||
+            ticks[i].mul < 0 || ticks[i].offset_ns < -MAX_TIME_OFFSET ||
+            ticks[i].offset_ns > MAX_TIME_OFFSET) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "not an interface's (mul, offset_ns)");
+            }
+            PyMem_Free(ticks);
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+    }
+    Walk walk;
+    if (walk_start(&walk, cache, trim) < 0) {
+        PyMem_Free(ticks);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Py_ssize_t taken = 0;
+    int failed = 0;
+
+    while (total - pos >= 12) {
+        const unsigned char *block = buf + pos;
+        uint32_t type = get32(block, big_endian);
+        uint32_t length = get32(block + 4, big_endian);
+        if (length < 12 || (length & 3) || length > MAX_BLOCK ||
+            (Py_ssize_t)length > total - pos || get32(block + length - 4, big_endian) != length) {
+            break;
+        }
+        Py_ssize_t start, end;
+        long long time_ns;
+        if (type == BLOCK_EPB) {
+            if (length < 32) {
+                break;
+            }
+            uint32_t iface = get32(block + 8, big_endian);
+            uint32_t caplen = get32(block + 20, big_endian);
+            if (caplen > length - 32 || iface >= (uint64_t)count || ticks[iface].mul == 0) {
+                break;
+            }
+            uint64_t when = ((uint64_t)get32(block + 12, big_endian) << 32) |
+                            get32(block + 16, big_endian);
+            long long mul = ticks[iface].mul, offset_ns = ticks[iface].offset_ns;
+            if (when > (uint64_t)INT64_MAX / (uint64_t)mul) {
+                break;
+            }
+            time_ns = (long long)(when * (uint64_t)mul);
+            if (offset_ns > 0 && time_ns > INT64_MAX - offset_ns) {
+                break;
+            }
+            time_ns += offset_ns;
+            start = pos + 28;
+            end = start + (Py_ssize_t)caplen;
+        }
+        else if (type == BLOCK_SPB) {
+            if (length < 16 || count == 0 || ticks[0].mul == 0) {
+                break;
+            }
+            uint32_t orig = get32(block + 8, big_endian);
+            uint32_t caplen = orig < length - 16 ? orig : length - 16;
+            time_ns = last_time;
+            start = pos + 12;
+            end = start + (Py_ssize_t)caplen;
+        }
+        else {
+            break;
+        }
+        int took = take_frame(&walk, buf, start, end, time_ns);
+        if (took <= 0) {
+            failed = took < 0;
+            break;
+        }
+        taken++;
+        last_time = time_ns;
+        pos += (Py_ssize_t)length;
+    }
+    PyMem_Free(ticks);
+    PyBuffer_Release(&view);
+    PyObject *runs = walk_end(&walk, failed);
+    if (runs == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("(nnNL)", pos, taken, runs, last_time);
+}
+
 static PyMethodDef fast_path_methods[] = {
     {"fast_records", fast_records, METH_VARARGS,
      "Take the fast-path records of a pcap buffer: (pos, taken, runs, last_time)."},
+    {"fast_blocks", fast_blocks, METH_VARARGS,
+     "Take the fast-path packet blocks of a pcapng buffer: (pos, taken, runs, last_time)."},
     {NULL, NULL, 0, NULL},
 };
 

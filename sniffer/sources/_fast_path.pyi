@@ -18,3 +18,13 @@ def fast_records(
     trim: Any,
     /,
 ) -> tuple[int, int, list[tuple[Any, list[Piece]]], int | None]: ...
+def fast_blocks(
+    buf: bytes,
+    pos: int,
+    big_endian: bool,
+    interfaces: tuple[tuple[int, int], ...],
+    last_time: int,
+    cache: dict[bytes, Any],
+    trim: Any,
+    /,
+) -> tuple[int, int, list[tuple[Any, list[Piece]]], int]: ...

@@ -4,8 +4,9 @@ Almost every packet of a capture is an in-order TCP segment (or a pure ACK) on a
 connection, in an untagged Ethernet frame with an IPv4 header without options: ``take_packet``
 takes those (updating the stream as ``Reassembler.feed`` would) and refuses anything else,
 which then goes through the general path. ``fast_records`` applies it to the consecutive
-records of a classic pcap buffer, and is C (``sniffer.sources._fast_path``) when it was built:
-``fast_records_python`` is its pure-Python twin, the fallback and the test oracle.
+records of a classic pcap buffer, ``fast_blocks`` to the consecutive packet blocks of a pcapng
+one; both are C (``sniffer.sources._fast_path``) when it was built: ``fast_records_python``
+and ``fast_blocks_python`` are their pure-Python twins, the fallback and the test oracle.
 
 A connection is found by the 12 address bytes of its packets as on the wire (IPv4 source and
 destination, TCP source and destination ports) in a cache the caller keeps (``fast_path``).
@@ -14,12 +15,20 @@ destination, TCP source and destination ports) in a cache the caller keeps (``fa
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import NamedTuple
 
 from sniffer.sources.base import LinkInfo, Side
-from sniffer.sources.packets import ETHERTYPE_IPV4, PROTO_TCP
+from sniffer.sources.packets import ETHERTYPE_IPV4, LINKTYPE_ETHERNET, PROTO_TCP
+from sniffer.sources.pcap_file import (
+    BLOCK_EPB,
+    BLOCK_SPB,
+    MAX_PACKET,
+    MAX_TIME_NS,
+    MAX_TIME_OFFSET_NS,
+    InterfaceTicks,
+)
 from sniffer.sources.tcp_reassembly import (
     ACK,
     MAX_ACK_JUMP,
@@ -55,6 +64,13 @@ Run = tuple[Entry, list[Piece]]
 Trim = Callable[[Stream], None]
 FastRecords = Callable[
     [bytes, int, int, bool, int, Cache, Trim], tuple[int, int, list[Run], int | None]
+]
+KernelInterfaces = tuple[tuple[int, int], ...]
+"""Per pcapng interface: (mul, offset_ns) turning an EPB's ticks into its time, mul 0 for an
+interface whose packets ``fast_blocks`` does not take."""
+FastBlocks = Callable[
+    [bytes, int, bool, KernelInterfaces, int, Cache, Trim],
+    tuple[int, int, list[Run], int],
 ]
 
 
@@ -123,8 +139,6 @@ def fast_records_python(
         raise ValueError("pos outside the buffer")
     taken = 0
     runs: list[Run] = []
-    pieces: list[Piece] = []
-    last_entry: Entry | None = None
     last_time: int | None = None
     while pos + header_size <= total:
         sec, frac, incl, _orig = record.unpack_from(buf, pos)
@@ -135,18 +149,108 @@ def fast_records_python(
         took = take_packet(cache, buf, start, end)
         if took is None:
             break
-        entry, payload = took
         time_ns = sec * 1_000_000_000 + frac * unit
-        if payload:
-            if entry is not last_entry:
-                pieces = []
-                runs.append((entry, pieces))
-                last_entry = entry
-            pieces.append(Piece(payload, time_ns))
+        _add_piece(runs, took, time_ns)
         taken += 1
         last_time = time_ns
         pos = end
     return pos, taken, runs, last_time
+
+
+def fast_blocks_python(
+    buf: bytes,
+    pos: int,
+    big_endian: bool,
+    interfaces: KernelInterfaces,
+    last_time: int,
+    cache: Cache,
+    trim: Trim,
+) -> tuple[int, int, list[Run], int]:
+    """Take the Enhanced and Simple Packet Blocks of a pcapng section's buffer from
+    ``buf[pos]`` (a block header) while ``take_packet`` takes their frames.
+
+    ``interfaces``: per interface of the section, ``(mul, offset_ns)`` turning an EPB's ticks
+    into its time (``ticks * mul + offset_ns``), or ``mul`` 0 for an interface whose packets
+    are not taken here; a Simple Packet Block (interface 0) has time ``last_time``. Stops at
+    any other block, and at any block ``CaptureReader`` would refuse or not hold whole (it is
+    the one to say why). Returns like ``fast_records_python``, ``last_time`` unchanged when
+    nothing was taken.
+    """
+    del trim  # take_packet calls remember, which trims
+    order = ">" if big_endian else "<"
+    head = struct.Struct(order + "II").unpack_from
+    enhanced = struct.Struct(order + "IIIII").unpack_from
+    word = struct.Struct(order + "I").unpack_from
+    total = len(buf)
+    if not 0 <= pos <= total:
+        raise ValueError("pos outside the buffer")
+    if any(mul < 0 or abs(offset_ns) > MAX_TIME_OFFSET_NS for mul, offset_ns in interfaces):
+        raise ValueError("not an interface's (mul, offset_ns)")
+    taken = 0
+    runs: list[Run] = []
+    while pos + 12 <= total:
+        btype, blen = head(buf, pos)
+        end = pos + blen
+        if (
+            blen < 12
+            or blen & 3
+            or blen > MAX_PACKET
+            or end > total
+            or word(buf, end - 4)[0] != blen
+        ):
+            break
+        if btype == BLOCK_EPB:
+            if blen < 32:
+                break
+            iface, high, low, caplen, _orig = enhanced(buf, pos + 8)
+            if caplen > blen - 32 or iface >= len(interfaces):
+                break
+            mul, offset_ns = interfaces[iface]
+            ticks = (high << 32) | low
+            if mul == 0 or ticks > MAX_TIME_NS // mul:
+                break
+            time_ns = ticks * mul + offset_ns
+            if time_ns > MAX_TIME_NS:
+                break
+            start = pos + 28
+            stop = start + caplen
+        elif btype == BLOCK_SPB:
+            if blen < 16 or not interfaces or interfaces[0][0] == 0:
+                break
+            time_ns = last_time
+            start = pos + 12
+            stop = start + min(word(buf, pos + 8)[0], blen - 16)
+        else:
+            break
+        took = take_packet(cache, buf, start, stop)
+        if took is None:
+            break
+        _add_piece(runs, took, time_ns)
+        taken += 1
+        last_time = time_ns
+        pos = end
+    return pos, taken, runs, last_time
+
+
+def kernel_interfaces(interfaces: Iterable[InterfaceTicks]) -> KernelInterfaces:
+    """``fast_blocks``'s view of a section's interfaces: Ethernet interfaces whose ticks are
+    a whole number of nanoseconds (if_tsresol 10**-n, n <= 9) are taken."""
+    return tuple(
+        (mul, offset_ns) if linktype == LINKTYPE_ETHERNET and div == 1 else (0, 0)
+        for linktype, mul, div, offset_ns, _index in interfaces
+    )
+
+
+def _add_piece(runs: list[Run], took: tuple[Entry, bytes], time_ns: int) -> None:
+    """Add a taken packet's payload (if any) to the runs: consecutive payloads of one cache
+    entry (link side) make one run."""
+    entry, payload = took
+    if not payload:
+        return
+    if runs and runs[-1][0] is entry:
+        runs[-1][1].append(Piece(payload, time_ns))
+    else:
+        runs.append((entry, [Piece(payload, time_ns)]))
 
 
 _fast_path: ModuleType | None
@@ -160,3 +264,4 @@ HAVE_C = _fast_path is not None
 fast_records: FastRecords = (
     _fast_path.fast_records if _fast_path is not None else fast_records_python
 )
+fast_blocks: FastBlocks = _fast_path.fast_blocks if _fast_path is not None else fast_blocks_python

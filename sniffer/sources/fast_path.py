@@ -2,24 +2,33 @@
 
 Almost every packet of a capture is an in-order TCP segment (or a pure ACK) on an established
 connection: ``fast_packets.take_packet`` takes those straight from the reader's buffer, and
-for classic pcap files ``fast_packets.fast_records`` (C when built) walks the buffer's records
-itself, taking every packet it can in one call. Any other packet (another link type, VLAN
-tags, IPv6, UDP, IP options or fragments, SYN/FIN/RST, out-of-order data, an ACK past a hole,
-a connection closed or waiting for acknowledged bytes, an unknown connection) goes through the
-general path, ``PacketDecoder.decode`` then ``Reassembler.feed``, which is also the reference
-this loop is tested against (``tests/sniffer/test_fast_path.py``): both give the same events
-and statistics.
+the reader hands its buffer to a kernel (C when built) after each record it reads, which walks
+the following records itself (``fast_packets.fast_records`` for classic pcap,
+``fast_blocks`` for pcapng), taking every packet it can in one call. Any other packet
+(another link type, VLAN tags, IPv6, UDP, IP options or fragments, SYN/FIN/RST, out-of-order
+data, an ACK past a hole, a connection closed or waiting for acknowledged bytes, an unknown
+connection) goes through the general path, ``PacketDecoder.decode`` then
+``Reassembler.feed``, which is also the reference this loop is tested against
+(``tests/sniffer/test_fast_path.py``): both give the same events and statistics.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from sniffer.sources.base import Chunk, ChunkRun, Event
-from sniffer.sources.fast_packets import Cache, Run, fast_records, take_packet
+from sniffer.sources.base import Chunk, ChunkRun, Event, SourceError
+from sniffer.sources.fast_packets import (
+    Cache,
+    KernelInterfaces,
+    Run,
+    fast_blocks,
+    fast_records,
+    kernel_interfaces,
+    take_packet,
+)
 from sniffer.sources.packets import LINKTYPE_ETHERNET, PROTO_TCP, PacketDecoder
-from sniffer.sources.pcap_file import PcapCursor, Record
+from sniffer.sources.pcap_file import CaptureReader, PcapLayout, PcapngLayout
 from sniffer.sources.tcp_reassembly import Reassembler, trim_recent
 
 MAX_CACHED = 1024
@@ -43,42 +52,73 @@ class FastPath:
         self.fast = 0
         """Packets taken by the fast path, not yet added to the decoder's statistics."""
         self.last_time: int | None = None
+        self.taken: list[Run] = []
+        """Payloads the kernel took from the reader's buffer, not yet given as events."""
+        self._layout: PcapngLayout | None = None
+        self._interfaces: KernelInterfaces = ()
+        """The kernel's (mul, offset_ns) per interface of ``_layout`` (``pcapng``)."""
 
-    def pcap_events(self, cursor: PcapCursor, *, runs: bool = False) -> Iterator[Event | ChunkRun]:
-        """The events of a classic pcap file's records; with ``runs``, the payloads the fast
-        path takes come as ``ChunkRun``s of consecutive packets instead of one ``Chunk`` each."""
-        layout = cursor.layout
-        header_size, big_endian, unit = layout
-        cache = self.cache
-        ethernet = cursor.linktype == LINKTYPE_ETHERNET
+    def events(self, reader: CaptureReader, *, runs: bool = False) -> Iterator[Event | ChunkRun]:
+        """The events of the reader's records; with ``runs``, the payloads the kernel takes
+        come as ``ChunkRun``s of consecutive packets instead of one ``Chunk`` each. A
+        ``SourceError`` comes after the events of every record before it."""
+        taken = self.taken
         try:
-            while True:
-                if ethernet and cache:
-                    pos, taken, taken_runs, last_time = fast_records(
-                        cursor.buf, cursor.pos, header_size, big_endian, unit, cache, trim_recent
-                    )
-                    if taken:
-                        cursor.skip(pos, taken)
-                        self.fast += taken
-                        self.last_time = last_time
-                        if runs:
-                            yield from _chunk_runs(taken_runs)
-                        else:
-                            yield from _chunks(taken_runs)
-                record = cursor.next_record()
-                if record is None:
-                    return
-                yield from self._one(*record)
+            for record in reader.take_records(self):
+                if taken:
+                    yield from self._taken_events(runs)
+                if record is not None:
+                    yield from self._one(*record)
+        except SourceError:
+            yield from self._taken_events(runs)
+            raise
         finally:
             self._done()
+        yield from self._taken_events(runs)
 
-    def record_events(self, records: Iterable[Record]) -> Iterator[Event]:
-        """The events of ``records``, one at a time (pcapng)."""
-        try:
-            for record in records:
-                yield from self._one(*record)
-        finally:
-            self._done()
+    def pcap(self, buf: bytes, pos: int, layout: PcapLayout) -> tuple[int, int]:
+        """``RecordTaker.pcap``: the kernel over a classic pcap buffer."""
+        if not self.cache or layout.linktype != LINKTYPE_ETHERNET:
+            return pos, 0
+        header_size, big_endian, unit, _linktype = layout
+        pos, count, runs, last_time = fast_records(
+            buf, pos, header_size, big_endian, unit, self.cache, trim_recent
+        )
+        if count:
+            self.fast += count
+            self.last_time = last_time
+            self.taken += runs
+        return pos, count
+
+    def pcapng(
+        self, buf: bytes, pos: int, layout: PcapngLayout, last_time: int
+    ) -> tuple[int, int, int]:
+        """``RecordTaker.pcapng``: the kernel over a pcapng buffer, for the packets of
+        Ethernet interfaces whose ticks are a whole number of nanoseconds."""
+        if not self.cache:
+            return pos, 0, last_time
+        if layout is not self._layout:
+            self._layout = layout
+            self._interfaces = kernel_interfaces(layout.interfaces)
+        pos, count, runs, last_time = fast_blocks(
+            buf, pos, layout.big_endian, self._interfaces, last_time, self.cache, trim_recent
+        )
+        if count:
+            self.fast += count
+            self.last_time = last_time
+            self.taken += runs
+        return pos, count, last_time
+
+    def _taken_events(self, runs: bool) -> Iterator[Event | ChunkRun]:
+        taken = self.taken[:]
+        self.taken.clear()
+        if runs:
+            for (_conn, side, _stream, _other, info), pieces in taken:
+                yield ChunkRun(info, side, pieces)
+        else:
+            for (_conn, side, _stream, _other, info), pieces in taken:
+                for data, time_ns in pieces:
+                    yield Chunk(info, side, time_ns, data)
 
     def _one(self, time_ns: int, linktype: int, buf: bytes, start: int, end: int) -> list[Event]:
         """The events of one record."""
@@ -122,14 +162,3 @@ class FastPath:
         self.fast = 0
         if self.last_time is not None:
             self.reassembler.last_time = self.last_time
-
-
-def _chunks(runs: list[Run]) -> Iterator[Chunk]:
-    for (_conn, side, _stream, _other, info), pieces in runs:
-        for data, time_ns in pieces:
-            yield Chunk(info, side, time_ns, data)
-
-
-def _chunk_runs(runs: list[Run]) -> Iterator[ChunkRun]:
-    for (_conn, side, _stream, _other, info), pieces in runs:
-        yield ChunkRun(info, side, pieces)

@@ -23,7 +23,7 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, NamedTuple, cast
+from typing import IO, Literal, NamedTuple, Protocol, cast
 
 from sniffer.sources.base import SourceError
 
@@ -106,21 +106,58 @@ def detect_format(head: bytes) -> Format | None:
     return None
 
 
+class PcapLayout(NamedTuple):
+    """How a classic pcap file writes its records."""
+
+    header_size: int
+    """16, or 24 in Kuznetzov's modified pcap."""
+    big_endian: bool
+    unit: int
+    """Nanoseconds per unit of the time fraction (1000 for microseconds, or 1)."""
+    linktype: int
+
+
+InterfaceTicks = tuple[int, int, int, int, int]
+"""A pcapng interface: (linktype, multiplier, divisor, offset_ns) turning its ticks into ns
+(``ticks * multiplier // divisor + offset_ns``), and its index in
+``CaptureReader.interfaces``."""
+
+
+class PcapngLayout(NamedTuple):
+    """How the current pcapng section writes its packet blocks."""
+
+    big_endian: bool
+    interfaces: tuple[InterfaceTicks, ...]
+    """The section's interfaces so far."""
+
+
+class RecordTaker(Protocol):
+    """Takes whole records straight from the read buffer (``fast_path.FastPath``):
+    ``records`` calls it after each block or record it read, with the buffer and the position
+    of the next one; it returns the position after the records it took, how many it took
+    (and for pcapng the time of the last packet, which a Simple Packet Block takes)."""
+
+    def pcap(self, buf: bytes, pos: int, layout: PcapLayout) -> tuple[int, int]: ...
+
+    def pcapng(
+        self, buf: bytes, pos: int, layout: PcapngLayout, last_time: int
+    ) -> tuple[int, int, int]: ...
+
+
 class _Section:
     """Per-section pcapng state: byte order and the interfaces defined so far."""
 
-    __slots__ = ("block", "epb", "interfaces", "opt", "pb", "u32", "u64")
+    __slots__ = ("big_endian", "block", "epb", "interfaces", "opt", "pb", "u32", "u64")
 
     def __init__(self, order: str) -> None:
+        self.big_endian = order == ">"
         self.block = struct.Struct(order + "II")
         self.epb = struct.Struct(order + "IIIII")
         self.pb = struct.Struct(order + "HHIIII")
         self.u32 = struct.Struct(order + "I")
         self.u64 = struct.Struct(order + "q")
         self.opt = struct.Struct(order + "HH")
-        self.interfaces: list[tuple[int, int, int, int, int]] = []
-        """Per interface: (linktype, multiplier, divisor, offset_ns) turning ticks into ns,
-        and the index in ``CaptureReader.interfaces``."""
+        self.interfaces: list[InterfaceTicks] = []
 
 
 def _tsresol_factors(code: int) -> tuple[int, int]:
@@ -215,11 +252,18 @@ class CaptureReader:
 
     def records(self) -> Iterator[Record]:
         """Like ``packets`` without copying each packet out of the read buffer (faster)."""
+        return cast(Iterator[Record], self.take_records(None))
+
+    def take_records(self, taker: RecordTaker | None) -> Iterator[Record | None]:
+        """Like ``records``, with ``taker`` taking what it can from the buffer after each
+        record or block: those records are counted, not yielded, and None is yielded after
+        each call that took some (its caller can act on them before the reader waits for
+        more data, as it may on a pipe)."""
         try:
             if self.format == "pcap":
-                yield from self._pcap()
+                yield from self._pcap(taker)
             else:
-                yield from cast(Iterator[Record], self._pcapng(meta=False))
+                yield from cast(Iterator[Record | None], self._pcapng(meta=False, taker=taker))
         finally:
             self.close()
 
@@ -227,10 +271,10 @@ class CaptureReader:
         """Like ``packets`` with interface, EPB flags and comment (slower: parses options)."""
         try:
             if self.format == "pcap":
-                for time_ns, linktype, buf, start, end in self._pcap():
+                for time_ns, linktype, buf, start, end in self.records():
                     yield PacketMeta(time_ns, linktype, buf[start:end], 0, None, None, end - start)
             else:
-                yield from cast(Iterator[PacketMeta], self._pcapng(meta=True))
+                yield from cast(Iterator[PacketMeta], self._pcapng(meta=True, taker=None))
         finally:
             self.close()
 
@@ -276,15 +320,7 @@ class CaptureReader:
 
     # -- classic pcap -------------------------------------------------------------------------
 
-    def _pcap(self) -> Iterator[Record]:
-        cursor = self.pcap_cursor()
-        next_record = cursor.next_record
-        while (record := next_record()) is not None:
-            yield record
-
-    def pcap_cursor(self) -> PcapCursor:
-        """Start reading a classic pcap file's records through a ``PcapCursor`` (instead of
-        ``records``; the caller closes the reader)."""
+    def _pcap(self, taker: RecordTaker | None) -> Iterator[Record | None]:
         buf = self._head + self._read_at_least(20)
         self._head = b""
         self._offset = len(buf)
@@ -296,11 +332,44 @@ class CaptureReader:
         )
         linktype = network & 0xFFFF
         self.interfaces.append(Interface(linktype))
-        return PcapCursor(self, buf, PcapLayout(rec_size, order == ">", unit), linktype)
+        layout = PcapLayout(rec_size, order == ">", unit, linktype)
+        unpack = struct.Struct(order + "IIII").unpack_from
+        base = 0  # file offset of buf[0]
+        pos = 24
+        count = 0
+        while True:
+            n = len(buf)
+            need = 0
+            while pos + rec_size <= n:
+                sec, frac, incl, _orig = unpack(buf, pos)
+                start = pos + rec_size
+                end = start + incl
+                if end > n:
+                    if incl > MAX_PACKET:
+                        self.packets_read = count
+                        raise self._fail(base + pos, f"corrupt pcap record (length {incl})")
+                    need = end - pos
+                    break
+                count += 1
+                yield (sec * 1_000_000_000 + frac * unit, linktype, buf, start, end)
+                pos = end
+                if taker is not None:
+                    pos, taken = taker.pcap(buf, pos, layout)
+                    if taken:
+                        count += taken
+                        yield None
+            self.packets_read = count
+            refilled = self._refill(buf, pos, base, need or rec_size, "pcap record")
+            if refilled is None:
+                return
+            buf, base = refilled
+            pos = 0
 
     # -- pcapng -------------------------------------------------------------------------------
 
-    def _pcapng(self, *, meta: bool) -> Iterator[Record | PacketMeta]:
+    def _pcapng(
+        self, *, meta: bool, taker: RecordTaker | None
+    ) -> Iterator[Record | PacketMeta | None]:
         buf = self._read(self.chunk_size)
         base = 0
         pos = 0
@@ -312,6 +381,7 @@ class CaptureReader:
         epb_unpack = section.epb.unpack_from
         u32_unpack = section.u32.unpack_from
         interfaces = section.interfaces
+        layout: PcapngLayout | None = None  # for taker, made again after a SHB or IDB
         last_time = 0
         while True:
             n = len(buf)
@@ -331,6 +401,7 @@ class CaptureReader:
                     epb_unpack = section.epb.unpack_from
                     u32_unpack = section.u32.unpack_from
                     interfaces = section.interfaces
+                    layout = None
                     btype, blen = block_unpack(buf, pos)
                 if blen < 12 or blen & 3 or blen > MAX_PACKET:
                     self.packets_read = count
@@ -343,6 +414,9 @@ class CaptureReader:
                     self.packets_read = count
                     raise self._fail(base + pos, "corrupt pcapng block (trailing length differs)")
                 if btype == BLOCK_EPB:
+                    if blen < 32:
+                        self.packets_read = count
+                        raise self._fail(base + pos, "corrupt pcapng enhanced packet block")
                     iface, hi, lo, caplen, orig = epb_unpack(buf, pos + 8)
                     if caplen > blen - 32 or iface >= len(interfaces):
                         self.packets_read = count
@@ -365,6 +439,7 @@ class CaptureReader:
                 elif btype == BLOCK_IDB:
                     self.packets_read = count
                     self._interface(section, buf, base + pos, pos, blen)
+                    layout = None
                 elif btype == BLOCK_SPB:
                     if not interfaces:
                         self.packets_read = count
@@ -379,6 +454,9 @@ class CaptureReader:
                     else:
                         yield (last_time, linktype, buf, pos + 12, pos + 12 + caplen)
                 elif btype == BLOCK_PB:
+                    if blen < 32:
+                        self.packets_read = count
+                        raise self._fail(base + pos, "corrupt pcapng packet block")
                     iface, _drops, hi, lo, caplen, orig = section.pb.unpack_from(buf, pos + 8)
                     if caplen > blen - 32 or iface >= len(interfaces):
                         self.packets_read = count
@@ -396,6 +474,13 @@ class CaptureReader:
                     else:
                         yield (last_time, linktype, buf, pos + 28, pos + 28 + caplen)
                 pos = end
+                if taker is not None:
+                    if layout is None:
+                        layout = PcapngLayout(section.big_endian, tuple(interfaces))
+                    pos, taken, last_time = taker.pcapng(buf, pos, layout, last_time)
+                    if taken:
+                        count += taken
+                        yield None
             self.packets_read = count
             refilled = self._refill(buf, pos, base, need or 12, "pcapng block")
             if refilled is None:
@@ -434,76 +519,6 @@ class CaptureReader:
             opt_pos = value_pos + length + (-length & 3)
         section.interfaces.append((linktype, mul, div, offset_ns, len(self.interfaces)))
         self.interfaces.append(Interface(linktype, name, description))
-
-
-class PcapLayout(NamedTuple):
-    """How a classic pcap file writes its record headers."""
-
-    header_size: int
-    """16, or 24 in Kuznetzov's modified pcap."""
-    big_endian: bool
-    unit: int
-    """Nanoseconds per unit of the time fraction (1000 for microseconds, or 1)."""
-
-
-class PcapCursor:
-    """A position in a classic pcap file: ``buf[pos:]`` holds the next records.
-
-    ``next_record`` reads one record (refilling ``buf`` as needed); a caller that walks
-    several records of ``buf`` itself (``fast_path``) moves ``pos`` past them with
-    ``skip``.
-    """
-
-    __slots__ = ("_reader", "_unpack", "base", "buf", "count", "layout", "linktype", "pos")
-
-    def __init__(self, reader: CaptureReader, buf: bytes, layout: PcapLayout, linktype: int):
-        self._reader = reader
-        self.buf = buf
-        self.pos = 24
-        self.base = 0
-        """File offset of ``buf[0]``."""
-        self.count = 0
-        """Records read so far."""
-        self.layout = layout
-        self.linktype = linktype
-        order = ">" if layout.big_endian else "<"
-        self._unpack = struct.Struct(order + "IIII").unpack_from
-
-    def skip(self, pos: int, records: int) -> None:
-        """``records`` whole records were taken from ``buf``, up to ``pos``."""
-        self.pos = pos
-        self.count += records
-        self._reader.packets_read = self.count
-
-    def next_record(self) -> Record | None:
-        """The next record, or None at a clean end of file; raises ``SourceError`` at a
-        truncated or corrupt one."""
-        reader = self._reader
-        header_size = self.layout.header_size
-        buf = self.buf
-        pos = self.pos
-        need = header_size
-        while True:
-            if pos + header_size <= len(buf):
-                sec, frac, incl, _orig = self._unpack(buf, pos)
-                start = pos + header_size
-                end = start + incl
-                if end <= len(buf):
-                    self.pos = end
-                    self.count += 1
-                    reader.packets_read = self.count
-                    time_ns = sec * 1_000_000_000 + frac * self.layout.unit
-                    return (time_ns, self.linktype, buf, start, end)
-                if incl > MAX_PACKET:
-                    raise reader._fail(self.base + pos, f"corrupt pcap record (length {incl})")
-                need = end - pos
-            refilled = reader._refill(buf, pos, self.base, need, "pcap record")
-            if refilled is None:
-                self.buf, self.pos = buf[:0], 0
-                return None
-            buf, self.base = refilled
-            self.buf = buf
-            pos = self.pos = 0
 
 
 def _text(value: bytes) -> str:

@@ -1,10 +1,14 @@
-"""The C record loop (``sniffer.sources._fast_path.fast_records``) against its Python twin
-(``fast_packets.fast_records_python``) on arbitrary record bytes: the same records taken, the
-same runs, the same stream state afterwards, and never a crash or a read past the buffer."""
+"""The C record and block loops (``sniffer.sources._fast_path.fast_records`` for classic pcap,
+``fast_blocks`` for pcapng) against their Python twins (``fast_packets.fast_records_python``,
+``fast_blocks_python``) on arbitrary record and block bytes: the same records taken, the same
+runs, the same stream state afterwards, and never a crash or a read past the buffer; and the
+blocks they take are packets ``CaptureReader`` reads with the same times and frames."""
 
 from __future__ import annotations
 
 import struct
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +20,28 @@ from sniffer.sources.base import LinkInfo, Side, Transport
 from sniffer.sources.fast_packets import (
     HAVE_C,
     Cache,
+    FastBlocks,
     FastRecords,
+    KernelInterfaces,
+    Piece,
     Run,
+    fast_blocks,
+    fast_blocks_python,
     fast_records,
     fast_records_python,
+    kernel_interfaces,
+    take_packet,
+)
+from sniffer.sources.packets import LINKTYPE_ETHERNET, LINKTYPE_RAW
+from sniffer.sources.pcap_file import (
+    MAX_TIME_NS,
+    CaptureReader,
+    PcapLayout,
+    PcapngLayout,
+    SourceError,
 )
 from sniffer.sources.tcp_reassembly import ACK, Connection, trim_recent
+from tests.sniffer import pcapng_blocks as ng
 
 needs_c = pytest.mark.skipif(not HAVE_C, reason="sniffer.sources._fast_path was not built")
 
@@ -202,3 +222,179 @@ def test_a_position_outside_the_buffer_is_refused() -> None:
     for kernel in (fast_records, fast_records_python):
         with pytest.raises(ValueError):
             kernel(b"", 1, 16, False, 1000, {}, trim_recent)
+
+
+# -- pcapng blocks ------------------------------------------------------------------------------
+
+
+def packet_block(draw: Any, order: str, expect: list[int], interfaces: int) -> bytes:
+    """An EPB or SPB of a plausible frame or of arbitrary bytes, on an interface that may not
+    exist, with a time that may not fit, lengths that may lie, options or not."""
+    data = frame(draw, expect) if usually(draw, True, False) else draw(st.binary(max_size=80))
+    if draw(st.integers(0, 5)) == 0:
+        orig = len(data) + usually(draw, 0, 1, -1, 1 << 31)
+        return ng.block(order, ng.BLOCK_SPB, struct.pack(order + "I", max(0, orig)) + data)
+    iface = usually(draw, draw(st.integers(0, max(0, interfaces - 1))), interfaces, 2**32 - 1)
+    ticks = usually(
+        draw,
+        draw(st.integers(0, 2**40)),
+        2**64 - 1,
+        MAX_TIME_NS,
+        MAX_TIME_NS // 1000 + 1,
+        MAX_TIME_NS // 10**9,
+    )
+    caplen = len(data) + usually(draw, 0, 1, -1, 4, 1 << 31)
+    options = usually(draw, b"", ng.opt(order, 1, b"note") + ng.opt(order, 0, b""), b"\xff" * 3)
+    head = struct.pack(order + "IIIII", iface, ticks >> 32, ticks & 0xFFFFFFFF, 0, len(data))
+    head = head[:12] + struct.pack(order + "I", max(0, caplen) % 2**32) + head[16:]
+    return ng.block(order, ng.BLOCK_EPB, head + ng.pad(data) + options)
+
+
+def other_block(draw: Any, order: str) -> bytes:
+    btype = draw(st.sampled_from([ng.BLOCK_IDB, ng.BLOCK_NRB, ng.BLOCK_ISB, ng.BLOCK_DSB,
+                                  ng.BLOCK_CUSTOM, 2, 0x0A0D0D0A]))  # fmt: skip
+    return ng.block(order, btype, draw(st.binary(max_size=24)))
+
+
+def lie(draw: Any, order: str, block: bytes) -> bytes:
+    """The block, sometimes with a leading or trailing length that lies."""
+    which = usually(draw, None, 4, len(block) - 4)
+    if which is None:
+        return block
+    length = draw(st.sampled_from([0, 8, 12, 13, len(block) + 4, len(block) - 4, 2**31]))
+    return block[:which] + struct.pack(order + "I", length % 2**32) + block[which + 4 :]
+
+
+def block_list(draw: Any, order: str, expect: list[int], interfaces: int) -> bytes:
+    out = bytearray()
+    for _ in range(draw(st.integers(0, 12))):
+        if usually(draw, True, False):
+            block = packet_block(draw, order, expect, interfaces)
+        else:
+            block = other_block(draw, order)
+        out += lie(draw, order, block)
+    return bytes(out[: draw(st.integers(0, len(out)))]) if draw(st.booleans()) else bytes(out)
+
+
+interface_ticks = st.tuples(
+    st.sampled_from([1, 1000, 10**9, 10**6, 0]),
+    st.sampled_from([0, 0, 10**11, -(10**11), 2**62, -(2**62)]),
+)
+
+
+@st.composite
+def block_cases(draw: Any) -> tuple[Any, bool, tuple[StreamState, StreamState]]:
+    """Arguments for ``blocks_outcome``: a pcapng buffer, start, byte order, interfaces and
+    last time; whether the connection is slow; stream states."""
+    stream_states = draw(st.tuples(states, states))
+    expect = [((base or 0) + delivered) % 2**32 for base, delivered, _, _ in stream_states]
+    order = draw(st.sampled_from("<>"))
+    interfaces = tuple(draw(st.lists(interface_ticks, min_size=usually(draw, 1, 0), max_size=3)))
+    buf = block_list(draw, order, expect, len(interfaces))
+    pos = min(len(buf), usually(draw, 0, 4, len(buf)))
+    last_time = draw(st.sampled_from([0, 12_345, -(10**11), MAX_TIME_NS]))
+    arguments = (buf, pos, order == ">", interfaces, last_time)
+    return arguments, usually(draw, False, True), stream_states
+
+
+def blocks_outcome(kernel: FastBlocks, case: Any) -> tuple[object, ...]:
+    (buf, pos, big_endian, interfaces, last_time), slow, stream_states = case
+    cache, conn = make_cache(slow, stream_states)
+    end, taken, runs, last = kernel(buf, pos, big_endian, interfaces, last_time, cache, trim_recent)
+    assert pos <= end <= len(buf)
+    return (end, taken, [_plain(run) for run in runs], last, _streams(conn))
+
+
+def _streams(conn: Connection) -> list[tuple[object, ...]]:
+    return [
+        (s.base, s.delivered, b"".join(s.recent), s.recent_start, len(s.recent))
+        for s in conn.streams
+    ]
+
+
+@needs_c
+@settings(max_examples=600, deadline=None)
+@given(block_cases())
+def test_c_and_python_take_the_same_blocks(
+    case: tuple[Any, bool, tuple[StreamState, StreamState]],
+) -> None:
+    assert blocks_outcome(fast_blocks, case) == blocks_outcome(fast_blocks_python, case)
+
+
+READER_INTERFACES = st.tuples(
+    st.sampled_from([LINKTYPE_ETHERNET, LINKTYPE_ETHERNET, LINKTYPE_RAW]),
+    st.sampled_from([None, 9, 6, 3, 0x80 | 20, 10]),
+    st.sampled_from([0, 0, 100, -100, 2**31]),
+)
+
+
+class KernelAtFirstPacket:
+    """A ``RecordTaker`` that runs both block loops where the packet blocks of a file begin
+    (``at``) on fresh stream states, and takes nothing itself: the reader reads on."""
+
+    def __init__(self, at: int, slow: bool, stream_states: Any) -> None:
+        self.at = at
+        self.slow = slow
+        self.stream_states = stream_states
+        self.results: list[tuple[object, ...]] = []
+        self.interfaces: KernelInterfaces = ()
+
+    def pcap(self, buf: bytes, pos: int, layout: PcapLayout) -> tuple[int, int]:
+        raise AssertionError("not a pcapng file")
+
+    def pcapng(
+        self, buf: bytes, pos: int, layout: PcapngLayout, last_time: int
+    ) -> tuple[int, int, int]:
+        if pos == self.at:
+            self.interfaces = kernel_interfaces(layout.interfaces)
+            case = ((buf, pos, layout.big_endian, self.interfaces, last_time), self.slow,
+                    self.stream_states)  # fmt: skip
+            kernels = [fast_blocks_python] + ([fast_blocks] if HAVE_C else [])
+            self.results = [blocks_outcome(kernel, case) for kernel in kernels]
+        return pos, 0, last_time
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.data())
+def test_the_blocks_taken_are_the_packets_the_reader_reads(data: st.DataObject) -> None:
+    """Whatever the kernel takes, ``CaptureReader`` reads as packets (no error before them),
+    with the same link type (Ethernet), times and frames: ``take_packet`` on them gives the
+    same runs and stream states."""
+    draw = data.draw
+    stream_states = draw(st.tuples(states, states))
+    slow = usually(draw, False, True)
+    expect = [((base or 0) + delivered) % 2**32 for base, delivered, _, _ in stream_states]
+    order = draw(st.sampled_from("<>"))
+    described = draw(st.lists(READER_INTERFACES, min_size=1, max_size=3))
+    head = ng.shb(order) + b"".join(ng.idb_with_ticks(order, *i) for i in described)
+    body = block_list(draw, order, expect, len(described))
+    taker = KernelAtFirstPacket(len(head), slow, stream_states)
+    records: list[tuple[int, int, bytes]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "blocks.pcapng"
+        path.write_bytes(head + body)
+        try:
+            for record in CaptureReader(path).take_records(taker):
+                assert record is not None  # the taker takes nothing
+                time_ns, linktype, buf, start, end = record
+                records.append((time_ns, linktype, buf[start:end]))
+        except SourceError:
+            pass
+    assert taker.results, "the taker was not called where the packet blocks begin"
+    assert all(result == taker.results[0] for result in taker.results)
+    _end, taken, runs, _last, streams = taker.results[0]
+    cache, conn = make_cache(slow, stream_states)
+    read_runs: list[Run] = []
+    assert len(records) >= taken
+    for time_ns, linktype, frame_bytes in records[:taken]:
+        assert linktype == LINKTYPE_ETHERNET
+        took = take_packet(cache, frame_bytes, 0, len(frame_bytes))
+        assert took is not None
+        entry, payload = took
+        if payload:
+            if read_runs and read_runs[-1][0] is entry:
+                read_runs[-1][1].append(Piece(payload, time_ns))
+            else:
+                read_runs.append((entry, [Piece(payload, time_ns)]))
+    assert [_plain(run) for run in read_runs] == runs
+    assert _streams(conn) == streams

@@ -1,13 +1,16 @@
 """The fast path (``PcapSource.events`` through ``fast_path.FastPath``) against the general
 path (``CaptureReader.packets`` + ``PacketDecoder.decode`` + ``Reassembler.feed``): the same
 events, the same statistics, the same error, on the bundled captures (and their classic pcap
-copies) and on random sessions; with the C record loop and with its Python twin; and
-``run_events`` gives the same chunks, in runs."""
+copies) and on random sessions (as pcap, and as pcapng in either byte order with several
+interfaces of other link types and timestamp resolutions, Simple Packet Blocks and blocks of
+other types between the packets); with the C record and block loops and with their Python
+twins; and ``run_events`` gives the same chunks, in runs."""
 
 from __future__ import annotations
 
 import os
 import random
+import struct
 from pathlib import Path
 
 import pytest
@@ -17,10 +20,11 @@ from hypothesis import strategies as st
 from sniffer.packet_writer import ACK, FIN, PSH, RST, CaptureWriter, TcpConversation, UdpFlow
 from sniffer.sources import PcapSource, fast_path
 from sniffer.sources.base import Chunk, ChunkRun, Event, Side, SourceError
-from sniffer.sources.fast_packets import HAVE_C, fast_records_python
-from sniffer.sources.packets import PacketDecoder
+from sniffer.sources.fast_packets import HAVE_C, fast_blocks_python, fast_records_python
+from sniffer.sources.packets import LINKTYPE_ETHERNET, LINKTYPE_RAW, PacketDecoder
 from sniffer.sources.pcap_file import CaptureReader
 from sniffer.sources.tcp_reassembly import Reassembler
+from tests.sniffer import pcapng_blocks as ng
 
 ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = sorted((ROOT / "captures").rglob("*.pcap*"))
@@ -71,8 +75,13 @@ def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     if request.param == "c" and not HAVE_C:
         pytest.skip("sniffer.sources._fast_path was not built")
     if request.param == "python":
-        monkeypatch.setattr(fast_path, "fast_records", fast_records_python)
+        python_kernels(monkeypatch)
     return str(request.param)
+
+
+def python_kernels(patch: pytest.MonkeyPatch) -> None:
+    patch.setattr(fast_path, "fast_records", fast_records_python)
+    patch.setattr(fast_path, "fast_blocks", fast_blocks_python)
 
 
 def test_the_c_kernel_is_built_where_required() -> None:
@@ -207,17 +216,93 @@ def test_random_sessions_give_the_same_events(
     assert fast(path, max_buffer) == reference
     assert fast(path, max_buffer, runs=True) == reference
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fast_path, "fast_records", fast_records_python)
+        python_kernels(patch)
         assert fast(path, max_buffer) == reference
-    ng = tmp_path / "session.pcapng"
-    with CaptureWriter(ng) as writer:
+    plain_ng = tmp_path / "session.pcapng"
+    with CaptureWriter(plain_ng) as writer:
         writer.write_all(packets)
-    assert fast(ng, max_buffer) == general_path(ng, max_buffer)
+    assert fast(plain_ng, max_buffer) == general_path(plain_ng, max_buffer)
+    mixed_ng = tmp_path / "mixed.pcapng"
+    mixed_ng.write_bytes(mixed_pcapng(packets, random.Random(seed)))
+    reference = general_path(mixed_ng, max_buffer)
+    assert fast(mixed_ng, max_buffer) == reference
+    assert fast(mixed_ng, max_buffer, runs=True) == reference
+    with pytest.MonkeyPatch.context() as patch:
+        python_kernels(patch)
+        assert fast(mixed_ng, max_buffer) == reference
 
 
+INTERFACES = (
+    # (link type, if_tsresol, if_tsoffset in seconds): the first five are Ethernet, the
+    # kernel takes the packets of the first three (whole nanosecond ticks)
+    (LINKTYPE_ETHERNET, 9, 0),
+    (LINKTYPE_ETHERNET, None, 100),  # microseconds, the default
+    (LINKTYPE_ETHERNET, 3, -50),
+    (LINKTYPE_ETHERNET, 0x80 | 20, 0),  # 2**-20 s
+    (LINKTYPE_ETHERNET, 10, 7),  # tenths of nanoseconds
+    (LINKTYPE_RAW, 6, 0),
+)
+
+
+def mixed_pcapng(packets: list[tuple[int, bytes]], rng: random.Random) -> bytes:
+    """``packets`` (Ethernet frames) as a pcapng file in a random byte order, spread over a
+    few interfaces of ``INTERFACES`` (raw IP ones get the frame without its Ethernet header),
+    some as Simple Packet Blocks, with options on some EPBs, and blocks of other types, more
+    interfaces and sometimes a new section (the other byte order) between them."""
+    order = rng.choice("<>")
+    out = bytearray()
+    interfaces: list[tuple[int, int | None, int]] = []
+
+    def section() -> None:
+        nonlocal order
+        out.extend(ng.shb(order))
+        interfaces.clear()
+        for _ in range(rng.randint(1, 3)):
+            interface()
+
+    def interface() -> None:
+        chosen = INTERFACES[0] if rng.random() < 0.3 else rng.choice(INTERFACES)
+        interfaces.append(chosen)
+        out.extend(ng.idb_with_ticks(order, *chosen))
+
+    section()
+    for time_ns, frame in packets:
+        roll = rng.random()
+        if roll < 0.04:
+            interface()
+        elif roll < 0.06:
+            order = rng.choice("<>")
+            section()
+        elif roll < 0.15:
+            btype = rng.choice([ng.BLOCK_NRB, ng.BLOCK_ISB, ng.BLOCK_DSB, ng.BLOCK_CUSTOM])
+            out.extend(ng.block(order, btype, rng.randbytes(rng.randint(0, 12))))
+        iface = 0 if rng.random() < 0.5 else rng.randrange(len(interfaces))
+        linktype, tsresol, tsoffset_s = interfaces[iface]
+        data = frame if linktype == LINKTYPE_ETHERNET else frame[14:]
+        if iface == 0 and rng.random() < 0.15:
+            out.extend(ng.spb(order, data))
+            continue
+        ticks = ticks_of(time_ns - tsoffset_s * 1_000_000_000, tsresol)
+        options = b""
+        if rng.random() < 0.1:
+            options = ng.opt(order, 1, b"a comment") + ng.opt(order, 0, b"")
+        out.extend(ng.epb(order, iface, ticks, data, options))
+    return bytes(out)
+
+
+def ticks_of(time_ns: int, tsresol: int | None) -> int:
+    """``time_ns`` in an interface's timestamp ticks (truncated)."""
+    if tsresol is None:
+        tsresol = 6
+    if tsresol & 0x80:
+        return (time_ns << (tsresol & 0x7F)) // 1_000_000_000
+    return time_ns * 10**tsresol // 1_000_000_000
+
+
+@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
 @pytest.mark.parametrize("seed", range(4))
 def test_long_interleaved_transfers_give_the_same_events(
-    tmp_path: Path, seed: int, kernel: str
+    tmp_path: Path, seed: int, suffix: str, kernel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Several connections' bulk transfers, interleaved, over many read buffers (records cut
     by buffer ends), with a lost segment, a retransmission and a reordering here and there."""
@@ -245,10 +330,100 @@ def test_long_interleaved_transfers_give_the_same_events(
         packets += part
     for conv in conversations:
         packets += conv.close(t + 5)
-    path = tmp_path / "long.pcap"
+    path = tmp_path / ("long" + suffix)
     with CaptureWriter(path) as writer:
         writer.write_all(packets)
     assert path.stat().st_size > 4 * (1 << 16)
     reference = general_path(path)
+    kernel_name = "fast_records" if suffix == ".pcap" else "fast_blocks"
+    kernel_loop = getattr(fast_path, kernel_name)
+    taken = 0
+
+    def counted(*args: object) -> tuple[int, int, object, object]:
+        nonlocal taken
+        result = kernel_loop(*args)
+        taken += result[1]
+        return result  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(fast_path, kernel_name, counted)
     assert fast(path) == reference
+    assert taken > len(packets) // 2  # the kernel, not take_packet, took most packets
     assert fast(path, runs=True) == reference
+
+
+class Pieces:
+    """A capture file read as from a pipe, in pieces of whole records or blocks: before it
+    hands out a piece, every payload byte of the pieces before it must have come out as
+    events (``given``), or a live capture would hold packets until more traffic arrives."""
+
+    def __init__(self, path: Path, cuts: list[int], payload_before: list[int]) -> None:
+        self.data = path.read_bytes()
+        self.file = open(path, "rb")  # noqa: SIM115 - for fileno (the reader asks its size)
+        self.cuts = cuts
+        self.payload_before = payload_before
+        self.pos = 0
+        self.given = 0
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def read1(self, size: int) -> bytes:
+        if self.pos in self.cuts:
+            assert self.given == self.payload_before[self.cuts.index(self.pos)]
+        end = min([self.pos + size, len(self.data)] + [c for c in self.cuts if c > self.pos])
+        piece = self.data[self.pos : end]
+        self.pos = end
+        return piece
+
+    read = read1
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def record_ends(path: Path) -> list[int]:
+    """The file offset after each record or block."""
+    data = path.read_bytes()
+    if path.suffix == ".pcap":
+        pos, size, length = 24, 16, struct.Struct("<8xI4x")
+    else:
+        pos, size, length = 0, 0, struct.Struct("<4xI")
+    ends = []
+    while pos < len(data):
+        pos += size + length.unpack_from(data, pos)[0]
+        ends.append(pos)
+    return ends
+
+
+@pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
+def test_taken_packets_come_out_before_the_reader_waits_for_more(
+    tmp_path: Path, suffix: str, kernel: str
+) -> None:
+    conv = TcpConversation(("10.0.0.1", 40000), ("10.0.0.2", 5232))
+    packets = conv.open(T0)
+    for n in range(30):
+        packets += conv.send(Side(n % 2), bytes([n]) * (100 + n), T0 + 1000 * n, ack=True)
+    path = tmp_path / ("pieces" + suffix)
+    with CaptureWriter(path) as writer:
+        writer.write_all(packets)
+    ends = record_ends(path)
+    payload = [len(d) for d in _payloads(path)]
+    cuts = ends[len(ends) - len(packets) + 3 :: 4]  # every 4 packets after the handshake
+    first_packet = len(ends) - len(packets)
+    payload_before = [sum(payload[: ends.index(cut) + 1 - first_packet]) for cut in cuts]
+    pipe = Pieces(path, cuts, payload_before)
+    source = PcapSource(path, fileobj=pipe)  # type: ignore[arg-type]
+    for event in source.events():
+        if isinstance(event, Chunk):
+            pipe.given += len(event.data)
+    pipe.close()
+    assert pipe.given == sum(payload) > 0
+
+
+def _payloads(path: Path) -> list[bytes]:
+    """Each packet's TCP payload (IPv4, no options)."""
+    out = []
+    for _time, _linktype, data in CaptureReader(path).packets():
+        total = int.from_bytes(data[16:18], "big")
+        out.append(data[14 + 20 + (data[46] >> 4) * 4 : 14 + total])
+    return out

@@ -16,6 +16,7 @@ from sniffer.cli import EXIT_OK, main
 from sniffer.packet_writer import CaptureWriter, UdpFlow
 from sniffer.sources.base import Side, SourceError
 from sniffer.sources.pcap_file import CaptureReader, detect_format
+from tests.sniffer.pcapng_blocks import block, epb, idb, opt, shb
 
 T0 = 1_700_000_000_123_456_789
 
@@ -38,37 +39,6 @@ def _pcap_bytes(
     for sec, frac, data in records:
         out += struct.pack(order + "IIII", sec, frac, len(data), len(data)) + data
     return out
-
-
-def _pad(data: bytes) -> bytes:
-    return data + b"\0" * (-len(data) % 4)
-
-
-def _block(order: str, btype: int, body: bytes) -> bytes:
-    body = _pad(body)
-    total = 12 + len(body)
-    return struct.pack(order + "II", btype, total) + body + struct.pack(order + "I", total)
-
-
-def _opt(order: str, code: int, value: bytes) -> bytes:
-    return struct.pack(order + "HH", code, len(value)) + _pad(value)
-
-
-def _shb(order: str) -> bytes:
-    return _block(order, 0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1))
-
-
-def _idb(order: str, linktype: int, options: bytes = b"") -> bytes:
-    if options:
-        options += struct.pack(order + "HH", 0, 0)
-    return _block(order, 1, struct.pack(order + "HHI", linktype, 0, 65535) + options)
-
-
-def _epb(order: str, iface: int, ticks: int, data: bytes) -> bytes:
-    head = struct.pack(
-        order + "IIIII", iface, ticks >> 32, ticks & 0xFFFFFFFF, len(data), len(data)
-    )
-    return _block(order, 6, head + data)
 
 
 @pytest.mark.parametrize("suffix", [".pcap", ".pcapng"])
@@ -121,21 +91,21 @@ def test_pcap_both_byte_orders_and_resolutions(
 def test_pcapng_interfaces_with_own_linktype_and_resolution(tmp_path: Path, order: str) -> None:
 
     def tsresol(code: int) -> bytes:
-        return _opt(order, 9, bytes([code]))
+        return opt(order, 9, bytes([code]))
 
-    tsoffset = _opt(order, 14, struct.pack(order + "q", 100))
+    tsoffset = opt(order, 14, struct.pack(order + "q", 100))
     blob = (
-        _shb(order)
-        + _idb(order, 1)  # default resolution: microseconds
-        + _idb(order, 276, tsresol(9))
-        + _idb(order, 101, tsresol(0x80 | 10) + tsoffset)  # 2**-10 s ticks, +100 s
-        + _idb(order, 252, tsresol(3) + _opt(order, 2, b"serial0"))  # milliseconds
-        + _block(order, 4, b"\x00\x00\x00\x00")  # a name resolution block, skipped
-        + _epb(order, 0, 1_500_000, b"eth")
-        + _epb(order, 1, 2_000_000_007, b"sll2")
-        + _epb(order, 2, 3 * 1024 + 512, b"raw")
-        + _epb(order, 3, 4_321, b"pdu")
-        + _block(order, 5, struct.pack(order + "III", 0, 0, 0))  # interface statistics
+        shb(order)
+        + idb(order, 1)  # default resolution: microseconds
+        + idb(order, 276, tsresol(9))
+        + idb(order, 101, tsresol(0x80 | 10) + tsoffset)  # 2**-10 s ticks, +100 s
+        + idb(order, 252, tsresol(3) + opt(order, 2, b"serial0"))  # milliseconds
+        + block(order, 4, b"\x00\x00\x00\x00")  # a name resolution block, skipped
+        + epb(order, 0, 1_500_000, b"eth")
+        + epb(order, 1, 2_000_000_007, b"sll2")
+        + epb(order, 2, 3 * 1024 + 512, b"raw")
+        + epb(order, 3, 4_321, b"pdu")
+        + block(order, 5, struct.pack(order + "III", 0, 0, 0))  # interface statistics
     )
     path = tmp_path / "x.pcapng"
     path.write_bytes(blob)
@@ -151,12 +121,12 @@ def test_pcapng_interfaces_with_own_linktype_and_resolution(tmp_path: Path, orde
 
 def test_pcapng_simple_and_obsolete_packet_blocks(tmp_path: Path) -> None:
     order = "<"
-    spb = _block(order, 3, struct.pack(order + "I", 6) + b"simple")
+    spb = block(order, 3, struct.pack(order + "I", 6) + b"simple")
     pb_head = struct.pack(order + "HHIIII", 0, 0, 0, 2_000_000, 5, 9)
-    pb = _block(order, 2, pb_head + b"obsol")
-    snapped_spb = _block(order, 3, struct.pack(order + "I", 100) + b"only8byt")
+    pb = block(order, 2, pb_head + b"obsol")
+    snapped_spb = block(order, 3, struct.pack(order + "I", 100) + b"only8byt")
     path = tmp_path / "x.pcapng"
-    path.write_bytes(_shb(order) + _idb(order, 1) + pb + spb + snapped_spb)
+    path.write_bytes(shb(order) + idb(order, 1) + pb + spb + snapped_spb)
     # SPB has no timestamp: it takes the previous packet's time
     assert _read(path) == [
         (2_000_000_000, 1, b"obsol"),
@@ -166,9 +136,9 @@ def test_pcapng_simple_and_obsolete_packet_blocks(tmp_path: Path) -> None:
 
 
 def test_pcapng_several_sections_with_different_byte_orders(tmp_path: Path) -> None:
-    first = _shb("<") + _idb("<", 1) + _epb("<", 0, 1_000_000, b"one")
+    first = shb("<") + idb("<", 1) + epb("<", 0, 1_000_000, b"one")
     second = (
-        _shb(">") + _idb(">", 101, _opt(">", 9, b"\x09")) + _epb(">", 0, 7, b"two")
+        shb(">") + idb(">", 101, opt(">", 9, b"\x09")) + epb(">", 0, 7, b"two")
     )  # interfaces restart per section
     path = tmp_path / "x.pcapng"
     path.write_bytes(first + second)
@@ -215,9 +185,24 @@ def test_truncated_file_yields_everything_before_the_cut(tmp_path: Path, suffix:
         assert f"at byte {len(blob) - last_size} " in message
 
 
+@pytest.mark.parametrize(("btype", "what"), [(6, "enhanced packet block"), (2, "packet block")])
+def test_a_packet_block_too_short_for_its_header_is_corruption(
+    tmp_path: Path, btype: int, what: str
+) -> None:
+    """At the end of the file, too (it used to escape as a struct.error)."""
+    order = "<"
+    good = shb(order) + idb(order, 1) + epb(order, 0, 1, b"ok")
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(good + struct.pack(order + "III", btype, 12, 12))
+    got: list[tuple[int, int, bytes]] = []
+    with pytest.raises(SourceError, match=rf"corrupt pcapng {what} at byte {len(good)} "):
+        got.extend(CaptureReader(path).packets())
+    assert got == [(1000, 1, b"ok")]
+
+
 def test_corrupt_block_length_reports_offset_and_packet(tmp_path: Path) -> None:
     order = "<"
-    good = _shb(order) + _idb(order, 1) + _epb(order, 0, 1, b"ok")
+    good = shb(order) + idb(order, 1) + epb(order, 0, 1, b"ok")
     bad = struct.pack(order + "II", 6, 13) + b"\0" * 20
     path = tmp_path / "x.pcapng"
     path.write_bytes(good + bad)
@@ -231,17 +216,17 @@ def test_corrupt_block_length_reports_offset_and_packet(tmp_path: Path) -> None:
 
 def test_mismatched_trailing_length_is_corruption(tmp_path: Path) -> None:
     order = "<"
-    block = bytearray(_epb(order, 0, 1, b"data"))
+    block = bytearray(epb(order, 0, 1, b"data"))
     block[-4:] = struct.pack(order + "I", 999)
     path = tmp_path / "x.pcapng"
-    path.write_bytes(_shb(order) + _idb(order, 1) + bytes(block))
+    path.write_bytes(shb(order) + idb(order, 1) + bytes(block))
     with pytest.raises(SourceError, match="trailing length differs"):
         list(CaptureReader(path).packets())
 
 
 def test_epb_on_undefined_interface_is_corruption(tmp_path: Path) -> None:
     path = tmp_path / "x.pcapng"
-    path.write_bytes(_shb("<") + _idb("<", 1) + _epb("<", 3, 1, b"x"))
+    path.write_bytes(shb("<") + idb("<", 1) + epb("<", 3, 1, b"x"))
     with pytest.raises(SourceError, match="corrupt pcapng enhanced packet block"):
         list(CaptureReader(path).packets())
 
@@ -251,7 +236,7 @@ def test_timestamp_past_signed_64_bit_nanoseconds_is_corruption(tmp_path: Path) 
     path = tmp_path / "x.pcapng"
     last_ok = (2**63 - 1) // 1000  # microsecond ticks
     path.write_bytes(
-        _shb("<") + _idb("<", 1) + _epb("<", 0, last_ok, b"a") + _epb("<", 0, 2**64 - 1, b"b")
+        shb("<") + idb("<", 1) + epb("<", 0, last_ok, b"a") + epb("<", 0, 2**64 - 1, b"b")
     )
     got: list[tuple[int, int, bytes]] = []
     with pytest.raises(SourceError, match=r"timestamp after 2262.* \(packet 2\)"):
@@ -263,9 +248,9 @@ def test_timestamp_past_signed_64_bit_nanoseconds_is_corruption(tmp_path: Path) 
 def test_interface_time_offset_beyond_signed_64_bit_nanoseconds_is_corruption(
     tmp_path: Path, seconds: int
 ) -> None:
-    tsoffset = _opt("<", 14, struct.pack("<q", seconds))
+    tsoffset = opt("<", 14, struct.pack("<q", seconds))
     path = tmp_path / "x.pcapng"
-    path.write_bytes(_shb("<") + _idb("<", 1, tsoffset) + _epb("<", 0, 1, b"x"))
+    path.write_bytes(shb("<") + idb("<", 1, tsoffset) + epb("<", 0, 1, b"x"))
     with pytest.raises(SourceError, match="corrupt pcapng interface description block"):
         list(CaptureReader(path).packets())
 
@@ -275,7 +260,7 @@ def test_json_output_of_a_capture_with_a_far_timestamp_is_a_clear_error(
 ) -> None:
     _, frame = UdpFlow(("10.0.0.1", 4000), ("10.0.0.2", 5000)).datagram(Side.A, b"hello", 0)
     path = tmp_path / "x.pcapng"
-    path.write_bytes(_shb("<") + _idb("<", 1) + _epb("<", 0, 2**64 - 1, frame))
+    path.write_bytes(shb("<") + idb("<", 1) + epb("<", 0, 2**64 - 1, frame))
     assert main(["read", "-T", "jsonl", str(path)]) != EXIT_OK
     assert "timestamp after 2262" in capsys.readouterr().err
 
