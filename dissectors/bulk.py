@@ -34,6 +34,20 @@ class RunFramer(Framer, Protocol):
     header_runs: bool
 
 
+@runtime_checkable
+class WholeChunkFramer(RunFramer, Protocol):
+    """A run framer that can say, cheaply, that one chunk is exactly a run of whole frames.
+
+    ``feed_whole(data, time_ns)`` is ``feed`` for a chunk that holds plainly well-formed
+    frames and nothing else, with nothing buffered before it (most chunks of a busy link):
+    it returns their ``FrameRun`` (covering all of ``data``), where ``feed`` would have
+    yielded just that run. Anything else returns None and changes nothing: the chunk then
+    goes to ``feed``. It saves the pipeline its per-item loop for most chunks.
+    """
+
+    def feed_whole(self, data: bytes, time_ns: int) -> FrameRun | None: ...
+
+
 class Piece(Protocol):
     """Bytes and the time they arrived: what a source's chunk carries."""
 

@@ -24,6 +24,7 @@ from dissectors.bulk import (
     Piece,
     PieceFramer,
     RunFramer,
+    WholeChunkFramer,
 )
 from sniffer.sources.base import LinkInfo, Side, Transport
 
@@ -32,6 +33,8 @@ MAX_HELD_BYTES = 1 << 20
 
 PieceFeed = Callable[[Sequence[Piece]], Iterator[Frame | Junk | FrameRun]]
 """A ``PieceFramer``'s ``feed_pieces``."""
+WholeFeed = Callable[[bytes, int], FrameRun | None]
+"""A ``WholeChunkFramer``'s ``feed_whole``."""
 
 
 def ask_for_runs(
@@ -47,6 +50,19 @@ def ask_for_runs(
     framer.header_runs = True
     if not rows and transport is Transport.STREAM and isinstance(framer, PieceFramer):
         return framer.feed_pieces
+    return None
+
+
+def whole_chunk_feed(framer: Framer, transport: Transport) -> WholeFeed | None:
+    """The ``feed_whole`` of a stream side's framer that was switched to runs and has one
+    (``dissectors.bulk.WholeChunkFramer``): the pipeline's shortcut for a chunk that is
+    exactly a run of whole frames."""
+    if (
+        transport is Transport.STREAM
+        and isinstance(framer, WholeChunkFramer)
+        and framer.header_runs
+    ):
+        return framer.feed_whole
     return None
 
 

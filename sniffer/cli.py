@@ -279,8 +279,9 @@ def _add_input(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line."""
+def build_parser(*, simulator_arguments: bool = True) -> argparse.ArgumentParser:
+    """The whole command line. Without ``simulator_arguments`` the simulators' own options
+    are left out: they import each simulator, which no other command needs."""
     parser = argparse.ArgumentParser(
         prog="camshark",
         description="Analyzer for license-plate cameras, dashcams, serial cameras and radars. "
@@ -324,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulators = simulate.add_subparsers(dest="simulator", metavar="PROTOCOL", required=True)
     for name in SIMULATORS:
         sub = simulators.add_parser(name, help=f"{name} simulator")
-        _add_simulator_arguments(name, sub)
+        if simulator_arguments:
+            _add_simulator_arguments(name, sub)
         sub.set_defaults(handler=cmd_simulate)
     return parser
 
@@ -340,8 +342,9 @@ def _add_simulator_arguments(name: str, parser: argparse.ArgumentParser) -> None
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``camshark`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(simulator_arguments="simulate" in words)
+    args = parser.parse_args(words)
     if args.command is None:
         args = parser.parse_args(["tui"])
     try:

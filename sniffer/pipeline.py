@@ -34,7 +34,7 @@ from dissectors.bulk import (
     FrameRun,
     LeanRecord,
 )
-from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs
+from sniffer.bulk import HeldChunks, PieceFeed, WholeFeed, ask_for_runs, whole_chunk_feed
 from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_dissection
 from sniffer.selection import choose_protocol
 from sniffer.sources.base import (
@@ -77,6 +77,10 @@ class _LinkState:
     framers: dict[int, Framer] = field(default_factory=dict)
     piece_feeds: dict[int, PieceFeed] = field(default_factory=dict)
     """Sides whose consecutive chunks are held and framed together (bulk mode)."""
+    whole_feeds: dict[int, WholeFeed] = field(default_factory=dict)
+    """Sides whose framer says when a chunk is exactly a run of whole frames (bulk mode)."""
+    full: Callable[[Frame, int], Record] | None = None
+    """The usual decode, ``Record`` and ``observe`` of one frame (``_full_reader``)."""
     offsets: list[int] = field(default_factory=lambda: [0, 0])
     records: int = 0
 
@@ -166,6 +170,16 @@ class Pipeline:
         """Feed one source event; return the records that are ready, in number order.
 
         A ``ChunkRun`` gives what its chunks one by one would give."""
+        if type(event) is Chunk and not self._late and not self._held_chunks.pieces:
+            state = self._links.get(event.info.link.id)
+            if state is not None:
+                framer = state.framers.get(event.side)
+                if (
+                    framer is not None
+                    and state.info.transport is Transport.STREAM
+                    and event.side not in state.piece_feeds
+                ):
+                    return self._framed_chunk(state, framer, event)
         if isinstance(event, ChunkRun):
             return self._process_run(event)
         self.stats.events += 1
@@ -202,6 +216,28 @@ class Pipeline:
         else:
             self._dispatch(state, event, out)
         self._expire()
+        return self._release(out)
+
+    def _framed_chunk(self, state: _LinkState, framer: Framer, chunk: Chunk) -> list[Record]:
+        """``process`` of the most common event, the next chunk of a stream side whose framer
+        exists (its link decided for a dissector), with no chunks held and nothing late."""
+        stats = self.stats
+        stats.events += 1
+        time_ns = chunk.time_ns
+        if time_ns > self._now_ns:
+            self._now_ns = time_ns
+        data = chunk.data
+        stats.bytes += len(data)
+        out: list[Item] = []
+        side = chunk.side
+        feed_whole = state.whole_feeds.get(side)
+        run = feed_whole(data, time_ns) if feed_whole is not None else None
+        if run is None:
+            self._emit_items(state, side, framer.feed(data, time_ns), out)
+        else:
+            self._read_whole_run(state, side, run, out)
+        if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
+            self._expire()
         return self._release(out)
 
     def _process_run(self, run: ChunkRun) -> list[Record]:
@@ -383,6 +419,8 @@ class Pipeline:
                 feed = ask_for_runs(framer, state.dissector, transport, rows=self._rows)
                 if feed is not None:
                     state.piece_feeds[side] = feed
+                elif (whole := whole_chunk_feed(framer, transport)) is not None:
+                    state.whole_feeds[side] = whole
         return framer
 
     def _flush_link(self, state: _LinkState, out: list[Item]) -> None:
@@ -390,6 +428,7 @@ class Pipeline:
             self._emit_items(state, side, state.framers[side].flush(), out)
         state.framers.clear()
         state.piece_feeds.clear()
+        state.whole_feeds.clear()
 
     def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Item]) -> None:
         side = chunk.side
@@ -425,13 +464,7 @@ class Pipeline:
         first = self._number
         number = first
         end = -1
-
-        def full(frame: Frame, number: int) -> Record:
-            record = Record(number, protocol, frame, decoded(protocol, decode, frame, stats))
-            if observe is not None:
-                observe(record)
-            return record
-
+        full = state.full or self._full_reader(state)
         try:
             for item in items:
                 if isinstance(item, FrameRun):
@@ -458,6 +491,47 @@ class Pipeline:
             state.records += count
             if end > state.offsets[side]:
                 state.offsets[side] = end
+
+    def _read_whole_run(self, state: _LinkState, side: int, run: FrameRun, out: list[Item]) -> None:
+        """``_emit_items`` of a run that is all a chunk gave (``WholeChunkFramer``)."""
+        dissector = state.dissector
+        assert dissector is not None
+        assert dissector.read_run is not None
+        first = self._number
+        number = dissector.read_run(
+            run,
+            first,
+            self._matchers.get(dissector.id),
+            state.full or self._full_reader(state),
+            out,
+            self._rows,
+        )
+        self._number = number
+        count = number - first
+        self.stats.records += count
+        state.records += count
+        end = run.start + len(run.data)
+        if end > state.offsets[side]:
+            state.offsets[side] = end
+
+    def _full_reader(self, state: _LinkState) -> Callable[[Frame, int], Record]:
+        """``state.full``, made at its first use (the link's matcher exists by then)."""
+        dissector = state.dissector
+        assert dissector is not None
+        protocol = dissector.id
+        decode = dissector.decode
+        stats = self.stats
+        matcher = self._matchers.get(protocol)
+        observe = None if matcher is None else matcher.observe
+
+        def full(frame: Frame, number: int) -> Record:
+            record = Record(number, protocol, frame, decoded(protocol, decode, frame, stats))
+            if observe is not None:
+                observe(record)
+            return record
+
+        state.full = full
+        return full
 
     def _take_late(self) -> list[Item]:
         late, self._late = self._late, []

@@ -156,6 +156,29 @@ class SmartLprFramer:
             self._buf += data
         return iter(self._scan(final=False))
 
+    def feed_whole(self, data: bytes, time_ns: int) -> FrameRun | None:
+        """``feed`` of a chunk that is exactly a run of whole frames under the link's Size
+        reading, on an empty buffer, in bulk mode: that run; else None, nothing changed
+        (``dissectors.bulk.WholeChunkFramer``)."""
+        if (
+            not self.header_runs
+            or self._buf
+            or type(data) is not bytes
+            or not data
+            or data[0] != STX
+            or self._preferred is None
+        ):
+            return None
+        headers, end = smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
+        if end != len(data) or not headers:
+            return None
+        base = self._base
+        times = self._times
+        times.add(base, time_ns)
+        self._base = base + end
+        times.forget_before(self._base)
+        return FrameRun(self.side, base, data, headers, (base,), (time_ns,))
+
     def _feed_run(self, data: bytes, time_ns: int) -> list[Frame | Junk | FrameRun]:
         """``feed`` in bulk mode of a chunk that starts with an Stx on an empty buffer (most
         of a busy link): its whole frames are cut straight from the chunk's bytes, without

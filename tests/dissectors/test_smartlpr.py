@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dissectors.api import DecodeError, Direction, Frame, Junk, Kind, Link, Severity
+from dissectors.bulk import FrameRun
 from dissectors.checksums import xor_bcc
 from dissectors.smartlpr import DISSECTOR, encode, orient, sniff
 from dissectors.smartlpr.codec import decode, decode_reference, parse_message
@@ -471,6 +474,66 @@ def test_chunking_invariance(stream: tuple[bytes, list[bytes]], cuts: list[int])
     pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
     assert frames_only(run_framer(pieces)) == frames
     assert frames_only(run_framer([data])) == frames
+
+
+def bulk_framer_items(pieces: list[bytes], *, whole_first: bool) -> tuple[list[object], int]:
+    """Items of a framer in bulk mode fed ``pieces`` (``feed_whole`` tried first when
+    ``whole_first``), the flush included, and how many pieces ``feed_whole`` took."""
+    framer = SmartLprFramer(LINK, Direction.FROM_DEVICE)
+    framer.header_runs = True
+    items: list[object] = []
+    taken = 0
+    for index, piece in enumerate(pieces):
+        run = framer.feed_whole(piece, index) if whole_first else None
+        if run is None:
+            items.extend(framer.feed(piece, index))
+        else:
+            items.append(run)
+            taken += 1
+    items.extend(framer.flush())
+    # a run's LinkSide is its framer's own: compare what it says
+    return [
+        (i.start, bytes(i.data), list(i.headers), i.arrival_offsets, list(i.arrival_times))
+        if isinstance(i, FrameRun)
+        else i
+        for i in items
+    ], taken
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    stream=streams(),
+    cuts=st.lists(st.integers(0, 2000), max_size=8),
+    noise=st.binary(max_size=12),
+    noise_at=st.integers(0, 2000),
+)
+def test_feed_whole_is_feed_when_a_chunk_is_whole_frames(
+    stream: tuple[bytes, list[bytes]], cuts: list[int], noise: bytes, noise_at: int
+) -> None:
+    data, frames = stream
+    cuts = [*cuts, *itertools.accumulate(len(frame) for frame in frames)]  # whole chunks too
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    pieces.insert(noise_at % (len(pieces) + 1), noise)
+    reference, _ = bulk_framer_items(pieces, whole_first=False)
+    items, _ = bulk_framer_items(pieces, whole_first=True)
+    assert items == reference
+
+
+def test_feed_whole_takes_a_chunk_of_whole_frames_only() -> None:
+    frames = [encode(Ping(8051), 1, 3), encode(StatusResponse(1, 0, 0), 1, 5)]
+    data = b"".join(frames)
+    # the first frame teaches the framer the link's Size reading; then a whole chunk
+    items, taken = bulk_framer_items(
+        [frames[0], data, data[:-1], data[-1:], data], whole_first=True
+    )
+    assert taken == 2  # the second chunk and the last one
+    reference, _ = bulk_framer_items(
+        [frames[0], data, data[:-1], data[-1:], data], whole_first=False
+    )
+    assert items == reference
+    framer = SmartLprFramer(LINK, Direction.FROM_DEVICE)
+    assert framer.feed_whole(data, 0) is None  # not in bulk mode
 
 
 def check_accounting(data: bytes, pieces: list[bytes]) -> list[Frame | Junk]:
