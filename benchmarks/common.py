@@ -6,6 +6,7 @@ as "Maximum resident set size"), so every figure is one process measured the sam
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import subprocess
@@ -21,6 +22,11 @@ PYTHON = sys.executable
 CAMSHARK = [PYTHON, "-m", "sniffer"]
 TSHARK_NO_SEQ = ("-o", "tcp.analyze_sequence_numbers:FALSE")
 """tshark's TCP sequence analysis is very slow on long streams; we turn it off (and say so)."""
+
+for _package in ("sniffer", "dissectors"):
+    # as an installed copy has them: without current .pyc files (PYTHONDONTWRITEBYTECODE, a
+    # fresh checkout) every measured child would compile the changed modules again
+    compileall.compile_dir(ROOT / _package, quiet=1)
 
 
 @dataclass(slots=True)
