@@ -46,6 +46,7 @@ from dissectors.smartlpr.pairing import (
     Key,
     Pending,
     Tables,
+    link_reply,
     new_pairing,
 )
 from dissectors.smartlpr.records import (
@@ -420,12 +421,7 @@ class SmartLprMatcher:
                     "seen (capture started late, or the peer used a wrong Id)",
                 )
             return None
-        request = entry.target
-        number = request.number
-        target.request_in = number
-        target.latency_ns = time_ns - entry.time_ns
-        if request.response_in is None:
-            request.response_in = target.number
+        number = link_reply(target, entry, time_ns)
         asked = entry.type
         if kind is _RESPONSE and message_type != asked + RESPONSE_OFFSET:
             expected = asked + RESPONSE_OFFSET

@@ -201,6 +201,18 @@ def time_at(
     return times[max(bisect_right(offsets, start + offset) - 1, 0)]
 
 
+def link_reply(target: Annotatable, entry: Pending, time_ns: int) -> int:
+    """Link a reply and the request ``entry`` it answers both ways, with the latency; the
+    request's number."""
+    request = entry.target
+    number = request.number
+    target.request_in = number
+    target.latency_ns = time_ns - entry.time_ns
+    if request.response_in is None:
+        request.response_in = target.number
+    return number
+
+
 class PairingAPI(Protocol):
     """What both versions offer (see the module docstring)."""
 
@@ -330,13 +342,7 @@ class PairingPython:
         if len(answered) >= self._max_entries and key not in answered:
             return None
         del self._pending[key]
-        request = entry.target
-        number = request.number
-        target.request_in = number
-        target.latency_ns = time_ns - entry.time_ns
-        if request.response_in is None:
-            request.response_in = target.number
-        answered[key] = (number, asked, target.number, time_ns)
+        answered[key] = (link_reply(target, entry, time_ns), asked, target.number, time_ns)
         return entry
 
     def trigger_seen(
