@@ -57,6 +57,39 @@ static PyObject *speedups_xor_bcc(PyObject *module, PyObject *arg)
     return PyLong_FromLong(value);
 }
 
+/* (offset, length, unit_id, size, type, version, id, bcc_ok): built item by item, which
+   costs about a third of what Py_BuildValue's format parsing does per frame */
+static PyObject *header_tuple(Py_ssize_t pos, Py_ssize_t frame, uint32_t unit, uint32_t size,
+                              uint32_t type, uint32_t version, uint32_t id, int bcc_ok)
+{
+    PyObject *tuple = PyTuple_New(8);
+    if (tuple == NULL) {
+        return NULL;
+    }
+    PyObject *items[7] = {
+        PyLong_FromSsize_t(pos),           PyLong_FromSsize_t(frame),
+        PyLong_FromUnsignedLong(unit),     PyLong_FromUnsignedLong(size),
+        PyLong_FromUnsignedLong(type),     PyLong_FromUnsignedLong(version),
+        PyLong_FromUnsignedLong(id),
+    };
+    for (int i = 0; i < 7; i++) {
+        if (items[i] == NULL) {
+            for (int j = 0; j < 7; j++) {
+                Py_XDECREF(items[j]);
+            }
+            Py_DECREF(tuple);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < 7; i++) {
+        PyTuple_SET_ITEM(tuple, i, items[i]);
+    }
+    PyObject *verdict = bcc_ok ? Py_True : Py_False;
+    Py_INCREF(verdict);
+    PyTuple_SET_ITEM(tuple, 7, verdict);
+    return tuple;
+}
+
 static PyObject *speedups_smartlpr_scan(PyObject *module, PyObject *args)
 {
     Py_buffer view;
@@ -97,10 +130,8 @@ static PyObject *speedups_smartlpr_scan(PyObject *module, PyObject *args)
             break;
         }
         int bcc_ok = xor_bytes(head, frame - 2) == head[frame - 2];
-        PyObject *item = Py_BuildValue(
-            "(nnkkkkkO)", pos, frame, (unsigned long)le32(head + 1), (unsigned long)size,
-            (unsigned long)type,
-            (unsigned long)version, (unsigned long)le32(head + 13), bcc_ok ? Py_True : Py_False);
+        PyObject *item = header_tuple(pos, frame, le32(head + 1), size, type, version,
+                                      le32(head + 13), bcc_ok);
         if (item == NULL || PyList_Append(headers, item) < 0) {
             Py_XDECREF(item);
             Py_DECREF(headers);
