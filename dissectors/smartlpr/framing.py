@@ -143,15 +143,10 @@ class SmartLprFramer:
 
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk | FrameRun]:
         """Add bytes; yield every frame and junk that became complete."""
+        cut = self._chunk_scan(data)
+        if cut is not None:
+            return iter(self._feed_run(data, time_ns, *cut))
         if data:
-            if (
-                self.header_runs
-                and not self._buf
-                and type(data) is bytes
-                and data[0] == STX
-                and self._preferred is not None
-            ):
-                return iter(self._feed_run(data, time_ns))
             self._times.add(self._base + len(self._buf), time_ns)
             self._buf += data
         return iter(self._scan(final=False))
@@ -160,18 +155,33 @@ class SmartLprFramer:
         """``feed`` of a chunk that is exactly a run of whole frames under the link's Size
         reading, on an empty buffer, in bulk mode: that run; else None, nothing changed
         (``dissectors.bulk.WholeChunkFramer``)."""
-        if (
-            not self.header_runs
-            or self._buf
-            or type(data) is not bytes
-            or not data
-            or data[0] != STX
-            or self._preferred is None
-        ):
+        cut = self._chunk_scan(data)
+        if cut is None:
             return None
-        headers, end = smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
+        headers, end = cut
         if end != len(data) or not headers:
             return None
+        return self._run_of(data, time_ns, headers, end)
+
+    def _chunk_scan(self, data: bytes) -> tuple[list[SmartLprHeader], int] | None:
+        """In bulk mode, for a chunk that starts with an Stx on an empty buffer (most of a busy
+        link): the whole frames at its start, cut straight from its bytes without a copy into
+        the buffer and out again (headers, end). None for any other chunk."""
+        if (
+            self.header_runs
+            and not self._buf
+            and type(data) is bytes
+            and data
+            and data[0] == STX
+            and self._preferred is not None
+        ):
+            return smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
+        return None
+
+    def _run_of(
+        self, data: bytes, time_ns: int, headers: list[SmartLprHeader], end: int
+    ) -> FrameRun:
+        """The run of the whole frames ``_chunk_scan`` found; the stream moves past them."""
         base = self._base
         times = self._times
         times.add(base, time_ns)
@@ -179,21 +189,17 @@ class SmartLprFramer:
         times.forget_before(self._base)
         return FrameRun(self.side, base, data, headers, (base,), (time_ns,))
 
-    def _feed_run(self, data: bytes, time_ns: int) -> list[Frame | Junk | FrameRun]:
-        """``feed`` in bulk mode of a chunk that starts with an Stx on an empty buffer (most
-        of a busy link): its whole frames are cut straight from the chunk's bytes, without
-        a copy into the buffer and out again; what follows them is buffered as usual."""
-        assert self._preferred is not None
-        headers, end = smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
-        base = self._base
-        self._times.add(base, time_ns)
+    def _feed_run(
+        self, data: bytes, time_ns: int, headers: list[SmartLprHeader], end: int
+    ) -> list[Frame | Junk | FrameRun]:
+        """``feed`` of a chunk ``_chunk_scan`` took: its run, then what follows it buffered
+        as usual."""
         if not headers:
+            self._times.add(self._base, time_ns)
             self._buf += data
             return self._scan(final=False)
-        run = FrameRun(self.side, base, data, headers, (base,), (time_ns,))
-        self._base = base + end
+        run = self._run_of(data, time_ns, headers, end)
         if end == len(data):
-            self._times.forget_before(self._base)
             return [run]
         self._buf += memoryview(data)[end:]
         items = self._scan(final=False)
