@@ -236,8 +236,7 @@ class Pipeline:
             self._emit_items(state, side, framer.feed(data, time_ns), out)
         else:
             self._read_whole_run(state, side, run, out)
-        if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
-            self._expire()
+        self._expire()
         return self._release(out)
 
     def _process_run(self, run: ChunkRun) -> list[Record]:
@@ -486,11 +485,7 @@ class Pipeline:
                 append(record)
                 end = item.start + len(item.data)
         finally:
-            count = number - first
-            stats.records += count
-            state.records += count
-            if end > state.offsets[side]:
-                state.offsets[side] = end
+            self._counted(state, side, number - first, end)
 
     def _read_whole_run(self, state: _LinkState, side: int, run: FrameRun, out: list[Item]) -> None:
         """``_emit_items`` of a run that is all a chunk gave (``WholeChunkFramer``)."""
@@ -507,10 +502,13 @@ class Pipeline:
             self._rows,
         )
         self._number = number
-        count = number - first
+        self._counted(state, side, number - first, run.end)
+
+    def _counted(self, state: _LinkState, side: int, count: int, end: int) -> None:
+        """Account for ``count`` new records of a link side whose bytes were read up to stream
+        offset ``end`` (-1: none)."""
         self.stats.records += count
         state.records += count
-        end = run.start + len(run.data)
         if end > state.offsets[side]:
             state.offsets[side] = end
 
