@@ -27,7 +27,6 @@ Memory is bounded: every table is pruned by age in ``expire`` and capped in size
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 from typing import TypeVar
 
 from dissectors.api import (
@@ -323,10 +322,8 @@ class SmartLprMatcher:
         """Remember a Trigger for the latency of the plate read that answers it."""
         if self.pairing.trigger_seen(hosts, unit_id, trigger_id, number, time_ns):
             return
-        triggers = self._triggers
-        triggers[(hosts[0], hosts[1], unit_id, trigger_id)] = (number, time_ns)
-        if len(triggers) > MAX_ENTRIES:
-            _prune(triggers, lambda _v: True, limit=len(triggers) - MAX_ENTRIES)
+        self._triggers[(hosts[0], hosts[1], unit_id, trigger_id)] = (number, time_ns)
+        _cap(self._triggers)
 
     def _check_downgrade(
         self,
@@ -441,10 +438,8 @@ class SmartLprMatcher:
                 f"{type_name(message_type)} ({message_type}) answers "
                 f"{type_name(asked)} ({asked}) #{number}; expected {want}",
             )
-        answered_table = self._answered
-        answered_table[key] = (number, asked, target.number, time_ns)
-        if len(answered_table) > MAX_ENTRIES:
-            _prune(answered_table, lambda _v: True, limit=len(answered_table) - MAX_ENTRIES)
+        self._answered[key] = (number, asked, target.number, time_ns)
+        _cap(self._answered)
         return entry
 
     def nak_seen(
@@ -580,15 +575,10 @@ class SmartLprMatcher:
         )
 
 
-def _prune(table: dict[K, V], old: Callable[[V], bool], limit: int | None = None) -> None:
-    """Drop entries from the oldest while ``old`` says so (at most ``limit`` of them)."""
-    dropped = 0
-    while table and (limit is None or dropped < limit):
-        key = next(iter(table))
-        if not old(table[key]):
-            break
-        del table[key]
-        dropped += 1
+def _cap(table: OrderedDict[K, V]) -> None:
+    """Forget the oldest entries of ``table`` beyond ``MAX_ENTRIES``."""
+    while len(table) > MAX_ENTRIES:
+        table.popitem(last=False)
 
 
 def new_matcher() -> SmartLprMatcher:
