@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,16 @@ from sniffer import bulk as bulk_module
 from sniffer.objects_writer import ObjectsWriter
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source
-from sniffer.sources.base import Chunk, Event, Gap, LinkClosed, LinkInfo, Side, Transport
+from sniffer.sources.base import (
+    Chunk,
+    ChunkRun,
+    Event,
+    Gap,
+    LinkClosed,
+    LinkInfo,
+    Side,
+    Transport,
+)
 from tests.dissectors.test_dualcam_real import REAL, chunks_of
 
 CAPTURES = Path(__file__).resolve().parents[2] / "captures" / "dualcam"
@@ -71,14 +81,15 @@ def _record_key(record: Record) -> tuple[object, ...]:
     )
 
 
-def _play(
-    events: list[Event], directory: Path, *, bulk: bool, immediate: bool, settle_ns: int
-) -> Outcome:
-    pipeline = Pipeline(immediate=immediate, settle_ns=settle_ns, rows=not bulk)
+def drive_objects(
+    pipeline: Pipeline, events: Iterable[Event | ChunkRun], directory: Path
+) -> list[Record]:
+    """Feed ``events`` as ``camshark objects`` does (chunks may stay held), writing the
+    objects into ``directory``; every record emitted."""
     writer = ObjectsWriter(directory)
     records: list[Record] = []
     for event in events:
-        for record in pipeline.process(event):  # as ``objects`` does: chunks may stay held
+        for record in pipeline.process(event):
             records.append(record)
             for obj in pipeline.take_objects():
                 writer.write(obj)
@@ -86,6 +97,14 @@ def _play(
     for obj in pipeline.take_objects():
         writer.write(obj)
     writer.close()
+    return records
+
+
+def _play(
+    events: list[Event], directory: Path, *, bulk: bool, immediate: bool, settle_ns: int
+) -> Outcome:
+    pipeline = Pipeline(immediate=immediate, settle_ns=settle_ns, rows=not bulk)
+    records = drive_objects(pipeline, events, directory)
     numbers = [record.number for record in records]
     assert numbers == sorted(numbers)
     return Outcome(

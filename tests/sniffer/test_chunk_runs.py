@@ -11,15 +11,13 @@ from pathlib import Path
 import pytest
 
 from benchmarks import dualcam_capture
-from dissectors.api import Record
 from sniffer import bulk as bulk_module
-from sniffer.objects_writer import ObjectsWriter
 from sniffer.packet_writer import CaptureWriter
 from sniffer.pipeline import Pipeline
 from sniffer.sources import PcapSource
 from sniffer.sources.base import Chunk, ChunkRun, Event
 from sniffer.sources.pcap_file import CaptureReader
-from tests.dissectors.test_dualcam_runs import _record_key, _tracker_state
+from tests.dissectors.test_dualcam_runs import _record_key, _tracker_state, drive_objects
 
 CAPTURES = sorted(Path(__file__).resolve().parents[2].glob("captures/**/*.pcapng"))
 
@@ -29,17 +27,7 @@ Outcome = tuple[object, ...]
 def play(events: Iterable[Event | ChunkRun], directory: Path, *, rows: bool) -> Outcome:
     """What ``objects`` (without ``rows``) or ``read`` (with) gets from these events."""
     pipeline = Pipeline(settle_ns=0 if not rows else 3_000_000_000, rows=rows)
-    writer = ObjectsWriter(directory)
-    records: list[Record] = []
-    for event in events:
-        for record in pipeline.process(event):
-            records.append(record)
-            for obj in pipeline.take_objects():
-                writer.write(obj)
-    records += pipeline.finish()
-    for obj in pipeline.take_objects():
-        writer.write(obj)
-    writer.close()
+    records = drive_objects(pipeline, events, directory)
     return (
         {path.name: path.read_bytes() for path in sorted(directory.iterdir())},
         [(*_record_key(record), record.number) for record in records],
