@@ -12,7 +12,7 @@ Trigger with NAK 4 (busy) instead of reading a plate.
 With ``one_per_segment`` the same conversation goes one message per send instead (request,
 then its reply), the usual pattern of a request/response link that is not saturated.
 
-Frames are encoded once with ``dissectors.smartlpr.encode``; each message then only gets its
+Frames are encoded once with ``dissectors.smartlpr.codec.encode``; each message then only gets its
 Id (and TriggerId, CarId, timestamp) patched with ``struct.pack_into`` and its Bcc recomputed.
 """
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dissectors.checksums import xor_bcc
-from dissectors.smartlpr import encode
+from dissectors.smartlpr.codec import encode
 from dissectors.smartlpr.records import (
     Ack,
     GetPicture,

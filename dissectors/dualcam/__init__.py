@@ -23,14 +23,10 @@ Spec: camshark notes ``specs/dualcam.md`` (Part A), which corrects the Teltonika
 from __future__ import annotations
 
 from dissectors.api import Direction, Dissector, Tcp
-from dissectors.dualcam import spec
-from dissectors.dualcam.decode import decode
-from dissectors.dualcam.framing import new_framer
-from dissectors.dualcam.matching import new_matcher
-from dissectors.dualcam.runs import read_run
+from dissectors.deferred import deferred
 from dissectors.dualcam.tables import SERVER_COMMANDS, luhn_ok
 
-__all__ = ["DISSECTOR", "decode", "new_framer", "new_matcher", "orient", "sniff"]
+__all__ = ["DISSECTOR", "orient", "sniff"]
 
 _SERVER_STRONG = (
     b"\x00\x08\x00\x07%",  # FILE_REQUEST "%photof"...
@@ -61,7 +57,7 @@ def orient(prefix: bytes) -> Direction | None:
     cmd = prefix[1]
     if cmd == 0:
         if len(prefix) >= 4:
-            second = spec.U16.unpack_from(prefix, 2)[0]
+            second = int.from_bytes(prefix[2:4], "big")
             # device INIT carries the protocol id here; a server CLOSE has length 0
             return Direction.FROM_DEVICE if second != 0 else Direction.TO_DEVICE
         return None
@@ -76,13 +72,13 @@ DISSECTOR = Dissector(
     id="dualcam",
     name="Teltonika DualCam",
     description="Teltonika camera file transfer (DualCam).",
-    new_framer=new_framer,
-    decode=decode,
+    new_framer=deferred("dissectors.dualcam.framing", "new_framer"),
+    decode=deferred("dissectors.dualcam.decode", "decode"),
     bindings=(Tcp(5232),),
     sniff=sniff,
     orient=orient,
-    new_matcher=new_matcher,
+    new_matcher=deferred("dissectors.dualcam.matching", "new_matcher"),
     device_is_client=True,
     doc=__doc__ or "",
-    read_run=read_run,
+    read_run=deferred("dissectors.dualcam.runs", "read_run"),
 )

@@ -30,10 +30,7 @@ import struct
 
 from dissectors.api import Direction, Dissector, Udp
 from dissectors.checksums import xor_bcc
-from dissectors.smartlpr.codec import decode, encode
-from dissectors.smartlpr.framing import new_framer
-from dissectors.smartlpr.matching import new_matcher
-from dissectors.smartlpr.runs import read_run
+from dissectors.deferred import deferred
 from dissectors.smartlpr.tables import (
     ETX,
     LEN_HEADER,
@@ -134,15 +131,15 @@ DISSECTOR = Dissector(
     id="smartlpr",
     name="SmartLPR",
     description="Quercus SmartLPR unit / central-system protocol.",
-    new_framer=new_framer,
-    decode=decode,
+    new_framer=deferred("dissectors.smartlpr.framing", "new_framer"),
+    decode=deferred("dissectors.smartlpr.codec", "decode"),
     bindings=(Udp(8051), Udp(8050)),
     sniff=sniff,
     orient=orient,
-    new_matcher=new_matcher,
+    new_matcher=deferred("dissectors.smartlpr.matching", "new_matcher"),
     device_is_client=None,
     doc=__doc__ or "",
-    read_run=read_run,
+    read_run=deferred("dissectors.smartlpr.runs", "read_run"),
 )
 
-__all__ = ["DISSECTOR", "decode", "encode", "orient", "sniff"]
+__all__ = ["DISSECTOR", "orient", "sniff"]

@@ -1,7 +1,7 @@
 """SmartLPR simulator: a unit and a central system over real sockets on 127.0.0.1.
 
 Both peers are sans-IO logic classes (``UnitLogic``, ``CentralLogic``) that build every frame
-with ``dissectors.smartlpr.encode`` (the construct specs) and parse what they receive with the
+with ``dissectors.smartlpr.codec.encode`` (the construct specs) and parse what they receive with the
 dissector's framer and fast path. Two drivers move the bytes:
 
 * **Scenarios** (``camshark simulate smartlpr normal-session --out x.pcapng``): a single
@@ -36,7 +36,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from dissectors.api import Direction, Frame, Link
-from dissectors.smartlpr import encode
+from dissectors.smartlpr.codec import encode
 from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.records import (
     Ack,

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from dissectors.api import DecodeError, Direction, Frame, Junk, Kind, Link, Severity
 from dissectors.bulk import FrameRun
 from dissectors.checksums import xor_bcc
-from dissectors.smartlpr import DISSECTOR, encode, orient, sniff
-from dissectors.smartlpr.codec import decode, decode_reference, parse_message
+from dissectors.smartlpr import DISSECTOR, orient, sniff
+from dissectors.smartlpr.codec import decode, decode_reference, encode, parse_message
 from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.records import (
     Ack,

@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from benchmarks.smartlpr_capture import generate
 from dissectors.api import DecodeError, Dissection, Field
 from dissectors.checksums import xor_bcc
-from dissectors.smartlpr import encode
-from dissectors.smartlpr.codec import decode
+from dissectors.smartlpr.codec import decode, encode
 from dissectors.smartlpr.detail import build_fields, field_values
 from dissectors.smartlpr.records import Body, LicenseInfo
 from dissectors.smartlpr.tables import QUERCUSVL_NAK, STX, SizeReading

@@ -6,8 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dissectors.api import Direction, Frame, Link, Record, Severity
-from dissectors.smartlpr import encode
-from dissectors.smartlpr.codec import decode
+from dissectors.smartlpr.codec import decode, encode
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.records import (
     Ack,

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from dissectors.api import Kind, Link
 from dissectors.bulk import LeanRecord, LinkSide
-from dissectors.smartlpr import encode, pairing
+from dissectors.smartlpr import pairing
+from dissectors.smartlpr.codec import encode
 from dissectors.smartlpr.records import Ack, Body, LicenseInfo, Status, StatusResponse, Trigger
 from dissectors.smartlpr.tables import LEN_OVERHEAD
 from dissectors.speedups import smartlpr_scan_python

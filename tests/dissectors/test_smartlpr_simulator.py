@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dissectors.api import Direction, Kind, Link, Record
-from dissectors.smartlpr import encode
+from dissectors.smartlpr.codec import encode
 from dissectors.smartlpr.records import Ack, Status, StatusResponse, Trigger
 from sniffer.pipeline import Pipeline, iter_records
 from sniffer.simulate import smartlpr as sim

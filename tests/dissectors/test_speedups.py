@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dissectors import speedups
-from dissectors.smartlpr import encode
+from dissectors.smartlpr.codec import encode
 from dissectors.smartlpr.records import Ack, LicenseInfo, Status, Trigger
 from dissectors.smartlpr.tables import MAX_FRAME, MAX_PLAUSIBLE_CODE, SizeReading
 

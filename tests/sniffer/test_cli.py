@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dissectors.smartlpr import encode
+from dissectors.smartlpr.codec import encode
 from dissectors.smartlpr.records import (
     Ack,
     GetPicture,

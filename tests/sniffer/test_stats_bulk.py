@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from dissectors import speedups
 from dissectors.api import Record
 from dissectors.bulk import LeanRecord
-from dissectors.smartlpr import DISSECTOR, encode, framing, pairing
+from dissectors.smartlpr import DISSECTOR, framing, pairing
+from dissectors.smartlpr.codec import encode
 from dissectors.smartlpr.records import (
     Ack,
     Body,
