@@ -27,9 +27,493 @@ static const char *slot_names[N_SLOTS] = {"number", "side", "time_ns", "length",
                                           "latency_ns"};
 static PyObject *str_number, *str_request_in, *str_response_in, *str_latency_ns;
 
+/* -- AgeTable: the matcher's tables ---------------------------------------------------------
+ *
+ * Keyed by (hosts, unit, key): hosts a 2-tuple of str, unit and key ints that fit 64 bits
+ * (UnitId and Id/Type/TriggerId). Insertion-ordered like an OrderedDict (setting a known key
+ * keeps its place), so the oldest entry is found in O(1) and tables are pruned from the
+ * oldest end. A compact table as CPython's dict: the entries in insertion order, an
+ * open-addressing index into them; a deleted entry stays a hole until the entries are full,
+ * then the live ones are packed into an array sized for them (memory follows the live count).
+ */
+
+#define IX_EMPTY (-1)
+#define IX_DUMMY (-2)
+
+/* PyLong_AsLongLong without its slow path for ints of two digits and more (times) */
+static inline long long as_long_long(PyObject *value)
+{
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow) {
+        PyErr_SetString(PyExc_OverflowError, "int too large for 64 bits");
+        return -1;
+    }
+    return v;
+}
+
+typedef struct {
+    PyObject *hosts; /* NULL: deleted */
+    PyObject *value;
+    int64_t unit, id;
+    uint64_t hash;
+} Entry;
+
 typedef struct {
     PyObject_HEAD
-    PyObject *pending, *answered, *triggers, *refused;
+    Entry *entries;
+    Py_ssize_t capacity, used, first, live;
+    Py_ssize_t *index;
+    size_t mask;
+} AgeTable;
+
+typedef struct {
+    PyObject *hosts;
+    int64_t unit, id;
+    uint64_t hash;
+} Key;
+
+static PyTypeObject AgeTableType;
+
+static inline uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* the hash of hosts, checked to be a 2-tuple of str; -1 on error */
+static Py_hash_t hosts_hash(PyObject *hosts)
+{
+    if (!PyTuple_CheckExact(hosts) || PyTuple_GET_SIZE(hosts) != 2 ||
+        !PyUnicode_CheckExact(PyTuple_GET_ITEM(hosts, 0)) ||
+        !PyUnicode_CheckExact(PyTuple_GET_ITEM(hosts, 1))) {
+        PyErr_SetString(PyExc_TypeError, "hosts must be a 2-tuple of str");
+        return -1;
+    }
+    return PyObject_Hash(hosts);
+}
+
+static int as_int64(PyObject *value, int64_t *out)
+{
+    if (!PyLong_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "table keys are ints");
+        return -1;
+    }
+    long long v = as_long_long(value);
+    if (v == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *out = (int64_t)v;
+    return 0;
+}
+
+static inline void key_ints(Key *key, PyObject *hosts, Py_hash_t hash, int64_t unit, int64_t id)
+{
+    key->hosts = hosts;
+    key->unit = unit;
+    key->id = id;
+    key->hash = mix64(mix64((uint64_t)hash ^ ((uint64_t)unit * 0x9e3779b97f4a7c15ULL)) ^
+                      (uint64_t)id);
+}
+
+/* the key of hosts (whose hash is known), unit and id; -1 on error */
+static int key_of(Key *key, PyObject *hosts, Py_hash_t hash, PyObject *unit, PyObject *id)
+{
+    int64_t unit_value, id_value;
+    if (as_int64(unit, &unit_value) < 0 || as_int64(id, &id_value) < 0) {
+        return -1;
+    }
+    key_ints(key, hosts, hash, unit_value, id_value);
+    return 0;
+}
+
+static int full_key(Key *key, PyObject *hosts, PyObject *unit, PyObject *id)
+{
+    Py_hash_t hash = hosts_hash(hosts);
+    return hash == -1 ? -1 : key_of(key, hosts, hash, unit, id);
+}
+
+/* both 2-tuples of exact str (checked when they came in): no Python code runs */
+static inline int same_hosts(PyObject *a, PyObject *b)
+{
+    if (a == b) {
+        return 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        PyObject *x = PyTuple_GET_ITEM(a, i), *y = PyTuple_GET_ITEM(b, i);
+        if (x != y && PyUnicode_Compare(x, y) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* the index slot of key's entry, or -1; *free_slot (if given) gets where it would go */
+static Py_ssize_t table_slot(AgeTable *t, const Key *key, Py_ssize_t *free_slot)
+{
+    if (t->index == NULL) {
+        return -1;
+    }
+    size_t i = key->hash & t->mask, perturb = key->hash;
+    Py_ssize_t reusable = -1;
+    for (;;) {
+        Py_ssize_t ix = t->index[i];
+        if (ix == IX_EMPTY) {
+            if (free_slot != NULL) {
+                *free_slot = reusable >= 0 ? reusable : (Py_ssize_t)i;
+            }
+            return -1;
+        }
+        if (ix == IX_DUMMY) {
+            if (reusable < 0) {
+                reusable = (Py_ssize_t)i;
+            }
+        } else {
+            Entry *e = &t->entries[ix];
+            if (e->hash == key->hash && e->unit == key->unit && e->id == key->id &&
+                same_hosts(e->hosts, key->hosts)) {
+                return (Py_ssize_t)i;
+            }
+        }
+        perturb >>= 5;
+        i = (i * 5 + perturb + 1) & t->mask;
+    }
+}
+
+static inline Entry *table_find(AgeTable *t, const Key *key)
+{
+    Py_ssize_t slot = table_slot(t, key, NULL);
+    return slot < 0 ? NULL : &t->entries[t->index[slot]];
+}
+
+/* the live entries packed into arrays sized for them; -1 on error (nothing changed) */
+static int table_resize(AgeTable *t)
+{
+    Py_ssize_t capacity = t->live * 2 + 8;
+    size_t size = 16;
+    while (size < (size_t)capacity * 2) {
+        size <<= 1;
+    }
+    Entry *entries = PyMem_Malloc(sizeof(Entry) * (size_t)capacity);
+    Py_ssize_t *index = PyMem_Malloc(sizeof(Py_ssize_t) * size);
+    if (entries == NULL || index == NULL) {
+        PyMem_Free(entries);
+        PyMem_Free(index);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t i = 0; i < size; i++) {
+        index[i] = IX_EMPTY;
+    }
+    size_t mask = size - 1;
+    Py_ssize_t n = 0;
+    for (Py_ssize_t j = t->first; j < t->used; j++) {
+        Entry *e = &t->entries[j];
+        if (e->hosts == NULL) {
+            continue;
+        }
+        entries[n] = *e;
+        size_t i = e->hash & mask, perturb = e->hash;
+        while (index[i] != IX_EMPTY) {
+            perturb >>= 5;
+            i = (i * 5 + perturb + 1) & mask;
+        }
+        index[i] = n++;
+    }
+    PyMem_Free(t->entries);
+    PyMem_Free(t->index);
+    t->entries = entries;
+    t->index = index;
+    t->mask = mask;
+    t->capacity = capacity;
+    t->used = n;
+    t->first = 0;
+    return 0;
+}
+
+/* key -> value (a new reference is taken); a known key keeps its place. -1 on error */
+static int table_set(AgeTable *t, const Key *key, PyObject *value)
+{
+    Py_ssize_t free_slot = -1;
+    Py_ssize_t slot = table_slot(t, key, &free_slot);
+    if (slot >= 0) {
+        Entry *e = &t->entries[t->index[slot]];
+        PyObject *old = e->value;
+        Py_INCREF(value);
+        e->value = value;
+        Py_DECREF(old);
+        return 0;
+    }
+    if (t->used == t->capacity) {
+        if (table_resize(t) < 0) {
+            return -1;
+        }
+        table_slot(t, key, &free_slot);
+    }
+    Entry *e = &t->entries[t->used];
+    Py_INCREF(key->hosts);
+    Py_INCREF(value);
+    e->hosts = key->hosts;
+    e->value = value;
+    e->unit = key->unit;
+    e->id = key->id;
+    e->hash = key->hash;
+    t->index[free_slot] = t->used++;
+    t->live++;
+    return 0;
+}
+
+/* takes the entry at index slot out; its value is returned (the table's reference) */
+static PyObject *table_take(AgeTable *t, Py_ssize_t slot)
+{
+    Py_ssize_t ix = t->index[slot];
+    Entry *e = &t->entries[ix];
+    PyObject *hosts = e->hosts, *value = e->value;
+    e->hosts = NULL;
+    e->value = NULL;
+    t->index[slot] = IX_DUMMY;
+    t->live--;
+    if (ix == t->first) {
+        while (t->first < t->used && t->entries[t->first].hosts == NULL) {
+            t->first++;
+        }
+    }
+    Py_DECREF(hosts);
+    return value;
+}
+
+/* the index slot of the oldest entry (the table is not empty) */
+static Py_ssize_t table_oldest_slot(AgeTable *t)
+{
+    Key key;
+    Entry *e = &t->entries[t->first];
+    key.hosts = e->hosts;
+    key.unit = e->unit;
+    key.id = e->id;
+    key.hash = e->hash;
+    return table_slot(t, &key, NULL);
+}
+
+static void table_release(Entry *entries, Py_ssize_t from, Py_ssize_t to, Py_ssize_t *index)
+{
+    for (Py_ssize_t j = from; j < to; j++) {
+        Py_XDECREF(entries[j].hosts);
+        Py_XDECREF(entries[j].value);
+    }
+    PyMem_Free(entries);
+    PyMem_Free(index);
+}
+
+static void table_clear(AgeTable *t)
+{
+    Entry *entries = t->entries;
+    Py_ssize_t *index = t->index;
+    Py_ssize_t first = t->first, used = t->used;
+    t->entries = NULL;
+    t->index = NULL;
+    t->mask = 0;
+    t->capacity = t->used = t->first = t->live = 0;
+    table_release(entries, first, used, index); /* values may run code: the table is empty */
+}
+
+/* -- AgeTable's Python API ---------------------------------------------------------------- */
+
+static int table_args(const char *usage, PyObject *const *args, Py_ssize_t nargs,
+                      Py_ssize_t want, Key *key)
+{
+    if (nargs != want) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    return full_key(key, args[0], args[1], args[2]);
+}
+
+static PyObject *AgeTable_get(AgeTable *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    Key key;
+    if (table_args("get(hosts, unit, key)", args, nargs, 3, &key) < 0) {
+        return NULL;
+    }
+    Entry *e = table_find(t, &key);
+    PyObject *value = e != NULL ? e->value : Py_None;
+    Py_INCREF(value);
+    return value;
+}
+
+static PyObject *AgeTable_contains(AgeTable *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    Key key;
+    if (table_args("contains(hosts, unit, key)", args, nargs, 3, &key) < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(table_find(t, &key) != NULL);
+}
+
+static PyObject *AgeTable_pop(AgeTable *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    Key key;
+    if (table_args("pop(hosts, unit, key)", args, nargs, 3, &key) < 0) {
+        return NULL;
+    }
+    Py_ssize_t slot = table_slot(t, &key, NULL);
+    if (slot < 0) {
+        Py_RETURN_NONE;
+    }
+    return table_take(t, slot);
+}
+
+static PyObject *AgeTable_set(AgeTable *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    Key key;
+    if (table_args("set(hosts, unit, key, value)", args, nargs, 4, &key) < 0 ||
+        table_set(t, &key, args[3]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *AgeTable_oldest(AgeTable *t, PyObject *unused)
+{
+    PyObject *value = t->live ? t->entries[t->first].value : Py_None;
+    Py_INCREF(value);
+    return value;
+}
+
+static PyObject *AgeTable_pop_oldest(AgeTable *t, PyObject *unused)
+{
+    if (!t->live) {
+        Py_RETURN_NONE;
+    }
+    return table_take(t, table_oldest_slot(t));
+}
+
+static PyObject *AgeTable_items(AgeTable *t, PyObject *unused)
+{
+    PyObject *items = PyList_New(0);
+    for (Py_ssize_t j = t->first; items != NULL && j < t->used; j++) {
+        Entry *e = &t->entries[j];
+        if (e->hosts == NULL) {
+            continue;
+        }
+        PyObject *item = Py_BuildValue("((OLL)O)", e->hosts, (long long)e->unit,
+                                       (long long)e->id, e->value);
+        if (item == NULL || PyList_Append(items, item) < 0) {
+            Py_CLEAR(items);
+        }
+        Py_XDECREF(item);
+    }
+    return items;
+}
+
+static PyObject *AgeTable_prune(AgeTable *t, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "prune(field, horizon)");
+        return NULL;
+    }
+    Py_ssize_t field = PyLong_AsSsize_t(args[0]);
+    if (field == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *horizon = args[1];
+    Py_ssize_t dropped = 0;
+    while (t->live) {
+        PyObject *value = t->entries[t->first].value;
+        Py_INCREF(value);
+        PyObject *time_ns = PySequence_GetItem(value, field);
+        Py_DECREF(value);
+        int old = time_ns ? PyObject_RichCompareBool(time_ns, horizon, Py_LE) : -1;
+        Py_XDECREF(time_ns);
+        if (old <= 0) {
+            if (old < 0) {
+                return NULL;
+            }
+            break;
+        }
+        if (!t->live) { /* emptied by the comparison's code */
+            break;
+        }
+        Py_DECREF(table_take(t, table_oldest_slot(t)));
+        dropped++;
+    }
+    return PyLong_FromSsize_t(dropped);
+}
+
+static Py_ssize_t AgeTable_len(AgeTable *t)
+{
+    return t->live;
+}
+
+static int AgeTable_traverse(AgeTable *t, visitproc visit, void *arg)
+{
+    for (Py_ssize_t j = t->first; j < t->used; j++) {
+        Py_VISIT(t->entries[j].hosts);
+        Py_VISIT(t->entries[j].value);
+    }
+    return 0;
+}
+
+static int AgeTable_tp_clear(AgeTable *t)
+{
+    table_clear(t);
+    return 0;
+}
+
+static void AgeTable_dealloc(AgeTable *t)
+{
+    PyObject_GC_UnTrack(t);
+    table_clear(t);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static PyObject *AgeTable_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (PyTuple_GET_SIZE(args) || (kwds != NULL && PyDict_GET_SIZE(kwds))) {
+        PyErr_SetString(PyExc_TypeError, "AgeTable() takes no arguments");
+        return NULL;
+    }
+    return type->tp_alloc(type, 0);
+}
+
+static PyMethodDef AgeTable_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))AgeTable_get, METH_FASTCALL, NULL},
+    {"contains", (PyCFunction)(void (*)(void))AgeTable_contains, METH_FASTCALL, NULL},
+    {"pop", (PyCFunction)(void (*)(void))AgeTable_pop, METH_FASTCALL, NULL},
+    {"set", (PyCFunction)(void (*)(void))AgeTable_set, METH_FASTCALL, NULL},
+    {"oldest", (PyCFunction)AgeTable_oldest, METH_NOARGS, NULL},
+    {"pop_oldest", (PyCFunction)AgeTable_pop_oldest, METH_NOARGS, NULL},
+    {"items", (PyCFunction)AgeTable_items, METH_NOARGS, NULL},
+    {"prune", (PyCFunction)(void (*)(void))AgeTable_prune, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods AgeTable_as_sequence = {
+    .sq_length = (lenfunc)AgeTable_len,
+};
+
+static PyTypeObject AgeTableType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "dissectors._smartlpr_pairing.AgeTable",
+    .tp_basicsize = sizeof(AgeTable),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A pairing table in age order (see dissectors/smartlpr/pairing.py).",
+    .tp_new = AgeTable_new,
+    .tp_dealloc = (destructor)AgeTable_dealloc,
+    .tp_traverse = (traverseproc)AgeTable_traverse,
+    .tp_clear = (inquiry)AgeTable_tp_clear,
+    .tp_methods = AgeTable_methods,
+    .tp_as_sequence = &AgeTable_as_sequence,
+};
+
+/* -- Pairing ------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    AgeTable *pending, *answered, *triggers, *refused;
+    PyObject *tables;
     PyTypeObject *pending_type, *lean_type;
     PyObject *event, *response;
     PyObject *ack_key, *status_key, *status_response_key, *trigger_key, *license_info_key;
@@ -101,16 +585,6 @@ static PyObject *untracked(PyObject *obj)
     return obj;
 }
 
-static PyObject *make_key(PyObject *hosts, PyObject *unit, PyObject *id)
-{
-    if (!PyTuple_Check(hosts) || PyTuple_GET_SIZE(hosts) != 2) {
-        PyErr_SetString(PyExc_TypeError, "hosts must be a 2-tuple");
-        return NULL;
-    }
-    return untracked(
-        PyTuple_Pack(4, PyTuple_GET_ITEM(hosts, 0), PyTuple_GET_ITEM(hosts, 1), unit, id));
-}
-
 /* 1 when the Id's parity fits the opener, 0 when not, -1 on error */
 static int parity_ok(Pairing *self, PyObject *conv_id, PyObject *kind)
 {
@@ -127,46 +601,32 @@ static int parity_ok(Pairing *self, PyObject *conv_id, PyObject *kind)
 
 /* 1: recorded as pending; 0: the rules have more to say (nothing changed); -1: error */
 static int opened_common(Pairing *self, PyObject *target, PyObject *time_ns, PyObject *kind,
-                         PyObject *hosts, PyObject *unit, PyObject *conv_id, PyObject *type,
+                         const Key *key, PyObject *unit, PyObject *conv_id, PyObject *type,
                          PyObject *version, PyObject *bcc_ok, PyObject *request_body)
 {
     int parity = parity_ok(self, conv_id, kind);
     if (parity <= 0) {
         return parity;
     }
-    if (PyDict_GET_SIZE(self->refused)) {
+    if (self->refused->live || table_find(self->pending, key) != NULL) {
         return 0;
     }
-    PyObject *key = make_key(hosts, unit, conv_id);
-    if (key == NULL) {
-        return -1;
-    }
-    int found = PyDict_Contains(self->pending, key);
-    if (found) {
-        Py_DECREF(key);
-        return found < 0 ? -1 : 0;
-    }
-    PyObject *answered = PyDict_GetItemWithError(self->answered, key);
-    if (answered != NULL) {
+    Entry *answered_entry = table_find(self->answered, key);
+    if (answered_entry != NULL) {
+        PyObject *answered = answered_entry->value;
         if (!PyTuple_Check(answered) || PyTuple_GET_SIZE(answered) != 4) {
-            Py_DECREF(key);
             PyErr_SetString(PyExc_TypeError, "answered entries are 4-tuples");
             return -1;
         }
         int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(answered, 1), type, Py_EQ);
         if (same) {
-            Py_DECREF(key);
             return same < 0 ? -1 : 0;
         }
-    } else if (PyErr_Occurred()) {
-        Py_DECREF(key);
-        return -1;
     }
     PyObject *zero = PyLong_FromLong(0);
     PyObject *entry = zero ? self->pending_type->tp_alloc(self->pending_type, 10) : NULL;
     if (entry == NULL) {
         Py_XDECREF(zero);
-        Py_DECREF(key);
         return -1;
     }
     PyObject *items[10] = {target, kind, type, conv_id, unit, version, bcc_ok, request_body,
@@ -177,32 +637,37 @@ static int opened_common(Pairing *self, PyObject *target, PyObject *time_ns, PyO
     for (int i = 0; i < 10; i++) {
         PyTuple_SET_ITEM(entry, i, items[i]);
     }
-    int failed = PyObject_SetItem(self->pending, key, entry);
+    int failed = table_set(self->pending, key, entry);
     Py_DECREF(entry);
-    Py_DECREF(key);
     return failed ? -1 : 1;
+}
+
+/* a - b, in C when both are ints of 64 bits and so is the difference */
+static PyObject *subtract(PyObject *a, PyObject *b)
+{
+    if (PyLong_CheckExact(a) && PyLong_CheckExact(b)) {
+        int overflow_a = 0, overflow_b = 0;
+        long long x = PyLong_AsLongLongAndOverflow(a, &overflow_a);
+        long long y = PyLong_AsLongLongAndOverflow(b, &overflow_b);
+        long long difference;
+        if (!overflow_a && !overflow_b && !__builtin_ssubll_overflow(x, y, &difference)) {
+            return PyLong_FromLongLong(difference);
+        }
+    }
+    return PyNumber_Subtract(a, b);
 }
 
 /* The request's entry (new reference) when paired; Py_None (new reference) when the rules
  * have more to say (nothing changed); NULL on error. */
 static PyObject *replied_common(Pairing *self, PyObject *target, PyObject *time_ns,
-                                PyObject *kind, PyObject *hosts, PyObject *unit,
-                                PyObject *conv_id, PyObject *type)
+                                PyObject *kind, const Key *key, PyObject *type)
 {
-    PyObject *key = make_key(hosts, unit, conv_id);
-    if (key == NULL) {
-        return NULL;
-    }
-    PyObject *entry = PyDict_GetItemWithError(self->pending, key);
-    if (entry == NULL) {
-        Py_DECREF(key);
-        if (PyErr_Occurred()) {
-            return NULL;
-        }
+    Py_ssize_t slot = table_slot(self->pending, key, NULL);
+    if (slot < 0) {
         Py_RETURN_NONE;
     }
+    PyObject *entry = self->pending->entries[self->pending->index[slot]].value;
     if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 10) {
-        Py_DECREF(key);
         PyErr_SetString(PyExc_TypeError, "pending entries are 10-tuples");
         return NULL;
     }
@@ -214,35 +679,25 @@ static PyObject *replied_common(Pairing *self, PyObject *target, PyObject *time_
         int right = expected ? PyObject_RichCompareBool(type, expected, Py_EQ) : -1;
         Py_XDECREF(expected);
         if (right <= 0) {
-            Py_DECREF(key);
             if (right < 0) {
                 return NULL;
             }
             Py_RETURN_NONE;
         }
     }
-    if (PyDict_GET_SIZE(self->answered) >= self->max_entries) {
-        int known = PyDict_Contains(self->answered, key);
-        if (known <= 0) {
-            Py_DECREF(key);
-            if (known < 0) {
-                return NULL;
-            }
-            Py_RETURN_NONE;
-        }
+    if (self->answered->live >= self->max_entries && table_find(self->answered, key) == NULL) {
+        Py_RETURN_NONE;
     }
-    Py_INCREF(entry);
+    /* only ints were compared since the slot was found: it still holds the entry */
+    entry = table_take(self->pending, slot);
     PyObject *request = PyTuple_GET_ITEM(entry, 0);
     PyObject *number = NULL, *latency = NULL, *target_number = NULL, *response_in = NULL;
     PyObject *answer = NULL;
-    if (PyObject_DelItem(self->pending, key) < 0) {
-        goto error;
-    }
     number = get_field(self, request, S_NUMBER, str_number);
     if (number == NULL || set_field(self, target, S_REQUEST_IN, str_request_in, number) < 0) {
         goto error;
     }
-    latency = PyNumber_Subtract(time_ns, PyTuple_GET_ITEM(entry, 8));
+    latency = subtract(time_ns, PyTuple_GET_ITEM(entry, 8));
     if (latency == NULL || set_field(self, target, S_LATENCY, str_latency_ns, latency) < 0) {
         goto error;
     }
@@ -259,7 +714,7 @@ static PyObject *replied_common(Pairing *self, PyObject *target, PyObject *time_
         goto error;
     }
     answer = untracked(PyTuple_Pack(4, number, asked, target_number, time_ns));
-    if (answer == NULL || PyObject_SetItem(self->answered, key, answer) < 0) {
+    if (answer == NULL || table_set(self->answered, key, answer) < 0) {
         goto error;
     }
     Py_DECREF(answer);
@@ -267,7 +722,6 @@ static PyObject *replied_common(Pairing *self, PyObject *target, PyObject *time_
     Py_DECREF(target_number);
     Py_DECREF(latency);
     Py_DECREF(number);
-    Py_DECREF(key);
     return entry;
 error:
     Py_XDECREF(answer);
@@ -276,17 +730,13 @@ error:
     Py_XDECREF(latency);
     Py_XDECREF(number);
     Py_DECREF(entry);
-    Py_DECREF(key);
     return NULL;
 }
 
 /* 1 when a Trigger with this key may be remembered without pruning, 0 if not, -1 on error */
-static int trigger_room(Pairing *self, PyObject *key)
+static int trigger_room(Pairing *self, const Key *key)
 {
-    if (PyDict_GET_SIZE(self->triggers) < self->max_entries) {
-        return 1;
-    }
-    return PyDict_Contains(self->triggers, key);
+    return self->triggers->live < self->max_entries || table_find(self->triggers, key) != NULL;
 }
 
 /* The unit's clock drift (new reference) when over the bound, else Py_None; NULL on error */
@@ -380,8 +830,12 @@ static PyObject *Pairing_opened(Pairing *self, PyObject *const *args, Py_ssize_t
                         "version, bcc_ok, request_body)");
         return NULL;
     }
-    int done = opened_common(self, args[0], args[1], args[2], args[3], args[4], args[5],
-                             args[6], args[7], args[8], args[9]);
+    Key key;
+    if (full_key(&key, args[3], args[4], args[5]) < 0) {
+        return NULL;
+    }
+    int done = opened_common(self, args[0], args[1], args[2], &key, args[4], args[5], args[6],
+                             args[7], args[8], args[9]);
     if (done < 0) {
         return NULL;
     }
@@ -395,7 +849,11 @@ static PyObject *Pairing_replied(Pairing *self, PyObject *const *args, Py_ssize_
                                          "conv_id, message_type)");
         return NULL;
     }
-    return replied_common(self, args[0], args[1], args[2], args[3], args[4], args[5], args[6]);
+    Key key;
+    if (full_key(&key, args[3], args[4], args[5]) < 0) {
+        return NULL;
+    }
+    return replied_common(self, args[0], args[1], args[2], &key, args[6]);
 }
 
 static PyObject *Pairing_trigger_seen(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
@@ -405,22 +863,16 @@ static PyObject *Pairing_trigger_seen(Pairing *self, PyObject *const *args, Py_s
                         "trigger_seen(hosts, unit_id, trigger_id, number, time_ns)");
         return NULL;
     }
-    PyObject *key = make_key(args[0], args[1], args[2]);
-    if (key == NULL) {
+    Key key;
+    if (full_key(&key, args[0], args[1], args[2]) < 0) {
         return NULL;
     }
-    int room = trigger_room(self, key);
-    if (room <= 0) {
-        Py_DECREF(key);
-        if (room < 0) {
-            return NULL;
-        }
+    if (!trigger_room(self, &key)) {
         Py_RETURN_FALSE;
     }
     PyObject *value = untracked(PyTuple_Pack(2, args[3], args[4]));
-    int failed = value == NULL || PyObject_SetItem(self->triggers, key, value) < 0;
+    int failed = value == NULL || table_set(self->triggers, &key, value) < 0;
     Py_XDECREF(value);
-    Py_DECREF(key);
     if (failed) {
         return NULL;
     }
@@ -428,18 +880,18 @@ static PyObject *Pairing_trigger_seen(Pairing *self, PyObject *const *args, Py_s
 }
 
 /* borrowed reference or NULL (with an error set only on error) */
-static PyObject *trigger_of(Pairing *self, PyObject *hosts, PyObject *unit, PyObject *trigger_id)
+static PyObject *trigger_of(Pairing *self, PyObject *hosts, Py_hash_t hash, PyObject *unit,
+                            PyObject *trigger_id)
 {
     if (is_minus_one(trigger_id)) {
         return NULL;
     }
-    PyObject *key = make_key(hosts, unit, trigger_id);
-    if (key == NULL) {
+    Key key;
+    if (key_of(&key, hosts, hash, unit, trigger_id) < 0) {
         return NULL;
     }
-    PyObject *found = PyDict_GetItemWithError(self->triggers, key);
-    Py_DECREF(key);
-    return found;
+    Entry *found = table_find(self->triggers, &key);
+    return found != NULL ? found->value : NULL;
 }
 
 static PyObject *Pairing_trigger_of(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
@@ -448,7 +900,8 @@ static PyObject *Pairing_trigger_of(Pairing *self, PyObject *const *args, Py_ssi
         PyErr_SetString(PyExc_TypeError, "trigger_of(hosts, unit_id, trigger_id)");
         return NULL;
     }
-    PyObject *found = trigger_of(self, args[0], args[1], args[2]);
+    Py_hash_t hash = hosts_hash(args[0]);
+    PyObject *found = hash == -1 ? NULL : trigger_of(self, args[0], hash, args[1], args[2]);
     if (found == NULL) {
         if (PyErr_Occurred()) {
             return NULL;
@@ -457,51 +910,6 @@ static PyObject *Pairing_trigger_of(Pairing *self, PyObject *const *args, Py_ssi
     }
     Py_INCREF(found);
     return found;
-}
-
-static PyObject *Pairing_prune(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 3 || !PyDict_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "prune(table, field, horizon)");
-        return NULL;
-    }
-    PyObject *table = args[0], *horizon = args[2];
-    Py_ssize_t field = PyLong_AsSsize_t(args[1]);
-    if (field == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    Py_ssize_t dropped = 0;
-    while (PyDict_GET_SIZE(table)) {
-        /* the oldest key: a fresh iterator each time, as the table changes under it */
-        PyObject *iterator = PyObject_GetIter(table);
-        PyObject *key = iterator ? PyIter_Next(iterator) : NULL;
-        Py_XDECREF(iterator);
-        if (key == NULL) {
-            if (PyErr_Occurred()) {
-                return NULL;
-            }
-            break;
-        }
-        PyObject *value = PyObject_GetItem(table, key);
-        PyObject *time_ns = value ? PySequence_GetItem(value, field) : NULL;
-        Py_XDECREF(value);
-        int old = time_ns ? PyObject_RichCompareBool(time_ns, horizon, Py_LE) : -1;
-        Py_XDECREF(time_ns);
-        if (old <= 0) {
-            Py_DECREF(key);
-            if (old < 0) {
-                return NULL;
-            }
-            break;
-        }
-        int failed = PyObject_DelItem(table, key);
-        Py_DECREF(key);
-        if (failed) {
-            return NULL;
-        }
-        dropped++;
-    }
-    return PyLong_FromSsize_t(dropped);
 }
 
 /* -- take_run ------------------------------------------------------------------------------- */
@@ -603,7 +1011,7 @@ static Py_ssize_t chunk_at(PyObject *offsets, long long at, int *error)
     Py_ssize_t lo = 0, hi = PySequence_Fast_GET_SIZE(offsets);
     while (lo < hi) {
         Py_ssize_t mid = (lo + hi) / 2;
-        long long value = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(offsets, mid));
+        long long value = as_long_long(PySequence_Fast_GET_ITEM(offsets, mid));
         if (value == -1 && PyErr_Occurred()) {
             *error = 1;
             return 0;
@@ -626,8 +1034,8 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
     }
     PyObject *side = args[0], *data = args[1], *headers = args[3], *offsets = args[4];
     PyObject *times = args[5], *hosts = args[6], *out = args[8];
-    long long start = PyLong_AsLongLong(args[2]);
-    long long number = PyLong_AsLongLong(args[7]);
+    long long start = as_long_long(args[2]);
+    long long number = as_long_long(args[7]);
     Py_ssize_t index = PyLong_AsSsize_t(args[10]);
     int rows = PyObject_IsTrue(args[9]);
     if (PyErr_Occurred() || rows < 0) {
@@ -640,6 +1048,10 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         PyErr_SetString(PyExc_TypeError,
                         "take_run wants bytes, a list of headers, offsets as a sequence or None, "
                         "times as a sequence, hosts as a 2-tuple and a list out");
+        return NULL;
+    }
+    Py_hash_t hash = hosts_hash(hosts);
+    if (hash == -1) {
         return NULL;
     }
     if (index < 0) {
@@ -665,9 +1077,9 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         PyObject *h_length = PyTuple_GET_ITEM(header, 1), *h_unit = PyTuple_GET_ITEM(header, 2);
         PyObject *h_type = PyTuple_GET_ITEM(header, 4), *h_version = PyTuple_GET_ITEM(header, 5);
         PyObject *h_id = PyTuple_GET_ITEM(header, 6);
-        long long offset = PyLong_AsLongLong(PyTuple_GET_ITEM(header, 0));
-        long long length = PyLong_AsLongLong(h_length);
-        long long size = PyLong_AsLongLong(PyTuple_GET_ITEM(header, 3));
+        long long offset = as_long_long(PyTuple_GET_ITEM(header, 0));
+        long long length = as_long_long(h_length);
+        long long size = as_long_long(PyTuple_GET_ITEM(header, 3));
         long type = PyLong_AsLong(h_type);
         long version = PyLong_AsLong(h_version);
         int bcc_ok = PyObject_IsTrue(PyTuple_GET_ITEM(header, 7));
@@ -704,7 +1116,7 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
                 }
                 next_chunk = -1;
                 if (!error && chunk + 1 < PySequence_Fast_GET_SIZE(offsets)) {
-                    next_chunk = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(offsets, chunk + 1));
+                    next_chunk = as_long_long(PySequence_Fast_GET_ITEM(offsets, chunk + 1));
                     error = next_chunk == -1 && PyErr_Occurred();
                 }
                 if (error) {
@@ -728,20 +1140,22 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         PyObject *row = number_obj ? new_row(self, number_obj, side, time_ns, h_length, lean.key)
                                    : NULL;
         PyObject *kind = PyTuple_GET_ITEM(lean.key, 2);
-        int taken = row == NULL ? -1 : 0;
-        if (row != NULL && lean.role == REPLY) {
-            PyObject *entry = replied_common(self, row, time_ns, kind, hosts, h_unit, h_id, h_type);
+        Key key, trigger_key;
+        int taken = row == NULL || key_of(&key, hosts, hash, h_unit, h_id) < 0 ? -1 : 0;
+        if (taken == 0 && lean.role != REPLY) {
+            key_ints(&trigger_key, hosts, hash, key.unit, lean.trigger_id);
+        }
+        if (taken < 0) {
+            /* an error: left as it is */
+        } else if (lean.role == REPLY) {
+            PyObject *entry = replied_common(self, row, time_ns, kind, &key, h_type);
             taken = entry == NULL ? -1 : entry != Py_None;
             Py_XDECREF(entry);
-        } else if (row != NULL) {
-            PyObject *trigger_id = NULL;
+        } else {
             int ready = 1;
             /* every check before anything changes: a frame is taken whole or not at all */
             if (lean.role == TRIGGER_OPENER) {
-                trigger_id = PyLong_FromLong(lean.trigger_id);
-                PyObject *key = trigger_id ? make_key(hosts, h_unit, trigger_id) : NULL;
-                ready = key ? trigger_room(self, key) : -1;
-                Py_XDECREF(key);
+                ready = trigger_room(self, &trigger_key);
             } else if (lean.role == PLATE_OPENER) {
                 long long unit_ns = (long long)lean.timestamp * 1000000000LL +
                                     (long long)lean.usec * 1000LL;
@@ -757,23 +1171,19 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
                 }
             }
             if (ready == 1) {
-                taken = opened_common(self, row, time_ns, kind, hosts, h_unit, h_id, h_type,
+                taken = opened_common(self, row, time_ns, kind, &key, h_unit, h_id, h_type,
                                       h_version, Py_True, Py_None);
             } else {
                 taken = ready;
             }
             if (taken == 1 && lean.role == TRIGGER_OPENER) {
-                PyObject *key = make_key(hosts, h_unit, trigger_id);
-                PyObject *value = key ? untracked(PyTuple_Pack(2, number_obj, time_ns)) : NULL;
-                if (value == NULL || PyObject_SetItem(self->triggers, key, value) < 0) {
+                PyObject *value = untracked(PyTuple_Pack(2, number_obj, time_ns));
+                if (value == NULL || table_set(self->triggers, &trigger_key, value) < 0) {
                     taken = -1;
                 }
                 Py_XDECREF(value);
-                Py_XDECREF(key);
             } else if (taken == 1 && lean.role == PLATE_OPENER) {
-                trigger_id = PyLong_FromLong(lean.trigger_id);
-                PyObject *found = trigger_id ? trigger_of(self, hosts, h_unit, trigger_id) : NULL;
-                if (found != NULL) {
+                if (lean.trigger_id != -1 && table_find(self->triggers, &trigger_key) != NULL) {
                     PyObject *problems = PyList_New(1);
                     if (problems == NULL) {
                         taken = -1;
@@ -783,14 +1193,11 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
                         set_slot(self, row, S_PROBLEMS, problems);
                         Py_DECREF(problems);
                     }
-                } else if (PyErr_Occurred()) {
-                    taken = -1;
                 }
             }
-            Py_XDECREF(trigger_id);
         }
         if (taken == 1) {
-            long long now = PyLong_AsLongLong(time_ns);
+            long long now = as_long_long(time_ns);
             if (now == -1 && PyErr_Occurred()) {
                 taken = -1;
             } else if (latest_obj == NULL || now > latest) {
@@ -822,7 +1229,18 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
             return NULL;
         }
     }
-    PyObject *result = Py_BuildValue("(nLN)", index, number, latest_obj);
+    PyObject *result = PyTuple_New(3);
+    PyObject *index_obj = PyLong_FromSsize_t(index), *number_obj = PyLong_FromLongLong(number);
+    if (result == NULL || index_obj == NULL || number_obj == NULL) {
+        Py_XDECREF(result);
+        Py_XDECREF(index_obj);
+        Py_XDECREF(number_obj);
+        Py_DECREF(latest_obj);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, index_obj);
+    PyTuple_SET_ITEM(result, 1, number_obj);
+    PyTuple_SET_ITEM(result, 2, latest_obj);
     return result;
 error:
     Py_XDECREF(latest_obj);
@@ -844,8 +1262,8 @@ static int Pairing_init(Pairing *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     for (int i = 0; i < 4; i++) {
-        if (!PyDict_Check(PyTuple_GET_ITEM(tables, i))) {
-            PyErr_SetString(PyExc_TypeError, "the tables must be dicts");
+        if (!Py_IS_TYPE(PyTuple_GET_ITEM(tables, i), &AgeTableType)) {
+            PyErr_SetString(PyExc_TypeError, "the tables must be AgeTables");
             return -1;
         }
     }
@@ -886,6 +1304,7 @@ static int Pairing_init(Pairing *self, PyObject *args, PyObject *kwds)
         self->field = (void *)(value);                                                         \
         Py_XDECREF(old_);                                                                      \
     } while (0)
+    KEEP(tables, tables);
     KEEP(pending, PyTuple_GET_ITEM(tables, 0));
     KEEP(answered, PyTuple_GET_ITEM(tables, 1));
     KEEP(triggers, PyTuple_GET_ITEM(tables, 2));
@@ -912,6 +1331,7 @@ static int Pairing_init(Pairing *self, PyObject *args, PyObject *kwds)
 
 static int Pairing_traverse(Pairing *self, visitproc visit, void *arg)
 {
+    Py_VISIT(self->tables);
     Py_VISIT(self->pending);
     Py_VISIT(self->answered);
     Py_VISIT(self->triggers);
@@ -931,6 +1351,7 @@ static int Pairing_traverse(Pairing *self, visitproc visit, void *arg)
 
 static int Pairing_clear(Pairing *self)
 {
+    Py_CLEAR(self->tables);
     Py_CLEAR(self->pending);
     Py_CLEAR(self->answered);
     Py_CLEAR(self->triggers);
@@ -983,7 +1404,6 @@ GUARDED(replied)
 GUARDED(trigger_seen)
 GUARDED(trigger_of)
 GUARDED(take_run)
-GUARDED(prune)
 
 static PyMethodDef Pairing_methods[] = {
     {"parity_ok", (PyCFunction)(void (*)(void))guarded_parity_ok, METH_FASTCALL, NULL},
@@ -993,8 +1413,12 @@ static PyMethodDef Pairing_methods[] = {
     {"trigger_seen", (PyCFunction)(void (*)(void))guarded_trigger_seen, METH_FASTCALL, NULL},
     {"trigger_of", (PyCFunction)(void (*)(void))guarded_trigger_of, METH_FASTCALL, NULL},
     {"take_run", (PyCFunction)(void (*)(void))guarded_take_run, METH_FASTCALL, NULL},
-    {"prune", (PyCFunction)(void (*)(void))guarded_prune, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Pairing_members[] = {
+    {"tables", T_OBJECT, offsetof(Pairing, tables), READONLY, "the tables it works on"},
+    {NULL},
 };
 
 static PyTypeObject PairingType = {
@@ -1008,6 +1432,7 @@ static PyTypeObject PairingType = {
     .tp_traverse = (traverseproc)Pairing_traverse,
     .tp_clear = (inquiry)Pairing_clear,
     .tp_methods = Pairing_methods,
+    .tp_members = Pairing_members,
 };
 
 static struct PyModuleDef module = {
@@ -1024,16 +1449,14 @@ PyMODINIT_FUNC PyInit__smartlpr_pairing(void)
     if (!str_number || !str_request_in || !str_response_in || !str_latency_ns) {
         return NULL;
     }
-    if (PyType_Ready(&PairingType) < 0) {
+    if (PyType_Ready(&PairingType) < 0 || PyType_Ready(&AgeTableType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) {
         return NULL;
     }
-    Py_INCREF(&PairingType);
-    if (PyModule_AddObject(m, "Pairing", (PyObject *)&PairingType) < 0) {
-        Py_DECREF(&PairingType);
+    if (PyModule_AddType(m, &PairingType) < 0 || PyModule_AddType(m, &AgeTableType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -26,7 +26,6 @@ Memory is bounded: every table is pruned by age in ``expire`` and capped in size
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import TypeVar
 
 from dissectors.api import (
@@ -42,9 +41,8 @@ from dissectors.smartlpr.codec import type_name
 from dissectors.smartlpr.pairing import (
     MAX_ENTRIES,
     TRIGGER_LATENCY,
-    Key,
+    AgeTable,
     Pending,
-    Tables,
     link_reply,
     new_pairing,
 )
@@ -77,7 +75,6 @@ _EVENT = Kind.EVENT
 _RESPONSE = Kind.RESPONSE
 _REPLIES = (Kind.RESPONSE, Kind.ACK, Kind.NAK)
 
-K = TypeVar("K")
 V = TypeVar("V")
 
 
@@ -116,13 +113,13 @@ class SmartLprMatcher:
         self.nak_table = nak_table
         self.retransmissions = 0
         """Events and requests seen again with the same Type and Id."""
-        tables = Tables(OrderedDict(), OrderedDict(), OrderedDict(), OrderedDict())
+        self.pairing = new_pairing()
+        """The common case of every rule, on the tables below (C when built)."""
+        tables = self.pairing.tables
         self._pending = tables.pending
         self._answered = tables.answered
         self._triggers = tables.triggers
         self._refused = tables.refused
-        self.pairing = new_pairing(tables)
-        """The common case of every rule, on these tables (C when built)."""
         self._objects: list[ExtractedObject] = []
         self._transfers: list[Transfer] = []
         self._last_ns = 0
@@ -185,23 +182,22 @@ class SmartLprMatcher:
         self._last_ns = max(self._last_ns, now_ns)
         deadline = now_ns - self.timeout_ns
         pending = self._pending
-        while pending:
-            key, entry = next(iter(pending.items()))
+        while (entry := pending.oldest()) is not None:
             if entry.time_ns > deadline and len(pending) <= MAX_ENTRIES:
                 break
-            del pending[key]
+            pending.pop_oldest()
             self._unanswered(entry, f"within {self.timeout_ns / 1e9:g} s")
         horizon = now_ns - MEMORY_NS
-        prune = self.pairing.prune
-        prune(self._answered, 3, horizon)
-        prune(self._triggers, 1, horizon)
-        prune(self._refused, 2, horizon)
+        self._answered.prune(3, horizon)
+        self._triggers.prune(1, horizon)
+        self._refused.prune(2, horizon)
 
     def link_closed(self, link: Link, time_ns: int) -> None:
         """Requests still waiting on ``link`` will never get their reply there."""
-        closing = [k for k, e in self._pending.items() if e.target.link == link]
-        for key in closing:
-            self._unanswered(self._pending.pop(key), "before the link closed")
+        for key, entry in self._pending.items():
+            if entry.target.link == link:
+                self._pending.pop(*key)
+                self._unanswered(entry, "before the link closed")
 
     def finish(self) -> None:
         """End of capture: everything still pending is unanswered.
@@ -209,7 +205,7 @@ class SmartLprMatcher:
         A request younger than the timeout when the capture ended gets a note, not a
         warning: its reply may simply not have been captured.
         """
-        for entry in self._pending.values():
+        while (entry := self._pending.pop_oldest()) is not None:
             waited = self._last_ns - entry.time_ns
             if waited < self.timeout_ns:
                 entry.target.add_problem(
@@ -220,7 +216,6 @@ class SmartLprMatcher:
                 )
             else:
                 self._unanswered(entry, "before the capture ended")
-        self._pending.clear()
 
     def take_objects(self) -> list[ExtractedObject]:
         """JPEGs from GetPicture / CurrentFrame responses since the last call."""
@@ -275,11 +270,10 @@ class SmartLprMatcher:
                 f"{type_name(message_type)} opens a conversation from the {opener}, whose Ids "
                 f"are {parity}; Id {conv_id} is not (B.4)",
             )
-        key: Key = (hosts[0], hosts[1], unit_id, conv_id)
         if self._refused:
             self._check_downgrade(target, hosts, unit_id, message_type, version)
         retries = 0
-        previous = self._pending.pop(key, None)
+        previous = self._pending.pop(hosts, unit_id, conv_id)
         if previous is not None:
             if previous.type == message_type:
                 retries = previous.retries + 1
@@ -300,7 +294,7 @@ class SmartLprMatcher:
                 )
                 self._unanswered(previous, "before its Id was reused")
         else:
-            answered = self._answered.get(key)
+            answered = self._answered.get(hosts, unit_id, conv_id)
             if answered is not None and answered[1] == message_type:
                 request_number, _type, reply_number, _time = answered
                 self.retransmissions += 1
@@ -311,10 +305,10 @@ class SmartLprMatcher:
                     f"{type_name(message_type)} Id {conv_id} sent again after reply "
                     f"#{reply_number} to #{request_number}",
                 )
-        self._pending[key] = Pending(
+        self._pending.set(hosts, unit_id, conv_id, Pending(
             target, kind, message_type, conv_id, unit_id, version, bcc_ok, request_body, time_ns,
             retries,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def trigger_seen(
         self, hosts: tuple[str, str], unit_id: int, trigger_id: int, number: int, time_ns: int
@@ -322,7 +316,7 @@ class SmartLprMatcher:
         """Remember a Trigger for the latency of the plate read that answers it."""
         if self.pairing.trigger_seen(hosts, unit_id, trigger_id, number, time_ns):
             return
-        self._triggers[(hosts[0], hosts[1], unit_id, trigger_id)] = (number, time_ns)
+        self._triggers.set(hosts, unit_id, trigger_id, (number, time_ns))
         _cap(self._triggers)
 
     def _check_downgrade(
@@ -333,13 +327,12 @@ class SmartLprMatcher:
         message_type: int,
         version: int,
     ) -> None:
-        refused_key = (hosts[0], hosts[1], unit_id, message_type)
-        refused = self._refused.get(refused_key)
+        refused = self._refused.get(hosts, unit_id, message_type)
         if refused is None:
             return
         refused_version, number, _time = refused
         if version < refused_version:
-            del self._refused[refused_key]
+            self._refused.pop(hosts, unit_id, message_type)
             target.add_problem(
                 Severity.NOTE,
                 P + "version_downgrade",
@@ -398,10 +391,9 @@ class SmartLprMatcher:
         done = self.pairing.replied(target, time_ns, kind, hosts, unit_id, conv_id, message_type)
         if done is not None:
             return done
-        key: Key = (hosts[0], hosts[1], unit_id, conv_id)
-        entry = self._pending.pop(key, None)
+        entry = self._pending.pop(hosts, unit_id, conv_id)
         if entry is None:
-            answered = self._answered.get(key)
+            answered = self._answered.get(hosts, unit_id, conv_id)
             if answered is not None:
                 request_number, _type, reply_number, _time = answered
                 target.request_in = request_number
@@ -438,7 +430,7 @@ class SmartLprMatcher:
                 f"{type_name(message_type)} ({message_type}) answers "
                 f"{type_name(asked)} ({asked}) #{number}; expected {want}",
             )
-        self._answered[key] = (number, asked, target.number, time_ns)
+        self._answered.set(hosts, unit_id, conv_id, (number, asked, target.number, time_ns))
         _cap(self._answered)
         return entry
 
@@ -473,11 +465,7 @@ class SmartLprMatcher:
             text += f" (bad parameter index {subcode})"
         target.add_problem(Severity.NOTE, P + "nak_context", text)
         if code == 6:
-            self._refused[(hosts[0], hosts[1], entry.unit_id, asked)] = (
-                entry.version,
-                number,
-                time_ns,
-            )
+            self._refused.set(hosts, entry.unit_id, asked, (entry.version, number, time_ns))
 
     def _unanswered(self, entry: Pending, when: str) -> None:
         what = "ACK/NAK" if entry.kind is Kind.EVENT else "reply"
@@ -575,10 +563,10 @@ class SmartLprMatcher:
         )
 
 
-def _cap(table: OrderedDict[K, V]) -> None:
+def _cap(table: AgeTable[V]) -> None:
     """Forget the oldest entries of ``table`` beyond ``MAX_ENTRIES``."""
     while len(table) > MAX_ENTRIES:
-        table.popitem(last=False)
+        table.pop_oldest()
 
 
 def new_matcher() -> SmartLprMatcher:

@@ -12,7 +12,9 @@ the ``LeanRecord``s), stopping at the first frame it cannot take, which ``runs.r
 then takes one message in Python before calling ``take_run`` again.
 
 ``PairingPython`` is the reference and the fallback without a compiler; the C version has
-the identical API and behaviour (``tests/dissectors/test_smartlpr_pairing.py``).
+the identical API and behaviour (``tests/dissectors/test_smartlpr_pairing.py``). So do the
+tables: ``AgeTablePython`` over an OrderedDict, the C ``AgeTable`` its own hash table, which
+the C ``Pairing`` reads and writes without building a key object.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any, NamedTuple, Protocol
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from dissectors.api import Kind, Record, Severity
 from dissectors.bulk import Annotatable, LeanRecord, LinkSide
@@ -41,7 +43,10 @@ CLOCK_DRIFT_NS = 2_000_000_000
 """A unit timestamp this far from capture time is noted (``smartlpr.clock_drift``)."""
 
 Hosts = tuple[str, str]
-Key = tuple[str, str, int, int]
+Key = tuple[Hosts, int, int]
+"""(hosts, UnitId, Id): Id is a Type in the refusals table, a TriggerId in the Triggers'."""
+V = TypeVar("V")
+_INT64 = 1 << 63
 
 
 class Pending(NamedTuple):
@@ -65,16 +70,96 @@ Answered = tuple[int, int, int, int]
 """(request number, request Type, reply number, reply time)."""
 
 
-class Tables(NamedTuple):
-    """The matcher's state. OrderedDicts: pruned from the oldest end, and next(iter(dict))
-    on a plain dict skips every slot deleted since its last resize (quadratic over a long
-    capture); an OrderedDict finds its first key in O(1)."""
+class AgeTable(Protocol[V]):
+    """A table of the matcher, keyed by (hosts, unit, id) and kept in insertion order (setting
+    a known key keeps its place): pruned from the oldest end, whose entry is found in O(1).
+    Units and ids are ints that fit 64 bits signed (OverflowError if not)."""
 
-    pending: OrderedDict[Key, Pending]
-    answered: OrderedDict[Key, Answered]
-    triggers: OrderedDict[Key, tuple[int, int]]
+    def get(self, hosts: Hosts, unit: int, key: int, /) -> V | None: ...
+
+    def contains(self, hosts: Hosts, unit: int, key: int, /) -> bool: ...
+
+    def pop(self, hosts: Hosts, unit: int, key: int, /) -> V | None: ...
+
+    def set(self, hosts: Hosts, unit: int, key: int, value: V, /) -> None: ...
+
+    def oldest(self) -> V | None: ...
+
+    def pop_oldest(self) -> V | None: ...
+
+    def items(self) -> list[tuple[Key, V]]:
+        """A snapshot, oldest first."""
+        ...
+
+    def prune(self, field: int, horizon: int, /) -> int:
+        """Forget the oldest entries while their item ``field`` (a time) is at or before
+        ``horizon``; how many went."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+def _key(hosts: Hosts, unit: int, key: int) -> Key:
+    """The key of an ``AgeTablePython``, checked as the C table checks it."""
+    if type(hosts) is not tuple or len(hosts) != 2 or not all(type(h) is str for h in hosts):
+        raise TypeError("hosts must be a 2-tuple of str")
+    if not (isinstance(unit, int) and isinstance(key, int)):
+        raise TypeError("table keys are ints")
+    if not (-_INT64 <= unit < _INT64 and -_INT64 <= key < _INT64):
+        raise OverflowError("table keys fit 64 bits")
+    return (hosts, unit, key)
+
+
+class AgeTablePython(Generic[V]):
+    """The reference ``AgeTable``: an OrderedDict, whose first key is found in O(1) (a plain
+    dict's next(iter(dict)) skips every slot deleted since its last resize)."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[Key, V] = OrderedDict()
+
+    def get(self, hosts: Hosts, unit: int, key: int, /) -> V | None:
+        return self._items.get(_key(hosts, unit, key))
+
+    def contains(self, hosts: Hosts, unit: int, key: int, /) -> bool:
+        return _key(hosts, unit, key) in self._items
+
+    def pop(self, hosts: Hosts, unit: int, key: int, /) -> V | None:
+        return self._items.pop(_key(hosts, unit, key), None)
+
+    def set(self, hosts: Hosts, unit: int, key: int, value: V, /) -> None:
+        self._items[_key(hosts, unit, key)] = value
+
+    def oldest(self) -> V | None:
+        return next(iter(self._items.values()), None)
+
+    def pop_oldest(self) -> V | None:
+        return self._items.popitem(last=False)[1] if self._items else None
+
+    def items(self) -> list[tuple[Key, V]]:
+        return list(self._items.items())
+
+    def prune(self, field: int, horizon: int, /) -> int:
+        items = self._items
+        dropped = 0
+        while items:
+            if next(iter(items.values()))[field] > horizon:  # type: ignore[index]
+                break
+            items.popitem(last=False)
+            dropped += 1
+        return dropped
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Tables(NamedTuple):
+    """The matcher's state."""
+
+    pending: AgeTable[Pending]
+    answered: AgeTable[Answered]
+    triggers: AgeTable[tuple[int, int]]
     """(hosts, unit, TriggerId) → (Trigger record number, time)."""
-    refused: OrderedDict[Key, tuple[int, int, int]]
+    refused: AgeTable[tuple[int, int, int]]
     """(hosts, unit, Type) → (refused Version, record number, time) after a NAK 6."""
 
 
@@ -216,6 +301,9 @@ def link_reply(target: Annotatable, entry: Pending, time_ns: int) -> int:
 class PairingAPI(Protocol):
     """What both versions offer (see the module docstring)."""
 
+    @property
+    def tables(self) -> Tables: ...
+
     def parity_ok(self, conv_id: int, kind: Kind) -> bool: ...
 
     def clock_drift(self, timestamp: int, usec: int, time_ns: int) -> int | None: ...
@@ -251,8 +339,6 @@ class PairingAPI(Protocol):
 
     def trigger_of(self, hosts: Hosts, unit_id: int, trigger_id: int) -> tuple[int, int] | None: ...
 
-    def prune(self, table: OrderedDict[Key, Any], field: int, horizon: int) -> int: ...
-
     def take_run(
         self,
         side: LinkSide,
@@ -273,6 +359,7 @@ class PairingPython:
     """The reference ``Pairing``."""
 
     def __init__(self, tables: Tables, shapes: Shapes, max_entries: int) -> None:
+        self.tables = tables
         self._max_entries = max_entries
         self._pending = tables.pending
         self._answered = tables.answered
@@ -308,16 +395,15 @@ class PairingPython:
         """Record an opener as pending, if nothing is to be said about it."""
         if not self.parity_ok(conv_id, kind) or self._refused:
             return False
-        key = (hosts[0], hosts[1], unit_id, conv_id)
-        if key in self._pending:
+        if self._pending.contains(hosts, unit_id, conv_id):
             return False
-        answered = self._answered.get(key)
+        answered = self._answered.get(hosts, unit_id, conv_id)
         if answered is not None and answered[1] == message_type:
             return False
-        self._pending[key] = Pending(
+        self._pending.set(hosts, unit_id, conv_id, Pending(
             target, kind, message_type, conv_id, unit_id, version, bcc_ok, request_body,
             time_ns, 0,
-        )  # fmt: skip
+        ))  # fmt: skip
         return True
 
     def replied(
@@ -331,18 +417,18 @@ class PairingPython:
         message_type: int,
     ) -> Pending | None:
         """Pair a reply with its request and link both; the request's entry, or None."""
-        key = (hosts[0], hosts[1], unit_id, conv_id)
-        entry = self._pending.get(key)
+        entry = self._pending.get(hosts, unit_id, conv_id)
         if entry is None:
             return None
         asked = entry.type
         if kind is self._shapes.response and message_type != asked + RESPONSE_OFFSET:
             return None
         answered = self._answered
-        if len(answered) >= self._max_entries and key not in answered:
+        if len(answered) >= self._max_entries and not answered.contains(hosts, unit_id, conv_id):
             return None
-        del self._pending[key]
-        answered[key] = (link_reply(target, entry, time_ns), asked, target.number, time_ns)
+        self._pending.pop(hosts, unit_id, conv_id)
+        number = link_reply(target, entry, time_ns)
+        answered.set(hosts, unit_id, conv_id, (number, asked, target.number, time_ns))
         return entry
 
     def trigger_seen(
@@ -351,26 +437,14 @@ class PairingPython:
         """Remember a Trigger for the plate read that answers it, if no pruning is due."""
         if not self._trigger_room(hosts, unit_id, trigger_id):
             return False
-        self._triggers[(hosts[0], hosts[1], unit_id, trigger_id)] = (number, time_ns)
+        self._triggers.set(hosts, unit_id, trigger_id, (number, time_ns))
         return True
 
     def trigger_of(self, hosts: Hosts, unit_id: int, trigger_id: int) -> tuple[int, int] | None:
         """(number, time) of the Trigger a plate read with ``trigger_id`` answers."""
         if trigger_id == -1:
             return None
-        return self._triggers.get((hosts[0], hosts[1], unit_id, trigger_id))
-
-    def prune(self, table: OrderedDict[Key, Any], field: int, horizon: int) -> int:
-        """Forget the oldest entries of ``table`` while their item ``field`` (a time) is at
-        or before ``horizon``; how many went."""
-        dropped = 0
-        while table:
-            key = next(iter(table))
-            if table[key][field] > horizon:
-                break
-            del table[key]
-            dropped += 1
-        return dropped
+        return self._triggers.get(hosts, unit_id, trigger_id)
 
     def take_run(
         self,
@@ -435,10 +509,7 @@ class PairingPython:
 
     def _trigger_room(self, hosts: Hosts, unit_id: int, trigger_id: int) -> bool:
         triggers = self._triggers
-        return (
-            len(triggers) < self._max_entries
-            or (hosts[0], hosts[1], unit_id, trigger_id) in triggers
-        )
+        return len(triggers) < self._max_entries or triggers.contains(hosts, unit_id, trigger_id)
 
 
 _kernel: ModuleType | None
@@ -449,12 +520,20 @@ except ImportError:  # pragma: no cover - exercised where no compiler was availa
 
 c_pairing: type[PairingAPI] | None = _kernel.Pairing if _kernel is not None else None
 """The C ``Pairing`` when it was built."""
+c_age_table: type[AgeTable[object]] | None = _kernel.AgeTable if _kernel is not None else None
+"""The C ``AgeTable`` (the one the C ``Pairing`` works on) when it was built."""
 HAVE_C = c_pairing is not None
 """Whether the C kernel was built (``setup.py``, optional)."""
 Pairing: type[PairingAPI] = c_pairing if c_pairing is not None else PairingPython
 """The version new matchers use (tests switch it to compare both)."""
 
 
-def new_pairing(tables: Tables) -> PairingAPI:
-    """A ``Pairing`` over ``tables`` (the C one when built)."""
-    return Pairing(tables, new_shapes(), MAX_ENTRIES)  # type: ignore[call-arg]
+def new_tables(table: type[AgeTable[object]]) -> Tables:
+    """Empty ``Tables`` of one ``AgeTable`` type."""
+    return Tables(table(), table(), table(), table())  # type: ignore[arg-type]
+
+
+def new_pairing() -> PairingAPI:
+    """A ``Pairing`` (the C one when built) over tables of its own, C ones for the C kernel."""
+    table = c_age_table if Pairing is c_pairing and c_age_table is not None else AgeTablePython
+    return Pairing(new_tables(table), new_shapes(), MAX_ENTRIES)  # type: ignore[call-arg]

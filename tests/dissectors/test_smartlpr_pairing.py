@@ -8,7 +8,6 @@ headers and bytes: it must never crash, and stop where the twin stops.
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -37,8 +36,11 @@ def test_the_c_kernel_is_built_when_required() -> None:
 
 def _pair(max_entries: int) -> tuple[Any, Any]:
     made = []
-    for cls in (pairing.c_pairing, pairing.PairingPython):
-        tables = pairing.Tables(OrderedDict(), OrderedDict(), OrderedDict(), OrderedDict())
+    for cls, table in (
+        (pairing.c_pairing, pairing.c_age_table),
+        (pairing.PairingPython, pairing.AgeTablePython),
+    ):
+        tables = pairing.new_tables(table)  # type: ignore[arg-type]
         made.append((cls(tables, pairing.new_shapes(), max_entries), tables))  # type: ignore[misc]
     return made[0], made[1]
 
@@ -123,9 +125,9 @@ def test_every_primitive_equals_its_twin(calls: list[tuple[Any, ...]], cap: int)
             elif name == "prune":
                 table = (tables.answered, tables.triggers, tables.refused, tables.pending)[args[0]]
                 field = (3, 1, 2, 8)[args[0]]
-                result = kernel.prune(table, field, args[1])
+                result = table.prune(field, args[1])
             elif name == "refuse":
-                tables.refused[(*HOSTS, args[0], 68)] = (2, number, number * 10)
+                tables.refused.set(HOSTS, args[0], 68, (2, number, number * 10))
                 result = None
             else:
                 result = getattr(kernel, name)(*([HOSTS, *args] if name == "trigger_of" else args))
@@ -223,6 +225,96 @@ def test_take_run_is_safe_and_equal_on_arbitrary_headers(
     _run_both(data, headers, (1000,), (7,), index, True)
 
 
+HOSTS_B = ("10.0.0.1", "10.0.0.3")
+table_op = st.one_of(
+    st.tuples(
+        st.sampled_from(["get", "contains", "pop"]),
+        st.sampled_from([HOSTS, HOSTS_B]),
+        st.integers(0, 3),
+        st.sampled_from([0, 1, 2, -1, 2**32 - 1, 2**63 - 1, -(2**63)]),
+    ),
+    st.tuples(
+        st.just("set"),
+        st.sampled_from([HOSTS, HOSTS_B]),
+        st.integers(0, 3),
+        st.sampled_from([0, 1, 2, -1, 2**32 - 1, 2**63 - 1, -(2**63)]),
+        st.integers(0, 100),
+    ),
+    st.tuples(st.sampled_from(["oldest", "pop_oldest", "items", "len"])),
+    st.tuples(st.just("prune"), st.integers(0, 100)),
+    st.tuples(st.just("fill"), st.integers(0, 300), st.integers(1, 7)),
+)
+
+
+def _table_op(table: Any, op: tuple[Any, ...]) -> object:
+    name, *args = op
+    if name == "set":
+        *key, stamp = args
+        # equal hosts, another tuple object: keys compare by value
+        return table.set((key[0][0], key[0][1]), key[1], key[2], ("v", stamp))
+    if name == "len":
+        return (len(table), bool(table))
+    if name == "prune":
+        return table.prune(1, args[0])
+    if name == "fill":  # many keys, every step-th taken out again: growth and compaction
+        count, step = args
+        for n in range(count):
+            table.set(HOSTS, 9, n, ("f", n))
+        return [table.pop(HOSTS, 9, n) for n in range(0, count, step)]
+    return getattr(table, name)(*args)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(st.lists(table_op, max_size=80))
+def test_the_age_table_equals_its_twin(ops: list[tuple[Any, ...]]) -> None:
+    """Same answers, same contents in the same age order, after any sequence of operations."""
+    c_table, py_table = pairing.c_age_table(), pairing.AgeTablePython()  # type: ignore[misc]
+    for op in ops:
+        assert _table_op(c_table, op) == _table_op(py_table, op), op
+        assert c_table.items() == py_table.items()
+        assert len(c_table) == len(py_table)
+
+
+@needs_c
+def test_a_big_table_stays_in_age_order_and_shrinks_back() -> None:
+    table = pairing.c_age_table()  # type: ignore[misc]
+    for n in range(50_000):
+        table.set(HOSTS, n % 7, n, ("x", n))
+        if n % 3:
+            table.pop(HOSTS, (n - 1) % 7, n - 1)
+    keys = [key[2] for key, _value in table.items()]
+    assert keys == sorted(keys) and len(keys) == len(table)
+    assert table.prune(1, 49_000) == sum(k <= 49_000 for k in keys)
+    while table.pop_oldest() is not None:
+        pass
+    assert len(table) == 0 and table.oldest() is None and table.items() == []
+    table.set(HOSTS, 1, 1, ("y", 1))
+    assert table.items() == [((HOSTS, 1, 1), ("y", 1))]
+
+
+@needs_c
+@pytest.mark.parametrize(
+    ("hosts", "unit", "key", "error"),
+    [
+        (["a", "b"], 1, 1, TypeError),
+        (("a",), 1, 1, TypeError),
+        (("a", 2), 1, 1, TypeError),
+        (HOSTS, "1", 1, TypeError),
+        (HOSTS, 1, 2**63, OverflowError),
+        (HOSTS, -(2**63) - 1, 1, OverflowError),
+    ],
+)
+def test_both_tables_refuse_the_same_keys(
+    hosts: object, unit: object, key: object, error: type[Exception]
+) -> None:
+    for table in (pairing.c_age_table(), pairing.AgeTablePython()):  # type: ignore[misc]
+        with pytest.raises(error):
+            table.set(hosts, unit, key, 1)
+        with pytest.raises(error):
+            table.get(hosts, unit, key)
+
+
 @needs_c
 def test_an_uninitialised_or_misused_pairing_raises() -> None:
     kernel = pairing.c_pairing.__new__(pairing.c_pairing)  # type: ignore[union-attr]
@@ -235,3 +327,5 @@ def test_an_uninitialised_or_misused_pairing_raises() -> None:
         c.trigger_of("not hosts", 1, 1)
     with pytest.raises(TypeError):
         pairing.c_pairing((1, 2), pairing.new_shapes(), 10)  # type: ignore[misc]
+    with pytest.raises(TypeError):  # the C kernel reads the C tables only
+        pairing.c_pairing(pairing.new_tables(pairing.AgeTablePython), pairing.new_shapes(), 10)  # type: ignore[misc]
