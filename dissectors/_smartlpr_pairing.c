@@ -40,9 +40,22 @@ static PyObject *str_number, *str_request_in, *str_response_in, *str_latency_ns;
 #define IX_EMPTY (-1)
 #define IX_DUMMY (-2)
 
-/* PyLong_AsLongLong without its slow path for ints of two digits and more (times) */
+/* PyLong_AsLongLong without its slow path for ints of two digits and more (times), and
+ * without a call for the ints of one digit (header fields) */
 static inline long long as_long_long(PyObject *value)
 {
+    if (PyLong_CheckExact(value)) {
+#if PY_VERSION_HEX >= 0x030C0000
+        if (PyUnstable_Long_IsCompact((PyLongObject *)value)) {
+            return (long long)PyUnstable_Long_CompactValue((PyLongObject *)value);
+        }
+#else
+        Py_ssize_t digits = Py_SIZE(value);
+        if (digits >= -1 && digits <= 1) {
+            return (long long)digits * (long long)((PyLongObject *)value)->ob_digit[0];
+        }
+#endif
+    }
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (overflow) {
@@ -928,8 +941,8 @@ typedef struct {
 
 /* lean_form of pairing.py: 1 with *lean filled, 0 when the frame must be decoded in full */
 static int lean_form(Pairing *self, const unsigned char *data, Py_ssize_t size_of_data,
-                     Py_ssize_t offset, Py_ssize_t length, long long size, long type,
-                     long version, int bcc_ok, Lean *lean)
+                     Py_ssize_t offset, Py_ssize_t length, long long size, long long type,
+                     long long version, int bcc_ok, Lean *lean)
 {
     if (!bcc_ok || size != length || offset < 0 || length < LEN_OVERHEAD ||
         offset > size_of_data - length) {
@@ -1080,8 +1093,8 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         long long offset = as_long_long(PyTuple_GET_ITEM(header, 0));
         long long length = as_long_long(h_length);
         long long size = as_long_long(PyTuple_GET_ITEM(header, 3));
-        long type = PyLong_AsLong(h_type);
-        long version = PyLong_AsLong(h_version);
+        long long type = as_long_long(h_type);
+        long long version = as_long_long(h_version);
         int bcc_ok = PyObject_IsTrue(PyTuple_GET_ITEM(header, 7));
         if (PyErr_Occurred()) {
             /* not a header this kernel understands: the Python path will say what it is */
