@@ -100,14 +100,11 @@ class AgeTable(Protocol[V]):
 
 
 def _key(hosts: Hosts, unit: int, key: int) -> Key:
-    """The key of an ``AgeTablePython``, checked as the C table checks it."""
-    if type(hosts) is not tuple or len(hosts) != 2 or not all(type(h) is str for h in hosts):
-        raise TypeError("hosts must be a 2-tuple of str")
-    if not (isinstance(unit, int) and isinstance(key, int)):
-        raise TypeError("table keys are ints")
-    if not (-_INT64 <= unit < _INT64 and -_INT64 <= key < _INT64):
-        raise OverflowError("table keys fit 64 bits")
-    return (hosts, unit, key)
+    """The key of an ``AgeTablePython``; its ints limited as in the C table (the hosts and
+    int types are left to the type checker: the C table's TypeErrors are not repeated)."""
+    if -_INT64 <= unit < _INT64 and -_INT64 <= key < _INT64:
+        return (hosts, unit, key)
+    raise OverflowError("table keys fit 64 bits")
 
 
 class AgeTablePython(Generic[V]):
