@@ -466,6 +466,7 @@ class SmartLprMatcher:
         target.add_problem(Severity.NOTE, P + "nak_context", text)
         if code == 6:
             self._refused.set(hosts, entry.unit_id, asked, (entry.version, number, time_ns))
+            _cap(self._refused)
 
     def _unanswered(self, entry: Pending, when: str) -> None:
         what = "ACK/NAK" if entry.kind is Kind.EVENT else "reply"

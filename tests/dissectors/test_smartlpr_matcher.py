@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dissectors.api import Direction, Frame, Link, Record, Severity
+from dissectors.smartlpr import matching
 from dissectors.smartlpr.codec import decode, encode
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.records import (
@@ -175,6 +177,20 @@ def test_downgrade_with_a_new_id_is_also_seen() -> None:
     s.send(TO, Nak(6, 0), 3, 5)
     v1 = s.send(FROM, RawBody(2, bytes(150)), 5, 20, version=1)
     assert codes(v1) == ["smartlpr.version_downgrade"]
+
+
+def test_nak_6_refusals_are_capped_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matching, "MAX_ENTRIES", 3)
+    s = Session()
+    for unit_id in range(1, 6):
+        s.send(FROM, plate(), 3, unit_id * 10, unit_id=unit_id)
+        s.send(TO, Nak(6, 0), 3, unit_id * 10 + 1, unit_id=unit_id)
+    downgraded = {
+        unit_id: "smartlpr.version_downgrade"
+        in codes(s.send(FROM, RawBody(2, bytes(150)), 5, 100 + unit_id, version=1, unit_id=unit_id))
+        for unit_id in range(1, 6)
+    }
+    assert downgraded == {1: False, 2: False, 3: True, 4: True, 5: True}
 
 
 def test_wrong_response_type_is_unexpected() -> None:
