@@ -3,14 +3,23 @@
  *
  * LeanCounter(sides, types, problems, unanswered, unanswered_codes, waiting, latencies,
  *             lean_type, link_stats_type, sample_type, latency_samples, error, warning)
- * works on a Stats' own tables. count(items, index, last_ns) -> (index, last_ns) counts the
+ * works for a Stats' own tables. count(items, index, last_ns) -> (index, last_ns) counts the
  * LeanRecords from items[index] on exactly as Stats._count_row would, and stops, before
  * changing anything for it, at the first item that is not a LeanRecord or needs something
  * new (a side, a latency sample or a problem code not seen yet): Stats counts that one in
  * Python and calls count again.
+ *
+ * What every row changes (its link's counts, its type's count, the latency samples) is kept
+ * here in C integers and written into the Stats' objects by sync(): when count stops before
+ * the end of items (so that Python counts on up-to-date tables), when a table here is full,
+ * and whenever Stats is read. Each table is keyed by object identity (a row's side, its key
+ * tuple, (protocol, request type) of its latency), so a row costs a few pointer compares;
+ * objects equal but not identical get entries of their own, which sync adds up.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+#include <string.h>
 #include <structmember.h>
 
 enum { R_NUMBER, R_SIDE, R_TIME, R_LENGTH, R_KEY, R_PROBLEMS, R_RESPONSE_IN, R_LATENCY, N_ROW };
@@ -23,6 +32,99 @@ static const char *link_names[N_LINK] = {"last_ns", "to_device", "from_device",
 enum { S_VALUES, S_COUNT, S_LOW, S_HIGH, S_STRIDE, N_SAMPLE };
 static const char *sample_names[N_SAMPLE] = {"values", "count", "low", "high", "stride"};
 
+/* -- identity tables: (a, b) object pair -> long long, insertion-ordered ------------------- */
+
+#define TABLE_LIMIT 1024 /* entries before a sync empties the tables: bounds the memory */
+#define TABLE_SLOTS 2048 /* a power of two, at least twice TABLE_LIMIT */
+#define ROW_PROBLEMS 4   /* a row with more problems is counted by Python */
+#define ROW_ENTRIES 4    /* the most entries one row adds to one table */
+
+typedef struct {
+    PyObject *a, *b; /* strong references (b may be NULL) */
+    long long value;
+    size_t slot; /* where slots holds it */
+} Entry;
+
+typedef struct {
+    int32_t slots[TABLE_SLOTS]; /* 0 free, else entry index + 1 */
+    Entry entries[TABLE_LIMIT];
+    int used;
+} Table;
+
+static inline size_t slot_of(PyObject *a, PyObject *b)
+{
+    uint64_t mixed = ((uintptr_t)a >> 4) * 0x9E3779B97F4A7C15ull ^ ((uintptr_t)b >> 4);
+    return (size_t)((mixed * 0xD6E8FEB86659FD93ull) >> 40) & (TABLE_SLOTS - 1);
+}
+
+/* the index of (a, b)'s entry, or -1 */
+static inline int table_find(const Table *table, PyObject *a, PyObject *b)
+{
+    for (size_t slot = slot_of(a, b);; slot = (slot + 1) & (TABLE_SLOTS - 1)) {
+        int32_t at = table->slots[slot];
+        if (at == 0) {
+            return -1;
+        }
+        const Entry *entry = &table->entries[at - 1];
+        if (entry->a == a && entry->b == b) {
+            return at - 1;
+        }
+    }
+}
+
+/* a new entry for (a, b), not in the table yet; the caller left room (table_full) */
+static int table_add(Table *table, PyObject *a, PyObject *b, long long value)
+{
+    size_t slot = slot_of(a, b);
+    while (table->slots[slot] != 0) {
+        slot = (slot + 1) & (TABLE_SLOTS - 1);
+    }
+    int index = table->used++;
+    Py_INCREF(a);
+    Py_XINCREF(b);
+    table->entries[index] = (Entry){a, b, value, slot};
+    table->slots[slot] = index + 1;
+    return index;
+}
+
+static inline int table_full(const Table *table)
+{
+    return table->used > TABLE_LIMIT - ROW_ENTRIES;
+}
+
+static void table_clear(Table *table)
+{
+    if (table->used == 0) {
+        return;
+    }
+    int used = table->used;
+    table->used = 0;
+    for (int i = 0; i < used; i++) {
+        table->slots[table->entries[i].slot] = 0;
+        Py_DECREF(table->entries[i].a);
+        Py_XDECREF(table->entries[i].b);
+    }
+}
+
+/* side -> link index * 2 + to_device; LinkStats -> 0 (its counts: link_counts at the same
+ * index); key tuple -> rows counted; (code, severity) -> problems counted; (protocol, type)
+ * -> unanswered counted; (protocol, request type) -> sample index; LatencySample -> 0 (its
+ * state: sample_counts at the same index) */
+enum { T_SIDE, T_LINK, T_TYPE, T_PROBLEM, T_UNANSWERED, T_ROUTE, T_SAMPLE, N_TABLE };
+
+/* -- what is counted here until the next sync ---------------------------------------------- */
+
+typedef struct {
+    long long to_device, from_device, bytes_to_device, bytes_from_device, errors, warnings;
+    PyObject *last_ns; /* the latest row's time_ns, strong; NULL before the first */
+    int sample;        /* its LatencySample's index in samples, -1 until needed */
+} LinkCounts;
+
+typedef struct {
+    long long count, low, high, stride; /* the LatencySample's slots, loaded at first use */
+    PyObject *values;                   /* its list, strong */
+} SampleCounts;
+
 typedef struct {
     PyObject_HEAD
     PyObject *sides, *types, *problems, *unanswered, *unanswered_codes, *waiting, *latencies;
@@ -30,6 +132,9 @@ typedef struct {
     PyObject *error, *warning;
     Py_ssize_t latency_samples;
     Py_ssize_t row[N_ROW], link[N_LINK], sample[N_SAMPLE];
+    Table *tables[N_TABLE];
+    LinkCounts *link_counts;
+    SampleCounts *sample_counts;
 } LeanCounter;
 
 static inline PyObject *get_slot(PyObject *obj, Py_ssize_t offset)
@@ -46,35 +151,23 @@ static inline void put_slot(PyObject *obj, Py_ssize_t offset, PyObject *value)
     Py_XDECREF(old);
 }
 
-/* the slot's int plus delta, stored back; -1 on error */
-static int add_to_slot(PyObject *obj, Py_ssize_t offset, PyObject *delta)
+static PyObject *one, *every_other;
+
+/* counter[key] += delta on a dict (a Counter's missing keys count from 0); delta > 0 */
+static int bump(PyObject *counter, PyObject *key, long long delta)
 {
-    PyObject *value = get_slot(obj, offset);
-    if (value == NULL) {
-        PyErr_SetString(PyExc_AttributeError, "a counter slot is unset");
+    PyObject *add = delta == 1 ? Py_NewRef(one) : PyLong_FromLongLong(delta);
+    if (add == NULL) {
         return -1;
     }
-    PyObject *sum = PyNumber_Add(value, delta);
-    if (sum == NULL) {
-        return -1;
-    }
-    put_slot(obj, offset, sum);
-    return 0;
-}
-
-static PyObject *one;
-
-/* counter[key] += 1 on a dict (a Counter's missing keys count from 0) */
-static int bump(PyObject *counter, PyObject *key)
-{
     PyObject *value = PyDict_GetItemWithError(counter, key);
     if (value == NULL) {
-        if (PyErr_Occurred()) {
-            return -1;
-        }
-        return PyDict_SetItem(counter, key, one);
+        int failed = PyErr_Occurred() || PyDict_SetItem(counter, key, add) < 0;
+        Py_DECREF(add);
+        return failed ? -1 : 0;
     }
-    PyObject *sum = PyNumber_Add(value, one);
+    PyObject *sum = PyNumber_Add(value, add);
+    Py_DECREF(add);
     if (sum == NULL) {
         return -1;
     }
@@ -83,67 +176,226 @@ static int bump(PyObject *counter, PyObject *key)
     return failed;
 }
 
-/* LatencySample.add */
-static int sample_add(LeanCounter *self, PyObject *sample, PyObject *latency, long long value)
+/* obj.<slot> += delta for an int slot */
+static int add_to_slot(PyObject *obj, Py_ssize_t offset, long long delta)
 {
-    Py_ssize_t *at = self->sample;
-    PyObject *count_obj = get_slot(sample, at[S_COUNT]);
-    PyObject *low_obj = get_slot(sample, at[S_LOW]), *high_obj = get_slot(sample, at[S_HIGH]);
-    PyObject *stride_obj = get_slot(sample, at[S_STRIDE]), *values = get_slot(sample, at[S_VALUES]);
-    if (!count_obj || !low_obj || !high_obj || !stride_obj || !values || !PyList_Check(values)) {
-        PyErr_SetString(PyExc_TypeError, "a LatencySample's slots are unset");
-        return -1;
-    }
-    long long count = PyLong_AsLongLong(count_obj);
-    long long low = PyLong_AsLongLong(low_obj), high = PyLong_AsLongLong(high_obj);
-    long long stride = PyLong_AsLongLong(stride_obj);
-    if (PyErr_Occurred()) {
-        return -1;
-    }
-    if (stride <= 0) {
-        PyErr_SetString(PyExc_ValueError, "a LatencySample's stride must be positive");
-        return -1;
-    }
-    PyObject *next = PyLong_FromLongLong(count + 1);
-    if (next == NULL) {
-        return -1;
-    }
-    put_slot(sample, at[S_COUNT], next);
-    if (!count || value < low) {
-        Py_INCREF(latency);
-        put_slot(sample, at[S_LOW], latency);
-    }
-    if (value > high) {
-        Py_INCREF(latency);
-        put_slot(sample, at[S_HIGH], latency);
-    }
-    if (count % stride) {
+    if (delta == 0) {
         return 0;
     }
+    PyObject *value = get_slot(obj, offset);
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "a counter slot is unset");
+        return -1;
+    }
+    PyObject *add = PyLong_FromLongLong(delta);
+    if (add == NULL) {
+        return -1;
+    }
+    PyObject *sum = PyNumber_Add(value, add);
+    Py_DECREF(add);
+    if (sum == NULL) {
+        return -1;
+    }
+    put_slot(obj, offset, sum);
+    return 0;
+}
+
+static int put_int_slot(PyObject *obj, Py_ssize_t offset, long long value)
+{
+    PyObject *number = PyLong_FromLongLong(value);
+    if (number == NULL) {
+        return -1;
+    }
+    put_slot(obj, offset, number);
+    return 0;
+}
+
+/* counter[(a, b)] += value for each entry of table */
+static int bump_pairs(PyObject *counter, Table *table)
+{
+    for (int i = 0; i < table->used; i++) {
+        Entry *entry = &table->entries[i];
+        if (entry->value == 0) {
+            continue;
+        }
+        PyObject *key = PyTuple_Pack(2, entry->a, entry->b);
+        int failed = key == NULL || bump(counter, key, entry->value) < 0;
+        Py_XDECREF(key);
+        if (failed) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* the entry of (a, b) in table, made (value 0) if new; the caller left room (tables_full) */
+static inline Entry *table_entry(Table *table, PyObject *a, PyObject *b)
+{
+    int index = table_find(table, a, b);
+    if (index < 0) {
+        index = table_add(table, a, b, 0);
+    }
+    return &table->entries[index];
+}
+
+/* empties the tables, dropping what was counted since the last sync */
+static void forget_counts(LeanCounter *self)
+{
+    for (int i = 0; self->tables[T_LINK] != NULL && i < self->tables[T_LINK]->used; i++) {
+        Py_CLEAR(self->link_counts[i].last_ns);
+    }
+    for (int i = 0; self->tables[T_SAMPLE] != NULL && i < self->tables[T_SAMPLE]->used; i++) {
+        Py_CLEAR(self->sample_counts[i].values);
+    }
+    for (int i = 0; i < N_TABLE; i++) {
+        if (self->tables[i] != NULL) {
+            table_clear(self->tables[i]);
+        }
+    }
+}
+
+/* -- sync: everything counted here into the Stats' objects, then the tables emptied -------- */
+
+static int counter_sync(LeanCounter *self)
+{
+    int failed = 0;
+    Py_ssize_t *link_at = self->link, *sample_at = self->sample;
+    for (int i = 0; i < self->tables[T_LINK]->used; i++) {
+        PyObject *stats = self->tables[T_LINK]->entries[i].a;
+        LinkCounts *counts = &self->link_counts[i];
+        if (counts->last_ns != NULL) {
+            put_slot(stats, link_at[L_LAST], counts->last_ns); /* the reference moves */
+            counts->last_ns = NULL;
+        }
+        failed = failed || add_to_slot(stats, link_at[L_TO], counts->to_device) < 0;
+        failed = failed || add_to_slot(stats, link_at[L_FROM], counts->from_device) < 0;
+        failed = failed || add_to_slot(stats, link_at[L_BYTES_TO], counts->bytes_to_device) < 0;
+        failed = failed || add_to_slot(stats, link_at[L_BYTES_FROM], counts->bytes_from_device) < 0;
+        failed = failed || add_to_slot(stats, link_at[L_ERRORS], counts->errors) < 0;
+        failed = failed || add_to_slot(stats, link_at[L_WARNINGS], counts->warnings) < 0;
+    }
+    for (int i = 0; i < self->tables[T_TYPE]->used; i++) {
+        Entry *entry = &self->tables[T_TYPE]->entries[i];
+        failed = failed || (entry->value && bump(self->types, entry->a, entry->value) < 0);
+    }
+    failed = failed || bump_pairs(self->problems, self->tables[T_PROBLEM]) < 0;
+    failed = failed || bump_pairs(self->unanswered, self->tables[T_UNANSWERED]) < 0;
+    for (int i = 0; i < self->tables[T_SAMPLE]->used; i++) {
+        PyObject *sample = self->tables[T_SAMPLE]->entries[i].a;
+        SampleCounts *counts = &self->sample_counts[i];
+        failed = failed || put_int_slot(sample, sample_at[S_COUNT], counts->count) < 0;
+        failed = failed || put_int_slot(sample, sample_at[S_LOW], counts->low) < 0;
+        failed = failed || put_int_slot(sample, sample_at[S_HIGH], counts->high) < 0;
+        failed = failed || put_int_slot(sample, sample_at[S_STRIDE], counts->stride) < 0;
+    }
+    forget_counts(self);
+    return failed ? -1 : 0;
+}
+
+static inline int tables_full(LeanCounter *self)
+{
+    int full = 0;
+    for (int i = 0; i < N_TABLE; i++) {
+        full |= table_full(self->tables[i]);
+    }
+    return full;
+}
+
+/* -- lookups that may stop a row (nothing counted yet) -------------------------------------- */
+
+/* the index in link_counts of side's LinkStats (to_device set), -1 to stop, -2 on error */
+static int link_of(LeanCounter *self, PyObject *side, int *to_device)
+{
+    int entry = table_find(self->tables[T_SIDE], side, NULL);
+    if (entry >= 0) {
+        long long value = self->tables[T_SIDE]->entries[entry].value;
+        *to_device = (int)(value & 1);
+        return (int)(value >> 1);
+    }
+    PyObject *counts = PyDict_GetItemWithError(self->sides, side);
+    if (counts == NULL) {
+        return PyErr_Occurred() ? -2 : -1; /* a side not seen yet */
+    }
+    if (!PyTuple_Check(counts) || PyTuple_GET_SIZE(counts) != 2 ||
+        Py_TYPE(PyTuple_GET_ITEM(counts, 0)) != self->link_type) {
+        return -1;
+    }
+    PyObject *stats = PyTuple_GET_ITEM(counts, 0);
+    int link = table_find(self->tables[T_LINK], stats, NULL);
+    if (link < 0) {
+        link = table_add(self->tables[T_LINK], stats, NULL, 0);
+        self->link_counts[link] = (LinkCounts){0, 0, 0, 0, 0, 0, NULL, -1};
+    }
+    *to_device = PyTuple_GET_ITEM(counts, 1) == Py_True;
+    table_add(self->tables[T_SIDE], side, NULL, (long long)link * 2 + *to_device);
+    return link;
+}
+
+static int read_int(PyObject *number, long long *value)
+{
+    int overflow = 0;
+    *value = PyLong_AsLongLongAndOverflow(number, &overflow);
+    if (overflow || (*value == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return -1;
+    }
+    return 0;
+}
+
+/* the index in sample_counts of a LatencySample, its slots loaded at first use; -1 to stop */
+static int sample_of(LeanCounter *self, PyObject *sample)
+{
+    if (sample == NULL || Py_TYPE(sample) != self->sample_type) {
+        return -1;
+    }
+    int index = table_find(self->tables[T_SAMPLE], sample, NULL);
+    if (index >= 0) {
+        return index;
+    }
+    Py_ssize_t *at = self->sample;
+    PyObject *count = get_slot(sample, at[S_COUNT]), *low = get_slot(sample, at[S_LOW]);
+    PyObject *high = get_slot(sample, at[S_HIGH]), *stride = get_slot(sample, at[S_STRIDE]);
+    PyObject *values = get_slot(sample, at[S_VALUES]);
+    SampleCounts counts = {0, 0, 0, 0, values};
+    if (!count || !low || !high || !stride || !values || !PyList_CheckExact(values) ||
+        read_int(count, &counts.count) < 0 || read_int(low, &counts.low) < 0 ||
+        read_int(high, &counts.high) < 0 || read_int(stride, &counts.stride) < 0 ||
+        counts.count < 0 || counts.stride <= 0) {
+        return -1; /* Python says what is wrong with it */
+    }
+    index = table_add(self->tables[T_SAMPLE], sample, NULL, 0);
+    Py_INCREF(values);
+    self->sample_counts[index] = counts;
+    return index;
+}
+
+/* LatencySample.add */
+static int sample_add(LeanCounter *self, SampleCounts *sample, PyObject *latency, long long value)
+{
+    long long count = sample->count++;
+    if (!count || value < sample->low) {
+        sample->low = value;
+    }
+    if (value > sample->high) {
+        sample->high = value;
+    }
+    if (count % sample->stride) {
+        return 0;
+    }
+    PyObject *values = sample->values;
     if (PyList_Append(values, latency) < 0) {
         return -1;
     }
     if (PyList_GET_SIZE(values) > self->latency_samples) {
-        PyObject *every_other = PySlice_New(one, Py_None, NULL);
-        PyObject *two = PyLong_FromLong(2);
-        if (every_other != NULL && two != NULL) {
-            Py_DECREF(every_other);
-            every_other = PySlice_New(one, Py_None, two);
-        }
-        Py_XDECREF(two);
-        int failed = every_other == NULL || PyObject_DelItem(values, every_other) < 0;
-        Py_XDECREF(every_other);
-        if (failed) {
+        if (PyObject_DelItem(values, every_other) < 0) {
             return -1;
         }
-        PyObject *doubled = PyLong_FromLongLong(stride * 2);
-        if (doubled == NULL) {
-            return -1;
-        }
-        put_slot(sample, at[S_STRIDE], doubled);
+        sample->stride *= 2;
     }
     return 0;
 }
+
+/* -- count ---------------------------------------------------------------------------------- */
 
 static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -166,9 +418,9 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
     if (index < 0) {
         index = 0;
     }
-    Py_ssize_t *row_at = self->row, *link_at = self->link;
-    PyObject *last_side = NULL, *stats = NULL;
-    int to_device = 0;
+    Py_ssize_t *row_at = self->row;
+    PyObject *last_side = NULL;
+    int link = -1, to_device = 0;
     while (index < PyList_GET_SIZE(items)) {
         PyObject *row = PyList_GET_ITEM(items, index);
         if (Py_TYPE(row) != self->lean_type) {
@@ -184,38 +436,38 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
             !number || !PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 3) {
             break; /* Python says what is wrong with it */
         }
+        if (tables_full(self)) {
+            if (counter_sync(self) < 0) {
+                goto error;
+            }
+            last_side = NULL;
+        }
         /* -- everything that could stop this row, before anything changes -- */
         if (side != last_side) {
-            PyObject *counts = PyDict_GetItemWithError(self->sides, side);
-            if (counts == NULL) {
-                if (PyErr_Occurred()) {
+            link = link_of(self, side, &to_device);
+            if (link < 0) {
+                if (link == -2) {
                     goto error;
                 }
                 break; /* a side not seen yet */
             }
-            if (!PyTuple_Check(counts) || PyTuple_GET_SIZE(counts) != 2 ||
-                Py_TYPE(PyTuple_GET_ITEM(counts, 0)) != self->link_type) {
-                break;
-            }
             last_side = side;
-            stats = PyTuple_GET_ITEM(counts, 0);
-            to_device = PyTuple_GET_ITEM(counts, 1) == Py_True;
         }
-        int overflow = 0;
-        long long now = PyLong_AsLongLongAndOverflow(time_ns, &overflow);
-        if (overflow || (now == -1 && PyErr_Occurred())) {
-            PyErr_Clear();
+        long long now, size;
+        if (read_int(time_ns, &now) < 0 || read_int(length, &size) < 0) {
             break;
         }
+        int unanswered[ROW_PROBLEMS]; /* per problem: whether its code is an unanswered one */
+        Py_ssize_t n_problems = 0;
         if (problems != Py_None) {
-            if (!PyList_Check(problems)) {
+            if (!PyList_Check(problems) || PyList_GET_SIZE(problems) > ROW_PROBLEMS) {
                 break;
             }
-            int known = 1;
-            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(problems) && known; i++) {
-                PyObject *problem = PyList_GET_ITEM(problems, i);
-                if (!PyTuple_Check(problem) || PyTuple_GET_SIZE(problem) != 2) {
-                    known = 0;
+            n_problems = PyList_GET_SIZE(problems);
+            Py_ssize_t known = 0;
+            for (; known < n_problems; known++) {
+                PyObject *problem = PyList_GET_ITEM(problems, known);
+                if (!PyTuple_CheckExact(problem) || PyTuple_GET_SIZE(problem) != 2) {
                     break;
                 }
                 PyObject *seen = PyDict_GetItemWithError(self->unanswered_codes,
@@ -224,11 +476,15 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
                     if (PyErr_Occurred()) {
                         goto error;
                     }
-                    known = 0;
+                    break; /* a problem code not seen yet */
+                }
+                unanswered[known] = seen == Py_True;
+                if (!unanswered[known] && seen != Py_False) {
+                    break;
                 }
             }
-            if (!known) {
-                break; /* a problem code not seen yet */
+            if (known < n_problems) {
+                break;
             }
         }
         if (response_in != Py_None && latency != Py_None) {
@@ -240,35 +496,52 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
                 break; /* answers itself: the order of the waiting table's steps matters */
             }
         }
-        PyObject *request_type = NULL, *sample = NULL, *latency_key = NULL;
+        PyObject *request_type = NULL;
         long long latency_value = 0;
+        int type_sample = -1, link_sample = -1;
         if (latency != Py_None) {
             request_type = PyDict_GetItemWithError(self->waiting, number);
             if (request_type == NULL && PyErr_Occurred()) {
                 goto error;
             }
-            if (request_type != NULL) {
-                latency_value = PyLong_AsLongLongAndOverflow(latency, &overflow);
-                if (overflow || (latency_value == -1 && PyErr_Occurred())) {
-                    PyErr_Clear();
-                    break;
-                }
-                latency_key = PyTuple_Pack(2, PyTuple_GET_ITEM(key, 0), request_type);
+        }
+        if (request_type != NULL) {
+            if (read_int(latency, &latency_value) < 0) {
+                break;
+            }
+            PyObject *protocol = PyTuple_GET_ITEM(key, 0);
+            int route = table_find(self->tables[T_ROUTE], protocol, request_type);
+            if (route >= 0) {
+                type_sample = (int)self->tables[T_ROUTE]->entries[route].value;
+            } else {
+                PyObject *latency_key = PyTuple_Pack(2, protocol, request_type);
                 if (latency_key == NULL) {
                     goto error;
                 }
-                sample = PyDict_GetItemWithError(self->latencies, latency_key);
-                if (sample == NULL || Py_TYPE(sample) != self->sample_type) {
-                    Py_DECREF(latency_key);
-                    if (PyErr_Occurred()) {
-                        goto error;
-                    }
+                PyObject *sample = PyDict_GetItemWithError(self->latencies, latency_key);
+                Py_DECREF(latency_key);
+                if (sample == NULL && PyErr_Occurred()) {
+                    goto error;
+                }
+                type_sample = sample_of(self, sample);
+                if (type_sample < 0) {
                     break; /* a latency sample not made yet */
                 }
-                Py_INCREF(request_type); /* the pop below drops the dict's reference */
+                table_add(self->tables[T_ROUTE], protocol, request_type, type_sample);
             }
+            link_sample = self->link_counts[link].sample;
+            if (link_sample < 0) {
+                PyObject *stats = self->tables[T_LINK]->entries[link].a;
+                link_sample = sample_of(self, get_slot(stats, self->link[L_LATENCIES]));
+                if (link_sample < 0) {
+                    break;
+                }
+                self->link_counts[link].sample = link_sample;
+            }
+            Py_INCREF(request_type); /* the pop below drops the dict's reference */
         }
         /* -- count it: Stats._count_row -- */
+        LinkCounts *counts = &self->link_counts[link];
         int failed = 0;
         if (now > last_ns) {
             last_ns = now;
@@ -276,36 +549,27 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
             Py_SETREF(last_obj, time_ns);
         }
         Py_INCREF(time_ns);
-        put_slot(stats, link_at[L_LAST], time_ns);
-        failed |= add_to_slot(stats, link_at[to_device ? L_TO : L_FROM], one) < 0;
-        failed |= !failed && add_to_slot(stats, link_at[to_device ? L_BYTES_TO : L_BYTES_FROM],
-                                         length) < 0;
-        failed |= !failed && bump(self->types, key) < 0;
-        if (!failed && problems != Py_None) {
-            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(problems) && !failed; i++) {
-                PyObject *problem = PyList_GET_ITEM(problems, i);
-                PyObject *severity = PyTuple_GET_ITEM(problem, 1);
-                failed |= bump(self->problems, problem) < 0;
-                if (!failed && severity == self->error) {
-                    failed |= add_to_slot(stats, link_at[L_ERRORS], one) < 0;
-                } else if (!failed && severity == self->warning) {
-                    failed |= add_to_slot(stats, link_at[L_WARNINGS], one) < 0;
-                }
-                PyObject *unanswered =
-                    failed ? NULL
-                           : PyDict_GetItemWithError(self->unanswered_codes,
-                                                     PyTuple_GET_ITEM(problem, 0));
-                if (!failed && unanswered == NULL) {
-                    if (!PyErr_Occurred()) {
-                        PyErr_SetString(PyExc_RuntimeError, "a problem code vanished");
-                    }
-                    failed = 1;
-                }
-                if (!failed && PyObject_IsTrue(unanswered)) {
-                    PyObject *type_key = PyTuple_GetSlice(key, 0, 2);
-                    failed |= type_key == NULL || bump(self->unanswered, type_key) < 0;
-                    Py_XDECREF(type_key);
-                }
+        Py_XSETREF(counts->last_ns, time_ns);
+        if (to_device) {
+            counts->to_device += 1;
+            counts->bytes_to_device += size;
+        } else {
+            counts->from_device += 1;
+            counts->bytes_from_device += size;
+        }
+        table_entry(self->tables[T_TYPE], key, NULL)->value += 1;
+        for (Py_ssize_t i = 0; i < n_problems; i++) {
+            PyObject *problem = PyList_GET_ITEM(problems, i);
+            PyObject *code = PyTuple_GET_ITEM(problem, 0), *severity = PyTuple_GET_ITEM(problem, 1);
+            table_entry(self->tables[T_PROBLEM], code, severity)->value += 1;
+            if (severity == self->error) {
+                counts->errors += 1;
+            } else if (severity == self->warning) {
+                counts->warnings += 1;
+            }
+            if (unanswered[i]) {
+                PyObject *protocol = PyTuple_GET_ITEM(key, 0), *type = PyTuple_GET_ITEM(key, 1);
+                table_entry(self->tables[T_UNANSWERED], protocol, type)->value += 1;
             }
         }
         if (!failed && response_in != Py_None) {
@@ -313,26 +577,43 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
         }
         if (!failed && request_type != NULL) {
             failed |= PyDict_DelItem(self->waiting, number) < 0;
-            failed |= !failed && sample_add(self, sample, latency, latency_value) < 0;
-            PyObject *link_sample = failed ? NULL : get_slot(stats, link_at[L_LATENCIES]);
-            if (!failed && (link_sample == NULL || Py_TYPE(link_sample) != self->sample_type)) {
-                PyErr_SetString(PyExc_TypeError, "LinkStats.latencies is not a LatencySample");
-                failed = 1;
-            }
-            failed |= !failed && sample_add(self, link_sample, latency, latency_value) < 0;
+            failed |= !failed && sample_add(self, &self->sample_counts[type_sample], latency,
+                                            latency_value) < 0;
+            failed |= !failed && sample_add(self, &self->sample_counts[link_sample], latency,
+                                            latency_value) < 0;
         }
         Py_XDECREF(request_type);
-        Py_XDECREF(latency_key);
         if (failed) {
             goto error;
         }
         index += 1;
     }
-    PyObject *result = Py_BuildValue("(nN)", index, last_obj);
+    if (index < PyList_GET_SIZE(items) && counter_sync(self) < 0) {
+        goto error; /* Python counts the next one on up-to-date tables */
+    }
+    PyObject *at = PyLong_FromSsize_t(index);
+    if (at == NULL) {
+        goto error;
+    }
+    PyObject *result = PyTuple_New(2);
+    if (result == NULL) {
+        Py_DECREF(at);
+        goto error;
+    }
+    PyTuple_SET_ITEM(result, 0, at);
+    PyTuple_SET_ITEM(result, 1, last_obj);
     return result;
 error:
     Py_DECREF(last_obj);
     return NULL;
+}
+
+static PyObject *LeanCounter_sync(LeanCounter *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->sides != NULL && counter_sync(self) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
 /* -- the type ------------------------------------------------------------------------------- */
@@ -370,6 +651,10 @@ static int LeanCounter_init(LeanCounter *self, PyObject *args, PyObject *kwds)
                           &warning)) {
         return -1;
     }
+    if (self->sides != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "LeanCounter is already initialised");
+        return -1;
+    }
     if (slot_offsets(types[0], row_names, N_ROW, self->row) < 0 ||
         slot_offsets(types[1], link_names, N_LINK, self->link) < 0 ||
         slot_offsets(types[2], sample_names, N_SAMPLE, self->sample) < 0) {
@@ -378,6 +663,20 @@ static int LeanCounter_init(LeanCounter *self, PyObject *args, PyObject *kwds)
     if (latency_samples < 1) {
         PyErr_SetString(PyExc_ValueError, "latency_samples must be positive");
         return -1;
+    }
+    Table **tables = self->tables;
+    for (int i = 0; i < N_TABLE; i++) {
+        tables[i] = PyMem_Calloc(1, sizeof(Table));
+    }
+    self->link_counts = PyMem_Calloc(TABLE_LIMIT, sizeof(LinkCounts));
+    self->sample_counts = PyMem_Calloc(TABLE_LIMIT, sizeof(SampleCounts));
+    int missing = self->link_counts == NULL || self->sample_counts == NULL;
+    for (int i = 0; i < N_TABLE; i++) {
+        missing |= tables[i] == NULL;
+    }
+    if (missing) {
+        PyErr_NoMemory();
+        return -1; /* dealloc frees what was allocated */
     }
     PyObject **fields[] = {&self->sides, &self->types, &self->problems, &self->unanswered,
                            &self->unanswered_codes, &self->waiting, &self->latencies};
@@ -413,11 +712,25 @@ static int LeanCounter_traverse(LeanCounter *self, visitproc visit, void *arg)
     Py_VISIT(self->sample_type);
     Py_VISIT(self->error);
     Py_VISIT(self->warning);
+    Table **tables = self->tables;
+    for (int t = 0; t < N_TABLE; t++) {
+        for (int i = 0; tables[t] != NULL && i < tables[t]->used; i++) {
+            Py_VISIT(tables[t]->entries[i].a);
+            Py_VISIT(tables[t]->entries[i].b);
+        }
+    }
+    for (int i = 0; self->tables[T_LINK] != NULL && i < self->tables[T_LINK]->used; i++) {
+        Py_VISIT(self->link_counts[i].last_ns);
+    }
+    for (int i = 0; self->tables[T_SAMPLE] != NULL && i < self->tables[T_SAMPLE]->used; i++) {
+        Py_VISIT(self->sample_counts[i].values);
+    }
     return 0;
 }
 
 static int LeanCounter_clear(LeanCounter *self)
 {
+    forget_counts(self);
     Py_CLEAR(self->sides);
     Py_CLEAR(self->types);
     Py_CLEAR(self->problems);
@@ -437,11 +750,18 @@ static void LeanCounter_dealloc(LeanCounter *self)
 {
     PyObject_GC_UnTrack(self);
     LeanCounter_clear(self);
+    Table **tables = self->tables;
+    for (int i = 0; i < N_TABLE; i++) {
+        PyMem_Free(tables[i]);
+    }
+    PyMem_Free(self->link_counts);
+    PyMem_Free(self->sample_counts);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static PyMethodDef LeanCounter_methods[] = {
     {"count", (PyCFunction)(void (*)(void))LeanCounter_count, METH_FASTCALL, NULL},
+    {"sync", (PyCFunction)LeanCounter_sync, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
@@ -466,7 +786,10 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__lean_count(void)
 {
     one = PyLong_FromLong(1);
-    if (one == NULL || PyType_Ready(&LeanCounterType) < 0) {
+    PyObject *two = PyLong_FromLong(2);
+    every_other = one && two ? PySlice_New(one, Py_None, two) : NULL; /* [1::2] */
+    Py_XDECREF(two);
+    if (every_other == NULL || PyType_Ready(&LeanCounterType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);

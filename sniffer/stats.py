@@ -79,7 +79,12 @@ class LeanCounting(Protocol):
 
     def count(self, items: list[Record | LeanRecord], index: int, last_ns: int) -> tuple[int, int]:
         """Count ``items[index:]`` while they are LeanRecords this counter can take whole;
-        (index of the first item not counted, latest time seen, ``last_ns`` included)."""
+        (index of the first item not counted, latest time seen, ``last_ns`` included).
+        Stopping before the end, it leaves the tables synced for Python to count that item."""
+        ...
+
+    def sync(self) -> None:
+        """Write what was counted but not yet written into the ``Stats``' tables."""
         ...
 
 
@@ -107,13 +112,15 @@ class Stats:
     records: int = 0
     first_ns: int | None = None
     last_ns: int = 0
-    links: dict[int, LinkStats] = field(default_factory=dict)
-    types: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    problems: Counter[tuple[str, str]] = field(default_factory=Counter)
     naks: Counter[tuple[str, str]] = field(default_factory=Counter)
-    unanswered: Counter[tuple[str, str]] = field(default_factory=Counter)
-    latencies: dict[tuple[str, str], LatencySample] = field(default_factory=dict)
     transfers: list[Transfer] = field(default_factory=list)
+    _links: dict[int, LinkStats] = field(default_factory=dict)
+    _types: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    _problems: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _unanswered: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _latencies: dict[tuple[str, str], LatencySample] = field(default_factory=dict)
+    """The tables a ``LeanCounter`` may hold counts for: read through the properties of the
+    same names, which sync it first."""
     _waiting: dict[int, str] = field(default_factory=dict)
     _sides: dict[LinkSide, tuple[LinkStats, bool]] = field(default_factory=dict)
     """Per side: its link's counts and whether it carries bytes to the device."""
@@ -122,6 +129,41 @@ class Stats:
     """Per problem code seen: whether it is an ``unanswered`` one."""
     _counter: LeanCounting | None = None
     """Counts the LeanRecords of ``take_all`` (made at its first call)."""
+
+    @property
+    def links(self) -> dict[int, LinkStats]:
+        """Counts per link id."""
+        self.sync()
+        return self._links
+
+    @property
+    def types(self) -> Counter[tuple[str, str, str]]:
+        """Messages per (protocol, type, kind)."""
+        self.sync()
+        return self._types
+
+    @property
+    def problems(self) -> Counter[tuple[str, str]]:
+        """Problems per (code, severity)."""
+        self.sync()
+        return self._problems
+
+    @property
+    def unanswered(self) -> Counter[tuple[str, str]]:
+        """Unanswered requests per (protocol, type)."""
+        self.sync()
+        return self._unanswered
+
+    @property
+    def latencies(self) -> dict[tuple[str, str], LatencySample]:
+        """Latencies per (protocol, request type)."""
+        self.sync()
+        return self._latencies
+
+    def sync(self) -> None:
+        """Write what the ``LeanCounter`` counted but has not written yet into the tables."""
+        if self._counter is not None:
+            self._counter.sync()
 
     def add(self, record: Record) -> None:
         """Account for one settled record."""
@@ -174,12 +216,12 @@ class Stats:
             stats.from_device += 1
             stats.bytes_from_device += row.length
         key = row.key
-        self.types[key] += 1
+        self._types[key] += 1
         problems = row.problems
         if problems:
             unanswered_codes = self._unanswered_codes
             for problem in problems:
-                self.problems[problem] += 1
+                self._problems[problem] += 1
                 code, severity = problem
                 if severity is _ERROR:
                     stats.errors += 1
@@ -189,7 +231,7 @@ class Stats:
                 if unanswered is None:
                     unanswered = unanswered_codes[code] = code.endswith(".unanswered")
                 if unanswered:
-                    self.unanswered[(key[0], key[1])] += 1
+                    self._unanswered[(key[0], key[1])] += 1
         waiting = self._waiting
         if row.response_in is not None:
             waiting[row.response_in] = key[1]
@@ -200,19 +242,19 @@ class Stats:
         if request_type is None:
             return last_ns
         latency_key = (key[0], request_type)
-        sample = self.latencies.get(latency_key)
+        sample = self._latencies.get(latency_key)
         if sample is None:
-            sample = self.latencies[latency_key] = LatencySample()
+            sample = self._latencies[latency_key] = LatencySample()
         sample.add(latency_ns)
         stats.latencies.add(latency_ns)
         return last_ns
 
     def _side_counts(self, side: LinkSide, time_ns: int) -> tuple[LinkStats, bool]:
         link = side.link
-        stats = self.links.get(link.id)
+        stats = self._links.get(link.id)
         if stats is None:
             stats = LinkStats(link.name, side.protocol, time_ns, time_ns)
-            self.links[link.id] = stats
+            self._links[link.id] = stats
         counts = self._sides[side] = (stats, side.direction is Direction.TO_DEVICE)
         return counts
 
@@ -266,6 +308,9 @@ class LeanCounterPython:
             index += 1
         return index, last_ns
 
+    def sync(self) -> None:
+        """Nothing to write: every row was counted on the tables themselves."""
+
 
 _kernel: ModuleType | None
 try:
@@ -285,12 +330,12 @@ def new_lean_counter(stats: Stats) -> LeanCounting:
         return LeanCounterPython(stats._count_row)
     counter: LeanCounting = _kernel.LeanCounter(
         stats._sides,
-        stats.types,
-        stats.problems,
-        stats.unanswered,
+        stats._types,
+        stats._problems,
+        stats._unanswered,
         stats._unanswered_codes,
         stats._waiting,
-        stats.latencies,
+        stats._latencies,
         LeanRecord,
         LinkStats,
         LatencySample,
