@@ -9,12 +9,12 @@
  * new (a side, a latency sample or a problem code not seen yet): Stats counts that one in
  * Python and calls count again.
  *
- * What every row changes (its link's counts, its type's count, the latency samples) is kept
- * here in C integers and written into the Stats' objects by sync(): when count stops before
- * the end of items (so that Python counts on up-to-date tables), when a table here is full,
- * and whenever Stats is read. Each table is keyed by object identity (a row's side, its key
- * tuple, (protocol, request type) of its latency), so a row costs a few pointer compares;
- * objects equal but not identical get entries of their own, which sync adds up.
+ * What the rows change (their links' counts, the type, problem and unanswered counts, the
+ * latency samples, the requests waiting for their reply) is kept here in C integers and
+ * written into the Stats' objects by sync(): before Python counts a row, when a table here is
+ * full, and whenever Stats is read. The tables are keyed by object identity (a row's side, its
+ * key tuple, (code, severity), ...), so a row costs a few pointer compares; objects equal but
+ * not identical get entries of their own, which sync adds up.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -37,7 +37,7 @@ static const char *sample_names[N_SAMPLE] = {"values", "count", "low", "high", "
 #define TABLE_LIMIT 1024 /* entries before a sync empties the tables: bounds the memory */
 #define TABLE_SLOTS 2048 /* a power of two, at least twice TABLE_LIMIT */
 #define ROW_PROBLEMS 4   /* a row with more problems is counted by Python */
-#define ROW_ENTRIES 4    /* the most entries one row adds to one table */
+#define ROW_ADDED (6 + 2 * ROW_PROBLEMS) /* the most entries one row adds to the tables */
 
 typedef struct {
     PyObject *a, *b; /* strong references (b may be NULL) */
@@ -72,24 +72,20 @@ static inline int table_find(const Table *table, PyObject *a, PyObject *b)
     }
 }
 
-/* a new entry for (a, b), not in the table yet; the caller left room (table_full) */
-static int table_add(Table *table, PyObject *a, PyObject *b, long long value)
+/* a new entry for (a, b), not in the table yet; the caller left room (tables_full) */
+static int table_add(Table *table, int *added, PyObject *a, PyObject *b, long long value)
 {
     size_t slot = slot_of(a, b);
     while (table->slots[slot] != 0) {
         slot = (slot + 1) & (TABLE_SLOTS - 1);
     }
     int index = table->used++;
+    *added += 1;
     Py_INCREF(a);
     Py_XINCREF(b);
     table->entries[index] = (Entry){a, b, value, slot};
     table->slots[slot] = index + 1;
     return index;
-}
-
-static inline int table_full(const Table *table)
-{
-    return table->used > TABLE_LIMIT - ROW_ENTRIES;
 }
 
 static void table_clear(Table *table)
@@ -104,6 +100,96 @@ static void table_clear(Table *table)
         Py_DECREF(table->entries[i].a);
         Py_XDECREF(table->entries[i].b);
     }
+}
+
+/* -- the requests waiting for their reply: response number -> request type -------------- */
+
+typedef struct {
+    long long number;
+    PyObject *type; /* strong */
+    size_t slot;
+} Waiting;
+
+typedef struct {
+    int32_t slots[TABLE_SLOTS]; /* 0 free, -1 freed (a probe goes on), else entry index + 1 */
+    Waiting entries[TABLE_LIMIT];
+    int used, freed;
+} WaitTable;
+
+static inline size_t number_slot(long long number)
+{
+    return (size_t)(((uint64_t)number * 0x9E3779B97F4A7C15ull) >> 40) & (TABLE_SLOTS - 1);
+}
+
+static int wait_find(const WaitTable *table, long long number)
+{
+    for (size_t slot = number_slot(number);; slot = (slot + 1) & (TABLE_SLOTS - 1)) {
+        int32_t at = table->slots[slot];
+        if (at == 0) {
+            return -1;
+        }
+        if (at > 0 && table->entries[at - 1].number == number) {
+            return at - 1;
+        }
+    }
+}
+
+static void wait_place(WaitTable *table, int index)
+{
+    size_t slot = number_slot(table->entries[index].number);
+    while (table->slots[slot] > 0) {
+        slot = (slot + 1) & (TABLE_SLOTS - 1);
+    }
+    table->freed -= table->slots[slot] < 0;
+    table->slots[slot] = index + 1;
+    table->entries[index].slot = slot;
+}
+
+/* number's request type becomes type; the caller left room (tables_full) */
+static void wait_set(WaitTable *table, long long number, PyObject *type)
+{
+    Py_INCREF(type);
+    int index = wait_find(table, number);
+    if (index >= 0) {
+        Py_SETREF(table->entries[index].type, type);
+        return;
+    }
+    if (table->used + table->freed >= TABLE_LIMIT) { /* too many freed slots: probes grow */
+        memset(table->slots, 0, sizeof table->slots);
+        table->freed = 0;
+        for (int i = 0; i < table->used; i++) {
+            wait_place(table, i);
+        }
+    }
+    index = table->used++;
+    table->entries[index] = (Waiting){number, type, 0};
+    wait_place(table, index);
+}
+
+/* the request type of entry index, removed (the reference is the caller's) */
+static PyObject *wait_take(WaitTable *table, int index)
+{
+    PyObject *type = table->entries[index].type;
+    table->slots[table->entries[index].slot] = -1;
+    table->freed += 1;
+    int last = --table->used;
+    if (index != last) {
+        table->entries[index] = table->entries[last];
+        table->slots[table->entries[index].slot] = index + 1;
+    }
+    return type;
+}
+
+static void wait_clear(WaitTable *table)
+{
+    if (table->used == 0 && table->freed == 0) {
+        return;
+    }
+    while (table->used > 0) {
+        Py_DECREF(wait_take(table, table->used - 1));
+    }
+    memset(table->slots, 0, sizeof table->slots);
+    table->freed = 0;
 }
 
 /* side -> link index * 2 + to_device; LinkStats -> 0 (its counts: link_counts at the same
@@ -133,6 +219,8 @@ typedef struct {
     Py_ssize_t latency_samples;
     Py_ssize_t row[N_ROW], link[N_LINK], sample[N_SAMPLE];
     Table *tables[N_TABLE];
+    int added; /* entries added to tables since the last sync: no table has more */
+    WaitTable *waits; /* the requests waiting since the last sync (the rest: waiting) */
     LinkCounts *link_counts;
     SampleCounts *sample_counts;
 } LeanCounter;
@@ -229,11 +317,12 @@ static int bump_pairs(PyObject *counter, Table *table)
 }
 
 /* the entry of (a, b) in table, made (value 0) if new; the caller left room (tables_full) */
-static inline Entry *table_entry(Table *table, PyObject *a, PyObject *b)
+static inline Entry *table_entry(LeanCounter *self, int which, PyObject *a, PyObject *b)
 {
+    Table *table = self->tables[which];
     int index = table_find(table, a, b);
     if (index < 0) {
-        index = table_add(table, a, b, 0);
+        index = table_add(table, &self->added, a, b, 0);
     }
     return &table->entries[index];
 }
@@ -252,6 +341,10 @@ static void forget_counts(LeanCounter *self)
             table_clear(self->tables[i]);
         }
     }
+    if (self->waits != NULL) {
+        wait_clear(self->waits);
+    }
+    self->added = 0;
 }
 
 /* -- sync: everything counted here into the Stats' objects, then the tables emptied -------- */
@@ -280,6 +373,12 @@ static int counter_sync(LeanCounter *self)
     }
     failed = failed || bump_pairs(self->problems, self->tables[T_PROBLEM]) < 0;
     failed = failed || bump_pairs(self->unanswered, self->tables[T_UNANSWERED]) < 0;
+    for (int i = 0; i < self->waits->used && !failed; i++) {
+        PyObject *number = PyLong_FromLongLong(self->waits->entries[i].number);
+        failed = number == NULL ||
+                 PyDict_SetItem(self->waiting, number, self->waits->entries[i].type) < 0;
+        Py_XDECREF(number);
+    }
     for (int i = 0; i < self->tables[T_SAMPLE]->used; i++) {
         PyObject *sample = self->tables[T_SAMPLE]->entries[i].a;
         SampleCounts *counts = &self->sample_counts[i];
@@ -294,11 +393,7 @@ static int counter_sync(LeanCounter *self)
 
 static inline int tables_full(LeanCounter *self)
 {
-    int full = 0;
-    for (int i = 0; i < N_TABLE; i++) {
-        full |= table_full(self->tables[i]);
-    }
-    return full;
+    return self->added > TABLE_LIMIT - ROW_ADDED || self->waits->used > TABLE_LIMIT - 1;
 }
 
 /* -- lookups that may stop a row (nothing counted yet) -------------------------------------- */
@@ -323,11 +418,11 @@ static int link_of(LeanCounter *self, PyObject *side, int *to_device)
     PyObject *stats = PyTuple_GET_ITEM(counts, 0);
     int link = table_find(self->tables[T_LINK], stats, NULL);
     if (link < 0) {
-        link = table_add(self->tables[T_LINK], stats, NULL, 0);
+        link = table_add(self->tables[T_LINK], &self->added, stats, NULL, 0);
         self->link_counts[link] = (LinkCounts){0, 0, 0, 0, 0, 0, NULL, -1};
     }
     *to_device = PyTuple_GET_ITEM(counts, 1) == Py_True;
-    table_add(self->tables[T_SIDE], side, NULL, (long long)link * 2 + *to_device);
+    table_add(self->tables[T_SIDE], &self->added, side, NULL, (long long)link * 2 + *to_device);
     return link;
 }
 
@@ -363,7 +458,7 @@ static int sample_of(LeanCounter *self, PyObject *sample)
         counts.count < 0 || counts.stride <= 0) {
         return -1; /* Python says what is wrong with it */
     }
-    index = table_add(self->tables[T_SAMPLE], sample, NULL, 0);
+    index = table_add(self->tables[T_SAMPLE], &self->added, sample, NULL, 0);
     Py_INCREF(values);
     self->sample_counts[index] = counts;
     return index;
@@ -487,22 +582,28 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
                 break;
             }
         }
-        if (response_in != Py_None && latency != Py_None) {
-            int same = PyObject_RichCompareBool(response_in, number, Py_EQ);
-            if (same) {
-                if (same < 0) {
-                    goto error;
-                }
-                break; /* answers itself: the order of the waiting table's steps matters */
-            }
+        long long answer = 0, own = 0;
+        if (response_in != Py_None && read_int(response_in, &answer) < 0) {
+            break;
         }
         PyObject *request_type = NULL;
         long long latency_value = 0;
-        int type_sample = -1, link_sample = -1;
+        int waited = -1, type_sample = -1, link_sample = -1;
         if (latency != Py_None) {
-            request_type = PyDict_GetItemWithError(self->waiting, number);
-            if (request_type == NULL && PyErr_Occurred()) {
-                goto error;
+            if (read_int(number, &own) < 0) {
+                break;
+            }
+            if (response_in != Py_None && answer == own) {
+                break; /* answers itself: the order of the waiting table's steps matters */
+            }
+            waited = wait_find(self->waits, own);
+            if (waited >= 0) {
+                request_type = self->waits->entries[waited].type;
+            } else if (PyDict_GET_SIZE(self->waiting)) {
+                request_type = PyDict_GetItemWithError(self->waiting, number);
+                if (request_type == NULL && PyErr_Occurred()) {
+                    goto error;
+                }
             }
         }
         if (request_type != NULL) {
@@ -527,7 +628,7 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
                 if (type_sample < 0) {
                     break; /* a latency sample not made yet */
                 }
-                table_add(self->tables[T_ROUTE], protocol, request_type, type_sample);
+                table_add(self->tables[T_ROUTE], &self->added, protocol, request_type, type_sample);
             }
             link_sample = self->link_counts[link].sample;
             if (link_sample < 0) {
@@ -557,11 +658,11 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
             counts->from_device += 1;
             counts->bytes_from_device += size;
         }
-        table_entry(self->tables[T_TYPE], key, NULL)->value += 1;
+        table_entry(self, T_TYPE, key, NULL)->value += 1;
         for (Py_ssize_t i = 0; i < n_problems; i++) {
             PyObject *problem = PyList_GET_ITEM(problems, i);
             PyObject *code = PyTuple_GET_ITEM(problem, 0), *severity = PyTuple_GET_ITEM(problem, 1);
-            table_entry(self->tables[T_PROBLEM], code, severity)->value += 1;
+            table_entry(self, T_PROBLEM, code, severity)->value += 1;
             if (severity == self->error) {
                 counts->errors += 1;
             } else if (severity == self->warning) {
@@ -569,16 +670,28 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
             }
             if (unanswered[i]) {
                 PyObject *protocol = PyTuple_GET_ITEM(key, 0), *type = PyTuple_GET_ITEM(key, 1);
-                table_entry(self->tables[T_UNANSWERED], protocol, type)->value += 1;
+                table_entry(self, T_UNANSWERED, protocol, type)->value += 1;
+            }
+        }
+        if (request_type != NULL) {
+            if (waited >= 0) {
+                Py_DECREF(wait_take(self->waits, waited));
+            } else {
+                failed |= PyDict_DelItem(self->waiting, number) < 0;
             }
         }
         if (!failed && response_in != Py_None) {
-            failed |= PyDict_SetItem(self->waiting, response_in, PyTuple_GET_ITEM(key, 1)) < 0;
+            /* Python's entry for it, if any, is older than this one */
+            PyObject *older = PyDict_GET_SIZE(self->waiting)
+                                  ? PyDict_GetItemWithError(self->waiting, response_in)
+                                  : NULL;
+            failed |= older == NULL ? PyErr_Occurred() != NULL
+                                    : PyDict_DelItem(self->waiting, response_in) < 0;
+            wait_set(self->waits, answer, PyTuple_GET_ITEM(key, 1));
         }
         if (!failed && request_type != NULL) {
-            failed |= PyDict_DelItem(self->waiting, number) < 0;
-            failed |= !failed && sample_add(self, &self->sample_counts[type_sample], latency,
-                                            latency_value) < 0;
+            failed |= sample_add(self, &self->sample_counts[type_sample], latency,
+                                 latency_value) < 0;
             failed |= !failed && sample_add(self, &self->sample_counts[link_sample], latency,
                                             latency_value) < 0;
         }
@@ -587,9 +700,6 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
             goto error;
         }
         index += 1;
-    }
-    if (index < PyList_GET_SIZE(items) && counter_sync(self) < 0) {
-        goto error; /* Python counts the next one on up-to-date tables */
     }
     PyObject *at = PyLong_FromSsize_t(index);
     if (at == NULL) {
@@ -668,9 +778,11 @@ static int LeanCounter_init(LeanCounter *self, PyObject *args, PyObject *kwds)
     for (int i = 0; i < N_TABLE; i++) {
         tables[i] = PyMem_Calloc(1, sizeof(Table));
     }
+    self->waits = PyMem_Calloc(1, sizeof(WaitTable));
     self->link_counts = PyMem_Calloc(TABLE_LIMIT, sizeof(LinkCounts));
     self->sample_counts = PyMem_Calloc(TABLE_LIMIT, sizeof(SampleCounts));
-    int missing = self->link_counts == NULL || self->sample_counts == NULL;
+    int missing =
+        self->waits == NULL || self->link_counts == NULL || self->sample_counts == NULL;
     for (int i = 0; i < N_TABLE; i++) {
         missing |= tables[i] == NULL;
     }
@@ -725,6 +837,9 @@ static int LeanCounter_traverse(LeanCounter *self, visitproc visit, void *arg)
     for (int i = 0; self->tables[T_SAMPLE] != NULL && i < self->tables[T_SAMPLE]->used; i++) {
         Py_VISIT(self->sample_counts[i].values);
     }
+    for (int i = 0; self->waits != NULL && i < self->waits->used; i++) {
+        Py_VISIT(self->waits->entries[i].type);
+    }
     return 0;
 }
 
@@ -754,6 +869,7 @@ static void LeanCounter_dealloc(LeanCounter *self)
     for (int i = 0; i < N_TABLE; i++) {
         PyMem_Free(tables[i]);
     }
+    PyMem_Free(self->waits);
     PyMem_Free(self->link_counts);
     PyMem_Free(self->sample_counts);
     Py_TYPE(self)->tp_free((PyObject *)self);

@@ -79,12 +79,11 @@ class LeanCounting(Protocol):
 
     def count(self, items: list[Record | LeanRecord], index: int, last_ns: int) -> tuple[int, int]:
         """Count ``items[index:]`` while they are LeanRecords this counter can take whole;
-        (index of the first item not counted, latest time seen, ``last_ns`` included).
-        Stopping before the end, it leaves the tables synced for Python to count that item."""
+        (index of the first item not counted, latest time seen, ``last_ns`` included)."""
         ...
 
     def sync(self) -> None:
-        """Write what was counted but not yet written into the ``Stats``' tables."""
+        """Write what ``count`` counted but has not written yet into the ``Stats``' tables."""
         ...
 
 
@@ -173,9 +172,10 @@ class Stats:
         """Account for settled items in number order: the bulk-mode sink and the hot path.
 
         The ``LeanCounter`` (C when built) counts the LeanRecords, stopping at any item that
-        needs more (a Record, a new side, latency sample or problem code): that one is
-        counted here, a Record first seen as the ``LeanRecord`` it would be (its NAK reason
-        counted on the way), so one rule counts both.
+        needs more: a Record is first seen as the ``LeanRecord`` it would be (its NAK reason
+        counted on the way), so one rule counts both, and offered to the counter again; a
+        row that needs something new (a side, latency sample or problem code) is counted
+        here, on the tables synced first.
         """
         if not items:
             return
@@ -197,7 +197,10 @@ class Stats:
                 break
             item = rows[index]
             row = item if type(item) is LeanRecord else self._as_lean(cast(Record, item))
-            last_ns = count_row(row, last_ns)
+            taken, last_ns = count([row], 0, last_ns)
+            if not taken:
+                counter.sync()
+                last_ns = count_row(row, last_ns)
             index += 1
         self.last_ns = last_ns
 
