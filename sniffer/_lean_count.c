@@ -504,10 +504,11 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
     }
     PyObject *items = args[0];
     Py_ssize_t index = PyLong_AsSsize_t(args[1]);
-    long long last_ns = PyLong_AsLongLong(args[2]);
-    if (PyErr_Occurred()) {
+    if (index == -1 && PyErr_Occurred()) {
         return NULL;
     }
+    long long last_ns = 0;
+    int readable = read_int(args[2], &last_ns) == 0; /* else Python counts them all */
     PyObject *last_obj = args[2];
     Py_INCREF(last_obj);
     if (index < 0) {
@@ -516,7 +517,7 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
     Py_ssize_t *row_at = self->row;
     PyObject *last_side = NULL;
     int link = -1, to_device = 0;
-    while (index < PyList_GET_SIZE(items)) {
+    while (readable && index < PyList_GET_SIZE(items)) {
         PyObject *row = PyList_GET_ITEM(items, index);
         if (Py_TYPE(row) != self->lean_type) {
             break;

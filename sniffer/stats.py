@@ -182,27 +182,26 @@ class Stats:
         if self.first_ns is None:
             self.first_ns = items[0].time_ns
         self.records += len(items)
-        counter = self._counter
-        if counter is None:
-            counter = self._counter = new_lean_counter(self)
+        counter = self._counter or self._new_counter()
         rows = items if type(items) is list else list(items)
-        count = counter.count
-        count_row = self._count_row
-        last_ns = self.last_ns
-        index = 0
-        total = len(rows)
-        while True:
-            index, last_ns = count(rows, index, last_ns)
-            if index >= total:
-                break
-            item = rows[index]
-            row = item if type(item) is LeanRecord else self._as_lean(cast(Record, item))
-            taken, last_ns = count([row], 0, last_ns)
-            if not taken:
-                counter.sync()
-                last_ns = count_row(row, last_ns)
-            index += 1
+        index, last_ns = counter.count(rows, 0, self.last_ns)
+        while index < len(rows):
+            last_ns = self._count_one(counter, rows[index], last_ns)
+            index, last_ns = counter.count(rows, index + 1, last_ns)
         self.last_ns = last_ns
+
+    def _new_counter(self) -> LeanCounting:
+        counter = self._counter = new_lean_counter(self)
+        return counter
+
+    def _count_one(self, counter: LeanCounting, item: Record | LeanRecord, last_ns: int) -> int:
+        """Count an item the counter stopped at; the latest time seen, ``last_ns`` included."""
+        row = item if type(item) is LeanRecord else self._as_lean(cast(Record, item))
+        taken, last_ns = counter.count([row], 0, last_ns)
+        if not taken:
+            counter.sync()
+            last_ns = self._count_row(row, last_ns)
+        return last_ns
 
     def _count_row(self, row: LeanRecord, last_ns: int) -> int:
         """Count one settled row; the latest time seen, ``last_ns`` included."""

@@ -42,20 +42,30 @@ row = st.tuples(
     st.integers(0, len(SIDES) - 1),
     st.integers(0, 2),  # time step
     st.integers(0, len(KEYS) - 1),
-    st.lists(st.integers(0, len(PROBLEMS) - 1), max_size=2),
+    st.lists(st.integers(0, len(PROBLEMS) - 1), max_size=6),
     st.sampled_from([None, 1, 2, 3]),  # response_in: this many rows later
     st.sampled_from([None, 0, 5, 10**6, -3]),  # latency
 )
 
 
-def _rows(spec: list[tuple[Any, ...]]) -> list[LeanRecord]:
+def _fresh(text: str) -> str:
+    """An equal string that is another object."""
+    return "".join(list(text))
+
+
+def _rows(spec: list[tuple[Any, ...]], fresh: bool = False) -> list[LeanRecord]:
+    """Rows as ``spec`` says; with ``fresh``, every key and problem its own (equal) objects."""
     rows = []
     time_ns = 10**18
     for number, (side, step, key, problems, later, latency) in enumerate(spec, 1):
         time_ns += step
-        row = LeanRecord(number, SIDES[side], time_ns, 19 + key, KEYS[key])
+        protocol, type_, kind = KEYS[key]
+        row_key = (_fresh(protocol), _fresh(type_), kind) if fresh else KEYS[key]
+        row = LeanRecord(number, SIDES[side], time_ns, 19 + key, row_key)
         if problems:
-            row.problems = [PROBLEMS[p] for p in problems]
+            row.problems = [
+                (_fresh(PROBLEMS[p][0]), PROBLEMS[p][1]) if fresh else PROBLEMS[p] for p in problems
+            ]
         row.response_in = None if later is None else number + later
         row.latency_ns = latency
         rows.append(row)
@@ -70,26 +80,74 @@ def _state(stats: Stats) -> object:
     }  # fmt: skip
     return (
         stats.records, stats.first_ns, stats.last_ns, links, dict(stats.types),
-        dict(stats.problems), dict(stats.unanswered), stats.latencies, list(render(stats, "x")),
+        dict(stats.problems), dict(stats.unanswered), stats.latencies, dict(stats._waiting),
+        list(render(stats, "x")),
     )  # fmt: skip
+
+
+def _states(rows: list[LeanRecord], batch: int, read_every: int, use_c: bool) -> list[object]:
+    """The Stats state after every ``read_every``-th batch and at the end (reads sync)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stats_module, "use_c", use_c)
+        stats = Stats()
+        states = []
+        for at, start in enumerate(range(0, len(rows), batch), 1):
+            stats.take_all(rows[start : start + batch])
+            if at % read_every == 0:
+                states.append(_state(stats))
+        states.append(_state(stats))
+        return states
 
 
 @needs_c
 @settings(max_examples=200, deadline=None)
-@given(st.lists(row, max_size=60), st.integers(1, 7), st.integers(1, 4))
+@given(
+    st.lists(row, max_size=60),
+    st.integers(1, 7),
+    st.integers(1, 4),
+    st.booleans(),
+    st.integers(1, 5),
+)
 def test_the_c_counter_equals_its_twin(
-    spec: list[tuple[Any, ...]], batch: int, samples: int
+    spec: list[tuple[Any, ...]], batch: int, samples: int, fresh: bool, read_every: int
 ) -> None:
+    """Same tables, samples, waiting requests and report, read at any point in between."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stats_module, "LATENCY_SAMPLES", samples)
+        c_states = _states(_rows(spec, fresh), batch, read_every, use_c=True)
+        python_states = _states(_rows(spec, fresh), batch, read_every, use_c=False)
+    assert c_states == python_states
+
+
+@needs_c
+@pytest.mark.parametrize(
+    ("read_every", "fresh", "wait"), [(3, True, 3301), (100, True, 3301), (100, False, 3301),
+                                      (100, False, 1801)]
+)  # fmt: skip
+def test_full_tables_are_synced_on_the_way(read_every: int, fresh: bool, wait: int) -> None:
+    """More keys and problems (fresh objects) or waiting requests (a third of ``wait``, each
+    answered) than the C tables hold (1,024), or many answered in a table half full."""
+    spec = []
+    for n in range(6000):
+        later = wait if n % 3 == 0 else None
+        latency = 7 + n if n % 3 == 1 else None
+        spec.append((n % len(SIDES), 1, n % len(KEYS), [n % len(PROBLEMS)], later, latency))
+    states = [_states(_rows(spec, fresh), 500, read_every, c) for c in (True, False)]
+    assert states[0] == states[1]
+    links = states[0][-1][3]  # type: ignore[index]
+    assert sum(counts[1] + counts[2] for counts in links.values()) == 6000
+
+
+@needs_c
+def test_numbers_beyond_64_bits_are_counted_by_python() -> None:
+    spec = [(n % 2, 1, n % 3, [], 1 if n % 2 == 0 else None, 5) for n in range(12)]
     states = []
     for use_c in (True, False):
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(stats_module, "use_c", use_c)
-            patch.setattr(stats_module, "LATENCY_SAMPLES", samples)
-            stats = Stats()
-            rows = _rows(spec)
-            for start in range(0, len(rows), batch):
-                stats.take_all(rows[start : start + batch])
-            states.append(_state(stats))
+        rows = _rows(spec)
+        rows[3].time_ns = 2**70
+        rows[5].length = 2**65
+        rows[7].latency_ns = -(2**64)
+        states.append(_states(rows, 4, 1, use_c))
     assert states[0] == states[1]
 
 
