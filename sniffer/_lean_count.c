@@ -6,8 +6,8 @@
  * works for a Stats' own tables. count(items, index, last_ns) -> (index, last_ns) counts the
  * LeanRecords from items[index] on exactly as Stats._count_row would, and stops, before
  * changing anything for it, at the first item that is not a LeanRecord or needs something
- * new (a side, a latency sample or a problem code not seen yet): Stats counts that one in
- * Python and calls count again.
+ * new (a side, a latency sample or a problem code not seen yet, a number beyond 64 bits):
+ * Stats offers a Record again as its LeanRecord, or syncs and counts the row in Python.
  *
  * What the rows change (their links' counts, the type, problem and unanswered counts, the
  * latency samples, the requests waiting for their reply) is kept here in C integers and
@@ -220,6 +220,7 @@ typedef struct {
     Py_ssize_t row[N_ROW], link[N_LINK], sample[N_SAMPLE];
     Table *tables[N_TABLE];
     int added; /* entries added to tables since the last sync: no table has more */
+    int syncing;
     WaitTable *waits; /* the requests waiting since the last sync (the rest: waiting) */
     LinkCounts *link_counts;
     SampleCounts *sample_counts;
@@ -351,6 +352,10 @@ static void forget_counts(LeanCounter *self)
 
 static int counter_sync(LeanCounter *self)
 {
+    if (self->syncing) {
+        return 0; /* a key's __hash__ read the Stats: the outer sync writes everything */
+    }
+    self->syncing = 1;
     int failed = 0;
     Py_ssize_t *link_at = self->link, *sample_at = self->sample;
     for (int i = 0; i < self->tables[T_LINK]->used; i++) {
@@ -388,6 +393,7 @@ static int counter_sync(LeanCounter *self)
         failed = failed || put_int_slot(sample, sample_at[S_STRIDE], counts->stride) < 0;
     }
     forget_counts(self);
+    self->syncing = 0;
     return failed ? -1 : 0;
 }
 
