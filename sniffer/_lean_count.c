@@ -504,8 +504,8 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
         PyErr_SetString(PyExc_RuntimeError, "LeanCounter was not initialised");
         return NULL;
     }
-    if (nargs != 3 || !PyList_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "count(items: list, index, last_ns)");
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "count(items, index, last_ns)");
         return NULL;
     }
     PyObject *items = args[0];
@@ -513,8 +513,9 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
     if (index == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    long long last_ns = 0;
-    int readable = read_int(args[2], &last_ns) == 0; /* else Python counts them all */
+    long long last_ns = 0; /* unreadable, or items not a list or tuple: Python counts them */
+    int readable = PyList_Check(items) || PyTuple_Check(items);
+    readable = readable && read_int(args[2], &last_ns) == 0;
     PyObject *last_obj = args[2];
     Py_INCREF(last_obj);
     if (index < 0) {
@@ -523,8 +524,8 @@ static PyObject *LeanCounter_count(LeanCounter *self, PyObject *const *args, Py_
     Py_ssize_t *row_at = self->row;
     PyObject *last_side = NULL;
     int link = -1, to_device = 0;
-    while (readable && index < PyList_GET_SIZE(items)) {
-        PyObject *row = PyList_GET_ITEM(items, index);
+    while (readable && index < PySequence_Fast_GET_SIZE(items)) {
+        PyObject *row = PySequence_Fast_GET_ITEM(items, index);
         if (Py_TYPE(row) != self->lean_type) {
             break;
         }

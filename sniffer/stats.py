@@ -77,7 +77,9 @@ class LeanCounting(Protocol):
     """What counts LeanRecords for ``Stats.take_all``: ``LeanCounterPython`` or the C
     ``sniffer._lean_count.LeanCounter`` (same API and results)."""
 
-    def count(self, items: list[Record | LeanRecord], index: int, last_ns: int) -> tuple[int, int]:
+    def count(
+        self, items: Sequence[Record | LeanRecord], index: int, last_ns: int
+    ) -> tuple[int, int]:
         """Count ``items[index:]`` while they are LeanRecords this counter can take whole;
         (index of the first item not counted, latest time seen, ``last_ns`` included)."""
         ...
@@ -177,17 +179,15 @@ class Stats:
         row that needs something new (a side, latency sample or problem code) is counted
         here, on the tables synced first.
         """
-        if not items:
-            return
-        if self.first_ns is None:
+        total = len(items)
+        if self.first_ns is None and total:
             self.first_ns = items[0].time_ns
-        self.records += len(items)
+        self.records += total
         counter = self._counter or self._new_counter()
-        rows = items if type(items) is list else list(items)
-        index, last_ns = counter.count(rows, 0, self.last_ns)
-        while index < len(rows):
-            last_ns = self._count_one(counter, rows[index], last_ns)
-            index, last_ns = counter.count(rows, index + 1, last_ns)
+        index, last_ns = counter.count(items, 0, self.last_ns)
+        while index < total:
+            last_ns = self._count_one(counter, items[index], last_ns)
+            index, last_ns = counter.count(items, index + 1, last_ns)
         self.last_ns = last_ns
 
     def _new_counter(self) -> LeanCounting:
@@ -298,7 +298,9 @@ class LeanCounterPython:
     def __init__(self, count_row: Callable[[LeanRecord, int], int]) -> None:
         self._count_row = count_row
 
-    def count(self, items: list[Record | LeanRecord], index: int, last_ns: int) -> tuple[int, int]:
+    def count(
+        self, items: Sequence[Record | LeanRecord], index: int, last_ns: int
+    ) -> tuple[int, int]:
         """See ``LeanCounting.count``."""
         count_row = self._count_row
         total = len(items)

@@ -5,6 +5,8 @@ replies and latencies, in random batches, give the same ``Stats`` and the same r
 from __future__ import annotations
 
 import os
+from collections import UserList
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -136,6 +138,25 @@ def test_full_tables_are_synced_on_the_way(read_every: int, fresh: bool, wait: i
     assert states[0] == states[1]
     links = states[0][-1][3]  # type: ignore[index]
     assert sum(counts[1] + counts[2] for counts in links.values()) == 6000
+
+
+@needs_c
+@pytest.mark.parametrize("sequence", [list, tuple, UserList])
+def test_any_sequence_is_counted(
+    sequence: Callable[[list[LeanRecord]], Sequence[LeanRecord]],
+) -> None:
+    """The C counter takes lists and tuples itself, and leaves other sequences to Python."""
+    spec = [(n % 4, 1, n % 3, [n % 3] if n % 5 == 0 else [], 2, 9) for n in range(40)]
+    states = []
+    for use_c in (True, False):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(stats_module, "use_c", use_c)
+            stats = Stats()
+            rows = _rows(spec)
+            for start in range(0, len(rows), 6):
+                stats.take_all(sequence(rows[start : start + 6]))
+            states.append(_state(stats))
+    assert states[0] == states[1]
 
 
 @needs_c
