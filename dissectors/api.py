@@ -31,7 +31,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from dissectors.bulk import FrameRun, RunReader
+    from dissectors.bulk import FrameRun, RunReader, WholeReaderMaker
 
 _T = TypeVar("_T")
 
@@ -476,3 +476,5 @@ class Dissector:
     """The module docstring: what it is, transports, scope, spec."""
     read_run: RunReader | None = None
     """The bulk hook for ``FrameRun``s (optional; only with a ``RunFramer``)."""
+    whole_reader: WholeReaderMaker | None = None
+    """Its shortcut for a stream chunk of whole frames (optional; only with ``read_run``)."""

@@ -34,20 +34,6 @@ class RunFramer(Framer, Protocol):
     header_runs: bool
 
 
-@runtime_checkable
-class WholeChunkFramer(RunFramer, Protocol):
-    """A run framer that can say, cheaply, that one chunk is exactly a run of whole frames.
-
-    ``feed_whole(data, time_ns)`` is ``feed`` for a chunk that holds plainly well-formed
-    frames and nothing else, with nothing buffered before it (most chunks of a busy link):
-    it returns their ``FrameRun`` (covering all of ``data``), where ``feed`` would have
-    yielded just that run. Anything else returns None and changes nothing: the chunk then
-    goes to ``feed``. It saves the pipeline its per-item loop for most chunks.
-    """
-
-    def feed_whole(self, data: bytes, time_ns: int) -> FrameRun | None: ...
-
-
 class Piece(Protocol):
     """Bytes and the time they arrived: what a source's chunk carries."""
 
@@ -256,3 +242,20 @@ without (``objects`` wants the matchers' results, not rows) nothing. Any other f
 through ``full(frame, number)``, the pipeline's usual decode, ``Record`` and ``observe``, and
 its Record is appended to ``out``. A dissector with no lean form for a frame takes it through
 ``full`` when ``rows`` is asked for."""
+
+
+WholeReader = Callable[[bytes, int, int, list[Record | LeanRecord]], int]
+"""One stream side's shortcut for its most common chunk, made by the dissector's
+``whole_reader``: ``read(data, time_ns, number, out)`` takes a chunk that holds plainly
+well-formed frames and nothing else, with nothing buffered before it (most chunks of a busy
+link), and reads the frames as ``read_run`` would read the ``FrameRun`` its framer's
+``feed`` would have yielded: numbered from ``number + 1`` on, into ``out``; it returns the
+last number used. Any other chunk returns -1 and changes nothing: it then goes to ``feed``.
+It saves the pipeline the run and its per-item loop for most chunks."""
+
+WholeReaderMaker = Callable[
+    [Framer, Matcher | None, Callable[[Frame, int], Record], bool], WholeReader | None
+]
+"""A dissector's optional ``whole_reader(framer, matcher, full, rows)``: the ``WholeReader``
+of a stream side whose framer was switched to runs (``read_run`` and ``full`` as for
+``RunReader``), or None when it has none."""

@@ -42,6 +42,12 @@ class ArrivalTimes:
             del self._offsets[:index]
             del self._times[:index]
 
+    def reset(self, offset: int, time_ns: int) -> None:
+        """Nothing before ``offset`` is buffered: the bytes from there on arrive at
+        ``time_ns``."""
+        self._offsets = [offset]
+        self._times = [time_ns]
+
     def restart(self, offset: int) -> None:
         """After a gap: the stream resumes at ``offset``; keep only the latest time."""
         last = self._times[-1] if self._times else 0

@@ -18,13 +18,15 @@ from dissectors.api import (
     Frame,
     Framer,
     Junk,
+    Matcher,
+    Record,
 )
 from dissectors.bulk import (
     FrameRun,
     Piece,
     PieceFramer,
     RunFramer,
-    WholeChunkFramer,
+    WholeReader,
 )
 from sniffer.sources.base import LinkInfo, Side, Transport
 
@@ -33,8 +35,6 @@ MAX_HELD_BYTES = 1 << 20
 
 PieceFeed = Callable[[Sequence[Piece]], Iterator[Frame | Junk | FrameRun]]
 """A ``PieceFramer``'s ``feed_pieces``."""
-WholeFeed = Callable[[bytes, int], FrameRun | None]
-"""A ``WholeChunkFramer``'s ``feed_whole``."""
 
 
 def ask_for_runs(
@@ -53,16 +53,25 @@ def ask_for_runs(
     return None
 
 
-def whole_chunk_feed(framer: Framer, transport: Transport) -> WholeFeed | None:
-    """The ``feed_whole`` of a stream side's framer that was switched to runs and has one
-    (``dissectors.bulk.WholeChunkFramer``): the pipeline's shortcut for a chunk that is
-    exactly a run of whole frames."""
+def whole_chunk_reader(
+    framer: Framer,
+    dissector: Dissector,
+    transport: Transport,
+    matcher: Matcher | None,
+    full: Callable[[Frame, int], Record],
+    *,
+    rows: bool,
+) -> WholeReader | None:
+    """The ``dissectors.bulk.WholeReader`` of a stream side whose framer was switched to runs,
+    if its dissector has one: the pipeline's shortcut for a chunk that is exactly a run of
+    whole frames."""
     if (
         transport is Transport.STREAM
-        and isinstance(framer, WholeChunkFramer)
+        and dissector.whole_reader is not None
+        and isinstance(framer, RunFramer)
         and framer.header_runs
     ):
-        return framer.feed_whole
+        return dissector.whole_reader(framer, matcher, full, rows)
     return None
 
 

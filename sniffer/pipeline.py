@@ -33,8 +33,9 @@ from dissectors.api import (
 from dissectors.bulk import (
     FrameRun,
     LeanRecord,
+    WholeReader,
 )
-from sniffer.bulk import HeldChunks, PieceFeed, WholeFeed, ask_for_runs, whole_chunk_feed
+from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs, whole_chunk_reader
 from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_dissection
 from sniffer.selection import choose_protocol
 from sniffer.sources.base import (
@@ -77,8 +78,9 @@ class _LinkState:
     framers: dict[int, Framer] = field(default_factory=dict)
     piece_feeds: dict[int, PieceFeed] = field(default_factory=dict)
     """Sides whose consecutive chunks are held and framed together (bulk mode)."""
-    whole_feeds: dict[int, WholeFeed] = field(default_factory=dict)
-    """Sides whose framer says when a chunk is exactly a run of whole frames (bulk mode)."""
+    whole_readers: dict[int, WholeReader] = field(default_factory=dict)
+    """Sides whose dissector reads a chunk that is exactly a run of whole frames in one call
+    (bulk mode)."""
     full: Callable[[Frame, int], Record] | None = None
     """The usual decode, ``Record`` and ``observe`` of one frame (``_full_reader``)."""
     offsets: list[int] = field(default_factory=lambda: [0, 0])
@@ -152,7 +154,13 @@ class Pipeline:
         self._number = 0
         self._now_ns = 0
         self._last_expire_ns = 0
-        self._held: deque[Item] = deque()
+        self._held: deque[tuple[list[Item], int]] = deque()
+        """Items not settled yet, in number order: batches (never empty), each with a bound on
+        its items' times (the capture time when it was made)."""
+        self._held_from = 0
+        """Index in the first held batch of its first item not released yet."""
+        self._held_count = 0
+        """How many items are held."""
         self._watch: deque[tuple[Record, tuple[int, int | None, int | None]]] = deque()
         self._updates: list[Record] = []
         self._objects: list[ExtractedObject] = []
@@ -230,12 +238,14 @@ class Pipeline:
         stats.bytes += len(data)
         out: list[Item] = []
         side = chunk.side
-        feed_whole = state.whole_feeds.get(side)
-        run = feed_whole(data, time_ns) if feed_whole is not None else None
-        if run is None:
+        read_whole = state.whole_readers.get(side)
+        first = self._number
+        number = read_whole(data, time_ns, first, out) if read_whole is not None else -1
+        if number < 0:
             self._emit_items(state, side, framer.feed(data, time_ns), out)
         else:
-            self._read_whole_run(state, side, run, out)
+            self._number = number
+            self._counted(state, side, number - first, state.offsets[side] + len(data))
         self._expire()
         return self._release(out)
 
@@ -312,9 +322,14 @@ class Pipeline:
         if self._immediate:
             self._settle_watch(final=True)
             return cast(list[Record], out)  # LeanRecords exist only in bulk mode
-        self._held.extend(out)
-        released = list(self._held)
+        released: list[Item] = []
+        start = self._held_from
+        for items, _newest in self._held:
+            released += items[start:]
+            start = 0
+        released += out
         self._held.clear()
+        self._held_from = self._held_count = 0
         return self._deliver(released)
 
     def take_updates(self) -> list[Record]:
@@ -418,8 +433,17 @@ class Pipeline:
                 feed = ask_for_runs(framer, state.dissector, transport, rows=self._rows)
                 if feed is not None:
                     state.piece_feeds[side] = feed
-                elif (whole := whole_chunk_feed(framer, transport)) is not None:
-                    state.whole_feeds[side] = whole
+                else:
+                    whole = whole_chunk_reader(
+                        framer,
+                        state.dissector,
+                        transport,
+                        self._matchers.get(state.dissector.id),
+                        state.full or self._full_reader(state),
+                        rows=self._rows,
+                    )
+                    if whole is not None:
+                        state.whole_readers[side] = whole
         return framer
 
     def _flush_link(self, state: _LinkState, out: list[Item]) -> None:
@@ -427,7 +451,7 @@ class Pipeline:
             self._emit_items(state, side, state.framers[side].flush(), out)
         state.framers.clear()
         state.piece_feeds.clear()
-        state.whole_feeds.clear()
+        state.whole_readers.clear()
 
     def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Item]) -> None:
         side = chunk.side
@@ -486,23 +510,6 @@ class Pipeline:
                 end = item.start + len(item.data)
         finally:
             self._counted(state, side, number - first, end)
-
-    def _read_whole_run(self, state: _LinkState, side: int, run: FrameRun, out: list[Item]) -> None:
-        """``_emit_items`` of a run that is all a chunk gave (``WholeChunkFramer``)."""
-        dissector = state.dissector
-        assert dissector is not None
-        assert dissector.read_run is not None
-        first = self._number
-        number = dissector.read_run(
-            run,
-            first,
-            self._matchers.get(dissector.id),
-            state.full or self._full_reader(state),
-            out,
-            self._rows,
-        )
-        self._number = number
-        self._counted(state, side, number - first, run.end)
 
     def _counted(self, state: _LinkState, side: int, count: int, end: int) -> None:
         """Account for ``count`` new records of a link side whose bytes were read up to stream
@@ -575,22 +582,52 @@ class Pipeline:
             self._settle_watch(final=False)
             return records
         held = self._held
-        held.extend(out)
-        if not held:
+        if out:
+            held.append((out, self._now_ns))
+            self._held_count += len(out)
+        elif not held:
             return []
         horizon = self._now_ns - self._settle_ns
-        if held[0].time_ns > horizon and len(held) <= MAX_HELD_RECORDS:
+        if held[0][0][self._held_from].time_ns > horizon and self._held_count <= MAX_HELD_RECORDS:
             return []
+        return self._deliver(self._settled(horizon))
+
+    def _settled(self, horizon: int) -> list[Item]:
+        """Take the held items that settled by ``horizon``, in number order: every item before
+        the first one newer than ``horizon`` and, beyond ``MAX_HELD_RECORDS`` held, the oldest
+        ones early. A batch made no later than ``horizon`` is taken whole, unlooked at."""
+        held = self._held
+        start = self._held_from
+        count = self._held_count
         released: list[Item] = []
-        keep = released.append
-        pop = held.popleft
         while held:
-            if held[0].time_ns > horizon:
-                if len(held) <= MAX_HELD_RECORDS:
+            items, newest = held[0]
+            end = len(items)
+            if newest <= horizon:
+                if start:
+                    released += items[start:]
+                elif released:
+                    released += items
+                else:
+                    released = items  # a batch of its own: handed on as it is
+                count -= end - start
+            else:
+                while start < end:
+                    item = items[start]
+                    if item.time_ns > horizon:
+                        if count <= MAX_HELD_RECORDS:
+                            break
+                        self.stats.released_early += 1
+                    released.append(item)
+                    start += 1
+                    count -= 1
+                if start < end:
                     break
-                self.stats.released_early += 1
-            keep(pop())
-        return self._deliver(released)
+            held.popleft()
+            start = 0
+        self._held_from = start
+        self._held_count = count
+        return released
 
     def _deliver(self, released: list[Item]) -> list[Record]:
         """Settled items: to the sink in bulk mode, else returned (all Records then)."""

@@ -140,6 +140,7 @@ DISSECTOR = Dissector(
     device_is_client=None,
     doc=__doc__ or "",
     read_run=deferred("dissectors.smartlpr.runs", "read_run"),
+    whole_reader=deferred("dissectors.smartlpr.runs", "whole_reader"),
 )
 
 __all__ = ["DISSECTOR", "orient", "sniff"]

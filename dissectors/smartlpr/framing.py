@@ -151,22 +151,24 @@ class SmartLprFramer:
             self._buf += data
         return iter(self._scan(final=False))
 
-    def feed_whole(self, data: bytes, time_ns: int) -> FrameRun | None:
+    def take_whole(self, data: bytes, time_ns: int) -> tuple[int, list[SmartLprHeader]] | None:
         """``feed`` of a chunk that is exactly a run of whole frames under the link's Size
-        reading, on an empty buffer, in bulk mode: that run; else None, nothing changed
-        (``dissectors.bulk.WholeChunkFramer``)."""
+        reading, on an empty buffer, in bulk mode: the stream offset of ``data[0]`` and the
+        headers of the run ``feed`` would yield (all arrived at ``time_ns``); the stream
+        moves past them. Else None, nothing changed."""
         cut = self._chunk_scan(data)
         if cut is None:
             return None
         headers, end = cut
         if end != len(data) or not headers:
             return None
-        return self._run_of(data, time_ns, headers, end)
+        return self._move_past(end, time_ns), headers
 
     def _chunk_scan(self, data: bytes) -> tuple[list[SmartLprHeader], int] | None:
         """In bulk mode, for a chunk that starts with an Stx on an empty buffer (most of a busy
         link): the whole frames at its start, cut straight from its bytes without a copy into
-        the buffer and out again (headers, end). None for any other chunk."""
+        the buffer and out again (headers, end). None for any other chunk (``feed`` and
+        ``take_whole`` of a chunk: one check, one scan)."""
         if (
             self.header_runs
             and not self._buf
@@ -178,16 +180,13 @@ class SmartLprFramer:
             return smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
         return None
 
-    def _run_of(
-        self, data: bytes, time_ns: int, headers: list[SmartLprHeader], end: int
-    ) -> FrameRun:
-        """The run of the whole frames ``_chunk_scan`` found; the stream moves past them."""
+    def _move_past(self, end: int, time_ns: int) -> int:
+        """The stream moves past the first ``end`` bytes of a chunk that arrived at
+        ``time_ns`` on an empty buffer; returns the stream offset of its first byte."""
         base = self._base
-        times = self._times
-        times.add(base, time_ns)
         self._base = base + end
-        times.forget_before(self._base)
-        return FrameRun(self.side, base, data, headers, (base,), (time_ns,))
+        self._times.reset(base, time_ns)
+        return base
 
     def _feed_run(
         self, data: bytes, time_ns: int, headers: list[SmartLprHeader], end: int
@@ -198,7 +197,8 @@ class SmartLprFramer:
             self._times.add(self._base, time_ns)
             self._buf += data
             return self._scan(final=False)
-        run = self._run_of(data, time_ns, headers, end)
+        start = self._move_past(end, time_ns)
+        run = FrameRun(self.side, start, data, headers, (start,), (time_ns,))
         if end == len(data):
             return [run]
         self._buf += memoryview(data)[end:]

@@ -16,10 +16,12 @@ from collections.abc import Callable
 
 from dissectors.api import (
     Frame,
+    Framer,
     Matcher,
     Record,
 )
-from dissectors.bulk import FrameRun, LeanRecord, read_in_full
+from dissectors.bulk import FrameRun, LeanRecord, WholeReader, read_in_full
+from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.pairing import (
     PLATE_OPENER,
@@ -47,22 +49,84 @@ def read_run(
         # the lean records need this matcher's rules; anything else takes the usual path
         return read_in_full(run, 0, number, full, out)
     side = run.side
+    hosts = matcher.hosts_of(side.link)
+    index, number, latest = matcher.pairing.take_run(
+        side,
+        run.data,
+        run.start,
+        run.headers,
+        run.arrival_offsets,
+        run.arrival_times,
+        hosts,
+        number,
+        out,
+        rows,
+        0,
+    )
+    matcher.saw(latest)
+    if index < len(run.headers):
+        number = _read_rest(run, index, number, matcher, hosts, full, out, rows)
+    return number
+
+
+def whole_reader(
+    framer: Framer,
+    matcher: Matcher | None,
+    full: Callable[[Frame, int], Record],
+    rows: bool,
+) -> WholeReader | None:
+    """The dissector's ``whole_reader`` (see ``dissectors.bulk.WholeReaderMaker``): a chunk
+    ``SmartLprFramer.take_whole`` cuts whole is read as ``read_run`` would read its run,
+    without the run unless ``take_run`` stops in it."""
+    if not isinstance(framer, SmartLprFramer) or not isinstance(matcher, SmartLprMatcher):
+        return None
+    side = framer.side
+    hosts = matcher.hosts_of(side.link)
+    take_whole = framer.take_whole
+    take_run = matcher.pairing.take_run
+    saw = matcher.saw
+
+    def read_whole(data: bytes, time_ns: int, number: int, out: list[Record | LeanRecord]) -> int:
+        cut = take_whole(data, time_ns)
+        if cut is None:
+            return -1
+        start, headers = cut
+        offsets = (start,)
+        times = (time_ns,)
+        index, number, latest = take_run(
+            side, data, start, headers, offsets, times, hosts, number, out, rows, 0
+        )
+        saw(latest)
+        if index < len(headers):
+            run = FrameRun(side, start, data, headers, offsets, times)
+            number = _read_rest(run, index, number, matcher, hosts, full, out, rows)
+        return number
+
+    return read_whole
+
+
+def _read_rest(
+    run: FrameRun,
+    index: int,
+    number: int,
+    matcher: SmartLprMatcher,
+    hosts: tuple[str, str],
+    full: Callable[[Frame, int], Record],
+    out: list[Record | LeanRecord],
+    rows: bool,
+) -> int:
+    """Frames ``index`` onwards of ``run``, the first of which ``take_run`` stopped at: that
+    one through the matcher's Python rules (or ``full``), the next ones by ``take_run`` again
+    as far as it goes, and so on. Returns the last number used."""
+    side = run.side
     data = run.data
     start = run.start
     offsets = run.arrival_offsets
     times = run.arrival_times
     headers = run.headers
-    hosts = matcher.hosts_of(side.link)
     take_run = matcher.pairing.take_run
     count = len(headers)
-    index = 0
     while True:
-        index, number, latest = take_run(
-            side, data, start, headers, offsets, times, hosts, number, out, rows, index
-        )
-        matcher.saw(latest)
-        if index >= count:
-            return number
         header = headers[index]
         time_ns = time_at(start, header[0], offsets, times, index)
         number += 1
@@ -88,3 +152,9 @@ def read_run(
             if rows:
                 out.append(row)
         index += 1
+        index, number, latest = take_run(
+            side, data, start, headers, offsets, times, hosts, number, out, rows, index
+        )
+        matcher.saw(latest)
+        if index >= count:
+            return number

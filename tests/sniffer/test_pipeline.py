@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from dissectors.api import Direction, Kind
+import itertools
+from collections import deque
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import sniffer.pipeline as pipeline_module
+from dissectors.api import Direction, Kind, Record
 from sniffer.pipeline import RAW_PROTOCOL, Pipeline
+from sniffer.sources.base import Chunk, Side
 from tests.helpers import LINE, chunk, closed, gap, tcp_info, udp_info
 
 
@@ -140,3 +149,64 @@ def test_objects_are_handed_over_once():
     run(pipeline, [chunk(info, 0, b"#PIC one\n#PIC two\n", 0.0)])
     assert [o.name for o in pipeline.take_objects()] == ["one.bin", "two.bin"]
     assert pipeline.take_objects() == []
+
+
+def settled_by_rule(
+    made: list[list[Record]], now: list[int], settle_ns: int, max_held: int
+) -> tuple[list[list[int]], int]:
+    """The settle rule, item by item: after each call, release from the oldest held record
+    while it is no newer than the horizon, or while more than ``max_held`` are held (released
+    early). The numbers released per call and how many early."""
+    held: deque[Record] = deque()
+    released: list[list[int]] = []
+    early = 0
+    for records, now_ns in zip(made, now, strict=True):
+        held.extend(records)
+        out = []
+        while held:
+            if held[0].time_ns > now_ns - settle_ns:
+                if len(held) <= max_held:
+                    break
+                early += 1
+            out.append(held.popleft().number)
+        released.append(out)
+    return released, early
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    chunks=st.lists(
+        st.tuples(st.integers(0, 1), st.integers(1, 4), st.integers(-8, 12)),
+        min_size=1,
+        max_size=40,
+    ),
+    max_held=st.integers(1, 8),
+)
+def test_records_settle_by_the_rule_even_when_time_goes_back(
+    chunks: list[tuple[int, int, int]], max_held: int
+) -> None:
+    info = tcp_info()
+    settle_ns = 1_000_000_000
+    pipeline = Pipeline("line", dissectors=(LINE,), settle_ns=settle_ns)
+    released: list[list[int]] = []
+    records: list[Record] = []
+    made_up_to: list[int] = []
+    now: list[int] = []
+    time_ns = now_ns = 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline_module, "MAX_HELD_RECORDS", max_held)
+        for side, lines, steps in chunks:
+            time_ns += steps * 250_000_000  # back too: capture times out of order
+            now_ns = max(now_ns, time_ns)
+            data = b"".join(b"#PIC %d\n" % i for i in range(lines))
+            out = pipeline.process(Chunk(info, Side(side), time_ns, data))
+            released.append([r.number for r in out])
+            records += out
+            made_up_to.append(pipeline.stats.records)
+            now.append(now_ns)
+        early = pipeline.stats.released_early
+        records += pipeline.finish()
+    by_number = sorted(records, key=lambda r: r.number)
+    assert [r.number for r in by_number] == list(range(1, len(by_number) + 1))
+    made = [by_number[a:b] for a, b in itertools.pairwise([0, *made_up_to])]
+    assert (released, early) == settled_by_rule(made, now, settle_ns, max_held)
