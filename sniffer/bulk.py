@@ -6,7 +6,7 @@ In bulk mode (``Pipeline(sink=...)`` for ``stats``, ``Pipeline(rows=False)`` for
 the numbers the frames would have had (see ``dissectors.bulk``). Without rows, a stream side
 whose framer can also take several chunks in one call (``PieceFramer``) has its consecutive
 chunks held here and framed together, so that its runs span many chunks (a source may
-deliver them already grouped: ``ChunkRun``).
+deliver them already grouped: ``ChunkRuns``).
 """
 
 from __future__ import annotations

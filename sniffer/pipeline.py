@@ -12,7 +12,7 @@ the ones a matcher annotated afterwards.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -40,11 +40,13 @@ from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_di
 from sniffer.selection import choose_protocol
 from sniffer.sources.base import (
     Chunk,
-    ChunkRun,
+    ChunkRuns,
     Event,
     Gap,
     LinkClosed,
     LinkInfo,
+    Piece,
+    PieceRun,
     Side,
     Source,
     Transport,
@@ -174,22 +176,19 @@ class Pipeline:
 
     # -- public API ---------------------------------------------------------------------------
 
-    def process(self, event: Event | ChunkRun) -> list[Record]:
+    def process(self, event: Event | ChunkRuns) -> list[Record]:
         """Feed one source event; return the records that are ready, in number order.
 
-        A ``ChunkRun`` gives what its chunks one by one would give."""
-        if type(event) is Chunk and not self._late and not self._held_chunks.pieces:
-            state = self._links.get(event.info.link.id)
+        ``ChunkRuns`` give what their chunks one by one would give."""
+        if type(event) is Chunk:
+            state = self._framed_state(event.info, event.side)
             if state is not None:
-                framer = state.framers.get(event.side)
-                if (
-                    framer is not None
-                    and state.info.transport is Transport.STREAM
-                    and event.side not in state.piece_feeds
-                ):
-                    return self._framed_chunk(state, framer, event)
-        if isinstance(event, ChunkRun):
-            return self._process_run(event)
+                side = event.side
+                return self._framed_chunk(
+                    state, state.framers[side], side, event.data, event.time_ns
+                )
+        elif isinstance(event, ChunkRuns):
+            return self._process_runs(event.runs)
         self.stats.events += 1
         held_chunks = self._held_chunks
         if held_chunks.pieces:
@@ -226,18 +225,33 @@ class Pipeline:
         self._expire()
         return self._release(out)
 
-    def _framed_chunk(self, state: _LinkState, framer: Framer, chunk: Chunk) -> list[Record]:
-        """``process`` of the most common event, the next chunk of a stream side whose framer
-        exists (its link decided for a dissector), with no chunks held and nothing late."""
+    def _framed_state(self, info: LinkInfo, side: Side) -> _LinkState | None:
+        """The state of ``info``'s link if the next chunk of ``side`` is the most common event:
+        the next chunk of a stream side whose framer exists (its link decided for a
+        dissector), whose chunks are not held, with no chunks held and nothing late."""
+        if self._late or self._held_chunks.pieces:
+            return None
+        state = self._links.get(info.link.id)
+        if (
+            state is not None
+            and side in state.framers
+            and state.info.transport is Transport.STREAM
+            and side not in state.piece_feeds
+        ):
+            return state
+        return None
+
+    def _framed_chunk(
+        self, state: _LinkState, framer: Framer, side: Side, data: bytes, time_ns: int
+    ) -> list[Record]:
+        """``process`` of a chunk of ``side`` when ``_framed_state`` says it is the most common
+        event."""
         stats = self.stats
         stats.events += 1
-        time_ns = chunk.time_ns
         if time_ns > self._now_ns:
             self._now_ns = time_ns
-        data = chunk.data
         stats.bytes += len(data)
         out: list[Item] = []
-        side = chunk.side
         read_whole = state.whole_readers.get(side)
         first = self._number
         number = read_whole(data, time_ns, first, out) if read_whole is not None else -1
@@ -249,10 +263,24 @@ class Pipeline:
         self._expire()
         return self._release(out)
 
-    def _process_run(self, run: ChunkRun) -> list[Record]:
-        """``process`` of each chunk of ``run``: once its side's chunks are held, without a
+    def _process_runs(self, runs: Sequence[PieceRun]) -> list[Record]:
+        """``process`` of each chunk of ``runs`` in turn, without a ``Chunk`` each where it
+        is the most common event."""
+        records: list[Record] = []
+        framed_chunk = self._framed_chunk
+        for info, side, pieces in runs:
+            state = self._framed_state(info, side)
+            if state is None:
+                records += self._process_run(info, side, pieces)
+                continue
+            framer = state.framers[side]
+            for piece in pieces:
+                records += framed_chunk(state, framer, side, piece.data, piece.time_ns)
+        return records
+
+    def _process_run(self, info: LinkInfo, side: Side, pieces: Sequence[Piece]) -> list[Record]:
+        """``process`` of each chunk of a run: once its side's chunks are held, without a
         ``Chunk`` or a call per chunk."""
-        info, side, pieces = run.info, run.side, run.pieces
         records: list[Record] = []
         count = len(pieces)
         i = 0
@@ -291,9 +319,10 @@ class Pipeline:
 
     @property
     def takes_runs(self) -> bool:
-        """Whether ``ChunkRun``s save work here: chunks are held and framed together only in
-        bulk mode without rows."""
-        return not self._rows
+        """Whether ``ChunkRuns`` save work here: in bulk mode, where chunks are held and framed
+        together (without rows) or most are read whole (``WholeReader``), without a ``Chunk``
+        each."""
+        return self._bulk
 
     def _expire(self) -> None:
         if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, cast
 
-from sniffer.sources.base import ChunkRun, Event, Source, SourceError
+from sniffer.sources.base import ChunkRuns, Event, Source, SourceError
 from sniffer.sources.fast_path import FastPath
 from sniffer.sources.packets import DecodeStats, PacketDecoder
 from sniffer.sources.pcap_file import CaptureReader, Interface, Progress
@@ -89,12 +89,12 @@ class PcapSource:
         """Stream the capture's events; raises SourceError at the end on a damaged file."""
         return cast(Iterator[Event], self._events(runs=False))
 
-    def run_events(self) -> Iterator[Event | ChunkRun]:
-        """Like ``events``, with the payloads of consecutive in-order packets of a link side
-        delivered as one ``ChunkRun`` where the fast path's kernel takes them."""
+    def run_events(self) -> Iterator[Event | ChunkRuns]:
+        """Like ``events``, with the payloads of the in-order packets the fast path's kernel
+        takes in one call delivered as one ``ChunkRuns`` (by link side)."""
         return self._events(runs=True)
 
-    def _events(self, *, runs: bool) -> Iterator[Event | ChunkRun]:
+    def _events(self, *, runs: bool) -> Iterator[Event | ChunkRuns]:
         failure: SourceError | None = None
         fast_path = FastPath(self.decoder, self.reassembler)
         try:
@@ -133,7 +133,7 @@ SCHEMES: dict[str, Callable[[str, Progress | None], Source]] = {
 """Scheme prefix -> opener(target, progress). ``pcap:`` and plain paths are handled first."""
 
 
-def source_events(source: Source, *, runs: bool) -> Iterator[Event | ChunkRun]:
+def source_events(source: Source, *, runs: bool) -> Iterator[Event | ChunkRuns]:
     """``source.events()``, or with ``runs`` its ``run_events()`` when it has them."""
     if runs and isinstance(source, PcapSource):
         return source.run_events()

@@ -8,7 +8,8 @@
  *     acknowledges no hole, or the next payload of an established stream (delivered: the
  *     stream's delivered and recent are updated, trim(stream) is called when recent is
  *     full). Stops at the first record it does not take, or that buf does not hold whole.
- *     runs: [(cache entry, [Piece(data, time_ns), ...]), ...] by consecutive link side.
+ *     runs: [(link info, side, [Piece(data, time_ns), ...]), ...] by consecutive link side
+ *     (the info and side of the cache entry: entry[4], entry[1]).
  *
  * fast_blocks(buf, pos, big_endian, interfaces, last_time, cache, trim)
  *     -> (pos, taken, runs, last_time)
@@ -161,13 +162,14 @@ static int deliver(PyObject *stream, long long delivered, PyObject *payload, PyO
     return 0;
 }
 
-/* Close the current run (pieces) into runs. */
+/* Close the current run (pieces) into runs, as (info, side, pieces) of its cache entry. */
 static int end_run(PyObject *runs, PyObject **entry, PyObject **pieces)
 {
     if (*pieces == NULL) {
         return 0;
     }
-    PyObject *run = PyTuple_Pack(2, *entry, *pieces);
+    PyObject *run =
+        PyTuple_Pack(3, PyTuple_GET_ITEM(*entry, 4), PyTuple_GET_ITEM(*entry, 1), *pieces);
     Py_CLEAR(*pieces);
     Py_CLEAR(*entry);
     if (run == NULL) {

@@ -88,25 +88,25 @@ class Piece(Protocol):
     def time_ns(self) -> int: ...
 
 
+PieceRun = tuple[LinkInfo, Side, Sequence[Piece]]
+"""The ``Chunk``s of consecutive packets of one link side: their link, side, bytes and times."""
+
+
 @dataclass(slots=True)
-class ChunkRun:
-    """The ``Chunk``s of consecutive packets of one link side in one event (their bytes and
-    times as pieces), for a consumer that takes them so (``PcapSource.run_events``)."""
+class ChunkRuns:
+    """The ``Chunk``s of consecutive packets in one event, as runs of one link side each, for
+    a consumer that takes them so (``PcapSource.run_events``): no object per chunk."""
 
-    info: LinkInfo
-    side: Side
-    pieces: Sequence[Piece]
-    """At least one."""
-
-    @property
-    def time_ns(self) -> int:
-        """The time of the first piece."""
-        return self.pieces[0].time_ns
+    runs: Sequence[PieceRun]
+    """At least one, each of at least one piece."""
 
     def chunks(self) -> list[Chunk]:
-        """The chunks, one per piece."""
-        info, side = self.info, self.side
-        return [Chunk(info, side, piece.time_ns, piece.data) for piece in self.pieces]
+        """The chunks, one per piece, in order."""
+        return [
+            Chunk(info, side, piece.time_ns, piece.data)
+            for info, side, pieces in self.runs
+            for piece in pieces
+        ]
 
 
 class SourceError(Exception):

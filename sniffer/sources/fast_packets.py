@@ -59,8 +59,9 @@ class Piece(NamedTuple):
     time_ns: int
 
 
-Run = tuple[Entry, list[Piece]]
-"""Consecutive payloads taken for one link side (pure ACKs between them take nothing)."""
+Run = tuple[LinkInfo, Side, list[Piece]]
+"""Consecutive payloads taken for one link side (pure ACKs between them take nothing): the
+link and side of their cache entry, and the pieces (a ``base.PieceRun``)."""
 Trim = Callable[[Stream], None]
 FastRecords = Callable[
     [bytes, int, int, bool, int, Cache, Trim], tuple[int, int, list[Run], int | None]
@@ -247,10 +248,11 @@ def _add_piece(runs: list[Run], took: tuple[Entry, bytes], time_ns: int) -> None
     entry, payload = took
     if not payload:
         return
-    if runs and runs[-1][0] is entry:
-        runs[-1][1].append(Piece(payload, time_ns))
+    info, side = entry[4], entry[1]
+    if runs and runs[-1][0] is info and runs[-1][1] is side:
+        runs[-1][2].append(Piece(payload, time_ns))
     else:
-        runs.append((entry, [Piece(payload, time_ns)]))
+        runs.append((info, side, [Piece(payload, time_ns)]))
 
 
 _fast_path: ModuleType | None

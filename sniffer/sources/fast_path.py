@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from sniffer.sources.base import Chunk, ChunkRun, Event, SourceError
+from sniffer.sources.base import Chunk, ChunkRuns, Event, SourceError
 from sniffer.sources.fast_packets import (
     Cache,
     KernelInterfaces,
@@ -58,9 +58,9 @@ class FastPath:
         self._interfaces: KernelInterfaces = ()
         """The kernel's (mul, offset_ns) per interface of ``_layout`` (``pcapng``)."""
 
-    def events(self, reader: CaptureReader, *, runs: bool = False) -> Iterator[Event | ChunkRun]:
+    def events(self, reader: CaptureReader, *, runs: bool = False) -> Iterator[Event | ChunkRuns]:
         """The events of the reader's records; with ``runs``, the payloads the kernel takes
-        come as ``ChunkRun``s of consecutive packets instead of one ``Chunk`` each. A
+        in one call come as one ``ChunkRuns`` instead of one ``Chunk`` each. A
         ``SourceError`` comes after the events of every record before it."""
         taken = self.taken
         try:
@@ -109,14 +109,15 @@ class FastPath:
             self.taken += runs
         return pos, count, last_time
 
-    def _taken_events(self, runs: bool) -> Iterator[Event | ChunkRun]:
+    def _taken_events(self, runs: bool) -> Iterator[Event | ChunkRuns]:
         taken = self.taken[:]
         self.taken.clear()
+        if not taken:
+            return
         if runs:
-            for (_conn, side, _stream, _other, info), pieces in taken:
-                yield ChunkRun(info, side, pieces)
+            yield ChunkRuns(taken)
         else:
-            for (_conn, side, _stream, _other, info), pieces in taken:
+            for info, side, pieces in taken:
                 for data, time_ns in pieces:
                     yield Chunk(info, side, time_ns, data)
 

@@ -41,7 +41,7 @@ from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source
 from sniffer.sources.base import (
     Chunk,
-    ChunkRun,
+    ChunkRuns,
     Event,
     Gap,
     LinkClosed,
@@ -82,7 +82,7 @@ def _record_key(record: Record) -> tuple[object, ...]:
 
 
 def drive_objects(
-    pipeline: Pipeline, events: Iterable[Event | ChunkRun], directory: Path
+    pipeline: Pipeline, events: Iterable[Event | ChunkRuns], directory: Path
 ) -> list[Record]:
     """Feed ``events`` as ``camshark objects`` does (chunks may stay held), writing the
     objects into ``directory``; every record emitted."""

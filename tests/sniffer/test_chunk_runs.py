@@ -1,4 +1,4 @@
-"""``ChunkRun`` events (``PcapSource.run_events``) give the pipeline exactly what their chunks
+"""``ChunkRuns`` events (``PcapSource.run_events``) give the pipeline exactly what their chunks
 one by one give: the same records, objects, transfers, counters and tracker state, in bulk mode
 without rows (``objects``, where the run saves work) and with rows (where it is unpacked)."""
 
@@ -15,7 +15,7 @@ from sniffer import bulk as bulk_module
 from sniffer.packet_writer import CaptureWriter
 from sniffer.pipeline import Pipeline
 from sniffer.sources import PcapSource
-from sniffer.sources.base import Chunk, ChunkRun, Event
+from sniffer.sources.base import Chunk, ChunkRuns, Event, PieceRun
 from sniffer.sources.pcap_file import CaptureReader
 from tests.dissectors.test_dualcam_runs import _record_key, _tracker_state, drive_objects
 
@@ -24,7 +24,7 @@ CAPTURES = sorted(Path(__file__).resolve().parents[2].glob("captures/**/*.pcapng
 Outcome = tuple[object, ...]
 
 
-def play(events: Iterable[Event | ChunkRun], directory: Path, *, rows: bool) -> Outcome:
+def play(events: Iterable[Event | ChunkRuns], directory: Path, *, rows: bool) -> Outcome:
     """What ``objects`` (without ``rows``) or ``read`` (with) gets from these events."""
     pipeline = Pipeline(settle_ns=0 if not rows else 3_000_000_000, rows=rows)
     records = drive_objects(pipeline, events, directory)
@@ -53,7 +53,7 @@ def as_pcap(path: Path, directory: Path, *, stretch: int = 1) -> Path | None:
     return copy
 
 
-def events_of(path: Path, *, runs: bool) -> list[Event | ChunkRun]:
+def events_of(path: Path, *, runs: bool) -> list[Event | ChunkRuns]:
     source = PcapSource(path)
     return list(source.run_events() if runs else source.events())
 
@@ -79,7 +79,8 @@ def test_bundled_captures(path: Path, tmp_path: Path, stretch: int) -> None:
 def test_benchmark_capture_comes_in_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     info = dualcam_capture.generate(tmp_path / "cam.pcap", 1_500_000, connections=3)
     runs = events_of(info.path, runs=True)
-    assert sum(len(e.pieces) for e in runs if isinstance(e, ChunkRun)) > 2 * len(runs) // 3
+    pieces = [len(p) for e in runs if isinstance(e, ChunkRuns) for _i, _s, p in e.runs]
+    assert sum(pieces) > 2 * len(runs) // 3
     assert_runs_change_nothing(info.path, tmp_path)
     monkeypatch.setattr(bulk_module, "MAX_HELD_BYTES", 4_000)
     assert_runs_change_nothing(info.path, tmp_path / "small")
@@ -91,27 +92,29 @@ def test_random_groupings_of_chunks(tmp_path: Path, seed: int) -> None:
     expire ticks."""
     info = dualcam_capture.generate(tmp_path / "cam.pcap", 400_000, connections=2)
     rng = random.Random(seed)
-    events: list[Event | ChunkRun] = []
+    events: list[Event | ChunkRuns] = []
     for event in events_of(info.path, runs=False):
         if isinstance(event, Chunk):
             event = Chunk(event.info, event.side, event.time_ns + rng.randrange(10**8), event.data)
         events.append(event)
-    grouped: list[Event | ChunkRun] = []
+    grouped: list[Event | ChunkRuns] = []
     for event in events:
         last = grouped[-1] if grouped else None
-        if (
-            isinstance(event, Chunk)
-            and isinstance(last, ChunkRun)
-            and last.info is event.info
-            and last.side == event.side
-            and rng.random() < 0.8
-        ):
-            assert isinstance(last.pieces, list)
-            last.pieces.append(event)
-        elif isinstance(event, Chunk) and rng.random() < 0.7:
-            grouped.append(ChunkRun(event.info, event.side, [event]))
-        else:
+        if not isinstance(event, Chunk) or rng.random() < 0.3:
             grouped.append(event)
+            continue
+        run: PieceRun = (event.info, event.side, [event])
+        if not isinstance(last, ChunkRuns) or rng.random() < 0.2:
+            grouped.append(ChunkRuns([run]))
+            continue
+        runs = last.runs
+        assert isinstance(runs, list)
+        info, side, pieces = runs[-1]
+        if info is event.info and side == event.side and rng.random() < 0.8:
+            assert isinstance(pieces, list)
+            pieces.append(event)
+        else:
+            runs.append(run)
     for rows in (False, True):
         reference = play(events, tmp_path / f"chunks-{rows}", rows=rows)
         assert play(grouped, tmp_path / f"runs-{rows}", rows=rows) == reference

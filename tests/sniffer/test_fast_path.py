@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from sniffer.packet_writer import ACK, FIN, PSH, RST, CaptureWriter, TcpConversation, UdpFlow
 from sniffer.sources import PcapSource, fast_path
-from sniffer.sources.base import Chunk, ChunkRun, Event, Side, SourceError
+from sniffer.sources.base import Chunk, ChunkRuns, Event, Side, SourceError
 from sniffer.sources.fast_packets import HAVE_C, fast_blocks_python, fast_records_python
 from sniffer.sources.packets import LINKTYPE_ETHERNET, LINKTYPE_RAW, PacketDecoder
 from sniffer.sources.pcap_file import CaptureReader
@@ -59,8 +59,9 @@ def fast(path: Path, max_buffer: int | None = None, *, runs: bool = False) -> Ou
     error = None
     try:
         for event in source.run_events() if runs else source.events():
-            if isinstance(event, ChunkRun):
-                assert event.pieces
+            if isinstance(event, ChunkRuns):
+                assert event.runs
+                assert all(pieces for _info, _side, pieces in event.runs)
                 events += event.chunks()
             else:
                 events.append(event)

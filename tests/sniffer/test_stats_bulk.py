@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import orjson
 import pytest
@@ -44,8 +45,8 @@ from dissectors.smartlpr.tables import SizeReading
 from sniffer import stats as stats_module
 from sniffer.output.json import dumps
 from sniffer.pipeline import Pipeline
-from sniffer.sources import open_source
-from sniffer.sources.base import Event
+from sniffer.sources import open_source, source_events
+from sniffer.sources.base import Chunk, ChunkRuns, Event, Piece, PieceRun
 from sniffer.stats import Stats, render, to_json
 from tests.helpers import chunk, closed, gap, tcp_info
 
@@ -70,7 +71,7 @@ def reference_report(events: Iterable[Event], protocol: str | None = None) -> tu
 
 
 def bulk_report(
-    events: Iterable[Event], protocol: str | None = None
+    events: Iterable[Event | ChunkRuns], protocol: str | None = None
 ) -> tuple[tuple[str, bytes], int]:
     """The bulk path's report, and how many LeanRecords it counted."""
     stats = Stats()
@@ -109,21 +110,43 @@ def scan_kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     return str(request.param)
 
 
-def _events(path: Path) -> list[Event]:
+def _events(path: Path, *, runs: bool = False) -> list[Event | ChunkRuns]:
     source = open_source(str(path))
     try:
-        return list(source.events())
+        return list(source_events(source, runs=runs))
     finally:
         source.close()
 
 
+def in_runs(events: Iterable[Event]) -> list[Event | ChunkRuns]:
+    """``events`` with every stretch of consecutive chunks given as one ``ChunkRuns``."""
+    grouped: list[Event | ChunkRuns] = []
+    for event in events:
+        last = grouped[-1] if grouped else None
+        if not isinstance(event, Chunk):
+            grouped.append(event)
+        elif not isinstance(last, ChunkRuns):
+            grouped.append(ChunkRuns([(event.info, event.side, [event])]))
+        else:
+            runs = cast(list[PieceRun], last.runs)
+            info, side, pieces = runs[-1]
+            if info is event.info and side == event.side:
+                cast(list[Piece], pieces).append(event)
+            else:
+                runs.append((event.info, event.side, [event]))
+    return grouped
+
+
 @pytest.mark.parametrize("path", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_bulk_stats_equal_the_reference_on_every_capture(path: Path, scan_kernel: str) -> None:
-    events = _events(path)
+    events = cast(list[Event], _events(path))
+    reference = reference_report(events)
     report, lean = bulk_report(events)
-    assert report == reference_report(events)
+    assert report == reference
     if path.parent.name == "smartlpr":
         assert lean > 0  # the lean path was really taken
+    assert bulk_report(_events(path, runs=True))[0] == reference
+    assert bulk_report(in_runs(events))[0] == reference
 
 
 # -- random sessions ------------------------------------------------------------------------
@@ -216,10 +239,12 @@ def test_bulk_stats_equal_the_reference_on_random_sessions(data: tuple[object, .
     events = _session_events(data)
     reference = reference_report(events, "smartlpr")
     assert bulk_report(events, "smartlpr")[0] == reference
+    assert bulk_report(in_runs(events), "smartlpr")[0] == reference
     with pytest.MonkeyPatch.context() as patch:
         _python_kernels(patch)
         assert reference_report(events, "smartlpr") == reference
         assert bulk_report(events, "smartlpr")[0] == reference
+        assert bulk_report(in_runs(events), "smartlpr")[0] == reference
 
 
 def test_a_clean_link_takes_the_lean_path_after_its_first_frame_per_side() -> None:
