@@ -1,10 +1,11 @@
 """The optional C kernels (``dissectors._speedups``, ``dissectors._dualcam_speedups``,
-``dissectors._smartlpr_pairing``, ``sniffer.sources._fast_path``, ``sniffer._lean_count``);
-everything else is in pyproject.toml.
+``dissectors._smartlpr_pairing``, ``sniffer.sources._fast_path``, ``sniffer._lean_count``,
+``sniffer._settle``); everything else is in pyproject.toml.
 
 ``optional=True``: without a compiler the install still succeeds and camshark uses the
 pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups``,
-``dissectors.smartlpr.pairing``, ``sniffer.sources.fast_packets`` and ``sniffer.stats``.
+``dissectors.smartlpr.pairing``, ``sniffer.sources.fast_packets``, ``sniffer.stats`` and
+``sniffer.settle``.
 """
 
 from setuptools import Extension, setup
@@ -20,5 +21,6 @@ setup(
             "dissectors._smartlpr_pairing", ["dissectors/_smartlpr_pairing.c"], optional=True
         ),
         Extension("sniffer._lean_count", ["sniffer/_lean_count.c"], optional=True),
+        Extension("sniffer._settle", ["sniffer/_settle.c"], optional=True),
     ]
 )

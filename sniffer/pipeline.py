@@ -38,6 +38,7 @@ from dissectors.bulk import (
 from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs, whole_chunk_reader
 from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_dissection
 from sniffer.selection import choose_protocol
+from sniffer.settle import new_held_items
 from sniffer.sources.base import (
     Chunk,
     ChunkRuns,
@@ -86,7 +87,6 @@ class _LinkState:
     full: Callable[[Frame, int], Record] | None = None
     """The usual decode, ``Record`` and ``observe`` of one frame (``_full_reader``)."""
     offsets: list[int] = field(default_factory=lambda: [0, 0])
-    records: int = 0
 
 
 @dataclass(slots=True)
@@ -156,13 +156,8 @@ class Pipeline:
         self._number = 0
         self._now_ns = 0
         self._last_expire_ns = 0
-        self._held: deque[tuple[list[Item], int]] = deque()
-        """Items not settled yet, in number order: batches (never empty), each with a bound on
-        its items' times (the capture time when it was made)."""
-        self._held_from = 0
-        """Index in the first held batch of its first item not released yet."""
-        self._held_count = 0
-        """How many items are held."""
+        self._held = new_held_items(MAX_HELD_RECORDS)
+        """Items not settled yet, as the batches each call made (bound: the capture time)."""
         self._watch: deque[tuple[Record, tuple[int, int | None, int | None]]] = deque()
         self._updates: list[Record] = []
         self._objects: list[ExtractedObject] = []
@@ -183,10 +178,7 @@ class Pipeline:
         if type(event) is Chunk:
             state = self._framed_state(event.info, event.side)
             if state is not None:
-                side = event.side
-                return self._framed_chunk(
-                    state, state.framers[side], side, event.data, event.time_ns
-                )
+                return self._framed_chunks(state, event.side, (event,))
         elif isinstance(event, ChunkRuns):
             return self._process_runs(event.runs)
         self.stats.events += 1
@@ -241,41 +233,49 @@ class Pipeline:
             return state
         return None
 
-    def _framed_chunk(
-        self, state: _LinkState, framer: Framer, side: Side, data: bytes, time_ns: int
+    def _framed_chunks(
+        self, state: _LinkState, side: Side, pieces: Sequence[Piece]
     ) -> list[Record]:
-        """``process`` of a chunk of ``side`` when ``_framed_state`` says it is the most common
-        event."""
+        """``process`` of each of ``pieces``, chunks of ``side`` that ``_framed_state`` says
+        are the most common event (nothing any of them does changes that)."""
         stats = self.stats
-        stats.events += 1
-        if time_ns > self._now_ns:
-            self._now_ns = time_ns
-        stats.bytes += len(data)
-        out: list[Item] = []
+        framer = state.framers[side]
         read_whole = state.whole_readers.get(side)
-        first = self._number
-        number = read_whole(data, time_ns, first, out) if read_whole is not None else -1
-        if number < 0:
-            self._emit_items(state, side, framer.feed(data, time_ns), out)
-        else:
-            self._number = number
-            self._counted(state, side, number - first, state.offsets[side] + len(data))
-        self._expire()
-        return self._release(out)
+        offsets = state.offsets
+        records: list[Record] = []
+        for piece in pieces:
+            data = piece.data
+            time_ns = piece.time_ns
+            if time_ns > self._now_ns:
+                self._now_ns = time_ns
+            size = len(data)
+            stats.events += 1
+            stats.bytes += size
+            out: list[Item] = []
+            first = self._number
+            number = read_whole(data, time_ns, first, out) if read_whole is not None else -1
+            if number < 0:
+                self._emit_items(state, side, framer.feed(data, time_ns), out)
+            else:
+                # a chunk cut whole from an empty framer: the stream moves past all of it
+                self._number = number
+                stats.records += number - first
+                offsets[side] += size
+            if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
+                self._expire()
+            records += self._release(out)
+        return records
 
     def _process_runs(self, runs: Sequence[PieceRun]) -> list[Record]:
         """``process`` of each chunk of ``runs`` in turn, without a ``Chunk`` each where it
         is the most common event."""
         records: list[Record] = []
-        framed_chunk = self._framed_chunk
         for info, side, pieces in runs:
             state = self._framed_state(info, side)
             if state is None:
                 records += self._process_run(info, side, pieces)
-                continue
-            framer = state.framers[side]
-            for piece in pieces:
-                records += framed_chunk(state, framer, side, piece.data, piece.time_ns)
+            else:
+                records += self._framed_chunks(state, side, pieces)
         return records
 
     def _process_run(self, info: LinkInfo, side: Side, pieces: Sequence[Piece]) -> list[Record]:
@@ -325,6 +325,7 @@ class Pipeline:
         return self._bulk
 
     def _expire(self) -> None:
+        """Every ``EXPIRE_EVERY_NS`` of capture time: the matchers' ``expire``."""
         if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
             self._last_expire_ns = self._now_ns
             keep_objects = self._keep_objects
@@ -351,14 +352,8 @@ class Pipeline:
         if self._immediate:
             self._settle_watch(final=True)
             return cast(list[Record], out)  # LeanRecords exist only in bulk mode
-        released: list[Item] = []
-        start = self._held_from
-        for items, _newest in self._held:
-            released += items[start:]
-            start = 0
+        released = cast(list[Item], self._held.release_all())
         released += out
-        self._held.clear()
-        self._held_from = self._held_count = 0
         return self._deliver(released)
 
     def take_updates(self) -> list[Record]:
@@ -544,7 +539,6 @@ class Pipeline:
         """Account for ``count`` new records of a link side whose bytes were read up to stream
         offset ``end`` (-1: none)."""
         self.stats.records += count
-        state.records += count
         if end > state.offsets[side]:
             state.offsets[side] = end
 
@@ -595,7 +589,6 @@ class Pipeline:
         self._number += 1
         record = Record(self._number, protocol, item, dissection)
         self.stats.records += 1
-        state.records += 1
         matcher = self._matchers.get(protocol)
         if matcher is not None:
             matcher.observe(record)
@@ -611,52 +604,12 @@ class Pipeline:
             self._settle_watch(final=False)
             return records
         held = self._held
-        if out:
-            held.append((out, self._now_ns))
-            self._held_count += len(out)
-        elif not held:
+        now_ns = self._now_ns
+        released = held.settle(out, now_ns, now_ns - self._settle_ns)
+        if not released:
             return []
-        horizon = self._now_ns - self._settle_ns
-        if held[0][0][self._held_from].time_ns > horizon and self._held_count <= MAX_HELD_RECORDS:
-            return []
-        return self._deliver(self._settled(horizon))
-
-    def _settled(self, horizon: int) -> list[Item]:
-        """Take the held items that settled by ``horizon``, in number order: every item before
-        the first one newer than ``horizon`` and, beyond ``MAX_HELD_RECORDS`` held, the oldest
-        ones early. A batch made no later than ``horizon`` is taken whole, unlooked at."""
-        held = self._held
-        start = self._held_from
-        count = self._held_count
-        released: list[Item] = []
-        while held:
-            items, newest = held[0]
-            end = len(items)
-            if newest <= horizon:
-                if start:
-                    released += items[start:]
-                elif released:
-                    released += items
-                else:
-                    released = items  # a batch of its own: handed on as it is
-                count -= end - start
-            else:
-                while start < end:
-                    item = items[start]
-                    if item.time_ns > horizon:
-                        if count <= MAX_HELD_RECORDS:
-                            break
-                        self.stats.released_early += 1
-                    released.append(item)
-                    start += 1
-                    count -= 1
-                if start < end:
-                    break
-            held.popleft()
-            start = 0
-        self._held_from = start
-        self._held_count = count
-        return released
+        self.stats.released_early = held.released_early
+        return self._deliver(released)
 
     def _deliver(self, released: list[Item]) -> list[Record]:
         """Settled items: to the sink in bulk mode, else returned (all Records then)."""

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import sniffer.pipeline as pipeline_module
 from dissectors.api import Direction, Kind, Record
+from sniffer import settle as settle_module
 from sniffer.pipeline import RAW_PROTOCOL, Pipeline
 from sniffer.sources.base import Chunk, Side
 from tests.helpers import LINE, chunk, closed, gap, tcp_info, udp_info
@@ -181,13 +182,13 @@ def settled_by_rule(
         max_size=40,
     ),
     max_held=st.integers(1, 8),
+    use_c=st.booleans(),
 )
 def test_records_settle_by_the_rule_even_when_time_goes_back(
-    chunks: list[tuple[int, int, int]], max_held: int
+    chunks: list[tuple[int, int, int]], max_held: int, use_c: bool
 ) -> None:
     info = tcp_info()
     settle_ns = 1_000_000_000
-    pipeline = Pipeline("line", dissectors=(LINE,), settle_ns=settle_ns)
     released: list[list[int]] = []
     records: list[Record] = []
     made_up_to: list[int] = []
@@ -195,6 +196,9 @@ def test_records_settle_by_the_rule_even_when_time_goes_back(
     time_ns = now_ns = 0
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline_module, "MAX_HELD_RECORDS", max_held)
+        patch.setattr(settle_module, "KEEP_RELEASED", 2)
+        patch.setattr(settle_module, "use_c", use_c)
+        pipeline = Pipeline("line", dissectors=(LINE,), settle_ns=settle_ns)
         for side, lines, steps in chunks:
             time_ns += steps * 250_000_000  # back too: capture times out of order
             now_ns = max(now_ns, time_ns)
