@@ -90,13 +90,33 @@ static PyObject *header_tuple(Py_ssize_t pos, Py_ssize_t frame, uint32_t unit, u
     return tuple;
 }
 
-static PyObject *speedups_smartlpr_scan(PyObject *module, PyObject *args)
+/* An int argument's value (-1 with an exception when it is none or too big). */
+static int int_arg(PyObject *arg, long long *value)
 {
-    Py_buffer view;
-    Py_ssize_t pos;
-    long long extra, max_frame, max_code;
-    if (!PyArg_ParseTuple(args, "y*nLLL", &view, &pos, &extra, &max_frame, &max_code)) {
+    *value = PyLong_AsLongLong(arg);
+    return !(*value == -1 && PyErr_Occurred());
+}
+
+static PyObject *speedups_smartlpr_scan(PyObject *module, PyObject *const *args,
+                                        Py_ssize_t nargs)
+{
+    /* parsed by hand: PyArg_ParseTuple cost as much as cutting a chunk's frames */
+    long long pos_arg, extra, max_frame, max_code;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "smartlpr_scan takes 5 arguments");
         return NULL;
+    }
+    if (!int_arg(args[1], &pos_arg) || !int_arg(args[2], &extra) ||
+        !int_arg(args[3], &max_frame) || !int_arg(args[4], &max_code)) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t pos = (Py_ssize_t)pos_arg;
+    if ((long long)pos != pos_arg) {
+        pos = -1; /* refused below */
     }
     const unsigned char *buf = (const unsigned char *)view.buf;
     Py_ssize_t total = view.len;
@@ -142,12 +162,20 @@ static PyObject *speedups_smartlpr_scan(PyObject *module, PyObject *args)
         pos += frame;
     }
     PyBuffer_Release(&view);
-    return Py_BuildValue("(Nn)", headers, pos);
+    PyObject *end = PyLong_FromSsize_t(pos);
+    if (end == NULL) {
+        Py_DECREF(headers);
+        return NULL;
+    }
+    PyObject *result = PyTuple_Pack(2, headers, end);
+    Py_DECREF(headers);
+    Py_DECREF(end);
+    return result;
 }
 
 static PyMethodDef speedups_methods[] = {
     {"xor_bcc", speedups_xor_bcc, METH_O, "XOR of every byte of a bytes-like object."},
-    {"smartlpr_scan", speedups_smartlpr_scan, METH_VARARGS,
+    {"smartlpr_scan", (PyCFunction)(void (*)(void))speedups_smartlpr_scan, METH_FASTCALL,
      "Cut consecutive SmartLPR frames of one Size reading: (headers, end)."},
     {NULL, NULL, 0, NULL},
 };

@@ -6,10 +6,12 @@ from bisect import bisect_right
 
 
 class ArrivalTimes:
-    """When each byte of one direction's stream arrived: the time of the chunk that carried it.
+    """When each buffered byte of one direction's stream arrived: the time of the chunk that
+    carried it.
 
     A frame is stamped with the arrival time of its first byte, even when it was cut from
-    several chunks. One entry per chunk still (partly) buffered, looked up by bisection.
+    several chunks. One entry per chunk still (partly) buffered, looked up by bisection (and
+    maybe older ones: a byte's entry is the last one at or before it).
     """
 
     __slots__ = ("_offsets", "_times")

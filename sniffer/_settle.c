@@ -30,6 +30,18 @@ typedef struct {
 
 static PyObject *str_time_ns;
 
+/* An int's value (-1 with an exception when it is none or too big): capture times take two
+ * or three digits, which PyLong_AsLong reads faster than PyLong_AsLongLong where long has
+ * 64 bits. */
+static long long as_time(PyObject *value)
+{
+#if LONG_MAX >= 0x7FFFFFFFFFFFFFFF
+    return PyLong_AsLong(value);
+#else
+    return PyLong_AsLongLong(value);
+#endif
+}
+
 static int HeldItems_init(HeldItems *self, PyObject *args, PyObject *kwargs)
 {
     static char *names[] = {"max_held", "keep_released", NULL};
@@ -111,11 +123,11 @@ static PyObject *HeldItems_settle(HeldItems *self, PyObject *const *args, Py_ssi
         return NULL;
     }
     PyObject *batch = args[0];
-    long long bound = PyLong_AsLongLong(args[1]);
+    long long bound = as_time(args[1]);
     if (bound == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    long long horizon = PyLong_AsLongLong(args[2]);
+    long long horizon = as_time(args[2]);
     if (horizon == -1 && PyErr_Occurred()) {
         return NULL;
     }
@@ -154,7 +166,7 @@ static PyObject *HeldItems_settle(HeldItems *self, PyObject *const *args, Py_ssi
             PyObject *item = PyList_GET_ITEM(items, start);
             Py_INCREF(item);
             PyObject *time = PyObject_GetAttr(item, str_time_ns);
-            long long time_ns = time == NULL ? -1 : PyLong_AsLongLong(time);
+            long long time_ns = time == NULL ? -1 : as_time(time);
             Py_XDECREF(time);
             if (time_ns == -1 && PyErr_Occurred()) {
                 Py_DECREF(item);

@@ -84,6 +84,9 @@ class _LinkState:
     whole_readers: dict[int, WholeReader] = field(default_factory=dict)
     """Sides whose dissector reads a chunk that is exactly a run of whole frames in one call
     (bulk mode)."""
+    direct: list[bool] = field(default_factory=lambda: [False, False])
+    """Sides whose chunks go straight to their framer: a stream side whose framer exists and
+    whose chunks are not held (``Pipeline._process_runs``)."""
     full: Callable[[Frame, int], Record] | None = None
     """The usual decode, ``Record`` and ``observe`` of one frame (``_full_reader``)."""
     offsets: list[int] = field(default_factory=lambda: [0, 0])
@@ -176,11 +179,13 @@ class Pipeline:
 
         ``ChunkRuns`` give what their chunks one by one would give."""
         if type(event) is Chunk:
-            state = self._framed_state(event.info, event.side)
-            if state is not None:
-                return self._framed_chunks(state, event.side, (event,))
-        elif isinstance(event, ChunkRuns):
+            return self._process_runs(((event.info, event.side, (event,)),))
+        if isinstance(event, ChunkRuns):
             return self._process_runs(event.runs)
+        return self._process_event(event)
+
+    def _process_event(self, event: Event) -> list[Record]:
+        """``process`` of an event, the general way (see ``_process_runs`` for chunks)."""
         self.stats.events += 1
         held_chunks = self._held_chunks
         if held_chunks.pieces:
@@ -217,76 +222,58 @@ class Pipeline:
         self._expire()
         return self._release(out)
 
-    def _framed_state(self, info: LinkInfo, side: Side) -> _LinkState | None:
-        """The state of ``info``'s link if the next chunk of ``side`` is the most common event:
-        the next chunk of a stream side whose framer exists (its link decided for a
-        dissector), whose chunks are not held, with no chunks held and nothing late."""
-        if self._late or self._held_chunks.pieces:
-            return None
-        state = self._links.get(info.link.id)
-        if (
-            state is not None
-            and side in state.framers
-            and state.info.transport is Transport.STREAM
-            and side not in state.piece_feeds
-        ):
-            return state
-        return None
-
-    def _framed_chunks(
-        self, state: _LinkState, side: Side, pieces: Sequence[Piece]
-    ) -> list[Record]:
-        """``process`` of each of ``pieces``, chunks of ``side`` that ``_framed_state`` says
-        are the most common event (nothing any of them does changes that)."""
-        stats = self.stats
-        framer = state.framers[side]
-        read_whole = state.whole_readers.get(side)
-        offsets = state.offsets
-        records: list[Record] = []
-        for piece in pieces:
-            data = piece.data
-            time_ns = piece.time_ns
-            if time_ns > self._now_ns:
-                self._now_ns = time_ns
-            size = len(data)
-            stats.events += 1
-            stats.bytes += size
-            out: list[Item] = []
-            first = self._number
-            number = read_whole(data, time_ns, first, out) if read_whole is not None else -1
-            if number < 0:
-                self._emit_items(state, side, framer.feed(data, time_ns), out)
-            else:
-                # a chunk cut whole from an empty framer: the stream moves past all of it
-                self._number = number
-                stats.records += number - first
-                offsets[side] += size
-            if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
-                self._expire()
-            records += self._release(out)
-        return records
-
     def _process_runs(self, runs: Sequence[PieceRun]) -> list[Record]:
-        """``process`` of each chunk of ``runs`` in turn, without a ``Chunk`` each where it
-        is the most common event."""
+        """``process`` of each chunk of ``runs`` in turn: the hot path.
+
+        The most common event, the next chunk of a stream side whose framer exists (its link
+        decided for a dissector) and whose chunks are not held (``direct``), with no chunks
+        held and nothing late, goes straight to the side's framer or its ``WholeReader``, no
+        ``Chunk`` made; nothing it does changes that for the next chunks of its run. Any
+        other chunk takes the general way (``_process_run``)."""
         records: list[Record] = []
+        stats = self.stats
+        links = self._links
         for info, side, pieces in runs:
-            state = self._framed_state(info, side)
-            if state is None:
+            state = None if self._late or self._held_chunks.pieces else links.get(info.link.id)
+            if state is None or not state.direct[side]:
                 records += self._process_run(info, side, pieces)
-            else:
-                records += self._framed_chunks(state, side, pieces)
+                continue
+            framer = state.framers[side]
+            read_whole = state.whole_readers.get(side)
+            offsets = state.offsets
+            for piece in pieces:
+                data = piece.data
+                time_ns = piece.time_ns
+                if time_ns > self._now_ns:
+                    self._now_ns = time_ns
+                size = len(data)
+                stats.events += 1
+                stats.bytes += size
+                out: list[Item] = []
+                first = self._number
+                number = read_whole(data, time_ns, first, out) if read_whole is not None else -1
+                if number < 0:
+                    self._emit_items(state, side, framer.feed(data, time_ns), out)
+                else:
+                    # a chunk cut whole from an empty framer: the stream moves past all of it
+                    self._number = number
+                    stats.records += number - first
+                    offsets[side] += size
+                if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
+                    self._expire()
+                records += self._release(out)
         return records
 
     def _process_run(self, info: LinkInfo, side: Side, pieces: Sequence[Piece]) -> list[Record]:
-        """``process`` of each chunk of a run: once its side's chunks are held, without a
-        ``Chunk`` or a call per chunk."""
+        """``process`` of each chunk of a run the general way: once its side's chunks are
+        held, without a ``Chunk`` or a call per chunk."""
         records: list[Record] = []
         count = len(pieces)
         i = 0
         while i < count and (self._late or not self._holds(info, side)):
             piece = pieces[i]
-            records += self.process(Chunk(info, side, piece.time_ns, piece.data))
+            chunk = piece if type(piece) is Chunk else Chunk(info, side, piece.time_ns, piece.data)
+            records += self._process_event(chunk)
             i += 1
         if i == count:
             return records
@@ -468,6 +455,9 @@ class Pipeline:
                     )
                     if whole is not None:
                         state.whole_readers[side] = whole
+            state.direct[side] = (
+                state.info.transport is Transport.STREAM and side not in state.piece_feeds
+            )
         return framer
 
     def _flush_link(self, state: _LinkState, out: list[Item]) -> None:
@@ -476,6 +466,7 @@ class Pipeline:
         state.framers.clear()
         state.piece_feeds.clear()
         state.whole_readers.clear()
+        state.direct = [False, False]
 
     def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Item]) -> None:
         side = chunk.side
@@ -609,7 +600,11 @@ class Pipeline:
         if not released:
             return []
         self.stats.released_early = held.released_early
-        return self._deliver(released)
+        sink = self._sink
+        if sink is None:
+            return cast(list[Record], released)
+        sink(released)
+        return []
 
     def _deliver(self, released: list[Item]) -> list[Record]:
         """Settled items: to the sink in bulk mode, else returned (all Records then)."""

@@ -17,7 +17,8 @@ so one burst of garbage becomes one Junk item however it arrived.
 
 Once the reading is confirmed, the frames it plainly accepts are cut by one call to
 ``speedups.smartlpr_scan`` (C when built) per feed; with ``header_runs`` set (bulk mode) they
-are handed over as one ``FrameRun`` of header tuples instead of one ``Frame`` each.
+are handed over as one ``FrameRun`` of header tuples instead of one ``Frame`` each, and
+``cut_frames`` cuts them straight from a chunk that starts with a frame on an empty buffer.
 """
 
 from __future__ import annotations
@@ -143,33 +144,32 @@ class SmartLprFramer:
 
     def feed(self, data: bytes, time_ns: int) -> Iterator[Frame | Junk | FrameRun]:
         """Add bytes; yield every frame and junk that became complete."""
-        cut = self._chunk_scan(data)
-        if cut is not None:
-            return iter(self._feed_run(data, time_ns, *cut))
-        if data:
-            self._times.add(self._base + len(self._buf), time_ns)
-            self._buf += data
-        return iter(self._scan(final=False))
-
-    def take_whole(self, data: bytes, time_ns: int) -> tuple[int, list[SmartLprHeader]] | None:
-        """``feed`` of a chunk that is exactly a run of whole frames under the link's Size
-        reading, on an empty buffer, in bulk mode: the stream offset of ``data[0]`` and the
-        headers of the run ``feed`` would yield (all arrived at ``time_ns``); the stream
-        moves past them. Else None, nothing changed."""
-        cut = self._chunk_scan(data)
+        cut = self.cut_frames(data, time_ns, False)
         if cut is None:
-            return None
-        headers, end = cut
-        if end != len(data) or not headers:
-            return None
-        return self._move_past(end, time_ns), headers
+            if data:
+                self._times.add(self._base + len(self._buf), time_ns)
+                self._buf += data
+            return iter(self._scan(final=False))
+        start, headers, end = cut
+        run = FrameRun(self.side, start, data, headers, (start,), (time_ns,))
+        if end == len(data):
+            return iter([run])
+        self._buf += memoryview(data)[end:]
+        items = self._scan(final=False)
+        items.insert(0, run)
+        return iter(items)
 
-    def _chunk_scan(self, data: bytes) -> tuple[list[SmartLprHeader], int] | None:
+    def cut_frames(
+        self, data: bytes, time_ns: int, whole: bool
+    ) -> tuple[int, list[SmartLprHeader], int] | None:
         """In bulk mode, for a chunk that starts with an Stx on an empty buffer (most of a busy
         link): the whole frames at its start, cut straight from its bytes without a copy into
-        the buffer and out again (headers, end). None for any other chunk (``feed`` and
-        ``take_whole`` of a chunk: one check, one scan)."""
-        if (
+        the buffer and out again, as ``feed`` would cut them: (stream offset of ``data[0]``,
+        their headers, the end of the last one in ``data``); the stream moves past them, what
+        follows is for ``feed`` to buffer. None, nothing changed, for any other chunk, one
+        without such a frame, and with ``whole`` one that holds anything else (the pipeline's
+        shortcut for a chunk of whole frames: ``smartlpr.runs.whole_reader``)."""
+        if not (
             self.header_runs
             and not self._buf
             and type(data) is bytes
@@ -177,34 +177,15 @@ class SmartLprFramer:
             and data[0] == STX
             and self._preferred is not None
         ):
-            return smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
-        return None
-
-    def _move_past(self, end: int, time_ns: int) -> int:
-        """The stream moves past the first ``end`` bytes of a chunk that arrived at
-        ``time_ns`` on an empty buffer; returns the stream offset of its first byte."""
-        base = self._base
-        self._base = base + end
-        self._times.reset(base, time_ns)
-        return base
-
-    def _feed_run(
-        self, data: bytes, time_ns: int, headers: list[SmartLprHeader], end: int
-    ) -> list[Frame | Junk | FrameRun]:
-        """``feed`` of a chunk ``_chunk_scan`` took: its run, then what follows it buffered
-        as usual."""
-        if not headers:
-            self._times.add(self._base, time_ns)
-            self._buf += data
-            return self._scan(final=False)
-        start = self._move_past(end, time_ns)
-        run = FrameRun(self.side, start, data, headers, (start,), (time_ns,))
-        if end == len(data):
-            return [run]
-        self._buf += memoryview(data)[end:]
-        items = self._scan(final=False)
-        items.insert(0, run)
-        return items
+            return None
+        headers, end = smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
+        if not headers or (whole and end != len(data)):
+            return None
+        start = self._base
+        self._base = start + end
+        if end < len(data):  # the rest is for ``feed`` to buffer: it arrived at time_ns
+            self._times.reset(self._base, time_ns)
+        return start, headers, end
 
     def flush(self) -> Iterator[Frame | Junk | FrameRun]:
         """End of stream: accept what can be accepted, the rest is junk."""

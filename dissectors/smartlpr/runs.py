@@ -76,21 +76,21 @@ def whole_reader(
     rows: bool,
 ) -> WholeReader | None:
     """The dissector's ``whole_reader`` (see ``dissectors.bulk.WholeReaderMaker``): a chunk
-    ``SmartLprFramer.take_whole`` cuts whole is read as ``read_run`` would read its run,
+    ``SmartLprFramer.cut_frames`` cuts whole is read as ``read_run`` would read its run,
     without the run unless ``take_run`` stops in it."""
     if not isinstance(framer, SmartLprFramer) or not isinstance(matcher, SmartLprMatcher):
         return None
     side = framer.side
     hosts = matcher.hosts_of(side.link)
-    take_whole = framer.take_whole
+    cut_frames = framer.cut_frames
     take_run = matcher.pairing.take_run
     saw = matcher.saw
 
     def read_whole(data: bytes, time_ns: int, number: int, out: list[Record | LeanRecord]) -> int:
-        cut = take_whole(data, time_ns)
+        cut = cut_frames(data, time_ns, True)
         if cut is None:
             return -1
-        start, headers = cut
+        start, headers, _end = cut
         offsets = (start,)
         times = (time_ns,)
         index, number, latest = take_run(

@@ -477,19 +477,20 @@ def test_chunking_invariance(stream: tuple[bytes, list[bytes]], cuts: list[int])
 
 
 def bulk_framer_items(pieces: list[bytes], *, whole_first: bool) -> tuple[list[object], int]:
-    """Items of a framer in bulk mode fed ``pieces`` (``take_whole`` tried first when
-    ``whole_first``, its cut shown as the run ``feed`` would yield), the flush included, and
-    how many pieces ``take_whole`` took."""
+    """Items of a framer in bulk mode fed ``pieces`` (``cut_frames`` of whole chunks tried
+    first when ``whole_first``, its cut shown as the run ``feed`` would yield), the flush
+    included, and how many pieces ``cut_frames`` took."""
     framer = SmartLprFramer(LINK, Direction.FROM_DEVICE)
     framer.header_runs = True
     items: list[object] = []
     taken = 0
     for index, piece in enumerate(pieces):
-        cut = framer.take_whole(piece, index) if whole_first else None
+        cut = framer.cut_frames(piece, index, whole=True) if whole_first else None
         if cut is None:
             items.extend(framer.feed(piece, index))
         else:
-            start, headers = cut
+            start, headers, end = cut
+            assert end == len(piece)
             items.append(FrameRun(framer.side, start, piece, headers, (start,), (index,)))
             taken += 1
     items.extend(framer.flush())
@@ -509,7 +510,7 @@ def bulk_framer_items(pieces: list[bytes], *, whole_first: bool) -> tuple[list[o
     noise=st.binary(max_size=12),
     noise_at=st.integers(0, 2000),
 )
-def test_take_whole_is_feed_when_a_chunk_is_whole_frames(
+def test_cut_frames_is_feed_when_a_chunk_is_whole_frames(
     stream: tuple[bytes, list[bytes]], cuts: list[int], noise: bytes, noise_at: int
 ) -> None:
     data, frames = stream
@@ -522,7 +523,7 @@ def test_take_whole_is_feed_when_a_chunk_is_whole_frames(
     assert items == reference
 
 
-def test_take_whole_takes_a_chunk_of_whole_frames_only() -> None:
+def test_cut_frames_takes_a_chunk_of_whole_frames_only() -> None:
     frames = [encode(Ping(8051), 1, 3), encode(StatusResponse(1, 0, 0), 1, 5)]
     data = b"".join(frames)
     # the first frame teaches the framer the link's Size reading; then a whole chunk
@@ -535,7 +536,7 @@ def test_take_whole_takes_a_chunk_of_whole_frames_only() -> None:
     )
     assert items == reference
     framer = SmartLprFramer(LINK, Direction.FROM_DEVICE)
-    assert framer.take_whole(data, 0) is None  # not in bulk mode
+    assert framer.cut_frames(data, 0, whole=True) is None  # not in bulk mode
 
 
 def check_accounting(data: bytes, pieces: list[bytes]) -> list[Frame | Junk]:
