@@ -169,16 +169,11 @@ class SmartLprFramer:
         follows is for ``feed`` to buffer. None, nothing changed, for any other chunk, one
         without such a frame, and with ``whole`` one that holds anything else (the pipeline's
         shortcut for a chunk of whole frames: ``smartlpr.runs.whole_reader``)."""
-        if not (
-            self.header_runs
-            and not self._buf
-            and type(data) is bytes
-            and data
-            and data[0] == STX
-            and self._preferred is not None
-        ):
+        extra = self._preferred
+        if extra is None or self._buf or not self.header_runs or type(data) is not bytes:
             return None
-        headers, end = smartlpr_scan(data, 0, self._preferred, MAX_FRAME, MAX_PLAUSIBLE_CODE)
+        # no frame (no Stx at data[0], no data) is no header
+        headers, end = smartlpr_scan(data, 0, extra, MAX_FRAME, MAX_PLAUSIBLE_CODE)
         if not headers or (whole and end != len(data)):
             return None
         start = self._base
