@@ -11,8 +11,8 @@
  *     release_all() -> list: every item held, in order, now released.
  *     count, released_early: items held, items released early.
  *
- * Released batches are dropped from the held list in bulk once there are more than
- * keep_released and more than the batches still held. A time_ns that is not an int raises,
+ * A released batch is let go of at once (None in its place); the places are dropped from the
+ * list in bulk once there are more than keep_released and more than the batches still held. A time_ns that is not an int raises,
  * with nothing released (the batch is held).
  */
 #define PY_SSIZE_T_CLEAN
@@ -204,6 +204,10 @@ static PyObject *HeldItems_settle(HeldItems *self, PyObject *const *args, Py_ssi
     if (first > total) {
         first = total;
         start = 0;
+    }
+    for (Py_ssize_t i = self->first; i < first; i++) {
+        /* released: let go of the batch now, not at the next compaction */
+        PyList_SetItem(batches, i, Py_NewRef(Py_None));
     }
     if (first > self->keep_released && 2 * first > total) {
         if (PyList_SetSlice(batches, 0, first, NULL) < 0) {

@@ -15,7 +15,11 @@ from types import ModuleType
 from typing import Protocol, TypeVar
 
 KEEP_RELEASED = 1024
-"""``HeldItems``' ``keep_released``."""
+"""``HeldItems``' ``keep_released``: the places of released batches (let go of at once) are
+dropped from the list in bulk, once there are more than this and more than the batches still
+held."""
+_GONE: list[Timed] = []
+"""In place of a released batch."""
 
 
 class Timed(Protocol):
@@ -53,8 +57,6 @@ class HeldItemsPython:
         """Items held."""
         self.max_held = max_held
         self._keep_released = keep_released
-        """Released batches are dropped from the list in bulk, once there are more than this
-        and more than the batches still held."""
         self.released_early = 0
         """Items released before they settled, because more than ``max_held`` were held."""
 
@@ -97,6 +99,8 @@ class HeldItemsPython:
             start = 0
         self.count = count
         self.released_early += early
+        for index in range(self._first, first):
+            batches[index] = _GONE  # released: let go of the batch now
         if first > self._keep_released and 2 * first > total:
             del batches[:first]
             del bounds[:first]

@@ -5,6 +5,7 @@ capture times that go back, bounds, horizons and ``max_held``; bad items raise, 
 from __future__ import annotations
 
 import os
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -117,3 +118,21 @@ def test_the_c_buffer_refuses_what_is_not_a_list() -> None:
     with pytest.raises(OverflowError):
         held.settle([Item(1, 1)], 1 << 70, 1)
     assert held.count == 0
+
+
+class Weak:
+    """An item that can be watched with a weak reference."""
+
+    def __init__(self, time_ns: int) -> None:
+        self.time_ns = time_ns
+
+
+def test_a_released_batch_is_let_go_of_at_once() -> None:
+    for held in kinds(100, 1024):
+        batch = [Weak(1), Weak(2)]
+        watch = weakref.ref(batch[0])
+        held.settle(batch, 2, 0)
+        del batch
+        assert len(held.settle([Weak(5)], 5, 3)) == 2  # the first batch, whole
+        assert watch() is None  # no one holds it any more: not even the buffer
+        assert held.count == 1
