@@ -19,11 +19,17 @@
  *     interfaces[0] has mul > 0. Stops at any other block (section header, interface
  *     description...), at an interface with mul 0, and at any block the reader would refuse.
  *
+ * bind_slots(stream_type, connection_type)
+ *     Read and write the attributes of instances of exactly these classes (tcp_reassembly's
+ *     Stream and Connection) through their __slots__ offsets; instances of any other class
+ *     (a subclass...) go through getattr/setattr by name. Called once by fast_packets.
+ *
  * Every length read is checked against buf: any input is safe. Values it does not expect in
  * the Python objects (a sequence base that is not a small int...) make it stop, not guess.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -43,8 +49,52 @@
 #define MAX_BLOCK (256u << 20) /* pcap_file.MAX_PACKET */
 #define MAX_TIME_OFFSET (1LL << 62)
 
-static PyObject *str_slow, *str_base, *str_delivered, *str_pending, *str_recent,
-    *str_recent_start;
+/* The attributes the walk reads and writes: Connection.slow, the others of Stream. */
+enum {
+    ATTR_SLOW,
+    ATTR_BASE,
+    ATTR_DELIVERED,
+    ATTR_PENDING,
+    ATTR_RECENT,
+    ATTR_RECENT_START,
+    N_ATTRS
+};
+static const char *attr_names[N_ATTRS] = {"slow",    "base",   "delivered",
+                                          "pending", "recent", "recent_start"};
+static PyObject *attr_strs[N_ATTRS];
+/* Set by bind_slots: the classes read through their slots, and each attribute's offset. */
+static PyTypeObject *connection_type, *stream_type;
+static Py_ssize_t attr_offsets[N_ATTRS];
+
+static PyTypeObject *owner_of(int which)
+{
+    return which == ATTR_SLOW ? connection_type : stream_type;
+}
+
+/* obj's attribute, as getattr gives it: a new reference, or NULL with an exception. */
+static PyObject *get_attr(PyObject *obj, int which)
+{
+    if (Py_TYPE(obj) == owner_of(which)) {
+        PyObject *value = *(PyObject **)((char *)obj + attr_offsets[which]);
+        if (value == NULL) {
+            PyErr_SetObject(PyExc_AttributeError, attr_strs[which]);
+            return NULL;
+        }
+        return Py_NewRef(value);
+    }
+    return PyObject_GetAttr(obj, attr_strs[which]);
+}
+
+/* setattr(obj, attribute, value): 0, or -1 with an exception. */
+static int set_attr(PyObject *obj, int which, PyObject *value)
+{
+    if (Py_TYPE(obj) == owner_of(which)) {
+        PyObject **at = (PyObject **)((char *)obj + attr_offsets[which]);
+        Py_XSETREF(*at, Py_NewRef(value));
+        return 0;
+    }
+    return PyObject_SetAttr(obj, attr_strs[which], value);
+}
 
 static PyStructSequence_Field piece_fields[] = {
     {"data", "the payload"}, {"time_ns", "its packet's time"}, {NULL, NULL}};
@@ -67,9 +117,9 @@ static uint32_t le32(const unsigned char *p)
 
 /* A stream's attribute as a C integer: 1 when it is an int in [0, 2**62), 0 when it is None
  * (if allowed) or anything else (the caller stops). */
-static int get_count(PyObject *obj, PyObject *name, long long *value, int *is_none)
+static int get_count(PyObject *obj, int which, long long *value, int *is_none)
 {
-    PyObject *attr = PyObject_GetAttr(obj, name);
+    PyObject *attr = get_attr(obj, which);
     if (attr == NULL) {
         PyErr_Clear();
         return 0;
@@ -98,9 +148,9 @@ static int get_count(PyObject *obj, PyObject *name, long long *value, int *is_no
 }
 
 /* 1 true, 0 false, -1 unreadable (the caller stops). */
-static int get_truth(PyObject *obj, PyObject *name)
+static int get_truth(PyObject *obj, int which)
 {
-    PyObject *attr = PyObject_GetAttr(obj, name);
+    PyObject *attr = get_attr(obj, which);
     if (attr == NULL) {
         PyErr_Clear();
         return -1;
@@ -122,12 +172,12 @@ static int deliver(PyObject *stream, long long delivered, PyObject *payload, PyO
     if (value == NULL) {
         return -1;
     }
-    int failed = PyObject_SetAttr(stream, str_delivered, value);
+    int failed = set_attr(stream, ATTR_DELIVERED, value);
     Py_DECREF(value);
     if (failed) {
         return -1;
     }
-    PyObject *recent = PyObject_GetAttr(stream, str_recent);
+    PyObject *recent = get_attr(stream, ATTR_RECENT);
     if (recent == NULL) {
         return -1;
     }
@@ -145,7 +195,7 @@ static int deliver(PyObject *stream, long long delivered, PyObject *payload, PyO
     long long recent_start = 0;
     int full = pieces > RECENT_PIECES;
     if (!full) {
-        if (!get_count(stream, str_recent_start, &recent_start, NULL)) {
+        if (!get_count(stream, ATTR_RECENT_START, &recent_start, NULL)) {
             full = 1; /* let trim_recent make sense of it */
         }
         else {
@@ -244,19 +294,19 @@ static int take_frame(Walk *w, const unsigned char *buf, Py_ssize_t start, Py_ss
     PyObject *conn = PyTuple_GET_ITEM(entry, 0);
     PyObject *stream = PyTuple_GET_ITEM(entry, 2);
     PyObject *other = PyTuple_GET_ITEM(entry, 3);
-    if (get_truth(conn, str_slow) != 0) {
+    if (get_truth(conn, ATTR_SLOW) != 0) {
         return 0;
     }
     long long base = 0, delivered = 0, other_base = 0, other_delivered = 0;
     int base_none = 1, other_none = 1;
-    if (!get_count(stream, str_base, &base, &base_none) || base_none ||
-        !get_count(other, str_base, &other_base, &other_none)) {
+    if (!get_count(stream, ATTR_BASE, &base, &base_none) || base_none ||
+        !get_count(other, ATTR_BASE, &other_base, &other_none)) {
         return 0;
     }
     uint32_t seq = be32(frame + 38);
     uint32_t ack = be32(frame + 42);
     if (!other_none) {
-        if (!get_count(other, str_delivered, &other_delivered, NULL)) {
+        if (!get_count(other, ATTR_DELIVERED, &other_delivered, NULL)) {
             return 0;
         }
         uint32_t ahead = ack - (uint32_t)other_base - (uint32_t)other_delivered;
@@ -267,8 +317,8 @@ static int take_frame(Walk *w, const unsigned char *buf, Py_ssize_t start, Py_ss
     if (first == stop) {
         return 1;
     }
-    if (get_truth(stream, str_pending) != 0 ||
-        !get_count(stream, str_delivered, &delivered, NULL) ||
+    if (get_truth(stream, ATTR_PENDING) != 0 ||
+        !get_count(stream, ATTR_DELIVERED, &delivered, NULL) ||
         (uint32_t)(seq - (uint32_t)base - (uint32_t)delivered) != 0) {
         return 0;
     }
@@ -513,7 +563,57 @@ static PyObject *fast_blocks(PyObject *module, PyObject *args)
     return Py_BuildValue("(nnNL)", pos, taken, runs, last_time);
 }
 
+/* The offset of type's slot name into *offset: 0, or -1 (TypeError) when instances would not
+ * find name as a plain __slots__ member through the generic getattr and setattr. */
+static int slot_offset(PyTypeObject *type, PyObject *name, Py_ssize_t *offset)
+{
+    if (type->tp_getattro != PyObject_GenericGetAttr ||
+        type->tp_setattro != PyObject_GenericSetAttr) {
+        PyErr_Format(PyExc_TypeError, "%R customises attribute access", type);
+        return -1;
+    }
+    PyObject *descr = PyObject_GetAttr((PyObject *)type, name);
+    if (descr == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+    }
+    int member = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+                 ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX &&
+                 !(((PyMemberDescrObject *)descr)->d_member->flags & READONLY);
+    if (member) {
+        *offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    Py_XDECREF(descr);
+    if (!member) {
+        PyErr_Format(PyExc_TypeError, "%R needs a slot %S", type, name);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *bind_slots(PyObject *module, PyObject *args)
+{
+    PyTypeObject *types[2]; /* Stream, Connection */
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &types[0], &PyType_Type, &types[1])) {
+        return NULL;
+    }
+    Py_ssize_t offsets[N_ATTRS];
+    for (int i = 0; i < N_ATTRS; i++) {
+        if (slot_offset(types[i == ATTR_SLOW], attr_strs[i], &offsets[i]) < 0) {
+            return NULL;
+        }
+    }
+    memcpy(attr_offsets, offsets, sizeof(offsets));
+    Py_XSETREF(stream_type, (PyTypeObject *)Py_NewRef(types[0]));
+    Py_XSETREF(connection_type, (PyTypeObject *)Py_NewRef(types[1]));
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef fast_path_methods[] = {
+    {"bind_slots", bind_slots, METH_VARARGS,
+     "Read instances of exactly (stream_type, connection_type) through their slots."},
     {"fast_records", fast_records, METH_VARARGS,
      "Take the fast-path records of a pcap buffer: (pos, taken, runs, last_time)."},
     {"fast_blocks", fast_blocks, METH_VARARGS,
@@ -528,15 +628,11 @@ static struct PyModuleDef fast_path_module = {
 
 PyMODINIT_FUNC PyInit__fast_path(void)
 {
-    str_slow = PyUnicode_InternFromString("slow");
-    str_base = PyUnicode_InternFromString("base");
-    str_delivered = PyUnicode_InternFromString("delivered");
-    str_pending = PyUnicode_InternFromString("pending");
-    str_recent = PyUnicode_InternFromString("recent");
-    str_recent_start = PyUnicode_InternFromString("recent_start");
-    if (!str_slow || !str_base || !str_delivered || !str_pending || !str_recent ||
-        !str_recent_start) {
-        return NULL;
+    for (int i = 0; i < N_ATTRS; i++) {
+        attr_strs[i] = PyUnicode_InternFromString(attr_names[i]);
+        if (attr_strs[i] == NULL) {
+            return NULL;
+        }
     }
     PieceType = PyStructSequence_NewType(&piece_desc);
     if (PieceType == NULL) {

@@ -261,6 +261,9 @@ try:
 except ImportError:  # pragma: no cover - exercised where no compiler was available
     _fast_path = None
 
+if _fast_path is not None:
+    _fast_path.bind_slots(Stream, Connection)
+
 HAVE_C = _fast_path is not None
 """Whether the C kernel was built (``setup.py``, optional)."""
 fast_records: FastRecords = (

@@ -40,7 +40,7 @@ from sniffer.sources.pcap_file import (
     PcapngLayout,
     SourceError,
 )
-from sniffer.sources.tcp_reassembly import ACK, Connection, trim_recent
+from sniffer.sources.tcp_reassembly import ACK, Connection, Stream, trim_recent
 from tests.sniffer import pcapng_blocks as ng
 
 needs_c = pytest.mark.skipif(not HAVE_C, reason="sniffer.sources._fast_path was not built")
@@ -55,9 +55,32 @@ StreamState = tuple[int | None, int, bool, int]
 """A stream's base, delivered, whether it has pending data, and recent_start."""
 
 
-def make_cache(slow: bool, states: tuple[StreamState, StreamState]) -> tuple[Cache, Connection]:
+class SubclassedStream(Stream):
+    """Not read through its slots by the C kernel (only ``Stream`` itself is): by name."""
+
+    __slots__ = ()
+
+
+class SubclassedConnection(Connection):
+    """Not read through its slots by the C kernel (only ``Connection`` itself is): by name."""
+
+    __slots__ = ()
+
+
+Subclassed = tuple[bool, bool]
+"""Whether the streams, and whether the connection, are of the subclasses above."""
+
+
+def make_cache(
+    slow: bool, states: tuple[StreamState, StreamState], subclassed: Subclassed = (False, False)
+) -> tuple[Cache, Connection]:
     link = Link(1, "tcp", "10.0.0.1:40000", "10.0.0.2:5232")
-    conn = Connection(LinkInfo(link, Transport.STREAM, 40000, 5232), (CLIENT, 40000, SERVER, 5232))
+    info = LinkInfo(link, Transport.STREAM, 40000, 5232)
+    conn = (SubclassedConnection if subclassed[1] else Connection)(
+        info, (CLIENT, 40000, SERVER, 5232)
+    )
+    if subclassed[0]:
+        conn.streams = (SubclassedStream(), SubclassedStream())
     conn.slow = slow
     for stream, (base, delivered, pending, recent_back) in zip(conn.streams, states, strict=True):
         stream.base = base
@@ -144,10 +167,12 @@ states = st.tuples(
 )
 
 
-def outcome(kernel: FastRecords, arguments: Any) -> tuple[object, ...]:
+def outcome(
+    kernel: FastRecords, arguments: Any, subclassed: Subclassed = (False, False)
+) -> tuple[object, ...]:
     """What one kernel returns and leaves in the streams, comparable across twins."""
     (buf, pos, header_size, big_endian, unit), slow, stream_states = arguments
-    cache, conn = make_cache(slow, stream_states)
+    cache, conn = make_cache(slow, stream_states, subclassed)
     end, taken, runs, last_time = kernel(
         buf, pos, header_size, big_endian, unit, cache, trim_recent
     )
@@ -184,6 +209,38 @@ def test_c_and_python_take_the_same_records(
     case: tuple[Any, bool, tuple[StreamState, StreamState]],
 ) -> None:
     assert outcome(fast_records, case) == outcome(fast_records_python, case)
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(cases(), st.tuples(st.booleans(), st.booleans()))
+def test_subclassed_streams_read_by_name_take_the_same_records(
+    case: tuple[Any, bool, tuple[StreamState, StreamState]], subclassed: Subclassed
+) -> None:
+    assert outcome(fast_records, case, subclassed) == outcome(fast_records_python, case)
+
+
+@needs_c
+def test_only_classes_with_plain_slots_are_read_through_them() -> None:
+    from sniffer.sources import _fast_path
+
+    class NoSlots:
+        pass
+
+    class CustomAccess(Stream):
+        __slots__ = ()
+
+        def __getattribute__(self, name: str) -> Any:
+            return super().__getattribute__(name)
+
+    for stream_type, connection_type in (
+        (NoSlots, Connection),
+        (CustomAccess, Connection),
+        (Connection, Connection),
+        (Stream, Stream),
+    ):
+        with pytest.raises(TypeError):
+            _fast_path.bind_slots(stream_type, connection_type)
 
 
 @needs_c
