@@ -57,10 +57,11 @@ enum {
     ATTR_PENDING,
     ATTR_RECENT,
     ATTR_RECENT_START,
+    ATTR_FIN,
     N_ATTRS
 };
-static const char *attr_names[N_ATTRS] = {"slow",    "base",   "delivered",
-                                          "pending", "recent", "recent_start"};
+static const char *attr_names[N_ATTRS] = {"slow",   "base",         "delivered", "pending",
+                                          "recent", "recent_start", "fin"};
 static PyObject *attr_strs[N_ATTRS];
 /* Set by bind_slots: the classes read through their slots, and each attribute's offset. */
 static PyTypeObject *connection_type, *stream_type;
@@ -306,8 +307,11 @@ static int take_frame(Walk *w, const unsigned char *buf, Py_ssize_t start, Py_ss
     uint32_t seq = be32(frame + 38);
     uint32_t ack = be32(frame + 42);
     if (!other_none) {
-        if (!get_count(other, ATTR_DELIVERED, &other_delivered, NULL)) {
-            return 0;
+        long long other_fin = 0;
+        int other_fin_none = 0;
+        if (!get_count(other, ATTR_FIN, &other_fin, &other_fin_none) || !other_fin_none ||
+            !get_count(other, ATTR_DELIVERED, &other_delivered, NULL)) {
+            return 0; /* an ACK past the FIN counts up to it: the general path decides */
         }
         uint32_t ahead = ack - (uint32_t)other_base - (uint32_t)other_delivered;
         if (ahead != 0 && ahead <= MAX_ACK_JUMP) {

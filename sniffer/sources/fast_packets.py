@@ -104,7 +104,10 @@ def take_packet(cache: Cache, buf: bytes, start: int, end: int) -> tuple[Entry, 
     if conn.slow or base is None:
         return None
     other_base = other.base
-    if other_base is not None and 0 < (ack - other_base - other.delivered) % WRAP <= MAX_ACK_JUMP:
+    if other_base is not None and (
+        other.fin is not None  # an ACK past the FIN counts up to it: the general path decides
+        or 0 < (ack - other_base - other.delivered) % WRAP <= MAX_ACK_JUMP
+    ):
         return None  # acknowledges bytes not seen yet: the general path waits for them
     if first == stop:
         return found, b""
