@@ -207,24 +207,25 @@ def test_random_sessions_give_the_same_events(
     path = tmp_path / "session.pcap"
     with CaptureWriter(path) as writer:
         writer.write_all(packets)
+    assert_fast_path_agrees(path, max_buffer)
+    plain_ng = tmp_path / "session.pcapng"
+    with CaptureWriter(plain_ng) as writer:
+        writer.write_all(packets)
+    assert_fast_path_agrees(plain_ng, max_buffer)
+    mixed_ng = tmp_path / "mixed.pcapng"
+    mixed_ng.write_bytes(mixed_pcapng(packets, random.Random(seed)))
+    assert_fast_path_agrees(mixed_ng, max_buffer)
+
+
+def assert_fast_path_agrees(path: Path, max_buffer: int | None) -> None:
+    """The fast path (chunk by chunk, as runs, and with the Python kernels) gives exactly the
+    general path's events."""
     reference = general_path(path, max_buffer)
     assert fast(path, max_buffer) == reference
     assert fast(path, max_buffer, runs=True) == reference
     with pytest.MonkeyPatch.context() as patch:
         python_kernels(patch)
         assert fast(path, max_buffer) == reference
-    plain_ng = tmp_path / "session.pcapng"
-    with CaptureWriter(plain_ng) as writer:
-        writer.write_all(packets)
-    assert fast(plain_ng, max_buffer) == general_path(plain_ng, max_buffer)
-    mixed_ng = tmp_path / "mixed.pcapng"
-    mixed_ng.write_bytes(mixed_pcapng(packets, random.Random(seed)))
-    reference = general_path(mixed_ng, max_buffer)
-    assert fast(mixed_ng, max_buffer) == reference
-    assert fast(mixed_ng, max_buffer, runs=True) == reference
-    with pytest.MonkeyPatch.context() as patch:
-        python_kernels(patch)
-        assert fast(mixed_ng, max_buffer) == reference
 
 
 INTERFACES = (
