@@ -21,10 +21,11 @@
 
 enum { REPLY, OPENER, TRIGGER_OPENER, PLATE_OPENER };
 enum { S_NUMBER, S_SIDE, S_TIME, S_LENGTH, S_KEY, S_PROBLEMS, S_REQUEST_IN, S_RESPONSE_IN,
-       S_LATENCY, N_SLOTS };
+       S_LATENCY, S_DATA, S_OFFSET, S_STREAM_START, S_TEXTS, N_SLOTS };
 static const char *slot_names[N_SLOTS] = {"number", "side", "time_ns", "length", "key",
                                           "problems", "request_in", "response_in",
-                                          "latency_ns"};
+                                          "latency_ns", "data", "offset", "stream_start",
+                                          "texts"};
 static PyObject *str_number, *str_request_in, *str_response_in, *str_latency_ns;
 
 /* -- AgeTable: the matcher's tables ---------------------------------------------------------
@@ -999,7 +1000,8 @@ static int lean_form(Pairing *self, const unsigned char *data, Py_ssize_t size_o
 }
 
 static PyObject *new_row(Pairing *self, PyObject *number, PyObject *side, PyObject *time_ns,
-                         PyObject *length, PyObject *key)
+                         PyObject *length, PyObject *key, PyObject *data, PyObject *offset,
+                         PyObject *stream_start)
 {
     PyObject *row = untracked(self->lean_type->tp_alloc(self->lean_type, 0));
     if (row == NULL) {
@@ -1014,7 +1016,39 @@ static PyObject *new_row(Pairing *self, PyObject *number, PyObject *side, PyObje
     set_slot(self, row, S_REQUEST_IN, Py_None);
     set_slot(self, row, S_RESPONSE_IN, Py_None);
     set_slot(self, row, S_LATENCY, Py_None);
+    set_slot(self, row, S_DATA, data);
+    set_slot(self, row, S_OFFSET, offset);
+    set_slot(self, row, S_STREAM_START, stream_start);
+    set_slot(self, row, S_TEXTS, Py_None);
     return row;
+}
+
+/* matching.trigger_latency_text: f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after
+ * Trigger {trigger_id} (#{number})", `trigger` the triggers table's (number, time_ns) */
+static PyObject *trigger_latency_text(PyObject *time_ns, PyObject *trigger, int32_t trigger_id)
+{
+    if (!PyTuple_Check(trigger) || PyTuple_GET_SIZE(trigger) != 2) {
+        PyErr_SetString(PyExc_TypeError, "a trigger entry is (number, time_ns)");
+        return NULL;
+    }
+    PyObject *number = PyTuple_GET_ITEM(trigger, 0);
+    PyObject *delta = PyNumber_Subtract(time_ns, PyTuple_GET_ITEM(trigger, 1));
+    if (delta == NULL) {
+        return NULL;
+    }
+    double ns = PyLong_Check(delta) ? PyLong_AsDouble(delta) : -1.0;
+    Py_DECREF(delta);
+    if (ns == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    char *shown = PyOS_double_to_string(ns / 1e6, 'f', 1, 0, NULL);
+    if (shown == NULL) {
+        return NULL;
+    }
+    PyObject *text = PyUnicode_FromFormat("plate read %s ms after Trigger %d (#%S)", shown,
+                                          (int)trigger_id, number);
+    PyMem_Free(shown);
+    return text;
 }
 
 /* index in the arrival offsets of the chunk holding stream offset `at`
@@ -1150,7 +1184,8 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
             Py_INCREF(time_ns);
         }
         PyObject *number_obj = PyLong_FromLongLong(number + 1);
-        PyObject *row = number_obj ? new_row(self, number_obj, side, time_ns, h_length, lean.key)
+        PyObject *row = number_obj ? new_row(self, number_obj, side, time_ns, h_length, lean.key,
+                                                   data, PyTuple_GET_ITEM(header, 0), args[2])
                                    : NULL;
         PyObject *kind = PyTuple_GET_ITEM(lean.key, 2);
         Key key, trigger_key;
@@ -1196,16 +1231,25 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
                 }
                 Py_XDECREF(value);
             } else if (taken == 1 && lean.role == PLATE_OPENER) {
-                if (lean.trigger_id != -1 && table_find(self->triggers, &trigger_key) != NULL) {
+                Entry *trigger = lean.trigger_id != -1 ? table_find(self->triggers, &trigger_key)
+                                                       : NULL;
+                if (trigger != NULL) {
                     PyObject *problems = PyList_New(1);
-                    if (problems == NULL) {
+                    PyObject *text = trigger_latency_text(time_ns, trigger->value,
+                                                          lean.trigger_id);
+                    PyObject *texts = text != NULL ? PyList_New(1) : NULL;
+                    if (problems == NULL || texts == NULL) {
                         taken = -1;
+                        Py_XDECREF(text);
                     } else {
                         Py_INCREF(self->trigger_latency);
                         PyList_SET_ITEM(problems, 0, self->trigger_latency);
+                        PyList_SET_ITEM(texts, 0, text);
                         set_slot(self, row, S_PROBLEMS, problems);
-                        Py_DECREF(problems);
+                        set_slot(self, row, S_TEXTS, texts);
                     }
+                    Py_XDECREF(problems);
+                    Py_XDECREF(texts);
                 }
             }
         }

@@ -86,7 +86,8 @@ class LinkSide:
 
 
 class LeanRecord:
-    """A numbered message without bytes, Frame or Dissection: what ``stats`` needs of it.
+    """A numbered message without Frame or Dissection: what ``stats`` needs of it, and the
+    frame's place in the bytes it came in, from which ``read`` renders it.
 
     Made by a dissector's ``read_run`` for a well-formed message whose decode would report
     no problem (anything unusual is decoded into a full ``Record`` instead), and by ``stats``
@@ -95,19 +96,31 @@ class LeanRecord:
     """
 
     __slots__ = (
+        "data",
         "key",
         "latency_ns",
         "length",
         "number",
+        "offset",
         "problems",
         "request_in",
         "response_in",
         "side",
+        "stream_start",
+        "texts",
         "time_ns",
     )
 
     def __init__(
-        self, number: int, side: LinkSide, time_ns: int, length: int, key: tuple[str, str, Kind]
+        self,
+        number: int,
+        side: LinkSide,
+        time_ns: int,
+        length: int,
+        key: tuple[str, str, Kind],
+        data: bytes = b"",
+        offset: int = 0,
+        stream_start: int = 0,
     ) -> None:
         self.number = number
         self.side = side
@@ -115,12 +128,24 @@ class LeanRecord:
         self.length = length
         self.key = key
         """(protocol, type name, kind): what ``stats`` counts it under; shared per type."""
+        self.data = data
+        """Bytes holding the frame, at ``offset`` (empty when the message is only counted)."""
+        self.offset = offset
+        self.stream_start = stream_start
+        """Stream offset of ``data[0]``: the frame starts at ``stream_start + offset``."""
         self.problems: list[tuple[str, Severity]] | None = None
         """Matcher-level problems as ``stats`` counts them, (code, severity); None until the
-        first. Their text is not kept: a LeanRecord is counted, never shown."""
+        first."""
+        self.texts: list[str] | None = None
+        """The text of each of ``problems``, in the same order (None with them)."""
         self.request_in: int | None = None
         self.response_in: int | None = None
         self.latency_ns: int | None = None
+
+    @property
+    def frame_data(self) -> bytes:
+        """The frame's bytes."""
+        return self.data[self.offset : self.offset + self.length]
 
     @property
     def link(self) -> Link:
@@ -128,11 +153,14 @@ class LeanRecord:
         return self.side.link
 
     def add_problem(self, severity: Severity, code: str, text: str) -> None:
-        """Attach a matcher-level problem (its code and severity)."""
+        """Attach a matcher-level problem."""
         if self.problems is None:
             self.problems = [(code, severity)]
+            self.texts = [text]
         else:
             self.problems.append((code, severity))
+            if self.texts is not None:
+                self.texts.append(text)
 
 
 @dataclass(slots=True, eq=False)
@@ -259,3 +287,31 @@ WholeReaderMaker = Callable[
 """A dissector's optional ``whole_reader(framer, matcher, full, rows)``: the ``WholeReader``
 of a stream side whose framer was switched to runs (``read_run`` and ``full`` as for
 ``RunReader``), or None when it has none."""
+
+
+class LeanJsonRenderer(Protocol):
+    """A dissector's renderer of its LeanRecords as camshark/1 JSON objects (C, optional)."""
+
+    def render(
+        self,
+        items: list[Record | LeanRecord],
+        index: int,
+        base_ns: int,
+        fragments: dict[LinkSide, bytes],
+        with_hex: bool,
+        separator: bytes,
+        terminator: bytes,
+        out: bytearray,
+    ) -> int:
+        """Append ``separator + object + terminator`` to ``out`` for ``items[index]`` on,
+        while each is a LeanRecord of this renderer's type whose side has its fragment in
+        ``fragments`` (the object's ``"link":..`` to ``"protocol":..`` members) and whose
+        message is the common case; the index of the first item not rendered. Times are
+        relative to ``base_ns``. Odd content is never an error: it stops there, and the
+        caller renders that item through its Record."""
+        ...
+
+
+LeanJsonRendererMaker = Callable[[type[LeanRecord], str], LeanJsonRenderer | None]
+"""A dissector's optional ``json_renderer(lean_type, schema)``: its ``LeanJsonRenderer`` for
+rows of ``lean_type`` and the schema name ``schema``, or None (not built here)."""

@@ -21,7 +21,14 @@ from sniffer.display_filter import FilterError, compile_filter
 from sniffer.gc_batch import batch_gc
 from sniffer.objects_writer import ObjectsWriter
 from sniffer.output import text
-from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, dumps, record_to_dict
+from sniffer.output.json import (
+    JsonArrayWriter,
+    JsonLinesWriter,
+    JsonWriter,
+    dumps,
+    record_to_dict,
+)
+from sniffer.output.rows import JsonRows
 from sniffer.pipeline import DEFAULT_SETTLE_NS, Pipeline
 from sniffer.progress import ProgressBar
 from sniffer.sources.base import Source, SourceError
@@ -139,14 +146,13 @@ class _Count:
 
 def cmd_read(args: argparse.Namespace) -> int:
     """``camshark read FILE``: one line (or JSON object) per message."""
-    pipeline = _pipeline(args)
     base: list[int] = []
     try:
         keep = compile_filter(args.filter or "", base_time_ns=lambda: base[0] if base else None)
     except FilterError as error:
         raise UsageError(f"invalid filter: {error}") from None
     out = sys.stdout.buffer
-    writer: JsonArrayWriter | JsonLinesWriter | None = None
+    writer: JsonWriter | None = None
     if args.T == "json":
         writer = JsonArrayWriter(out)
     elif args.T == "jsonl":
@@ -156,6 +162,9 @@ def cmd_read(args: argparse.Namespace) -> int:
     flush_each = is_live(args.file)
     with_hex = not args.no_hex
     selective = bool(args.problems or args.filter or args.count is not None)
+    if writer is not None and not selective and not flush_each:
+        return _read_json_rows(args, writer, with_hex=with_hex)
+    pipeline = _pipeline(args)
 
     def selected(record: Record) -> bool:
         if args.problems and not record.all_problems:
@@ -186,6 +195,23 @@ def cmd_read(args: argparse.Namespace) -> int:
     if writer is not None:
         writer.close()
     out.flush()
+    return status
+
+
+def _read_json_rows(args: argparse.Namespace, writer: JsonWriter, *, with_hex: bool) -> int:
+    """``read -T json/jsonl`` of every message of a file: in bulk mode, like ``stats``, where
+    most messages are rendered without a Record (``sniffer.output.rows``)."""
+    rows = JsonRows(writer, with_hex=with_hex)
+    pipeline = _pipeline(args, sink=rows.take_all)
+    rows.follow(pipeline.endpoints, pipeline.stats)
+    status = _run_pipeline(
+        args,
+        on_record=lambda record, _pipe: rows.take_all([record]),
+        pipeline=pipeline,
+        progress_label="reading",
+    )
+    writer.close()
+    sys.stdout.buffer.flush()
     return status
 
 

@@ -36,7 +36,7 @@ from dissectors.api import (
     Severity,
     Transfer,
 )
-from dissectors.bulk import Annotatable, LeanRecord
+from dissectors.bulk import Annotatable
 from dissectors.smartlpr.codec import type_name
 from dissectors.smartlpr.pairing import (
     MAX_ENTRIES,
@@ -45,6 +45,7 @@ from dissectors.smartlpr.pairing import (
     Pending,
     link_reply,
     new_pairing,
+    trigger_latency_text,
 )
 from dissectors.smartlpr.records import (
     CurrentFrame,
@@ -354,17 +355,8 @@ class SmartLprMatcher:
         pairing = self.pairing
         trigger = pairing.trigger_of(hosts, unit_id, trigger_id)
         if trigger is not None:
-            number, trigger_ns = trigger
             code, severity = TRIGGER_LATENCY
-            # noted on nearly every plate read: no text for a LeanRecord, which keeps none
-            target.add_problem(
-                severity,
-                code,
-                ""
-                if type(target) is LeanRecord
-                else f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after Trigger "
-                f"{trigger_id} (#{number})",
-            )
+            target.add_problem(severity, code, trigger_latency_text(time_ns, *trigger, trigger_id))
         drift = pairing.clock_drift(timestamp, timestamp_usec, time_ns)
         if drift is not None:
             side = "ahead of" if drift > 0 else "behind"

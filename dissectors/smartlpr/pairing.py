@@ -161,7 +161,7 @@ class Tables(NamedTuple):
 
 
 TRIGGER_LATENCY = ("smartlpr.trigger_latency", Severity.NOTE)
-"""Noted on nearly every plate read; a LeanRecord keeps it without a text."""
+"""Noted on nearly every plate read (its text: ``trigger_latency_text``)."""
 
 
 def _stats_key(message_type: int) -> tuple[str, str, Kind]:
@@ -181,7 +181,7 @@ class Shapes(NamedTuple):
     trigger_key: tuple[str, str, Kind]
     license_info_key: tuple[str, str, Kind]
     trigger_latency: tuple[str, Severity]
-    """The (code, severity) a LeanRecord keeps for ``smartlpr.trigger_latency``."""
+    """The (code, severity) of ``smartlpr.trigger_latency``, shared by the LeanRecords."""
     types: tuple[int, int, int, int, int]
     """Type codes of ACK, Status, StatusResponse, Trigger and LicenseInfo."""
 
@@ -270,6 +270,14 @@ def lean_form(shapes: Shapes, data: bytes, header: tuple[int, ...]) -> Lean | No
         ):
             return Lean(PLATE_OPENER, shapes.license_info_key, trigger_id, timestamp, usec)
     return None
+
+
+def trigger_latency_text(time_ns: int, number: int, trigger_ns: int, trigger_id: int) -> str:
+    """The text of ``smartlpr.trigger_latency``: a plate read at ``time_ns`` answering Trigger
+    ``trigger_id``, frame ``number`` seen at ``trigger_ns``."""
+    return (
+        f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after Trigger {trigger_id} (#{number})"
+    )
 
 
 def time_at(
@@ -470,7 +478,9 @@ class PairingPython:
                 break
             _offset, length, unit_id, _size, message_type, version, conv_id, _bcc = header
             time_ns = time_at(start, header[0], offsets, times, index)
-            row = shapes.lean_type(number + 1, side, time_ns, length, lean.key)
+            row = shapes.lean_type(
+                number + 1, side, time_ns, length, lean.key, data, header[0], start
+            )
             role = lean.role
             kind = lean.key[2]
             if role == REPLY:
@@ -493,9 +503,15 @@ class PairingPython:
                     break
                 if role == TRIGGER_OPENER:
                     self.trigger_seen(hosts, unit_id, lean.trigger_id, number + 1, time_ns)
-                elif role == PLATE_OPENER and self.trigger_of(hosts, unit_id, lean.trigger_id):
-                    code, severity = shapes.trigger_latency
-                    row.add_problem(severity, code, "")
+                elif role == PLATE_OPENER:
+                    trigger = self.trigger_of(hosts, unit_id, lean.trigger_id)
+                    if trigger is not None:
+                        code, severity = shapes.trigger_latency
+                        row.add_problem(
+                            severity,
+                            code,
+                            trigger_latency_text(time_ns, *trigger, lean.trigger_id),
+                        )
             number += 1
             if time_ns > latest:
                 latest = time_ns

@@ -135,7 +135,7 @@ def _read_rest(
             out.append(full(run.frame(header, time_ns), number))
         else:
             _offset, length, unit_id, _size, message_type, version, conv_id, _bcc = header
-            row = LeanRecord(number, side, time_ns, length, lean.key)
+            row = LeanRecord(number, side, time_ns, length, lean.key, data, header[0], start)
             kind = lean.key[2]
             if lean.role == REPLY:
                 matcher.replied(row, time_ns, kind, hosts, unit_id, conv_id, message_type)

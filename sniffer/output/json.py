@@ -140,7 +140,14 @@ def dumps_line(item: object) -> bytes:
 
 
 class JsonArrayWriter:
-    """Writes records as one JSON array, streaming (never holds the array in memory)."""
+    """Writes records as one JSON array, streaming (never holds the array in memory).
+
+    Each element goes out as ``separator + object + terminator``; ``write_encoded`` takes
+    elements already in that form (the separator of the first is adjusted here).
+    """
+
+    separator = b",\n  "
+    terminator = b""
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
@@ -149,9 +156,15 @@ class JsonArrayWriter:
 
     def write(self, item: dict[str, object]) -> None:
         """Append one element."""
-        self._stream.write(b"\n  " if self._first else b",\n  ")
-        self._first = False
-        self._stream.write(dumps(item))
+        self.write_encoded(self.separator + dumps(item))
+
+    def write_encoded(self, elements: bytes | bytearray) -> None:
+        """Append elements, each already ``separator + object + terminator``."""
+        if self._first and elements:
+            self._first = False
+            self._stream.write(memoryview(elements)[1:])  # the first has no comma
+        else:
+            self._stream.write(elements)
 
     def close(self) -> None:
         """Close the array."""
@@ -161,6 +174,9 @@ class JsonArrayWriter:
 class JsonLinesWriter:
     """One JSON object per line, written as it goes (the caller decides when to flush)."""
 
+    separator = b""
+    terminator = b"\n"
+
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
 
@@ -168,6 +184,13 @@ class JsonLinesWriter:
         """Write one line."""
         self._stream.write(dumps_line(item))
 
+    def write_encoded(self, elements: bytes | bytearray) -> None:
+        """Write lines already encoded."""
+        self._stream.write(elements)
+
     def close(self) -> None:
         """Nothing to close; flush."""
         self._stream.flush()
+
+
+JsonWriter = JsonArrayWriter | JsonLinesWriter

@@ -43,7 +43,7 @@ def _row(number: int, time_ns: int = 0) -> LeanRecord:
 
 
 def _annotations(row: LeanRecord) -> tuple[object, ...]:
-    return (row.number, row.problems, row.request_in, row.response_in, row.latency_ns)
+    return (row.number, row.problems, row.texts, row.request_in, row.response_in, row.latency_ns)
 
 
 def _entry_view(value: object) -> object:
@@ -185,7 +185,10 @@ def _run_both(
             position += 1
     assert results[: len(results) // 2] == results[len(results) // 2 :]
     assert [_annotations(r) for r in outs[0]] == [_annotations(r) for r in outs[1]]  # type: ignore[arg-type]
-    facts = [[(r.time_ns, r.length, r.key) for r in out] for out in outs]  # type: ignore[attr-defined]
+    facts = [
+        [(r.time_ns, r.length, r.key, r.data, r.offset, r.stream_start) for r in out]  # type: ignore[attr-defined]
+        for out in outs
+    ]
     assert facts[0] == facts[1]
     assert _tables_view(c_tables) == _tables_view(py_tables)
 

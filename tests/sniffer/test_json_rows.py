@@ -1,0 +1,117 @@
+"""``read -T json/jsonl`` in bulk mode (``sniffer.output.rows``) equals the Record path.
+
+The reference: every frame decoded into a ``Record`` and written by ``record_to_dict`` as it
+settles. The bulk path: ``Pipeline(sink=JsonRows.take_all)``, where well-formed SmartLPR
+frames become LeanRecords, rendered by the dissector's C renderer when built, else through
+the Records they stand for. The output must be the same bytes: on every bundled capture and
+on random SmartLPR sessions, as JSON Lines and as one array, with and without hex.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from dissectors.api import Record
+from dissectors.bulk import LeanRecord
+from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, JsonWriter, record_to_dict
+from sniffer.output.rows import JsonRows
+from sniffer.pipeline import Pipeline
+from sniffer.sources.base import ChunkRuns, Event
+from tests.sniffer.test_stats_bulk import (
+    _events,
+    _python_kernels,
+    _session_events,
+    in_runs,
+    scan_kernel,  # noqa: F401 - a fixture
+    session,
+)
+
+CAPTURES = sorted(Path(__file__).resolve().parents[2].glob("captures/**/*.pcapng"))
+WRITERS: dict[str, type[JsonWriter]] = {"jsonl": JsonLinesWriter, "json": JsonArrayWriter}
+
+
+def reference_output(
+    events: Iterable[Event | ChunkRuns], form: str, *, with_hex: bool, protocol: str | None
+) -> bytes:
+    out = io.BytesIO()
+    writer = WRITERS[form](out)
+    pipeline = Pipeline(protocol, keep_objects=False)
+    base: list[int] = []
+
+    def write(record: Record) -> None:
+        if not base:
+            base.append(record.time_ns)
+        writer.write(record_to_dict(record, base[0], pipeline.endpoints, with_hex=with_hex))
+
+    for event in events:
+        for record in pipeline.process(event):
+            write(record)
+    for record in pipeline.finish():
+        write(record)
+    writer.close()
+    return out.getvalue()
+
+
+def bulk_output(
+    events: Iterable[Event | ChunkRuns], form: str, *, with_hex: bool, protocol: str | None
+) -> tuple[bytes, int]:
+    """The bulk path's output, and how many LeanRecords it rendered."""
+    out = io.BytesIO()
+    writer = WRITERS[form](out)
+    rows = JsonRows(writer, with_hex=with_hex)
+    lean = 0
+
+    def sink(items: list[Record | LeanRecord]) -> None:
+        nonlocal lean
+        lean += sum(type(item) is LeanRecord for item in items)
+        rows.take_all(items)
+
+    pipeline = Pipeline(protocol, keep_objects=False, sink=sink)
+    rows.follow(pipeline.endpoints, pipeline.stats)
+    for event in events:
+        assert pipeline.process(event) == []
+    assert pipeline.finish() == []
+    writer.close()
+    return out.getvalue(), lean
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.usefixtures("scan_kernel")
+def test_bulk_json_equals_the_record_path_on_every_capture(path: Path) -> None:
+    events = _events(path)
+    for form in WRITERS:
+        for with_hex in (True, False):
+            reference = reference_output(events, form, with_hex=with_hex, protocol=None)
+            assert bulk_output(events, form, with_hex=with_hex, protocol=None)[0] == reference
+    runs = _events(path, runs=True)
+    reference = reference_output(events, "jsonl", with_hex=True, protocol=None)
+    assert bulk_output(runs, "jsonl", with_hex=True, protocol=None)[0] == reference
+
+
+def test_the_normal_session_is_mostly_lean_records() -> None:
+    events = _events(
+        Path(__file__).resolve().parents[2] / "captures/smartlpr/normal-session.pcapng"
+    )
+    output, lean = bulk_output(events, "jsonl", with_hex=True, protocol=None)
+    assert output.count(b"\n") == 22
+    # the first frame of each side confirms the Size reading; pictures and pings are Records
+    assert lean == 14
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(session)
+def test_bulk_json_equals_the_record_path_on_random_sessions(data: tuple[object, ...]) -> None:
+    events = _session_events(data)
+    reference = reference_output(events, "jsonl", with_hex=True, protocol="smartlpr")
+    assert bulk_output(events, "jsonl", with_hex=True, protocol="smartlpr")[0] == reference
+    assert bulk_output(in_runs(events), "jsonl", with_hex=True, protocol="smartlpr")[0] == (
+        reference
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        _python_kernels(patch)
+        assert bulk_output(events, "jsonl", with_hex=True, protocol="smartlpr")[0] == reference
