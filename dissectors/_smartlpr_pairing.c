@@ -1023,32 +1023,34 @@ static PyObject *new_row(Pairing *self, PyObject *number, PyObject *side, PyObje
     return row;
 }
 
-/* matching.trigger_latency_text: f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after
- * Trigger {trigger_id} (#{number})", `trigger` the triggers table's (number, time_ns) */
+/* pairing.trigger_latency_text: f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after
+ * Trigger {trigger_id} (#{number})", `trigger` the triggers table's (number, time_ns).
+ * glibc's "%.1f" rounds the exact binary value correctly, half to even, as Python's does. */
 static PyObject *trigger_latency_text(PyObject *time_ns, PyObject *trigger, int32_t trigger_id)
 {
     if (!PyTuple_Check(trigger) || PyTuple_GET_SIZE(trigger) != 2) {
         PyErr_SetString(PyExc_TypeError, "a trigger entry is (number, time_ns)");
         return NULL;
     }
-    PyObject *number = PyTuple_GET_ITEM(trigger, 0);
-    PyObject *delta = PyNumber_Subtract(time_ns, PyTuple_GET_ITEM(trigger, 1));
-    if (delta == NULL) {
+    long long now = as_long_long(time_ns);
+    long long then = as_long_long(PyTuple_GET_ITEM(trigger, 1));
+    long long number = as_long_long(PyTuple_GET_ITEM(trigger, 0));
+    if (PyErr_Occurred()) {
         return NULL;
     }
-    double ns = PyLong_Check(delta) ? PyLong_AsDouble(delta) : -1.0;
-    Py_DECREF(delta);
-    if (ns == -1.0 && PyErr_Occurred()) {
+    long long delta;
+    if (__builtin_sub_overflow(now, then, &delta)) {
+        PyErr_SetString(PyExc_OverflowError, "trigger latency beyond 64 bits");
         return NULL;
     }
-    char *shown = PyOS_double_to_string(ns / 1e6, 'f', 1, 0, NULL);
-    if (shown == NULL) {
+    char text[160];
+    int size = snprintf(text, sizeof text, "plate read %.1f ms after Trigger %d (#%lld)",
+                        (double)delta / 1e6, (int)trigger_id, number);
+    if (size < 0 || (size_t)size >= sizeof text) {
+        PyErr_SetString(PyExc_OverflowError, "trigger latency text too long");
         return NULL;
     }
-    PyObject *text = PyUnicode_FromFormat("plate read %s ms after Trigger %d (#%S)", shown,
-                                          (int)trigger_id, number);
-    PyMem_Free(shown);
-    return text;
+    return PyUnicode_FromStringAndSize(text, size);
 }
 
 /* index in the arrival offsets of the chunk holding stream offset `at`

@@ -325,3 +325,29 @@ def test_an_uninitialised_or_misused_pairing_raises() -> None:
         pairing.c_pairing((1, 2), pairing.new_shapes(), 10)  # type: ignore[misc]
     with pytest.raises(TypeError):  # the C kernel reads the C tables only
         pairing.c_pairing(pairing.new_tables(pairing.AgeTablePython), pairing.new_shapes(), 10)  # type: ignore[misc]
+
+
+@needs_c
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(-(2**40), 2**44) | st.sampled_from([50_000, 150_000, 250_000, 1_250_000]),
+    st.integers(-(2**31), 2**31 - 1),
+    st.integers(1, 2**40),
+)
+def test_the_trigger_latency_text_is_the_twins(delta: int, trigger_id: int, number: int) -> None:
+    """Half-way latencies included (0.05 ms rounds to even): C's "%.1f" equals Python's."""
+    time_ns = 1_700_000_000 * 10**9
+    plate = LicenseInfo(1, trigger_id, 1_700_000_000, 0, "AB12", (90, 91), True, "AB 12", "E")
+    data = _frame(Trigger(trigger_id), 1, 2) + _frame(plate, 1, 3)
+    headers, _end = smartlpr_scan_python(data, 0, 0, 4096, 255)
+    texts = []
+    for kernel, _tables in _pair(100):
+        out: list[LeanRecord] = []
+        kernel.take_run(
+            SIDE, data, 0, headers, None, (time_ns - delta, time_ns), HOSTS, number - 1, out,
+            True, 0,
+        )  # fmt: skip
+        assert [row.number for row in out] == [number, number + 1]
+        texts.append(out[1].texts)
+    expected = pairing.trigger_latency_text(time_ns, number, time_ns - delta, trigger_id)
+    assert texts == [[expected], [expected]]
