@@ -210,6 +210,7 @@ def _read_json_rows(args: argparse.Namespace, writer: JsonWriter, *, with_hex: b
         pipeline=pipeline,
         progress_label="reading",
     )
+    rows.flush()
     writer.close()
     sys.stdout.buffer.flush()
     return status

@@ -22,6 +22,8 @@ Decode = Callable[[Frame], Dissection]
 
 _SIDE_MEMBERS = ("link", "link_name", "src", "dst", "direction", "protocol")
 """The members of a record's object that follow from its link side, in their order."""
+FLUSH_BYTES = 1 << 16
+"""Rendered objects are written in blocks of about this size."""
 MAX_SIDES = 4096
 """Bound on the link sides whose rendering is kept (forgotten all at once beyond)."""
 
@@ -72,6 +74,7 @@ class JsonRows:
         self._endpoints: Endpoints = _no_endpoints
         self._counters: Counters = _NO_COUNTERS
         self._with_hex = with_hex
+        self._out = bytearray()
         self._base_ns: int | None = None
         self._sides: dict[LinkSide, _SideRendering] = {}
         self._protocols: dict[str, _SideRendering] = {}
@@ -93,7 +96,7 @@ class JsonRows:
         separator = writer.separator
         terminator = writer.terminator
         with_hex = self._with_hex
-        out = bytearray()
+        out = self._out
         index = 0
         count = len(items)
         while index < count:
@@ -123,7 +126,14 @@ class JsonRows:
             out += dumps(record_to_dict(record, base_ns, self._endpoints, with_hex=with_hex))
             out += terminator
             index += 1
-        writer.write_encoded(out)
+        if len(out) >= FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what was rendered (``take_all`` writes in blocks of ``FLUSH_BYTES``)."""
+        if self._out:
+            self._writer.write_encoded(self._out)
+            self._out = bytearray()
 
     def _side(self, row: LeanRecord) -> _SideRendering:
         """How ``row``'s side is rendered, from its first row on."""

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 from dissectors.api import Record
 from dissectors.bulk import LeanRecord
+from sniffer import cli
 from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, JsonWriter, record_to_dict
 from sniffer.output.rows import JsonRows
 from sniffer.pipeline import Pipeline
@@ -76,6 +77,7 @@ def bulk_output(
     for event in events:
         assert pipeline.process(event) == []
     assert pipeline.finish() == []
+    rows.flush()
     writer.close()
     return out.getvalue(), lean
 
@@ -115,3 +117,28 @@ def test_bulk_json_equals_the_record_path_on_random_sessions(data: tuple[object,
     with pytest.MonkeyPatch.context() as patch:
         _python_kernels(patch)
         assert bulk_output(events, "jsonl", with_hex=True, protocol="smartlpr")[0] == reference
+
+
+@pytest.mark.parametrize("form", ["jsonl", "json"])
+def test_read_writes_every_message_through_the_bulk_path(
+    form: str, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``camshark read -T json/jsonl FILE`` takes the bulk path; ``-c`` (selective) does not:
+    the same bytes either way."""
+    path = Path(__file__).resolve().parents[2] / "captures/smartlpr/faults.pcapng"
+    taken: list[int] = []
+
+    class CountedRows(JsonRows):
+        def take_all(self, items: list[Record | LeanRecord]) -> None:
+            taken.append(len(items))
+            super().take_all(items)
+
+    monkeypatch.setattr(cli, "JsonRows", CountedRows)
+    outputs = []
+    for extra in ([], ["-c", "1000"]):
+        assert cli.main(["read", "-T", form, *extra, str(path)]) == 0
+        outputs.append(capsysbinary.readouterr().out)
+    assert sum(taken) == 32  # the first run only
+    assert outputs[0] == outputs[1]
+    assert outputs[0] == reference_output(_events(path), form, with_hex=True, protocol=None)
+    assert outputs[0].count(b'"schema":"camshark/1"') == 32
