@@ -12,6 +12,8 @@
 #include <Python.h>
 #include <structmember.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #define LEN_HEADER 17
 #define LEN_OVERHEAD 19
@@ -1023,9 +1025,43 @@ static PyObject *new_row(Pairing *self, PyObject *number, PyObject *side, PyObje
     return row;
 }
 
+/* decimal digits of `value` at `out`; their count */
+static int put_decimal(char *out, unsigned long long value)
+{
+    char digits[20];
+    int count = 0;
+    do {
+        digits[count++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    for (int i = 0; i < count; i++) {
+        out[i] = digits[count - 1 - i];
+    }
+    return count;
+}
+
+static int put_signed(char *out, long long value)
+{
+    if (value < 0) {
+        out[0] = '-';
+        return 1 + put_decimal(out + 1, 0ULL - (unsigned long long)value);
+    }
+    return put_decimal(out, (unsigned long long)value);
+}
+
+static int put_text(char *out, const char *text)
+{
+    size_t size = strlen(text);
+    memcpy(out, text, size);
+    return (int)size;
+}
+
 /* pairing.trigger_latency_text: f"plate read {(time_ns - trigger_ns) / 1e6:.1f} ms after
  * Trigger {trigger_id} (#{number})", `trigger` the triggers table's (number, time_ns).
- * glibc's "%.1f" rounds the exact binary value correctly, half to even, as Python's does. */
+ * The latency in tenths of a ms from the integer ns: Python rounds the double nearest to
+ * delta / 1e6, which is within 1e-7 ms of it below 1e14 ns, closer than any ns is to a
+ * midpoint; an exact midpoint (or more) goes to glibc's "%.1f", which rounds the double
+ * correctly, half to even, as Python's does. */
 static PyObject *trigger_latency_text(PyObject *time_ns, PyObject *trigger, int32_t trigger_id)
 {
     if (!PyTuple_Check(trigger) || PyTuple_GET_SIZE(trigger) != 2) {
@@ -1044,13 +1080,31 @@ static PyObject *trigger_latency_text(PyObject *time_ns, PyObject *trigger, int3
         return NULL;
     }
     char text[160];
-    int size = snprintf(text, sizeof text, "plate read %.1f ms after Trigger %d (#%lld)",
-                        (double)delta / 1e6, (int)trigger_id, number);
-    if (size < 0 || (size_t)size >= sizeof text) {
-        PyErr_SetString(PyExc_OverflowError, "trigger latency text too long");
-        return NULL;
+    int size = put_text(text, "plate read ");
+    unsigned long long magnitude = delta < 0 ? 0ULL - (unsigned long long)delta
+                                             : (unsigned long long)delta;
+    unsigned long long tenths = magnitude / 100000, rest = magnitude % 100000;
+    if (magnitude < 100000000000000ULL && rest != 50000) {
+        tenths += rest > 50000;
+        if (delta < 0) {
+            text[size++] = '-';
+        }
+        size += put_decimal(text + size, tenths / 10);
+        text[size++] = '.';
+        text[size++] = (char)('0' + tenths % 10);
+    } else {
+        size += snprintf(text + size, 64, "%.1f", (double)delta / 1e6);
     }
-    return PyUnicode_FromStringAndSize(text, size);
+    size += put_text(text + size, " ms after Trigger ");
+    size += put_signed(text + size, trigger_id);
+    size += put_text(text + size, " (#");
+    size += put_signed(text + size, number);
+    text[size++] = ')';
+    PyObject *result = PyUnicode_New(size, 127); /* all ASCII */
+    if (result != NULL) {
+        memcpy(PyUnicode_1BYTE_DATA(result), text, (size_t)size);
+    }
+    return result;
 }
 
 /* index in the arrival offsets of the chunk holding stream offset `at`

@@ -330,8 +330,10 @@ def test_an_uninitialised_or_misused_pairing_raises() -> None:
 @needs_c
 @settings(max_examples=300, deadline=None)
 @given(
-    st.integers(-(2**40), 2**44) | st.sampled_from([50_000, 150_000, 250_000, 1_250_000]),
-    st.integers(-(2**31), 2**31 - 1),
+    st.integers(-(2**40), 2**44)
+    | st.integers(-(2**62), 2**62)
+    | st.sampled_from([50_000, 150_000, -250_000, 1_250_000, 49_999, -50_001, 10**14 - 1, 10**14]),
+    st.integers(-(2**31), 2**31 - 1).filter(lambda t: t != -1),  # -1: a hardware trigger
     st.integers(1, 2**40),
 )
 def test_the_trigger_latency_text_is_the_twins(delta: int, trigger_id: int, number: int) -> None:
