@@ -1,12 +1,11 @@
 """The optional C kernels (``dissectors._speedups``, ``dissectors._dualcam_speedups``,
-``dissectors._smartlpr_pairing``, ``sniffer.sources._fast_path``, ``sniffer._lean_count``,
-``sniffer._settle``); everything else is in pyproject.toml.
+``dissectors._smartlpr_pairing``, ``dissectors._smartlpr_json``, ``sniffer.sources._fast_path``,
+``sniffer._lean_count``, ``sniffer._settle``); everything else is in pyproject.toml.
 
 ``optional=True``: without a compiler the install still succeeds and camshark uses the
 pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups``,
 ``dissectors.smartlpr.pairing``, ``sniffer.sources.fast_packets``, ``sniffer.stats`` and
-``sniffer.settle``.
-"""
+``sniffer.settle``, and renders every JSON record through its ``Record``."""
 
 from setuptools import Extension, setup
 
@@ -20,6 +19,7 @@ setup(
         Extension(
             "dissectors._smartlpr_pairing", ["dissectors/_smartlpr_pairing.c"], optional=True
         ),
+        Extension("dissectors._smartlpr_json", ["dissectors/_smartlpr_json.c"], optional=True),
         Extension("sniffer._lean_count", ["sniffer/_lean_count.c"], optional=True),
         Extension("sniffer._settle", ["sniffer/_settle.c"], optional=True),
     ]

@@ -1,0 +1,881 @@
+/* camshark/1 JSON objects of the common SmartLPR messages, straight from their LeanRecords;
+ * dissectors/smartlpr/lean_json.py builds the Renderer (None where this was not built).
+ *
+ * Renderer(lean_type, head, types, labels).render(items, index, base_ns, fragments, with_hex,
+ * separator, terminator, out) appends separator + object + terminator to out for items[index],
+ * items[index + 1], ... while the item is exactly a lean_type, fragments holds its side, and
+ * it is the common case: its frame one of ACK, Status, healthy StatusResponse, Trigger and
+ * LicenseInfo v2 in its plain form (Etx, Size, Bcc good; decode reports nothing), its ints
+ * within 64 bits, its times plain decimals and its texts free of control characters. It
+ * returns the index of the first item it did not render, having written nothing for it: the
+ * caller renders that one through the Record path (codec.decode, record_to_dict, orjson),
+ * whose output this is byte for byte (tests/dissectors/test_smartlpr_json.py). Every decision
+ * about anything else is the Record path's. Every byte read is bounded by the LeanRecord's
+ * data: any input is safe.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+#define LEN_HEADER 17
+#define LEN_OVERHEAD 19
+#define STX 0x02
+#define ETX 0x03
+#define MAX_QUALITY 100
+#define LICENSE_INFO_VERSION 2
+#define LICENSE_INFO_LENGTH (LEN_OVERHEAD + 169)
+#define USEC_PER_S 1000000u
+#define EXACT_SECONDS_NS (4194304LL * 1000000000LL) /* sniffer/output/json.py */
+#define FLUSH_AT (1 << 20)
+
+enum { T_ACK, T_STATUS, T_STATUS_RESPONSE, T_TRIGGER, T_LICENSE_INFO, N_TYPES };
+enum { S_NUMBER, S_SIDE, S_TIME, S_LENGTH, S_PROBLEMS, S_REQUEST_IN, S_RESPONSE_IN,
+       S_LATENCY, S_DATA, S_OFFSET, S_STREAM_START, S_TEXTS, N_SLOTS };
+static const char *slot_names[N_SLOTS] = {
+    "number",     "side",    "time_ns",      "length", "problems", "request_in",
+    "response_in", "latency_ns", "data", "offset", "stream_start", "texts"};
+
+/* -- an output buffer that grows ---------------------------------------------------------- */
+
+typedef struct {
+    char *p;
+    Py_ssize_t len, cap;
+} Buf;
+
+static int grow(Buf *b, Py_ssize_t extra)
+{
+    if (extra > PY_SSIZE_T_MAX / 2 - b->len) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t cap = (b->len + extra) * 2;
+    char *p = PyMem_Realloc(b->p, (size_t)cap);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+/* room for extra more bytes; -1 on MemoryError */
+static inline int reserve(Buf *b, Py_ssize_t extra)
+{
+    return extra <= b->cap - b->len ? 0 : grow(b, extra);
+}
+
+static inline int put(Buf *b, const char *s, Py_ssize_t n)
+{
+    if (reserve(b, n) < 0) {
+        return -1;
+    }
+    memcpy(b->p + b->len, s, (size_t)n);
+    b->len += n;
+    return 0;
+}
+
+/* s must be a string literal (the "" around it refuse anything else) */
+#define PUT_LITERAL(b, s) put((b), "" s "", (Py_ssize_t)(sizeof(s) - 1))
+
+static inline int put_bytes(Buf *b, PyObject *bytes)
+{
+    return put(b, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
+}
+
+static int put_u64(Buf *b, uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+    do {
+        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return put(b, digits + sizeof digits - n, n);
+}
+
+static int put_i64(Buf *b, int64_t v)
+{
+    if (v < 0) {
+        if (PUT_LITERAL(b, "-") < 0) {
+            return -1;
+        }
+        return put_u64(b, (uint64_t)0 - (uint64_t)v);
+    }
+    return put_u64(b, (uint64_t)v);
+}
+
+/* an int or null */
+static int put_optional(Buf *b, int present, int64_t v)
+{
+    return present ? put_i64(b, v) : PUT_LITERAL(b, "null");
+}
+
+/* repr(x), which is also what orjson writes when it has no exponent: 1 written, 0 not plain
+ * (an exponent, inf or nan), -1 on error */
+static int put_double(Buf *b, double x)
+{
+    char *text = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (text == NULL) {
+        return -1;
+    }
+    int plain = strpbrk(text, "en") == NULL;
+    int result = plain ? (put(b, text, (Py_ssize_t)strlen(text)) < 0 ? -1 : 1) : 0;
+    PyMem_Free(text);
+    return result;
+}
+
+/* bytes as a JSON string body, escaping only " and \: 1 written, 0 a control character
+ * (orjson would escape it otherwise: not written), -1 on error */
+static int put_escaped(Buf *b, const unsigned char *s, Py_ssize_t n)
+{
+    if (reserve(b, 2 * n) < 0) {
+        return -1;
+    }
+    char *at = b->p + b->len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c < 0x20) {
+            return 0;
+        }
+        if (c == '"' || c == '\\') {
+            *at++ = '\\';
+        }
+        *at++ = (char)c;
+    }
+    b->len = at - b->p;
+    return 1;
+}
+
+/* a str (or subclass: orjson writes its characters) as a JSON string: 1 written, 0 not a
+ * str, not UTF-8 encodable or holding a control character, -1 on error */
+static int put_text(Buf *b, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        return 0;
+    }
+    Py_ssize_t n;
+    const char *s;
+    if (PyUnicode_IS_COMPACT_ASCII(text)) {
+        s = (const char *)PyUnicode_DATA(text);
+        n = PyUnicode_GET_LENGTH(text);
+    }
+    else {
+        s = PyUnicode_AsUTF8AndSize(text, &n);
+        if (s == NULL) {
+            if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
+                return -1;
+            }
+            PyErr_Clear(); /* lone surrogates: orjson refuses them too */
+            return 0;
+        }
+    }
+    if (PUT_LITERAL(b, "\"") < 0) {
+        return -1;
+    }
+    int written = put_escaped(b, (const unsigned char *)s, n);
+    if (written <= 0) {
+        return written;
+    }
+    return PUT_LITERAL(b, "\"") < 0 ? -1 : 1;
+}
+
+static int put_hex(Buf *b, const unsigned char *s, Py_ssize_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (reserve(b, 2 * n) < 0) {
+        return -1;
+    }
+    char *at = b->p + b->len;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        *at++ = digits[s[i] >> 4];
+        *at++ = digits[s[i] & 15];
+    }
+    b->len += 2 * n;
+    return 0;
+}
+
+/* -- reading the LeanRecord --------------------------------------------------------------- */
+
+static inline uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static inline uint32_t le16(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+/* an exact int within 64 bits: 1 (in *out), else 0 */
+static int int64_of(PyObject *value, int64_t *out)
+{
+    if (value == NULL || !PyLong_CheckExact(value)) {
+        return 0;
+    }
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = (int64_t)v;
+    return 1;
+}
+
+/* None (0) or an exact int within 64 bits (1, in *out); else -1 */
+static int optional_int64_of(PyObject *value, int64_t *out)
+{
+    if (value == Py_None) {
+        return 0;
+    }
+    return int64_of(value, out) ? 1 : -1;
+}
+
+/* Length of a zero-padded text field up to its last non-zero byte, when every byte before
+ * that is printable ASCII (and, for a plate text shown by repr() in the summary, neither '
+ * nor \): then its str, its repr and its JSON are plain. -1 otherwise. */
+static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int plate)
+{
+    Py_ssize_t n = size;
+    while (n > 0 && s[n - 1] == 0) {
+        n--;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c < 0x20 || c > 0x7e || (plate && (c == '\'' || c == '\\'))) {
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* -- the Renderer -------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *lean_type;
+    PyObject *head;   /* bytes: {"schema":...,"frame": */
+    PyObject *labels; /* tuple of bytes, by T_*: ,"type":...,"kind":...,"summary":" */
+    long types[N_TYPES];
+    Py_ssize_t slot[N_SLOTS];
+} Renderer;
+
+typedef struct {
+    int64_t base_ns;
+    PyObject *fragments;
+    int with_hex;
+    PyObject *separator, *terminator;
+} Call;
+
+/* a LicenseInfo v2 body that decode reports nothing about, in its plain form */
+typedef struct {
+    Py_ssize_t chars, printable, country, qualities;
+} Plate;
+
+static int plain_license_info(const unsigned char *body, Plate *plate)
+{
+    if (le32(body + 8) == 0 || le32(body + 12) >= USEC_PER_S) {
+        return 0;
+    }
+    plate->qualities = 0;
+    for (Py_ssize_t i = 0; i < 40; i++) {
+        unsigned char q = body[56 + i];
+        if (q > MAX_QUALITY) {
+            return 0;
+        }
+        if (q) {
+            plate->qualities = i + 1;
+        }
+    }
+    plate->chars = plain_text_length(body + 16, 40, 1);
+    plate->printable = plain_text_length(body + 97, 40, 1);
+    plate->country = plain_text_length(body + 137, 32, 0);
+    return plate->chars > 0 && plate->printable >= 0 && plate->country >= 0;
+}
+
+/* which common message the frame is (T_*), or -1 */
+static int common_type(Renderer *self, const unsigned char *f, Py_ssize_t length, Plate *plate)
+{
+    long type = (long)le16(f + 9);
+    if (type == self->types[T_ACK] && length == LEN_OVERHEAD) {
+        return T_ACK;
+    }
+    if (type == self->types[T_STATUS] && length == LEN_OVERHEAD) {
+        return T_STATUS;
+    }
+    if (type == self->types[T_STATUS_RESPONSE] && length == LEN_OVERHEAD + 3 &&
+        f[LEN_HEADER] == 1 && f[LEN_HEADER + 2] == 1) {
+        return T_STATUS_RESPONSE;
+    }
+    if (type == self->types[T_TRIGGER] && length == LEN_OVERHEAD + 4) {
+        return T_TRIGGER;
+    }
+    if (type == self->types[T_LICENSE_INFO] && length == LICENSE_INFO_LENGTH &&
+        le16(f + 11) == LICENSE_INFO_VERSION && plain_license_info(f + LEN_HEADER, plate)) {
+        return T_LICENSE_INFO;
+    }
+    return -1;
+}
+
+/* a number below 1000, at at: how many characters */
+static inline int small_number(char *at, unsigned v)
+{
+    if (v >= 100) {
+        at[0] = (char)('0' + v / 100);
+        at[1] = (char)('0' + v / 10 % 10);
+        at[2] = (char)('0' + v % 10);
+        return 3;
+    }
+    if (v >= 10) {
+        at[0] = (char)('0' + v / 10);
+        at[1] = (char)('0' + v % 10);
+        return 2;
+    }
+    at[0] = (char)('0' + v);
+    return 1;
+}
+
+/* the qualities of the detected characters: {"quality_1":..,"_value":"q q .."} or "" */
+static int put_qualities(Buf *b, const unsigned char *q, Py_ssize_t count)
+{
+    static const char name[] = "\"quality_";
+    static const char value[] = "\"_value\":\"";
+    /* count <= 40: at most 17 bytes an entry, 4 in the text */
+    char scratch[40 * 17 + 40 * 4 + 16];
+    char *at = scratch;
+    if (count == 0) {
+        return PUT_LITERAL(b, "\"\"");
+    }
+    *at++ = '{';
+    for (Py_ssize_t i = 0; i < count; i++) {
+        memcpy(at, name, sizeof name - 1);
+        at += sizeof name - 1;
+        at += small_number(at, (unsigned)i + 1);
+        *at++ = '"';
+        *at++ = ':';
+        at += small_number(at, q[i]);
+        *at++ = ',';
+    }
+    memcpy(at, value, sizeof value - 1);
+    at += sizeof value - 1;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (i) {
+            *at++ = ' ';
+        }
+        at += small_number(at, q[i]);
+    }
+    *at++ = '"';
+    *at++ = '}';
+    return put(b, scratch, at - scratch);
+}
+
+static int put_license_info_summary(Buf *b, const unsigned char *body, const Plate *plate)
+{
+    char scratch[16];
+    Py_ssize_t shown_at = plate->printable ? 97 : 16;
+    Py_ssize_t shown = plate->printable ? plate->printable : plate->chars;
+    if (PUT_LITERAL(b, "LicenseInfo car ") < 0 || put_u64(b, le32(body)) < 0 ||
+        PUT_LITERAL(b, " plate '") < 0 || put_escaped(b, body + shown_at, shown) < 0 ||
+        PUT_LITERAL(b, "'") < 0) {
+        return -1;
+    }
+    if (plate->country) {
+        if (PUT_LITERAL(b, " ") < 0 || put_escaped(b, body + 137, plate->country) < 0) {
+            return -1;
+        }
+    }
+    Py_ssize_t count = plate->chars < plate->qualities ? plate->chars : plate->qualities;
+    if (count == 0) {
+        if (PUT_LITERAL(b, " q=-") < 0) {
+            return -1;
+        }
+    }
+    else {
+        unsigned low = 255, high = 0;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            unsigned q = body[56 + i];
+            low = q < low ? q : low;
+            high = q > high ? q : high;
+        }
+        char *at = scratch;
+        memcpy(at, " q=", 3);
+        at += 3 + small_number(at + 3, low);
+        if (low != high) {
+            *at++ = '-';
+            at += small_number(at, high);
+        }
+        if (put(b, scratch, at - scratch) < 0) {
+            return -1;
+        }
+    }
+    int32_t trigger = (int32_t)le32(body + 4);
+    if (trigger == -1) {
+        return PUT_LITERAL(b, " trig hw");
+    }
+    return PUT_LITERAL(b, " trig ") < 0 ? -1 : put_i64(b, trigger);
+}
+
+/* "summary":"...","length":...,"stream_offset":...,"fields":{...} of the frame (its label
+ * written before) */
+static int put_message(Buf *b, int which, const unsigned char *f, Py_ssize_t length,
+                       int64_t stream_offset, const Plate *plate)
+{
+    const unsigned char *body = f + LEN_HEADER;
+    int failed = 0;
+    switch (which) {
+    case T_ACK:
+        failed = PUT_LITERAL(b, "ACK id=") < 0 || put_u64(b, le32(f + 13)) < 0;
+        break;
+    case T_STATUS:
+        failed = PUT_LITERAL(b, "Status") < 0;
+        break;
+    case T_STATUS_RESPONSE:
+        failed = PUT_LITERAL(b, "StatusResponse active io=") < 0 || put_u64(b, body[1]) < 0 ||
+                 PUT_LITERAL(b, " camera ok") < 0;
+        break;
+    case T_TRIGGER:
+        failed = PUT_LITERAL(b, "Trigger ") < 0 || put_i64(b, (int32_t)le32(body)) < 0;
+        break;
+    default:
+        failed = put_license_info_summary(b, body, plate) < 0;
+    }
+    if (failed || PUT_LITERAL(b, "\",\"length\":") < 0 || put_i64(b, length) < 0 ||
+        PUT_LITERAL(b, ",\"stream_offset\":") < 0 || put_i64(b, stream_offset) < 0 ||
+        PUT_LITERAL(b, ",\"fields\":{\"stx\":2,\"unit_id\":") < 0 || put_u64(b, le32(f + 1)) < 0 ||
+        PUT_LITERAL(b, ",\"size\":") < 0 || put_u64(b, le32(f + 5)) < 0 ||
+        PUT_LITERAL(b, ",\"type\":") < 0 || put_u64(b, le16(f + 9)) < 0 ||
+        PUT_LITERAL(b, ",\"version\":") < 0 || put_u64(b, le16(f + 11)) < 0 ||
+        PUT_LITERAL(b, ",\"id\":") < 0 || put_u64(b, le32(f + 13)) < 0) {
+        return -1;
+    }
+    switch (which) {
+    case T_STATUS_RESPONSE:
+        failed = PUT_LITERAL(b, ",\"active\":true,\"io\":") < 0 || put_u64(b, body[1]) < 0 ||
+                 PUT_LITERAL(b, ",\"camera_ok\":true") < 0;
+        break;
+    case T_TRIGGER:
+        failed = PUT_LITERAL(b, ",\"trigger_id\":") < 0 || put_i64(b, (int32_t)le32(body)) < 0;
+        break;
+    case T_LICENSE_INFO: {
+        Py_ssize_t count = plate->chars < plate->qualities ? plate->chars : plate->qualities;
+        failed = PUT_LITERAL(b, ",\"car_id\":") < 0 || put_u64(b, le32(body)) < 0 ||
+                 PUT_LITERAL(b, ",\"trigger_id\":") < 0 ||
+                 put_i64(b, (int32_t)le32(body + 4)) < 0 ||
+                 PUT_LITERAL(b, ",\"timestamp\":") < 0 || put_u64(b, le32(body + 8)) < 0 ||
+                 PUT_LITERAL(b, ",\"timestamp_usec\":") < 0 || put_u64(b, le32(body + 12)) < 0 ||
+                 PUT_LITERAL(b, ",\"plate\":\"") < 0 ||
+                 put_escaped(b, body + 16, plate->chars) < 0 ||
+                 PUT_LITERAL(b, "\",\"qualities\":") < 0 ||
+                 put_qualities(b, body + 56, count) < 0 ||
+                 (body[96] ? PUT_LITERAL(b, ",\"grammar_ok\":true,\"printable\":\"")
+                           : PUT_LITERAL(b, ",\"grammar_ok\":false,\"printable\":\"")) < 0 ||
+                 put_escaped(b, body + 97, plate->printable) < 0 ||
+                 PUT_LITERAL(b, "\",\"country\":\"") < 0 ||
+                 put_escaped(b, body + 137, plate->country) < 0 || PUT_LITERAL(b, "\"") < 0;
+        break;
+    }
+    default:
+        break;
+    }
+    if (failed || PUT_LITERAL(b, ",\"bcc\":") < 0 || put_u64(b, f[length - 2]) < 0 ||
+        PUT_LITERAL(b, ",\"etx\":3}") < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* ,"problems":[...]: 1 written, 0 not the common case, -1 on error */
+static int put_problems(Buf *b, PyObject *problems, PyObject *texts)
+{
+    if (problems == NULL || texts == NULL || (texts != Py_None && !PyList_CheckExact(texts))) {
+        return 0;
+    }
+    if (problems == Py_None || (PyList_CheckExact(problems) && PyList_GET_SIZE(problems) == 0)) {
+        return PUT_LITERAL(b, ",\"problems\":[]") < 0 ? -1 : 1;
+    }
+    if (!PyList_CheckExact(problems) || texts == Py_None ||
+        PyList_GET_SIZE(texts) != PyList_GET_SIZE(problems)) {
+        return 0;
+    }
+    if (PUT_LITERAL(b, ",\"problems\":[") < 0) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(problems); i++) {
+        PyObject *problem = PyList_GET_ITEM(problems, i);
+        if (!PyTuple_CheckExact(problem) || PyTuple_GET_SIZE(problem) != 2) {
+            return 0;
+        }
+        int written;
+        if ((i && PUT_LITERAL(b, ",") < 0) || PUT_LITERAL(b, "{\"severity\":") < 0 ||
+            (written = put_text(b, PyTuple_GET_ITEM(problem, 1))) < 0) {
+            return -1;
+        }
+        if (!written) {
+            return 0;
+        }
+        if (PUT_LITERAL(b, ",\"code\":") < 0 ||
+            (written = put_text(b, PyTuple_GET_ITEM(problem, 0))) < 0) {
+            return -1;
+        }
+        if (!written) {
+            return 0;
+        }
+        if (PUT_LITERAL(b, ",\"text\":") < 0 ||
+            (written = put_text(b, PyList_GET_ITEM(texts, i))) < 0) {
+            return -1;
+        }
+        if (!written) {
+            return 0;
+        }
+        if (PUT_LITERAL(b, "}") < 0) {
+            return -1;
+        }
+    }
+    return PUT_LITERAL(b, "]") < 0 ? -1 : 1;
+}
+
+static inline PyObject *slot_of(Renderer *self, PyObject *item, int which)
+{
+    return *(PyObject **)((char *)item + self->slot[which]);
+}
+
+/* The item's object into b: 1 written, 0 not the common case (b as it was), -1 on error.
+ * The item is held by the caller. */
+static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
+{
+    if (!Py_IS_TYPE(item, (PyTypeObject *)self->lean_type)) {
+        return 0;
+    }
+    /* first, as it may run Python code (a side's __hash__ or __eq__): every slot is read
+     * after it, and nothing else calls back into Python */
+    PyObject *side = slot_of(self, item, S_SIDE);
+    if (side == NULL) {
+        return 0;
+    }
+    Py_INCREF(side);
+    PyObject *fragment = PyDict_GetItemWithError(call->fragments, side);
+    Py_DECREF(side);
+    if (fragment == NULL) {
+        if (PyErr_Occurred()) {
+            if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
+                return -1;
+            }
+            PyErr_Clear(); /* an unhashable side */
+        }
+        return 0;
+    }
+    if (!PyBytes_CheckExact(fragment)) {
+        return 0;
+    }
+    Py_INCREF(fragment);
+    int result = 0;
+    Py_ssize_t mark = b->len;
+
+    PyObject *data = slot_of(self, item, S_DATA);
+    int64_t offset, length, start, number, time_ns, delta, stream_offset;
+    int64_t request_in = 0, response_in = 0, latency_ns = 0;
+    int has_request, has_response, has_latency;
+    if (data == NULL || !PyBytes_CheckExact(data) ||
+        !int64_of(slot_of(self, item, S_OFFSET), &offset) ||
+        !int64_of(slot_of(self, item, S_LENGTH), &length) ||
+        !int64_of(slot_of(self, item, S_STREAM_START), &start) ||
+        !int64_of(slot_of(self, item, S_NUMBER), &number) ||
+        !int64_of(slot_of(self, item, S_TIME), &time_ns) ||
+        (has_request = optional_int64_of(slot_of(self, item, S_REQUEST_IN), &request_in)) < 0 ||
+        (has_response = optional_int64_of(slot_of(self, item, S_RESPONSE_IN), &response_in)) < 0 ||
+        (has_latency = optional_int64_of(slot_of(self, item, S_LATENCY), &latency_ns)) < 0) {
+        goto done;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(data);
+    if (offset < 0 || length < LEN_OVERHEAD || offset > size || length > size - offset ||
+        __builtin_add_overflow(start, offset, &stream_offset) ||
+        __builtin_sub_overflow(time_ns, call->base_ns, &delta) || delta <= -EXACT_SECONDS_NS ||
+        delta >= EXACT_SECONDS_NS) {
+        goto done;
+    }
+    const unsigned char *f = (const unsigned char *)PyBytes_AS_STRING(data) + offset;
+    if (f[0] != STX || f[length - 1] != ETX || le32(f + 5) != (uint64_t)length) {
+        goto done;
+    }
+    unsigned char bcc = 0;
+    for (Py_ssize_t i = 0; i < length - 2; i++) {
+        bcc ^= f[i];
+    }
+    Plate plate = {0, 0, 0, 0};
+    int which = common_type(self, f, (Py_ssize_t)length, &plate);
+    if (bcc != f[length - 2] || which < 0) {
+        goto done;
+    }
+
+    int written;
+    if (put_bytes(b, call->separator) < 0 || put_bytes(b, self->head) < 0 ||
+        put_i64(b, number) < 0 || PUT_LITERAL(b, ",\"time\":") < 0 ||
+        (written = put_double(b, (double)delta / 1e9)) < 0) {
+        goto failed;
+    }
+    if (!written) {
+        goto undo;
+    }
+    if (PUT_LITERAL(b, ",\"time_ns\":") < 0 || put_i64(b, time_ns) < 0 ||
+        PUT_LITERAL(b, ",") < 0 || put_bytes(b, fragment) < 0 ||
+        put_bytes(b, PyTuple_GET_ITEM(self->labels, which)) < 0 ||
+        put_message(b, which, f, (Py_ssize_t)length, stream_offset, &plate) < 0 ||
+        (written = put_problems(b, slot_of(self, item, S_PROBLEMS),
+                                slot_of(self, item, S_TEXTS))) < 0) {
+        goto failed;
+    }
+    if (!written) {
+        goto undo;
+    }
+    if (PUT_LITERAL(b, ",\"request_in\":") < 0 || put_optional(b, has_request, request_in) < 0 ||
+        PUT_LITERAL(b, ",\"response_in\":") < 0 ||
+        put_optional(b, has_response, response_in) < 0 || PUT_LITERAL(b, ",\"latency_ms\":") < 0) {
+        goto failed;
+    }
+    if (has_latency) {
+        if ((written = put_double(b, (double)latency_ns / 1e6)) < 0) {
+            goto failed;
+        }
+        if (!written) {
+            goto undo;
+        }
+    }
+    else if (PUT_LITERAL(b, "null") < 0) {
+        goto failed;
+    }
+    if ((call->with_hex && (PUT_LITERAL(b, ",\"hex\":\"") < 0 || put_hex(b, f, length) < 0 ||
+                            PUT_LITERAL(b, "\"") < 0)) ||
+        PUT_LITERAL(b, "}") < 0 || put_bytes(b, call->terminator) < 0) {
+        goto failed;
+    }
+    result = 1;
+    goto done;
+failed:
+    result = -1;
+undo:
+    b->len = mark;
+done:
+    Py_DECREF(fragment);
+    return result;
+}
+
+static int flush(Buf *b, PyObject *out)
+{
+    if (b->len == 0) {
+        return 0;
+    }
+    Py_ssize_t at = PyByteArray_GET_SIZE(out);
+    if (b->len > PY_SSIZE_T_MAX - at) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (PyByteArray_Resize(out, at + b->len) < 0) {
+        return -1;
+    }
+    memcpy(PyByteArray_AS_STRING(out) + at, b->p, (size_t)b->len);
+    b->len = 0;
+    return 0;
+}
+
+static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (self->lean_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "Renderer was not initialised");
+        return NULL;
+    }
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "render(items, index, base_ns, fragments, with_hex, "
+                                         "separator, terminator, out) takes 8 arguments");
+        return NULL;
+    }
+    PyObject *items = args[0], *out = args[7];
+    Call call = {0, args[3], 0, args[5], args[6]};
+    if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
+        !PyDict_Check(call.fragments) || !PyBytes_Check(call.separator) ||
+        !PyBytes_Check(call.terminator) || !PyByteArray_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "render(items: list, index: int, base_ns: int, "
+                                         "fragments: dict, with_hex: bool, separator: bytes, "
+                                         "terminator: bytes, out: bytearray)");
+        return NULL;
+    }
+    Py_ssize_t index = PyLong_AsSsize_t(args[1]);
+    if (index == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (index < 0) {
+        PyErr_SetString(PyExc_ValueError, "index must not be negative");
+        return NULL;
+    }
+    int overflow = 0;
+    call.base_ns = (int64_t)PyLong_AsLongLongAndOverflow(args[2], &overflow);
+    if (overflow) {
+        PyErr_SetString(PyExc_OverflowError, "base_ns must fit 64 bits");
+        return NULL;
+    }
+    if (call.base_ns == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    call.with_hex = PyObject_IsTrue(args[4]);
+    if (call.with_hex < 0) {
+        return NULL;
+    }
+    Buf b = {NULL, 0, 0};
+    if (grow(&b, 16384) < 0) {
+        return NULL;
+    }
+    Py_INCREF(items);
+    Py_INCREF(call.fragments);
+    Py_INCREF(call.separator);
+    Py_INCREF(call.terminator);
+    int failed = 0;
+    /* the list's size is read each time: a side's __hash__ may change it */
+    while (index < PyList_GET_SIZE(items)) {
+        PyObject *item = PyList_GET_ITEM(items, index);
+        Py_INCREF(item);
+        int rendered = render_one(self, item, &call, &b);
+        Py_DECREF(item);
+        if (rendered < 0) {
+            failed = 1;
+            break;
+        }
+        if (!rendered) {
+            break;
+        }
+        index++;
+        if (b.len >= FLUSH_AT && flush(&b, out) < 0) {
+            failed = 1;
+            break;
+        }
+    }
+    if (!failed && flush(&b, out) < 0) {
+        failed = 1;
+    }
+    PyMem_Free(b.p);
+    Py_DECREF(items);
+    Py_DECREF(call.fragments);
+    Py_DECREF(call.separator);
+    Py_DECREF(call.terminator);
+    return failed ? NULL : PyLong_FromSsize_t(index);
+}
+
+/* -- construction ------------------------------------------------------------------------- */
+
+static int Renderer_init(Renderer *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *lean_type, *head, *types, *labels;
+    static char *keywords[] = {"lean_type", "head", "types", "labels", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!:Renderer", keywords, &PyType_Type,
+                                     &lean_type, &PyBytes_Type, &head, &PyTuple_Type, &types,
+                                     &PyTuple_Type, &labels)) {
+        return -1;
+    }
+    if (PyTuple_GET_SIZE(types) != N_TYPES || PyTuple_GET_SIZE(labels) != N_TYPES) {
+        PyErr_SetString(PyExc_TypeError, "types and labels: one per common message (5)");
+        return -1;
+    }
+    long type_codes[N_TYPES];
+    for (int i = 0; i < N_TYPES; i++) {
+        PyObject *code = PyTuple_GET_ITEM(types, i);
+        if (!PyLong_Check(code) || !PyBytes_CheckExact(PyTuple_GET_ITEM(labels, i))) {
+            PyErr_SetString(PyExc_TypeError, "types are ints and labels bytes");
+            return -1;
+        }
+        type_codes[i] = PyLong_AsLong(code);
+        if (type_codes[i] == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    Py_ssize_t offsets[N_SLOTS];
+    for (int i = 0; i < N_SLOTS; i++) {
+        PyObject *descr = PyObject_GetAttrString(lean_type, slot_names[i]);
+        if (descr == NULL) {
+            PyErr_Clear();
+        }
+        int member = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+                     ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+        if (member) {
+            offsets[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        }
+        Py_XDECREF(descr);
+        if (!member) {
+            PyErr_Format(PyExc_TypeError, "the lean type needs a slot %s", slot_names[i]);
+            return -1;
+        }
+    }
+    memcpy(self->types, type_codes, sizeof type_codes);
+    memcpy(self->slot, offsets, sizeof offsets);
+    Py_INCREF(lean_type);
+    Py_INCREF(head);
+    Py_INCREF(labels);
+    Py_XSETREF(self->lean_type, lean_type);
+    Py_XSETREF(self->head, head);
+    Py_XSETREF(self->labels, labels);
+    return 0;
+}
+
+static int Renderer_traverse(Renderer *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->lean_type);
+    Py_VISIT(self->labels);
+    return 0;
+}
+
+static int Renderer_clear(Renderer *self)
+{
+    Py_CLEAR(self->lean_type);
+    Py_CLEAR(self->head);
+    Py_CLEAR(self->labels);
+    return 0;
+}
+
+static void Renderer_dealloc(Renderer *self)
+{
+    PyObject_GC_UnTrack(self);
+    Renderer_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef Renderer_methods[] = {
+    {"render", (PyCFunction)(void (*)(void))Renderer_render, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject RendererType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "dissectors._smartlpr_json.Renderer",
+    .tp_basicsize = sizeof(Renderer),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "camshark/1 JSON of the common SmartLPR LeanRecords (see "
+              "dissectors/smartlpr/lean_json.py).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Renderer_init,
+    .tp_dealloc = (destructor)Renderer_dealloc,
+    .tp_traverse = (traverseproc)Renderer_traverse,
+    .tp_clear = (inquiry)Renderer_clear,
+    .tp_methods = Renderer_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_smartlpr_json",
+    "camshark/1 JSON of the common SmartLPR messages in C (see dissectors/smartlpr/lean_json.py).",
+    -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__smartlpr_json(void)
+{
+    if (PyType_Ready(&RendererType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddType(m, &RendererType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,838 @@
+"""The C JSON renderer of SmartLPR LeanRecords (``_smartlpr_json.c``) against the Record path.
+
+The oracle is what ``read -T json/jsonl`` writes for the Record a LeanRecord stands for: its
+Frame cut from ``data``, ``codec.decode``, the matcher's problems with their texts, then
+``record_to_dict`` and orjson. Wherever the renderer writes an object it must be that one,
+byte for byte; and it must write one exactly when ``common_case`` says so (else it stops,
+writing nothing): on the bundled captures, golden frames, random messages, random times and
+annotations, and junk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from dissectors.api import DecodeError, Direction, Frame, Link, Problem, Record, Severity
+from dissectors.bulk import LinkSide
+from dissectors.smartlpr import codec, lean_json
+from dissectors.smartlpr.codec import encode
+from dissectors.smartlpr.records import (
+    Ack,
+    Body,
+    GetPicture,
+    LicenseInfo,
+    Nak,
+    RawBody,
+    Status,
+    StatusResponse,
+    Trigger,
+)
+from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, SizeReading
+from sniffer.output.json import EXACT_SECONDS_NS, SCHEMA, dumps, record_to_dict
+from sniffer.pipeline import Pipeline
+from sniffer.sources import open_source, source_events
+
+pytestmark = pytest.mark.skipif(not lean_json.HAVE_C, reason="the C renderer was not built")
+
+CAPTURES = sorted((Path(__file__).resolve().parents[2] / "captures" / "smartlpr").glob("*.pcapng"))
+INT64 = 1 << 63
+FRAGMENT_KEYS = ("link", "link_name", "src", "dst", "direction", "protocol")
+
+
+class Lean:
+    """The slots of the bulk path's LeanRecord with the bytes of its frame."""
+
+    __slots__ = (
+        "data",
+        "key",
+        "latency_ns",
+        "length",
+        "number",
+        "offset",
+        "problems",
+        "request_in",
+        "response_in",
+        "side",
+        "stream_start",
+        "texts",
+        "time_ns",
+    )
+
+
+SLOTS = tuple(name for name in Lean.__slots__ if name != "key")
+
+LINK = Link(3, "tcp", "10.0.0.1:40001", "10.0.0.9:8051")
+SIDES = (
+    LinkSide("smartlpr", LINK, Direction.TO_DEVICE),
+    LinkSide("smartlpr", LINK, Direction.FROM_DEVICE),
+)
+
+
+def endpoints(record: Record) -> tuple[str, str]:
+    link = record.link
+    return (link.a, link.b) if record.direction is Direction.TO_DEVICE else (link.b, link.a)
+
+
+def new_lean(**slots: object) -> Lean:
+    lean = Lean()
+    for name, value in slots.items():
+        setattr(lean, name, value)
+    return lean
+
+
+def lean_of(
+    frame: bytes,
+    *,
+    number: object = 7,
+    side: object = SIDES[0],
+    time_ns: object = 1_000_000_000,
+    prefix: bytes = b"",
+    suffix: bytes = b"",
+    stream_start: object = 100,
+    problems: object = None,
+    texts: object = None,
+    request_in: object = None,
+    response_in: object = None,
+    latency_ns: object = None,
+) -> Lean:
+    return new_lean(
+        data=prefix + frame + suffix,
+        offset=len(prefix),
+        length=len(frame),
+        key=None,
+        number=number,
+        side=side,
+        time_ns=time_ns,
+        stream_start=stream_start,
+        problems=problems,
+        texts=texts,
+        request_in=request_in,
+        response_in=response_in,
+        latency_ns=latency_ns,
+    )
+
+
+def record_of(lean: Any) -> Record:
+    """The Record the LeanRecord stands for."""
+    side = lean.side
+    offset = lean.offset
+    frame = Frame(
+        side.link,
+        side.direction,
+        lean.stream_start + offset,
+        lean.data[offset : offset + lean.length],
+        lean.time_ns,
+    )
+    problems = [
+        Problem(severity, code, text)
+        for (code, severity), text in zip(lean.problems or [], lean.texts or [], strict=False)
+    ]
+    return Record(
+        lean.number,
+        side.protocol,
+        frame,
+        codec.decode(frame),
+        problems,
+        lean.request_in,
+        lean.response_in,
+        lean.latency_ns,
+    )
+
+
+def oracle(record: Record, base_ns: int, with_hex: bool) -> bytes:
+    return dumps(record_to_dict(record, base_ns, endpoints, with_hex=with_hex))
+
+
+def fragment_of(side: LinkSide, ends: Callable[[Record], tuple[str, str]] = endpoints) -> bytes:
+    """What the caller computes once per side: the link part of the object, from a record."""
+    frame = Frame(side.link, side.direction, 0, encode(Status()), 0)
+    values = record_to_dict(Record(1, side.protocol, frame, codec.decode(frame)), 0, ends)
+    keys = list(values)
+    first = keys.index(FRAGMENT_KEYS[0])
+    assert tuple(keys[first : first + len(FRAGMENT_KEYS)]) == FRAGMENT_KEYS
+    return dumps({key: values[key] for key in FRAGMENT_KEYS})[1:-1]
+
+
+FRAGMENTS: dict[object, bytes] = {side: fragment_of(side) for side in SIDES}
+
+MISSING = object()
+
+
+def _int64(value: object) -> bool:
+    return type(value) is int and -INT64 <= value < INT64
+
+
+def _plain_float(value: float) -> bool:
+    text = repr(value)
+    return "e" not in text and "n" not in text
+
+
+def _plain_str(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return all(ord(char) >= 0x20 for char in value)
+
+
+def _plain_problems(problems: object, texts: object) -> bool:
+    if texts is not None and type(texts) is not list:
+        return False
+    if problems is None or (type(problems) is list and not problems):
+        return True
+    if type(problems) is not list or type(texts) is not list or len(texts) != len(problems):
+        return False
+    return all(
+        type(problem) is tuple
+        and len(problem) == 2
+        and _plain_str(problem[0])
+        and _plain_str(problem[1])
+        and _plain_str(text)
+        for problem, text in zip(problems, texts, strict=True)
+    )
+
+
+def _plain_text(raw: bytes, plate: bool) -> bool:
+    text = raw.rstrip(b"\0")
+    return all(0x20 <= byte <= 0x7E for byte in text) and not (
+        plate and (b"'" in text or b"\\" in text)
+    )
+
+
+def _common_frame(frame: bytes) -> bool:
+    """A frame of the five lean types that decode reports nothing about, in the plain form."""
+    try:
+        dissection = codec.decode(Frame(LINK, Direction.TO_DEVICE, 0, frame, 0))
+    except DecodeError:
+        return False
+    body = dissection.message.body  # type: ignore[attr-defined]
+    if dissection.problems or not isinstance(body, Ack | Status | StatusResponse | Trigger):
+        if dissection.problems or not isinstance(body, LicenseInfo):
+            return False
+        data = frame[LEN_HEADER:]
+        return (
+            data[16:56].rstrip(b"\0") != b""
+            and _plain_text(data[16:56], plate=True)
+            and _plain_text(data[97:137], plate=True)
+            and _plain_text(data[137:169], plate=False)
+        )
+    return True
+
+
+def common_case(lean: object, base_ns: int, fragments: dict[object, bytes]) -> bool:
+    """Whether the renderer must write this item (else it must stop at it)."""
+    if type(lean) is not Lean:
+        return False
+    slots = {name: getattr(lean, name, MISSING) for name in SLOTS}
+    if type(fragments.get(slots["side"])) is not bytes or type(slots["data"]) is not bytes:
+        return False
+    if not all(_int64(slots[name]) for name in ("offset", "length", "stream_start", "number")):
+        return False
+    if not all(
+        slots[name] is None or _int64(slots[name])
+        for name in ("request_in", "response_in", "latency_ns")
+    ):
+        return False
+    time_ns = slots["time_ns"]
+    if not _int64(time_ns) or not -EXACT_SECONDS_NS < time_ns - base_ns < EXACT_SECONDS_NS:  # type: ignore[operator]
+        return False
+    latency = slots["latency_ns"]
+    if not _plain_float((time_ns - base_ns) / 1e9) or (  # type: ignore[operator]
+        latency is not None and not _plain_float(latency / 1e6)  # type: ignore[operator]
+    ):
+        return False
+    data: bytes = slots["data"]  # type: ignore[assignment]
+    offset: int = slots["offset"]  # type: ignore[assignment]
+    length: int = slots["length"]  # type: ignore[assignment]
+    if offset < 0 or length < LEN_OVERHEAD or offset + length > len(data):
+        return False
+    if not _int64(slots["stream_start"] + offset):  # type: ignore[operator]
+        return False
+    return _plain_problems(slots["problems"], slots["texts"]) and _common_frame(
+        data[offset : offset + length]
+    )
+
+
+@pytest.fixture(scope="module")
+def renderer() -> lean_json.Renderer:
+    made = lean_json.new_renderer(Lean, SCHEMA)
+    assert made is not None
+    return made
+
+
+def check_one(
+    renderer: lean_json.Renderer,
+    lean: object,
+    base_ns: int = 0,
+    with_hex: bool = True,
+    separator: bytes = b"",
+    terminator: bytes = b"\n",
+    fragments: dict[object, bytes] = FRAGMENTS,
+) -> bool:
+    """Render one item after some earlier output: the oracle's object or a clean stop."""
+    out = bytearray(b"earlier;")
+    index = renderer.render([lean], 0, base_ns, fragments, with_hex, separator, terminator, out)
+    if common_case(lean, base_ns, fragments):
+        expected = oracle(record_of(lean), base_ns, with_hex)
+        assert (index, bytes(out)) == (1, b"earlier;" + separator + expected + terminator)
+        return True
+    assert (index, bytes(out)) == (0, b"earlier;")
+    return False
+
+
+# -- golden frames ------------------------------------------------------------------------------
+
+PLATE = LicenseInfo(
+    car_id=1001,
+    trigger_id=11,
+    timestamp=1_714_557_600,
+    timestamp_usec=250_000,
+    detected_chars="1234ABC",
+    qualities=(95, 94, 95, 92, 86, 83, 95),
+    grammar_ok=True,
+    printable="1234 ABC",
+    country="E",
+)
+
+
+def plate(**changes: object) -> LicenseInfo:
+    values: dict[str, Any] = {name: getattr(PLATE, name) for name in PLATE.__slots__}
+    values.update(changes)
+    return LicenseInfo(**values)
+
+
+RENDERED: dict[str, bytes] = {
+    "ack": encode(Ack(), id=6),
+    "status": encode(Status(), unit_id=9, id=4, version=3),
+    "status_response": encode(StatusResponse(1, 0, 1), id=4),
+    "status_response_io": encode(StatusResponse(1, 255, 1), unit_id=2**32 - 1, id=2**32 - 2),
+    "trigger": encode(Trigger(1), id=6),
+    "trigger_lowest": encode(Trigger(-(2**31)), id=8),
+    "plate": encode(PLATE, id=7),
+    "plate_hw_no_grammar": encode(plate(trigger_id=-1, grammar_ok=False, country=""), id=9),
+    "plate_one_quality": encode(plate(qualities=(0, 0, 100)), id=9),
+    "plate_no_quality": encode(plate(qualities=()), id=9),
+    "plate_more_qualities": encode(plate(detected_chars="AB", qualities=(1, 2, 3)), id=9),
+    "plate_same_qualities": encode(plate(qualities=(50,) * 40, detected_chars="X" * 40), id=9),
+    "plate_zero_in_qualities": encode(plate(qualities=(0, 7, 0, 9)), id=9),
+    "plate_no_printable": encode(plate(printable=""), id=9),
+    "plate_quotes": encode(plate(printable='A"B', country="C\"\\D'"), id=9),
+    "plate_full": encode(plate(printable="P" * 40, country="~" * 32, car_id=2**32 - 1), id=9),
+}
+STOPPED: dict[str, bytes] = {
+    "nak": encode(Nak(4, 0), id=6),
+    "get_picture": encode(GetPicture(3), id=6),
+    "ack_stx_data_size": encode(Ack(), size_reading=SizeReading.STX_DATA),
+    "ack_bad_bcc": encode(Ack(), bcc=0),
+    "ack_with_data": encode(RawBody(192, b"x")),
+    "status_response_inactive": encode(StatusResponse(0, 0, 1)),
+    "status_response_fault": encode(StatusResponse(1, 0, 0)),
+    "plate_v3": encode(RawBody(2, encode(PLATE)[LEN_HEADER:-2]), version=3),
+    "plate_no_time": encode(plate(timestamp=0)),
+    "plate_bad_usec": encode(plate(timestamp_usec=1_000_000)),
+    "plate_quality_101": encode(plate(qualities=(101,))),
+    "plate_quality_beyond_chars": encode(plate(qualities=(1,) * 7 + (0, 101))),
+    "plate_no_chars": encode(plate(detected_chars="")),
+    "plate_apostrophe": encode(plate(printable="O'B")),
+    "plate_backslash": encode(plate(detected_chars="A\\B")),
+    "plate_control": encode(plate(country="E\t")),
+    "plate_non_ascii": encode(plate(country="Espa\u00f1a")),
+    "plate_del": encode(plate(printable="A\x7f")),
+    "plate_inner_zero": encode(plate(detected_chars="A\0B")),
+}
+
+
+@pytest.mark.parametrize("name", RENDERED)
+@pytest.mark.parametrize("with_hex", [True, False])
+def test_golden_frames_render_as_the_record_path(
+    renderer: lean_json.Renderer, name: str, with_hex: bool
+) -> None:
+    lean = lean_of(RENDERED[name], prefix=b"\x02\x03junk", suffix=b"\x02", latency_ns=1_500_000)
+    assert check_one(renderer, lean, with_hex=with_hex, separator=b",\n  ", terminator=b"")
+
+
+@pytest.mark.parametrize("name", STOPPED)
+def test_other_frames_are_left_to_the_record_path(renderer: lean_json.Renderer, name: str) -> None:
+    assert not check_one(renderer, lean_of(STOPPED[name]))
+
+
+def test_a_plate_read_line_reads_as_expected(renderer: lean_json.Renderer) -> None:
+    out = bytearray()
+    lean = lean_of(
+        RENDERED["plate"],
+        number=12,
+        time_ns=1_250_000_000,
+        problems=[("smartlpr.trigger_latency", Severity.NOTE)],
+        texts=["plate read 120.5 ms after Trigger #11"],
+        request_in=None,
+        response_in=13,
+    )
+    assert renderer.render([lean], 0, 1_000_000_000, FRAGMENTS, False, b"", b"\n", out) == 1
+    assert out.startswith(
+        b'{"schema":"camshark/1","frame":12,"time":0.25,"time_ns":1250000000,'
+        b'"link":3,"link_name":"tcp 10.0.0.1:40001 \xe2\x86\x94 10.0.0.9:8051",'
+    )
+    assert b'"summary":"LicenseInfo car 1001 plate \'1234 ABC\' E q=83-95 trig 11"' in out
+    assert b'"problems":[{"severity":"note","code":"smartlpr.trigger_latency",' in out
+    assert out.endswith(b'"request_in":null,"response_in":13,"latency_ms":null}\n')
+
+
+# -- the bundled captures ---------------------------------------------------------------------
+
+
+def capture_records(path: Path) -> tuple[list[Record], Pipeline]:
+    pipeline = Pipeline(None, keep_objects=False)
+    source = open_source(str(path))
+    records: list[Record] = []
+    try:
+        for event in source_events(source, runs=False):
+            records.extend(pipeline.process(event))
+    finally:
+        source.close()
+    records.extend(pipeline.finish())
+    return records, pipeline
+
+
+def render_all(
+    renderer: lean_json.Renderer,
+    items: list[object],
+    fallback: Callable[[object], bytes],
+    base_ns: int,
+    fragments: dict[object, bytes],
+    with_hex: bool,
+) -> tuple[bytes, int]:
+    """Every item as the caller renders them: C while it can, ``fallback`` for each item it
+    stops at (what ``read -T jsonl`` does); the output and how many C rendered."""
+    out = bytearray()
+    index = rendered = 0
+    while index < len(items):
+        stop = renderer.render(items, index, base_ns, fragments, with_hex, b"", b"\n", out)
+        rendered += stop - index
+        if stop < len(items):
+            out += fallback(items[stop]) + b"\n"
+        index = stop + 1
+    return bytes(out), rendered
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda path: path.name)
+@pytest.mark.parametrize("with_hex", [True, False])
+def test_every_message_of_the_captures_renders_as_read_does(
+    renderer: lean_json.Renderer, path: Path, with_hex: bool
+) -> None:
+    records, pipeline = capture_records(path)
+    base_ns = records[0].time_ns
+    sides: dict[tuple[int, Direction], LinkSide] = {}
+    items: list[object] = []
+    by_lean: dict[int, Record] = {}
+    for record in records:
+        frame = record.item
+        if record.protocol != "smartlpr" or not isinstance(frame, Frame):
+            items.append(record)  # not a LeanRecord: the caller renders it
+            continue
+        side = sides.setdefault(
+            (frame.link.id, frame.direction),
+            LinkSide(record.protocol, frame.link, frame.direction),
+        )
+        lean = lean_of(
+            frame.data,
+            number=record.number,
+            side=side,
+            time_ns=frame.time_ns,
+            prefix=b"\x02" * (record.number % 5),
+            stream_start=frame.start - record.number % 5,
+            problems=[(p.code, p.severity) for p in record.problems] or None,
+            texts=[p.text for p in record.problems] or None,
+            request_in=record.request_in,
+            response_in=record.response_in,
+            latency_ns=record.latency_ns,
+        )
+        items.append(lean)
+        by_lean[id(lean)] = record
+    fragments = {side: fragment_of(side, pipeline.endpoints) for side in sides.values()}
+    for item in items:  # the bundled plates are plain: only decode's problems stop C
+        dissection = by_lean[id(item)].dissection if id(item) in by_lean else None
+        assert common_case(item, base_ns, fragments) == (
+            dissection is not None
+            and not dissection.problems
+            and dissection.type in ("ACK", "Status", "StatusResponse", "Trigger", "LicenseInfo")
+        )
+
+    def read_writes(item: object) -> bytes:
+        record = by_lean.get(id(item), item)
+        assert isinstance(record, Record)
+        return dumps(record_to_dict(record, base_ns, pipeline.endpoints, with_hex=with_hex))
+
+    output, rendered = render_all(renderer, items, read_writes, base_ns, fragments, with_hex)
+    assert output == b"".join(read_writes(item) + b"\n" for item in items)
+    assert rendered == sum(common_case(item, base_ns, fragments) for item in items) > len(items) / 2
+
+
+# -- random messages, times and annotations -----------------------------------------------------
+
+
+def mostly(common: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Mostly ``common``: most random items are rendered, the rest stop."""
+    return st.integers(0, 6).flatmap(lambda pick: odd if pick == 3 else common)
+
+
+u32 = st.integers(0, 2**32 - 1)
+i32 = st.integers(-(2**31), 2**31 - 1)
+plain_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
+plate_text = mostly(
+    plain_text.filter(lambda text: "'" not in text and "\\" not in text),
+    st.text(st.one_of(st.characters(), st.sampled_from("'\"\\\0\t\x7fñ€")), max_size=8),
+)
+qualities = mostly(
+    st.lists(st.integers(0, 100), max_size=40), st.lists(st.integers(0, 255), max_size=40)
+)
+plates = st.builds(
+    LicenseInfo,
+    car_id=u32,
+    trigger_id=st.one_of(st.just(-1), i32),
+    timestamp=mostly(st.integers(1, 2**32 - 1), st.just(0)),
+    timestamp_usec=mostly(st.integers(0, 999_999), u32),
+    detected_chars=mostly(plate_text.filter(bool), plate_text),
+    qualities=qualities.map(tuple),
+    grammar_ok=st.booleans(),
+    printable=plate_text,
+    country=mostly(plain_text, plate_text),
+)
+bodies: st.SearchStrategy[Body] = st.one_of(
+    st.just(Ack()),
+    st.just(Status()),
+    st.builds(
+        StatusResponse,
+        mostly(st.just(1), st.integers(0, 255)),
+        st.integers(0, 255),
+        mostly(st.just(1), st.integers(0, 255)),
+    ),
+    st.builds(Trigger, i32),
+    plates,
+    plates,
+    st.builds(Nak, st.integers(0, 255), st.integers(0, 255)),
+)
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> bytes:
+    body = draw(bodies)
+    plain_version = st.just(2) if isinstance(body, LicenseInfo) else st.integers(0, 0xFFFF)
+    version = draw(mostly(plain_version, st.integers(0, 0xFFFF)))
+    reading = draw(mostly(st.just(SizeReading.WHOLE), st.sampled_from(list(SizeReading))))
+    bcc = draw(mostly(st.none(), st.integers(0, 255)))
+    frame = encode(body, draw(u32), draw(u32), version, size_reading=reading, bcc=bcc)
+    if draw(st.integers(0, 9)) == 0:  # one byte changed anywhere
+        at = draw(st.integers(0, len(frame) - 1))
+        frame = frame[:at] + bytes([draw(st.integers(0, 255))]) + frame[at + 1 :]
+    return frame
+
+
+int64s = st.one_of(
+    st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from([-(2**63), 2**63 - 1, 2**63, -(2**63) - 1, 2**64, 0, -1]),
+)
+numbers = mostly(st.integers(0, 10**7), int64s)
+# deltas around every boundary of the plain forms (0, 100 µs, 48 days, 2**53, 64 bits)
+deltas = mostly(
+    st.one_of(st.just(0), st.integers(10**5, 10**12), st.integers(-(10**12), -(10**5))),
+    st.one_of(
+        st.integers(-EXACT_SECONDS_NS - 10, EXACT_SECONDS_NS + 10),
+        st.sampled_from([0, 1, 99_999, 100_000, -100_000, EXACT_SECONDS_NS - 1, EXACT_SECONDS_NS]),
+        st.integers(-(10**5), 10**5),
+        st.integers(-(2**64), 2**64),
+    ),
+)
+latencies = mostly(
+    st.one_of(st.none(), st.integers(0, 10**10)),
+    st.one_of(
+        st.integers(-(2**63), 2**63 - 1),
+        st.integers(-1000, 1000),
+        st.sampled_from([99, 100, 2**53, 2**53 + 1, 2**63 - 1, -(2**63), 2**63]),
+    ),
+)
+texts = mostly(
+    st.text(max_size=12).filter(lambda text: all(char >= " " for char in text)),
+    st.one_of(
+        st.text(max_size=12),
+        st.sampled_from(["\ud800", "caf\u00e9 \u2028", "tab\there", '"quoted" \\ back']),
+    ),
+)
+severities = mostly(st.sampled_from(list(Severity)), texts)
+problem_lists = st.one_of(
+    st.none(),
+    st.just([]),
+    st.lists(st.tuples(texts, severities), min_size=1, max_size=3),
+)
+
+
+@st.composite
+def leans(draw: st.DrawFn) -> tuple[Lean, int]:
+    frame = draw(frames())
+    problems = draw(problem_lists)
+    count = len(problems or [])
+    texts_drawn = draw(
+        mostly(
+            st.lists(texts, min_size=count, max_size=count),
+            st.one_of(st.none(), st.lists(texts, max_size=4), st.just(())),
+        )
+    )
+    base_ns = draw(mostly(st.integers(0, 2**62), st.integers(-(2**63), 2**63 - 1)))
+    lean = lean_of(
+        frame,
+        number=draw(numbers),
+        side=draw(st.sampled_from(SIDES)),
+        time_ns=base_ns + draw(deltas),
+        prefix=draw(st.binary(max_size=6)),
+        suffix=draw(st.binary(max_size=6)),
+        stream_start=draw(numbers),
+        problems=problems,
+        texts=texts_drawn,
+        request_in=draw(mostly(st.none(), numbers)),
+        response_in=draw(mostly(st.none(), numbers)),
+        latency_ns=draw(latencies),
+    )
+    return lean, base_ns
+
+
+@given(
+    lean_and_base=leans(),
+    with_hex=st.booleans(),
+    separator=st.sampled_from([b"", b",\n  "]),
+    terminator=st.sampled_from([b"", b"\n"]),
+)
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_messages_render_as_the_record_path_or_stop(
+    renderer: lean_json.Renderer,
+    lean_and_base: tuple[Lean, int],
+    with_hex: bool,
+    separator: bytes,
+    terminator: bytes,
+) -> None:
+    lean, base_ns = lean_and_base
+    check_one(renderer, lean, base_ns, with_hex, separator, terminator)
+
+
+@given(delta=deltas, latency=latencies)
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_float_written_is_the_one_orjson_writes(
+    renderer: lean_json.Renderer, delta: int, latency: int | None
+) -> None:
+    base_ns = 1_714_557_600_000_000_000
+    assume(-INT64 <= base_ns + delta < INT64)
+    lean = lean_of(RENDERED["ack"], time_ns=base_ns + delta, latency_ns=latency)
+    rendered = check_one(renderer, lean, base_ns)
+    time_plain = _plain_float(delta / 1e9) and abs(delta) < EXACT_SECONDS_NS
+    latency_plain = latency is None or (_int64(latency) and _plain_float(latency / 1e6))
+    assert rendered == (time_plain and latency_plain)
+    if latency is None and (delta == 0 or 10**5 <= abs(delta) < EXACT_SECONDS_NS):
+        assert rendered  # every time from 100 µs to 48 days is a plain decimal
+
+
+@given(
+    batch=st.lists(leans(), min_size=1, max_size=12),
+    with_hex=st.booleans(),
+)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_batch_renders_up_to_the_first_item_it_stops_at(
+    renderer: lean_json.Renderer, batch: list[tuple[Lean, int]], with_hex: bool
+) -> None:
+    base_ns = batch[0][1]
+    items: list[object] = [lean for lean, _ in batch]
+    stop = next(
+        (i for i, item in enumerate(items) if not common_case(item, base_ns, FRAGMENTS)),
+        len(items),
+    )
+    start = stop // 2
+    out = bytearray(b">")
+    index = renderer.render(items, start, base_ns, FRAGMENTS, with_hex, b",", b"", out)
+    expected = b"".join(
+        b"," + oracle(record_of(item), base_ns, with_hex) for item in items[start:stop]
+    )
+    assert (index, bytes(out)) == (stop, b">" + expected)
+
+
+# -- junk: never a crash, never a wrong object --------------------------------------------------
+
+
+@given(
+    data=st.binary(max_size=200),
+    offset=st.integers(-300, 300),
+    length=st.one_of(st.integers(-5, 300), st.sampled_from([-(2**63), 2**63 - 1])),
+    with_hex=st.booleans(),
+)
+@settings(max_examples=500, deadline=None)
+def test_arbitrary_bytes_offsets_and_lengths_are_safe(
+    renderer: lean_json.Renderer, data: bytes, offset: int, length: int, with_hex: bool
+) -> None:
+    lean = lean_of(b"")
+    lean.data, lean.offset, lean.length = data, offset, length
+    check_one(renderer, lean, with_hex=with_hex)
+
+
+class OddSide:
+    """A side whose hash misbehaves."""
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self.action = action
+
+    def __hash__(self) -> int:
+        self.action()
+        return 1
+
+
+junk = st.one_of(
+    st.none(),
+    st.integers(),
+    st.booleans(),
+    st.floats(),
+    st.text(max_size=4),
+    st.binary(max_size=30),
+    st.lists(st.tuples(st.text(max_size=3), st.text(max_size=3)), max_size=2),
+    st.lists(st.integers(), max_size=2),
+    st.tuples(st.text(max_size=3), st.text(max_size=3)),
+    st.builds(bytearray, st.binary(max_size=30)),
+    st.just(object()),
+    st.just(Severity.ERROR),
+    st.just([[]]),
+)
+
+
+@given(
+    changes=st.dictionaries(st.sampled_from(SLOTS), st.one_of(junk, st.just(MISSING)), min_size=1),
+    name=st.sampled_from(list(RENDERED)),
+)
+@settings(max_examples=800, deadline=None)
+def test_junk_in_any_slot_stops_the_renderer_or_renders_it_right(
+    renderer: lean_json.Renderer, changes: dict[str, object], name: str
+) -> None:
+    lean = lean_of(RENDERED[name], latency_ns=1000)
+    for slot, value in changes.items():
+        if value is MISSING:
+            delattr(lean, slot)
+        else:
+            setattr(lean, slot, value)
+    try:
+        hash(getattr(lean, "side", None))
+    except TypeError:
+        out = bytearray()
+        assert renderer.render([lean], 0, 0, FRAGMENTS, True, b"", b"", out) == 0
+        assert out == b""
+        return
+    check_one(renderer, lean)
+
+
+def test_odd_sides_fragments_and_items_stop_it(renderer: lean_json.Renderer) -> None:
+    out = bytearray()
+
+    def render(items: list[object], fragments: dict[object, bytes] = FRAGMENTS) -> int:
+        return renderer.render(items, 0, 0, fragments, True, b"", b"", out)
+
+    def fail() -> None:
+        raise RuntimeError("no hash")
+
+    ack = RENDERED["ack"]
+    assert render([lean_of(ack, side=OddSide(fail))]) == 0
+    items: list[object] = []
+    items += [lean_of(ack, side=OddSide(items.clear)), lean_of(ack)]
+    assert render(items) == 0
+    assert items == []
+    assert render([lean_of(ack)], {SIDES[0]: bytearray(b"x")}) == 0  # type: ignore[dict-item]
+    assert render([lean_of(ack, side=SIDES[1])], {SIDES[0]: b"x"}) == 0
+    assert out == b""
+    assert render([lean_of(ack), object(), lean_of(ack)]) == 1
+    assert renderer.render([lean_of(ack)], 5, 0, FRAGMENTS, True, b"", b"", out) == 5
+
+
+class Subclass(Lean):
+    __slots__ = ()
+
+
+class NoTexts:
+    __slots__ = tuple(name for name in Lean.__slots__ if name != "texts")
+
+
+class TextsProperty(NoTexts):
+    __slots__ = ()
+
+    @property
+    def texts(self) -> None:
+        return None
+
+
+def test_only_the_lean_type_itself_is_rendered(renderer: lean_json.Renderer) -> None:
+    lean = lean_of(RENDERED["ack"])
+    sub = Subclass()
+    for slot in SLOTS:
+        setattr(sub, slot, getattr(lean, slot))
+    out = bytearray()
+    assert renderer.render([sub], 0, 0, FRAGMENTS, True, b"", b"", out) == 0
+    made = lean_json.new_renderer(Subclass, SCHEMA)
+    assert made is not None
+    assert made.render([sub, lean], 0, 0, FRAGMENTS, True, b"", b"", out) == 1
+    assert bytes(out) == oracle(record_of(sub), 0, True)
+
+
+@pytest.mark.parametrize("lean_type", [NoTexts, TextsProperty, int])
+def test_a_lean_type_without_every_slot_is_refused(lean_type: type) -> None:
+    with pytest.raises(TypeError, match="needs a slot"):
+        lean_json.new_renderer(lean_type, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ((), 0, 0, {}, True, b"", b"", bytearray()),
+        ([], 0, 0, [], True, b"", b"", bytearray()),
+        ([], 0, 0, {}, True, "", b"", bytearray()),
+        ([], 0, 0, {}, True, b"", b"", b""),
+        ([], 0.0, 0, {}, True, b"", b"", bytearray()),
+        ([], 0, None, {}, True, b"", b"", bytearray()),
+        ([], 0, 0, {}, True, b"", b""),
+    ],
+)
+def test_wrong_arguments_raise_type_error(renderer: lean_json.Renderer, args: tuple[Any]) -> None:
+    with pytest.raises(TypeError):
+        renderer.render(*args)
+
+
+def test_out_of_range_arguments_raise(renderer: lean_json.Renderer) -> None:
+    with pytest.raises(ValueError, match="negative"):
+        renderer.render([], -1, 0, {}, True, b"", b"", bytearray())
+    with pytest.raises(OverflowError):
+        renderer.render([], 0, 2**63, {}, True, b"", b"", bytearray())
+    assert lean_json._kernel is not None
+    with pytest.raises(TypeError, match="not initialised"):
+        lean_json._kernel.Renderer.__new__(lean_json._kernel.Renderer).render(
+            [], 0, 0, {}, True, b"", b"", bytearray()
+        )
+
+
+def test_the_schema_must_be_plain(renderer: lean_json.Renderer) -> None:
+    with pytest.raises(ValueError, match="plain"):
+        lean_json.new_renderer(Lean, 'camshark/"2"')
+    assert lean_json.head("x/1") == b'{"schema":"x/1","frame":'
+
+
+def test_no_renderer_without_the_c_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lean_json, "_kernel", None)
+    assert lean_json.new_renderer(Lean, SCHEMA) is None
+
+
+def test_a_big_batch_is_written_whole(renderer: lean_json.Renderer) -> None:
+    items: list[object] = [
+        lean_of(RENDERED["plate"], number=n, time_ns=n * 10**6) for n in range(1, 6001)
+    ]
+    out = bytearray()
+    assert renderer.render(items, 0, 0, FRAGMENTS, True, b"", b"\n", out) == len(items)
+    lines = bytes(out).split(b"\n")
+    assert len(lines) == len(items) + 1 and len(out) > 2**21
+    for number in (1, 1777, 6000):
+        assert lines[number - 1] == oracle(record_of(items[number - 1]), 0, True)
