@@ -28,7 +28,6 @@
 #define LICENSE_INFO_LENGTH (LEN_OVERHEAD + 169)
 #define USEC_PER_S 1000000u
 #define EXACT_SECONDS_NS (4194304LL * 1000000000LL) /* sniffer/output/json.py */
-#define FLUSH_AT (1 << 20)
 
 enum { T_ACK, T_STATUS, T_STATUS_RESPONSE, T_TRIGGER, T_LICENSE_INFO, N_TYPES };
 enum { S_NUMBER, S_SIDE, S_TIME, S_LENGTH, S_PROBLEMS, S_REQUEST_IN, S_RESPONSE_IN,
@@ -39,9 +38,16 @@ static const char *slot_names[N_SLOTS] = {
 
 /* -- an output buffer that grows ---------------------------------------------------------- */
 
+#define INLINE_BUF 32768
+#define FLUSH_AT 16384
+
+/* Objects are written here, then appended to out FLUSH_AT bytes at a time: the buffer stays
+ * in cache and an object that stops half-way is simply cut off. It starts in its own inline
+ * storage and moves to the heap only for an object larger than that (very long texts). */
 typedef struct {
     char *p;
     Py_ssize_t len, cap;
+    char inline_storage[INLINE_BUF];
 } Buf;
 
 static int grow(Buf *b, Py_ssize_t extra)
@@ -51,7 +57,16 @@ static int grow(Buf *b, Py_ssize_t extra)
         return -1;
     }
     Py_ssize_t cap = (b->len + extra) * 2;
-    char *p = PyMem_Realloc(b->p, (size_t)cap);
+    char *p;
+    if (b->p == b->inline_storage) {
+        p = PyMem_Malloc((size_t)cap);
+        if (p != NULL) {
+            memcpy(p, b->p, (size_t)b->len);
+        }
+    }
+    else {
+        p = PyMem_Realloc(b->p, (size_t)cap);
+    }
     if (p == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -127,6 +142,63 @@ static int put_double(Buf *b, double x)
     return result;
 }
 
+/* repr(v / 10.0**decimals) without a float, for |v| < 2**53 / ... see below: 1 written, 0
+ * when repr would write an exponent (0 < |v| / 10**decimals < 1e-4), -1 on error.
+ *
+ * For |v| < 2**53 the double v / 10**decimals (both operands exact) is the double nearest to
+ * the decimal D = v / 10**decimals. While the ulp there is below 10**-decimals (the callers'
+ * bounds), D with its trailing zeros dropped is the shortest decimal that rounds to that
+ * double: any other with as few places is at least 10**-decimals away, outside its rounding
+ * interval. That is repr's text; from 1e-4 up (and below 1e16) repr writes it without an
+ * exponent. The tests check every accepted value against orjson's text. */
+static int put_decimal(Buf *b, int64_t v, int decimals, uint64_t scale)
+{
+    uint64_t magnitude = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    if (magnitude == 0) {
+        return PUT_LITERAL(b, "0.0") < 0 ? -1 : 1;
+    }
+    if (magnitude < scale / 10000) {
+        return 0;
+    }
+    if ((v < 0 && PUT_LITERAL(b, "-") < 0) || put_u64(b, magnitude / scale) < 0 ||
+        PUT_LITERAL(b, ".") < 0) {
+        return -1;
+    }
+    uint64_t fraction = magnitude % scale;
+    if (fraction == 0) {
+        return PUT_LITERAL(b, "0") < 0 ? -1 : 1;
+    }
+    char digits[20];
+    int n = decimals;
+    for (int i = decimals - 1; i >= 0; i--) {
+        digits[i] = (char)('0' + fraction % 10);
+        fraction /= 10;
+    }
+    while (digits[n - 1] == '0') {
+        n--;
+    }
+    return put(b, digits, n) < 0 ? -1 : 1;
+}
+
+#define NS_PER_S 1000000000ULL
+#define NS_PER_MS 1000000ULL
+#define EXACT_MS_NS (8589934592LL * 1000000LL) /* 2**33 ms: the ulp is below 1e-6 below it */
+
+/* seconds(delta) of sniffer/output/json.py (|delta| < EXACT_SECONDS_NS: no rounding) */
+static int put_seconds(Buf *b, int64_t delta)
+{
+    return put_decimal(b, delta, 9, NS_PER_S);
+}
+
+/* latency_ns / 1e6 */
+static int put_milliseconds(Buf *b, int64_t ns)
+{
+    if (ns > -EXACT_MS_NS && ns < EXACT_MS_NS) {
+        return put_decimal(b, ns, 6, NS_PER_MS);
+    }
+    return put_double(b, (double)ns / 1e6);
+}
+
 /* bytes as a JSON string body, escaping only " and \: 1 written, 0 a control character
  * (orjson would escape it otherwise: not written), -1 on error */
 static int put_escaped(Buf *b, const unsigned char *s, Py_ssize_t n)
@@ -182,16 +254,16 @@ static int put_text(Buf *b, PyObject *text)
     return PUT_LITERAL(b, "\"") < 0 ? -1 : 1;
 }
 
+static char hex_pairs[512]; /* "000102...ff", filled at import */
+
 static int put_hex(Buf *b, const unsigned char *s, Py_ssize_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     if (reserve(b, 2 * n) < 0) {
         return -1;
     }
     char *at = b->p + b->len;
     for (Py_ssize_t i = 0; i < n; i++) {
-        *at++ = digits[s[i] >> 4];
-        *at++ = digits[s[i] & 15];
+        memcpy(at + 2 * i, hex_pairs + 2 * s[i], 2);
     }
     b->len += 2 * n;
     return 0;
@@ -208,6 +280,26 @@ static inline uint32_t le32(const unsigned char *p)
 static inline uint32_t le16(const unsigned char *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+/* XOR of every byte (the Bcc), eight at a time */
+static unsigned char xor_bytes(const unsigned char *data, Py_ssize_t length)
+{
+    uint64_t wide = 0;
+    unsigned char folded = 0;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= length; i += 8) {
+        uint64_t word;
+        memcpy(&word, data + i, 8);
+        wide ^= word;
+    }
+    for (; i < length; i++) {
+        folded ^= data[i];
+    }
+    wide ^= wide >> 32;
+    wide ^= wide >> 16;
+    wide ^= wide >> 8;
+    return (unsigned char)(folded ^ (unsigned char)wide);
 }
 
 /* an exact int within 64 bits: 1 (in *out), else 0 */
@@ -601,10 +693,7 @@ static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
     if (f[0] != STX || f[length - 1] != ETX || le32(f + 5) != (uint64_t)length) {
         goto done;
     }
-    unsigned char bcc = 0;
-    for (Py_ssize_t i = 0; i < length - 2; i++) {
-        bcc ^= f[i];
-    }
+    unsigned char bcc = xor_bytes(f, (Py_ssize_t)length - 2);
     Plate plate = {0, 0, 0, 0};
     int which = common_type(self, f, (Py_ssize_t)length, &plate);
     if (bcc != f[length - 2] || which < 0) {
@@ -614,7 +703,7 @@ static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
     int written;
     if (put_bytes(b, call->separator) < 0 || put_bytes(b, self->head) < 0 ||
         put_i64(b, number) < 0 || PUT_LITERAL(b, ",\"time\":") < 0 ||
-        (written = put_double(b, (double)delta / 1e9)) < 0) {
+        (written = put_seconds(b, delta)) < 0) {
         goto failed;
     }
     if (!written) {
@@ -637,7 +726,7 @@ static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
         goto failed;
     }
     if (has_latency) {
-        if ((written = put_double(b, (double)latency_ns / 1e6)) < 0) {
+        if ((written = put_milliseconds(b, latency_ns)) < 0) {
             goto failed;
         }
         if (!written) {
@@ -723,10 +812,10 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
     if (call.with_hex < 0) {
         return NULL;
     }
-    Buf b = {NULL, 0, 0};
-    if (grow(&b, 16384) < 0) {
-        return NULL;
-    }
+    Buf b;
+    b.p = b.inline_storage;
+    b.len = 0;
+    b.cap = INLINE_BUF;
     Py_INCREF(items);
     Py_INCREF(call.fragments);
     Py_INCREF(call.separator);
@@ -754,7 +843,9 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
     if (!failed && flush(&b, out) < 0) {
         failed = 1;
     }
-    PyMem_Free(b.p);
+    if (b.p != b.inline_storage) {
+        PyMem_Free(b.p);
+    }
     Py_DECREF(items);
     Py_DECREF(call.fragments);
     Py_DECREF(call.separator);
@@ -866,6 +957,11 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__smartlpr_json(void)
 {
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 256; i++) {
+        hex_pairs[2 * i] = digits[i >> 4];
+        hex_pairs[2 * i + 1] = digits[i & 15];
+    }
     if (PyType_Ready(&RendererType) < 0) {
         return NULL;
     }
