@@ -1,20 +1,23 @@
 """Types of the optional C JSON renderer (``_smartlpr_json.c``); see
 ``dissectors.smartlpr.lean_json``."""
 
+from dissectors.api import Record
+from dissectors.bulk import LeanRecord, LinkSide
+
 class Renderer:
     def __init__(
         self,
         lean_type: type,
         head: bytes,
-        types: tuple[int, int, int, int, int],
-        labels: tuple[bytes, bytes, bytes, bytes, bytes],
+        types: tuple[int, ...],
+        labels: tuple[bytes, ...],
     ) -> None: ...
     def render(
         self,
-        items: list[object],
+        items: list[Record | LeanRecord],
         index: int,
         base_ns: int,
-        fragments: dict[object, bytes],
+        fragments: dict[LinkSide, bytes],
         with_hex: bool,
         separator: bytes,
         terminator: bytes,

@@ -12,8 +12,8 @@ schema and of each message's type name and kind, is built here.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Protocol
 
+from dissectors.bulk import LeanJsonRenderer
 from dissectors.smartlpr.codec import kind_of, type_name
 from dissectors.smartlpr.tables import MessageType
 
@@ -27,23 +27,8 @@ COMMON_TYPES = (
 """The messages C renders, in the order of its tables."""
 
 
-class Renderer(Protocol):
-    """What ``new_renderer`` returns."""
-
-    def render(
-        self,
-        items: list[object],
-        index: int,
-        base_ns: int,
-        fragments: dict[object, bytes],
-        with_hex: bool,
-        separator: bytes,
-        terminator: bytes,
-        out: bytearray,
-    ) -> int:
-        """Append ``separator + object + terminator`` to ``out`` for ``items[index]`` onwards
-        while each is the common case; the index of the first item not rendered."""
-        ...
+Renderer = LeanJsonRenderer
+"""What ``new_renderer`` returns (the dissector contract's ``LeanJsonRenderer``)."""
 
 
 def plain_json_string(text: str) -> bytes:
@@ -79,15 +64,16 @@ HAVE_C = _kernel is not None
 """Whether the C renderer was built (``setup.py``, optional)."""
 
 
-def new_renderer(lean_type: type, schema: str) -> Renderer | None:
-    """A renderer of ``lean_type``'s records under ``schema``; None when C was not built.
+def new_renderer(lean_type: type, schema: str) -> LeanJsonRenderer | None:
+    """A renderer of ``lean_type``'s records under ``schema``; None when C was not built
+    (SmartLPR's ``json_renderer``; ``lean_type`` is ``LeanRecord`` or a class with its slots).
 
     Raises:
         TypeError: ``lean_type`` lacks one of the slots the renderer reads.
     """
     if _kernel is None:
         return None
-    renderer: Renderer = _kernel.Renderer(
+    renderer: LeanJsonRenderer = _kernel.Renderer(
         lean_type,
         head(schema),
         COMMON_TYPES,

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dissectors.api import DecodeError, Direction, Frame, Link, Problem, Record, Severity
-from dissectors.bulk import LinkSide
+from dissectors.api import DecodeError, Direction, Frame, Link, Record, Severity
+from dissectors.bulk import LeanRecord, LinkSide
 from dissectors.smartlpr import codec, lean_json
 from dissectors.smartlpr.codec import encode
 from dissectors.smartlpr.records import (
@@ -34,6 +34,7 @@ from dissectors.smartlpr.records import (
     Trigger,
 )
 from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, SizeReading
+from sniffer.output import rows
 from sniffer.output.json import EXACT_SECONDS_NS, SCHEMA, dumps, record_to_dict
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source, source_events
@@ -45,27 +46,13 @@ INT64 = 1 << 63
 FRAGMENT_KEYS = ("link", "link_name", "src", "dst", "direction", "protocol")
 
 
-class Lean:
-    """The slots of the bulk path's LeanRecord with the bytes of its frame."""
+class OwnLean:
+    """A class of its own with the slots of ``LeanRecord``: the renderer takes the type."""
 
-    __slots__ = (
-        "data",
-        "key",
-        "latency_ns",
-        "length",
-        "number",
-        "offset",
-        "problems",
-        "request_in",
-        "response_in",
-        "side",
-        "stream_start",
-        "texts",
-        "time_ns",
-    )
+    __slots__ = LeanRecord.__slots__
 
 
-SLOTS = tuple(name for name in Lean.__slots__ if name != "key")
+SLOTS = tuple(name for name in LeanRecord.__slots__ if name != "key")
 
 LINK = Link(3, "tcp", "10.0.0.1:40001", "10.0.0.9:8051")
 SIDES = (
@@ -79,8 +66,8 @@ def endpoints(record: Record) -> tuple[str, str]:
     return (link.a, link.b) if record.direction is Direction.TO_DEVICE else (link.b, link.a)
 
 
-def new_lean(**slots: object) -> Lean:
-    lean = Lean()
+def new_lean(lean_type: type = LeanRecord, **slots: object) -> Any:
+    lean = lean_type.__new__(lean_type)
     for name, value in slots.items():
         setattr(lean, name, value)
     return lean
@@ -100,7 +87,7 @@ def lean_of(
     request_in: object = None,
     response_in: object = None,
     latency_ns: object = None,
-) -> Lean:
+) -> Any:
     return new_lean(
         data=prefix + frame + suffix,
         offset=len(prefix),
@@ -119,30 +106,10 @@ def lean_of(
 
 
 def record_of(lean: Any) -> Record:
-    """The Record the LeanRecord stands for."""
-    side = lean.side
-    offset = lean.offset
-    frame = Frame(
-        side.link,
-        side.direction,
-        lean.stream_start + offset,
-        lean.data[offset : offset + lean.length],
-        lean.time_ns,
-    )
-    problems = [
-        Problem(severity, code, text)
-        for (code, severity), text in zip(lean.problems or [], lean.texts or [], strict=False)
-    ]
-    return Record(
-        lean.number,
-        side.protocol,
-        frame,
-        codec.decode(frame),
-        problems,
-        lean.request_in,
-        lean.response_in,
-        lean.latency_ns,
-    )
+    """The Record the LeanRecord stands for, as ``read``'s bulk path rebuilds it."""
+    if type(lean) is not LeanRecord:
+        lean = new_lean(**{name: getattr(lean, name) for name in LeanRecord.__slots__})
+    return rows.record_of(lean, codec.decode)
 
 
 def oracle(record: Record, base_ns: int, with_hex: bool) -> bytes:
@@ -229,7 +196,7 @@ def _common_frame(frame: bytes) -> bool:
 
 def common_case(lean: object, base_ns: int, fragments: dict[object, bytes]) -> bool:
     """Whether the renderer must write this item (else it must stop at it)."""
-    if type(lean) is not Lean:
+    if type(lean) is not LeanRecord:
         return False
     slots = {name: getattr(lean, name, MISSING) for name in SLOTS}
     if type(fragments.get(slots["side"])) is not bytes or type(slots["data"]) is not bytes:
@@ -263,7 +230,7 @@ def common_case(lean: object, base_ns: int, fragments: dict[object, bytes]) -> b
 
 @pytest.fixture(scope="module")
 def renderer() -> lean_json.Renderer:
-    made = lean_json.new_renderer(Lean, SCHEMA)
+    made = lean_json.new_renderer(LeanRecord, SCHEMA)
     assert made is not None
     return made
 
@@ -574,7 +541,7 @@ problem_lists = st.one_of(
 
 
 @st.composite
-def leans(draw: st.DrawFn) -> tuple[Lean, int]:
+def leans(draw: st.DrawFn) -> tuple[LeanRecord, int]:
     frame = draw(frames())
     problems = draw(problem_lists)
     count = len(problems or [])
@@ -611,7 +578,7 @@ def leans(draw: st.DrawFn) -> tuple[Lean, int]:
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_messages_render_as_the_record_path_or_stop(
     renderer: lean_json.Renderer,
-    lean_and_base: tuple[Lean, int],
+    lean_and_base: tuple[LeanRecord, int],
     with_hex: bool,
     separator: bytes,
     terminator: bytes,
@@ -642,7 +609,7 @@ def test_every_float_written_is_the_one_orjson_writes(
 )
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_batch_renders_up_to_the_first_item_it_stops_at(
-    renderer: lean_json.Renderer, batch: list[tuple[Lean, int]], with_hex: bool
+    renderer: lean_json.Renderer, batch: list[tuple[LeanRecord, int]], with_hex: bool
 ) -> None:
     base_ns = batch[0][1]
     items: list[object] = [lean for lean, _ in batch]
@@ -751,12 +718,12 @@ def test_odd_sides_fragments_and_items_stop_it(renderer: lean_json.Renderer) -> 
     assert renderer.render([lean_of(ack)], 5, 0, FRAGMENTS, True, b"", b"", out) == 5
 
 
-class Subclass(Lean):
+class Subclass(LeanRecord):
     __slots__ = ()
 
 
 class NoTexts:
-    __slots__ = tuple(name for name in Lean.__slots__ if name != "texts")
+    __slots__ = tuple(name for name in LeanRecord.__slots__ if name != "texts")
 
 
 class TextsProperty(NoTexts):
@@ -769,9 +736,7 @@ class TextsProperty(NoTexts):
 
 def test_only_the_lean_type_itself_is_rendered(renderer: lean_json.Renderer) -> None:
     lean = lean_of(RENDERED["ack"])
-    sub = Subclass()
-    for slot in SLOTS:
-        setattr(sub, slot, getattr(lean, slot))
+    sub = new_lean(Subclass, **{slot: getattr(lean, slot) for slot in LeanRecord.__slots__})
     out = bytearray()
     assert renderer.render([sub], 0, 0, FRAGMENTS, True, b"", b"", out) == 0
     made = lean_json.new_renderer(Subclass, SCHEMA)
@@ -817,13 +782,13 @@ def test_out_of_range_arguments_raise(renderer: lean_json.Renderer) -> None:
 
 def test_the_schema_must_be_plain(renderer: lean_json.Renderer) -> None:
     with pytest.raises(ValueError, match="plain"):
-        lean_json.new_renderer(Lean, 'camshark/"2"')
+        lean_json.new_renderer(LeanRecord, 'camshark/"2"')
     assert lean_json.head("x/1") == b'{"schema":"x/1","frame":'
 
 
 def test_no_renderer_without_the_c_module(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lean_json, "_kernel", None)
-    assert lean_json.new_renderer(Lean, SCHEMA) is None
+    assert lean_json.new_renderer(LeanRecord, SCHEMA) is None
 
 
 def test_a_big_batch_is_written_whole(renderer: lean_json.Renderer) -> None:
@@ -836,3 +801,25 @@ def test_a_big_batch_is_written_whole(renderer: lean_json.Renderer) -> None:
     assert len(lines) == len(items) + 1 and len(out) > 2**21
     for number in (1, 1777, 6000):
         assert lines[number - 1] == oracle(record_of(items[number - 1]), 0, True)
+
+
+@pytest.mark.parametrize("name", ["ack", "plate"])
+def test_a_class_of_its_own_with_the_slots_is_rendered_alike(name: str) -> None:
+    renderer = lean_json.new_renderer(OwnLean, SCHEMA)
+    assert renderer is not None
+    own = new_lean(
+        OwnLean, **{slot: getattr(lean_of(RENDERED[name]), slot) for slot in LeanRecord.__slots__}
+    )
+    out = bytearray()
+    assert renderer.render([own], 0, 0, FRAGMENTS, True, b"", b"", out) == 1  # type: ignore[list-item]
+    assert bytes(out) == oracle(record_of(own), 0, True)
+
+
+def test_smartlpr_declares_the_renderer() -> None:
+    from dissectors.smartlpr import DISSECTOR
+
+    assert DISSECTOR.json_renderer is not None
+    made = DISSECTOR.json_renderer(LeanRecord, SCHEMA)
+    assert made is not None
+    out = bytearray()
+    assert made.render([lean_of(RENDERED["ack"])], 0, 0, FRAGMENTS, False, b"", b"", out) == 1
