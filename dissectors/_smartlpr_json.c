@@ -18,6 +18,9 @@
 #include <structmember.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define LEN_HEADER 17
 #define LEN_OVERHEAD 19
@@ -77,12 +80,12 @@ static int grow(Buf *b, Py_ssize_t extra)
 }
 
 /* room for extra more bytes; -1 on MemoryError */
-static inline int reserve(Buf *b, Py_ssize_t extra)
+static inline __attribute__((always_inline)) int reserve(Buf *b, Py_ssize_t extra)
 {
     return extra <= b->cap - b->len ? 0 : grow(b, extra);
 }
 
-static inline int put(Buf *b, const char *s, Py_ssize_t n)
+static inline __attribute__((always_inline)) int put(Buf *b, const char *s, Py_ssize_t n)
 {
     if (reserve(b, n) < 0) {
         return -1;
@@ -100,15 +103,25 @@ static inline int put_bytes(Buf *b, PyObject *bytes)
     return put(b, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
 }
 
+static char digit_pairs[200]; /* "000102...99", filled at import */
+
 static int put_u64(Buf *b, uint64_t v)
 {
     char digits[20];
-    int n = 0;
-    do {
-        digits[sizeof digits - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return put(b, digits + sizeof digits - n, n);
+    char *at = digits + sizeof digits;
+    while (v >= 100) {
+        at -= 2;
+        memcpy(at, digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        at -= 2;
+        memcpy(at, digit_pairs + 2 * v, 2);
+    }
+    else {
+        *--at = (char)('0' + v);
+    }
+    return put(b, at, digits + sizeof digits - at);
 }
 
 static int put_i64(Buf *b, int64_t v)
@@ -256,13 +269,36 @@ static int put_text(Buf *b, PyObject *text)
 
 static char hex_pairs[512]; /* "000102...ff", filled at import */
 
+#ifdef __SSE2__
+/* 16 bytes as 32 lowercase hex digits at out */
+static inline void hex16(char *out, const unsigned char *in)
+{
+    const __m128i low_nibbles = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9);
+    const __m128i zero = _mm_set1_epi8('0'), letters = _mm_set1_epi8('a' - '0' - 10);
+    __m128i x = _mm_loadu_si128((const __m128i *)in);
+    __m128i high = _mm_and_si128(_mm_srli_epi16(x, 4), low_nibbles);
+    __m128i low = _mm_and_si128(x, low_nibbles);
+    high = _mm_add_epi8(_mm_add_epi8(high, zero),
+                        _mm_and_si128(_mm_cmpgt_epi8(high, nine), letters));
+    low = _mm_add_epi8(_mm_add_epi8(low, zero), _mm_and_si128(_mm_cmpgt_epi8(low, nine), letters));
+    _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi8(high, low));
+    _mm_storeu_si128((__m128i *)(out + 16), _mm_unpackhi_epi8(high, low));
+}
+#endif
+
 static int put_hex(Buf *b, const unsigned char *s, Py_ssize_t n)
 {
     if (reserve(b, 2 * n) < 0) {
         return -1;
     }
     char *at = b->p + b->len;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    Py_ssize_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        hex16(at + 2 * i, s + i);
+    }
+#endif
+    for (; i < n; i++) {
         memcpy(at + 2 * i, hex_pairs + 2 * s[i], 2);
     }
     b->len += 2 * n;
@@ -333,6 +369,10 @@ static int optional_int64_of(PyObject *value, int64_t *out)
 static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int plate)
 {
     Py_ssize_t n = size;
+    uint64_t word;
+    while (n >= 8 && (memcpy(&word, s + n - 8, 8), word == 0)) {
+        n -= 8;
+    }
     while (n > 0 && s[n - 1] == 0) {
         n--;
     }
@@ -437,7 +477,7 @@ static int put_qualities(Buf *b, const unsigned char *q, Py_ssize_t count)
     static const char name[] = "\"quality_";
     static const char value[] = "\"_value\":\"";
     /* count <= 40: at most 17 bytes an entry, 4 in the text */
-    char scratch[40 * 17 + 40 * 4 + 16];
+    char scratch[40 * 17 + 40 * 4 + 64];
     char *at = scratch;
     if (count == 0) {
         return PUT_LITERAL(b, "\"\"");
@@ -660,7 +700,8 @@ static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
         }
         return 0;
     }
-    if (!PyBytes_CheckExact(fragment)) {
+    /* the item's type again: that code may even have re-initialised this renderer */
+    if (!PyBytes_CheckExact(fragment) || !Py_IS_TYPE(item, (PyTypeObject *)self->lean_type)) {
         return 0;
     }
     Py_INCREF(fragment);
@@ -961,6 +1002,10 @@ PyMODINIT_FUNC PyInit__smartlpr_json(void)
     for (int i = 0; i < 256; i++) {
         hex_pairs[2 * i] = digits[i >> 4];
         hex_pairs[2 * i + 1] = digits[i & 15];
+    }
+    for (int i = 0; i < 100; i++) {
+        digit_pairs[2 * i] = (char)('0' + i / 10);
+        digit_pairs[2 * i + 1] = (char)('0' + i % 10);
     }
     if (PyType_Ready(&RendererType) < 0) {
         return NULL;
