@@ -363,10 +363,14 @@ static int optional_int64_of(PyObject *value, int64_t *out)
     return int64_of(value, out) ? 1 : -1;
 }
 
-/* Length of a zero-padded text field up to its last non-zero byte, when every byte before
- * that is printable ASCII (and, for a plate text shown by repr() in the summary, neither '
- * nor \): then its str, its repr and its JSON are plain. -1 otherwise. */
-static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int plate)
+/* A zero-padded text field as wire.py's _text reads it, when that is plain: every byte up to
+ * the last non-zero one strict UTF-8 (as Python decodes it: no overlong form, surrogate or
+ * code point beyond U+10FFFF), no character below U+0020 (JSON would escape it) and, for a
+ * plate text (shown by repr() in the summary), none that repr() escapes or that changes its
+ * quotes: ', \ and what str.isprintable() refuses. Its length in bytes, and in characters at
+ * *characters; -1 when not plain. */
+static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int plate,
+                                    Py_ssize_t *characters)
 {
     Py_ssize_t n = size;
     uint64_t word;
@@ -376,12 +380,51 @@ static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int
     while (n > 0 && s[n - 1] == 0) {
         n--;
     }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned char c = s[i];
-        if (c < 0x20 || c > 0x7e || (plate && (c == '\'' || c == '\\'))) {
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n; count++) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if (c < 0x20 || (plate && (c == '\'' || c == '\\' || c == 0x7f))) {
+                return -1;
+            }
+            i++;
+            continue;
+        }
+        Py_ssize_t width;
+        Py_UCS4 code;
+        if (c >= 0xc2 && c <= 0xdf) {
+            width = 2;
+            code = c & 0x1f;
+        }
+        else if (c >= 0xe0 && c <= 0xef) {
+            width = 3;
+            code = c & 0x0f;
+        }
+        else if (c >= 0xf0 && c <= 0xf4) {
+            width = 4;
+            code = c & 0x07;
+        }
+        else {
             return -1;
         }
+        if (width > n - i) {
+            return -1;
+        }
+        for (Py_ssize_t k = 1; k < width; k++) {
+            unsigned next = s[i + k];
+            if ((next & 0xc0) != 0x80) {
+                return -1;
+            }
+            code = (code << 6) | (next & 0x3f);
+        }
+        if ((width == 3 && (code < 0x800 || (code >= 0xd800 && code <= 0xdfff))) ||
+            (width == 4 && (code < 0x10000 || code > 0x10ffff)) ||
+            (plate && !Py_UNICODE_ISPRINTABLE(code))) {
+            return -1;
+        }
+        i += width;
     }
+    *characters = count;
     return n;
 }
 
@@ -405,7 +448,9 @@ typedef struct {
 
 /* a LicenseInfo v2 body that decode reports nothing about, in its plain form */
 typedef struct {
-    Py_ssize_t chars, printable, country, qualities;
+    Py_ssize_t chars, printable, country; /* lengths in bytes */
+    Py_ssize_t characters;                /* detected characters */
+    Py_ssize_t qualities;                 /* up to the last non-zero one */
 } Plate;
 
 static int plain_license_info(const unsigned char *body, Plate *plate)
@@ -423,10 +468,17 @@ static int plain_license_info(const unsigned char *body, Plate *plate)
             plate->qualities = i + 1;
         }
     }
-    plate->chars = plain_text_length(body + 16, 40, 1);
-    plate->printable = plain_text_length(body + 97, 40, 1);
-    plate->country = plain_text_length(body + 137, 32, 0);
+    Py_ssize_t unused;
+    plate->chars = plain_text_length(body + 16, 40, 1, &plate->characters);
+    plate->printable = plain_text_length(body + 97, 40, 1, &unused);
+    plate->country = plain_text_length(body + 137, 32, 0, &unused);
     return plate->chars > 0 && plate->printable >= 0 && plate->country >= 0;
+}
+
+/* how many qualities are shown: those of the detected characters */
+static inline Py_ssize_t shown_qualities(const Plate *plate)
+{
+    return plate->characters < plate->qualities ? plate->characters : plate->qualities;
 }
 
 /* which common message the frame is (T_*), or -1 */
@@ -520,7 +572,7 @@ static int put_license_info_summary(Buf *b, const unsigned char *body, const Pla
             return -1;
         }
     }
-    Py_ssize_t count = plate->chars < plate->qualities ? plate->chars : plate->qualities;
+    Py_ssize_t count = shown_qualities(plate);
     if (count == 0) {
         if (PUT_LITERAL(b, " q=-") < 0) {
             return -1;
@@ -593,7 +645,7 @@ static int put_message(Buf *b, int which, const unsigned char *f, Py_ssize_t len
         failed = PUT_LITERAL(b, ",\"trigger_id\":") < 0 || put_i64(b, (int32_t)le32(body)) < 0;
         break;
     case T_LICENSE_INFO: {
-        Py_ssize_t count = plate->chars < plate->qualities ? plate->chars : plate->qualities;
+        Py_ssize_t count = shown_qualities(plate);
         failed = PUT_LITERAL(b, ",\"car_id\":") < 0 || put_u64(b, le32(body)) < 0 ||
                  PUT_LITERAL(b, ",\"trigger_id\":") < 0 ||
                  put_i64(b, (int32_t)le32(body + 4)) < 0 ||
@@ -735,7 +787,7 @@ static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
         goto done;
     }
     unsigned char bcc = xor_bytes(f, (Py_ssize_t)length - 2);
-    Plate plate = {0, 0, 0, 0};
+    Plate plate = {0, 0, 0, 0, 0};
     int which = common_type(self, f, (Py_ssize_t)length, &plate);
     if (bcc != f[length - 2] || which < 0) {
         goto done;

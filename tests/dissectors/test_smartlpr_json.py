@@ -168,10 +168,15 @@ def _plain_problems(problems: object, texts: object) -> bool:
 
 
 def _plain_text(raw: bytes, plate: bool) -> bool:
-    text = raw.rstrip(b"\0")
-    return all(0x20 <= byte <= 0x7E for byte in text) and not (
-        plate and (b"'" in text or b"\\" in text)
-    )
+    """A text field ``_text`` reads as valid UTF-8 whose JSON (and, for a plate text, repr)
+    is the text itself in quotes."""
+    try:
+        text = raw.rstrip(b"\0").decode()
+    except UnicodeDecodeError:
+        return False
+    if any(char < " " for char in text):
+        return False
+    return not plate or (text.isprintable() and "'" not in text and "\\" not in text)
 
 
 def _common_frame(frame: bytes) -> bool:
@@ -292,6 +297,11 @@ RENDERED: dict[str, bytes] = {
     "plate_zero_in_qualities": encode(plate(qualities=(0, 7, 0, 9)), id=9),
     "plate_no_printable": encode(plate(printable=""), id=9),
     "plate_quotes": encode(plate(printable='A"B', country="C\"\\D'"), id=9),
+    "plate_non_ascii": encode(
+        plate(detected_chars="ΑΒΓ1234", printable="ΑΒΓ 1234", country="Ελλάδα")
+    ),
+    "plate_four_byte_chars": encode(plate(detected_chars="𝔸😀B", qualities=(9, 8, 7, 6))),
+    "plate_country_controls_beyond_ascii": encode(plate(country="E\x7f\x85\u00a0\u2028")),
     "plate_full": encode(plate(printable="P" * 40, country="~" * 32, car_id=2**32 - 1), id=9),
 }
 STOPPED: dict[str, bytes] = {
@@ -311,7 +321,9 @@ STOPPED: dict[str, bytes] = {
     "plate_apostrophe": encode(plate(printable="O'B")),
     "plate_backslash": encode(plate(detected_chars="A\\B")),
     "plate_control": encode(plate(country="E\t")),
-    "plate_non_ascii": encode(plate(country="Espa\u00f1a")),
+    "plate_no_break_space": encode(plate(printable="A\u00a0B")),
+    "plate_zero_width_space": encode(plate(detected_chars="A\u200bB")),
+    "plate_c1_control": encode(plate(detected_chars="A\x85")),
     "plate_del": encode(plate(printable="A\x7f")),
     "plate_inner_zero": encode(plate(detected_chars="A\0B")),
 }
@@ -452,9 +464,15 @@ def mostly(common: st.SearchStrategy[Any], odd: st.SearchStrategy[Any]) -> st.Se
 
 u32 = st.integers(0, 2**32 - 1)
 i32 = st.integers(-(2**31), 2**31 - 1)
-plain_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
+plain_text = st.text(
+    st.one_of(
+        st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+        st.characters(codec="utf-8", exclude_categories=["Cc"]),
+    ),
+    max_size=10,
+).filter(lambda text: len(text.encode()) <= 32)
 plate_text = mostly(
-    plain_text.filter(lambda text: "'" not in text and "\\" not in text),
+    plain_text.filter(lambda text: text.isprintable() and "'" not in text and "\\" not in text),
     st.text(st.one_of(st.characters(), st.sampled_from("'\"\\\0\t\x7fñ€")), max_size=8),
 )
 qualities = mostly(
@@ -823,3 +841,33 @@ def test_smartlpr_declares_the_renderer() -> None:
     assert made is not None
     out = bytearray()
     assert made.render([lean_of(RENDERED["ack"])], 0, 0, FRAGMENTS, False, b"", b"", out) == 1
+
+
+def _with_bcc(frame: bytes) -> bytes:
+    end = len(frame) - 2
+    bcc = 0
+    for byte in frame[:end]:
+        bcc ^= byte
+    return frame[:end] + bytes([bcc]) + frame[end + 1 :]
+
+
+UTF8_PIECES = (
+    *(b"\xc3\xa9", b"\xf0\x9f\x98\x80", b"\xe2\x80\x8b", b"\xc2\x85"),  # valid
+    *(b"\xc0\xaf", b"\xe0\x80\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"),  # overlong, etc.
+    *(b"\xe2\x82", b"\x80", b"\xff", b"\0", b"'", b"\\", b"A", b"7", b" "),
+)
+utf8_ish = st.lists(
+    st.one_of(st.binary(min_size=1, max_size=1), st.sampled_from(UTF8_PIECES)), max_size=12
+).map(b"".join)
+
+
+@given(chars=utf8_ish, printable=utf8_ish, country=utf8_ish)
+@settings(max_examples=1000, deadline=None)
+def test_any_bytes_in_the_plate_texts_render_as_decode_reads_them_or_stop(
+    renderer: lean_json.Renderer, chars: bytes, printable: bytes, country: bytes
+) -> None:
+    frame = bytearray(RENDERED["plate"])
+    body = LEN_HEADER
+    for start, size, raw in ((16, 40, chars), (97, 40, printable), (137, 32, country)):
+        frame[body + start : body + start + size] = raw[:size].ljust(size, b"\0")
+    check_one(renderer, lean_of(_with_bcc(bytes(frame))))
