@@ -5,13 +5,13 @@
  * separator, terminator, out) appends separator + object + terminator to out for items[index],
  * items[index + 1], ... while the item is exactly a lean_type, fragments holds its side, and
  * it is the common case: its frame one of ACK, Status, healthy StatusResponse, Trigger and
- * LicenseInfo v2 in its plain form (Etx, Size, Bcc good; decode reports nothing), its ints
- * within 64 bits, its times plain decimals and its texts free of control characters. It
- * returns the index of the first item it did not render, having written nothing for it: the
- * caller renders that one through the Record path (codec.decode, record_to_dict, orjson),
- * whose output this is byte for byte (tests/dissectors/test_smartlpr_json.py). Every decision
- * about anything else is the Record path's. Every byte read is bounded by the LeanRecord's
- * data: any input is safe.
+ * LicenseInfo v2 in its plain form (Etx, Size, Bcc good; decode reports nothing; texts in
+ * UTF-8 that JSON and repr() write as they are), its ints within 64 bits, its times plain
+ * decimals, and its problems' texts free of control characters. It returns the index of the
+ * first item it did not render, having written nothing for it: the caller renders that one
+ * through the Record path (codec.decode, record_to_dict, orjson), whose output this is byte
+ * for byte (tests/dissectors/test_smartlpr_json.py). Every decision about anything else is
+ * the Record path's. Every byte read is bounded by the LeanRecord's data: any input is safe.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,8 +36,9 @@ enum { T_ACK, T_STATUS, T_STATUS_RESPONSE, T_TRIGGER, T_LICENSE_INFO, N_TYPES };
 enum { S_NUMBER, S_SIDE, S_TIME, S_LENGTH, S_PROBLEMS, S_REQUEST_IN, S_RESPONSE_IN,
        S_LATENCY, S_DATA, S_OFFSET, S_STREAM_START, S_TEXTS, N_SLOTS };
 static const char *slot_names[N_SLOTS] = {
-    "number",     "side",    "time_ns",      "length", "problems", "request_in",
-    "response_in", "latency_ns", "data", "offset", "stream_start", "texts"};
+    "number", "side", "time_ns", "length", "problems", "request_in", "response_in",
+    "latency_ns", "data", "offset", "stream_start", "texts",
+};
 
 /* -- an output buffer that grows ---------------------------------------------------------- */
 
