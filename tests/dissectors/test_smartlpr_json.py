@@ -593,7 +593,7 @@ def leans(draw: st.DrawFn) -> tuple[LeanRecord, int]:
     separator=st.sampled_from([b"", b",\n  "]),
     terminator=st.sampled_from([b"", b"\n"]),
 )
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_messages_render_as_the_record_path_or_stop(
     renderer: lean_json.Renderer,
     lean_and_base: tuple[LeanRecord, int],
@@ -606,7 +606,7 @@ def test_random_messages_render_as_the_record_path_or_stop(
 
 
 @given(delta=deltas, latency=latencies)
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_every_float_written_is_the_one_orjson_writes(
     renderer: lean_json.Renderer, delta: int, latency: int | None
 ) -> None:
@@ -625,7 +625,7 @@ def test_every_float_written_is_the_one_orjson_writes(
     batch=st.lists(leans(), min_size=1, max_size=12),
     with_hex=st.booleans(),
 )
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_batch_renders_up_to_the_first_item_it_stops_at(
     renderer: lean_json.Renderer, batch: list[tuple[LeanRecord, int]], with_hex: bool
 ) -> None:
@@ -694,7 +694,7 @@ junk = st.one_of(
     changes=st.dictionaries(st.sampled_from(SLOTS), st.one_of(junk, st.just(MISSING)), min_size=1),
     name=st.sampled_from(list(RENDERED)),
 )
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=500, deadline=None)
 def test_junk_in_any_slot_stops_the_renderer_or_renders_it_right(
     renderer: lean_json.Renderer, changes: dict[str, object], name: str
 ) -> None:
@@ -862,7 +862,7 @@ utf8_ish = st.lists(
 
 
 @given(chars=utf8_ish, printable=utf8_ish, country=utf8_ish)
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=500, deadline=None)
 def test_any_bytes_in_the_plate_texts_render_as_decode_reads_them_or_stop(
     renderer: lean_json.Renderer, chars: bytes, printable: bytes, country: bytes
 ) -> None:
