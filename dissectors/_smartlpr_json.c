@@ -1,17 +1,22 @@
-/* camshark/1 JSON objects of the common SmartLPR messages, straight from their LeanRecords;
- * dissectors/smartlpr/lean_json.py builds the Renderer (None where this was not built).
+/* camshark/1 JSON objects and text lines of the common SmartLPR messages, straight from their
+ * LeanRecords; dissectors/smartlpr/lean_json.py builds the Renderer (None where this was not
+ * built).
  *
- * Renderer(lean_type, head, types, labels).render(items, index, base_ns, fragments, with_hex,
- * separator, terminator, out) appends separator + object + terminator to out for items[index],
- * items[index + 1], ... while the item is exactly a lean_type, fragments holds its side, and
- * it is the common case: its frame one of ACK, Status, healthy StatusResponse, Trigger and
- * LicenseInfo v2 in its plain form (Etx, Size, Bcc good; decode reports nothing; texts in
- * UTF-8 that JSON and repr() write as they are), its ints within 64 bits, its times plain
- * decimals, and its problems' texts free of control characters. It returns the index of the
- * first item it did not render, having written nothing for it: the caller renders that one
- * through the Record path (codec.decode, record_to_dict, orjson), whose output this is byte
- * for byte (tests/dissectors/test_smartlpr_json.py). Every decision about anything else is
- * the Record path's. Every byte read is bounded by the LeanRecord's data: any input is safe.
+ * Renderer(lean_type, head, types, labels, names).render(items, index, base_ns, fragments,
+ * with_hex, separator, terminator, out) appends separator + object + terminator to out for
+ * items[index], items[index + 1], ... while the item is exactly a lean_type, fragments holds
+ * its side, and it is the common case: its frame one of ACK, Status, healthy StatusResponse,
+ * Trigger and LicenseInfo v2 in its plain form (Etx, Size, Bcc good; decode reports nothing;
+ * texts in UTF-8 that JSON and repr() write as they are), its ints within 64 bits, its times
+ * plain decimals, and its problems' texts free of control characters. It returns the index of
+ * the first item it did not render, having written nothing for it: the caller renders that
+ * one through the Record path (codec.decode, record_to_dict, orjson), whose output this is
+ * byte for byte (tests/dissectors/test_smartlpr_json.py). render_text(items, index, base_ns,
+ * fragments, marks, out) does the same with the text line of sniffer/output/text.py
+ * (format_line + "\n"), fragments then holding each side's "src → dst arrow protocol" and
+ * marks the (severity, mark) pairs; a problem of another severity stops it. Both share the
+ * reading of the message and its summary. Every decision about anything else is the Record
+ * path's. Every byte read is bounded by the LeanRecord's data: any input is safe.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -106,10 +111,10 @@ static inline int put_bytes(Buf *b, PyObject *bytes)
 
 static char digit_pairs[200]; /* "000102...99", filled at import */
 
-static int put_u64(Buf *b, uint64_t v)
+/* v in decimal, ending just before end: where it starts */
+static char *u64_digits(char *end, uint64_t v)
 {
-    char digits[20];
-    char *at = digits + sizeof digits;
+    char *at = end;
     while (v >= 100) {
         at -= 2;
         memcpy(at, digit_pairs + 2 * (v % 100), 2);
@@ -122,6 +127,13 @@ static int put_u64(Buf *b, uint64_t v)
     else {
         *--at = (char)('0' + v);
     }
+    return at;
+}
+
+static int put_u64(Buf *b, uint64_t v)
+{
+    char digits[20];
+    char *at = u64_digits(digits + sizeof digits, v);
     return put(b, at, digits + sizeof digits - at);
 }
 
@@ -436,6 +448,7 @@ typedef struct {
     PyObject *lean_type;
     PyObject *head;   /* bytes: {"schema":...,"frame": */
     PyObject *labels; /* tuple of bytes, by T_*: ,"type":...,"kind":...,"summary":" */
+    PyObject *names;  /* tuple of bytes, by T_*: the type names, UTF-8 */
     long types[N_TYPES];
     Py_ssize_t slot[N_SLOTS];
 } Renderer;
@@ -444,7 +457,8 @@ typedef struct {
     int64_t base_ns;
     PyObject *fragments;
     int with_hex;
-    PyObject *separator, *terminator;
+    PyObject *separator, *terminator; /* JSON */
+    PyObject *marks;                  /* text */
 } Call;
 
 /* a LicenseInfo v2 body that decode reports nothing about, in its plain form */
@@ -558,18 +572,25 @@ static int put_qualities(Buf *b, const unsigned char *q, Py_ssize_t count)
     return put(b, scratch, at - scratch);
 }
 
-static int put_license_info_summary(Buf *b, const unsigned char *body, const Plate *plate)
+/* a text of the frame in the summary: JSON-escaped or as it is */
+static int put_shown(Buf *b, const unsigned char *s, Py_ssize_t n, int json)
+{
+    return json ? put_escaped(b, s, n) : put(b, (const char *)s, n);
+}
+
+static int put_license_info_summary(Buf *b, const unsigned char *body, const Plate *plate,
+                                    int json)
 {
     char scratch[16];
     Py_ssize_t shown_at = plate->printable ? 97 : 16;
     Py_ssize_t shown = plate->printable ? plate->printable : plate->chars;
     if (PUT_LITERAL(b, "LicenseInfo car ") < 0 || put_u64(b, le32(body)) < 0 ||
-        PUT_LITERAL(b, " plate '") < 0 || put_escaped(b, body + shown_at, shown) < 0 ||
+        PUT_LITERAL(b, " plate '") < 0 || put_shown(b, body + shown_at, shown, json) < 0 ||
         PUT_LITERAL(b, "'") < 0) {
         return -1;
     }
     if (plate->country) {
-        if (PUT_LITERAL(b, " ") < 0 || put_escaped(b, body + 137, plate->country) < 0) {
+        if (PUT_LITERAL(b, " ") < 0 || put_shown(b, body + 137, plate->country, json) < 0) {
             return -1;
         }
     }
@@ -604,30 +625,33 @@ static int put_license_info_summary(Buf *b, const unsigned char *body, const Pla
     return PUT_LITERAL(b, " trig ") < 0 ? -1 : put_i64(b, trigger);
 }
 
+/* the Dissection's summary of the frame, its texts JSON-escaped or not */
+static int put_summary(Buf *b, int which, const unsigned char *f, const Plate *plate, int json)
+{
+    const unsigned char *body = f + LEN_HEADER;
+    switch (which) {
+    case T_ACK:
+        return PUT_LITERAL(b, "ACK id=") < 0 ? -1 : put_u64(b, le32(f + 13));
+    case T_STATUS:
+        return PUT_LITERAL(b, "Status");
+    case T_STATUS_RESPONSE:
+        return PUT_LITERAL(b, "StatusResponse active io=") < 0 || put_u64(b, body[1]) < 0
+                   ? -1
+                   : PUT_LITERAL(b, " camera ok");
+    case T_TRIGGER:
+        return PUT_LITERAL(b, "Trigger ") < 0 ? -1 : put_i64(b, (int32_t)le32(body));
+    default:
+        return put_license_info_summary(b, body, plate, json);
+    }
+}
+
 /* "summary":"...","length":...,"stream_offset":...,"fields":{...} of the frame (its label
  * written before) */
 static int put_message(Buf *b, int which, const unsigned char *f, Py_ssize_t length,
                        int64_t stream_offset, const Plate *plate)
 {
     const unsigned char *body = f + LEN_HEADER;
-    int failed = 0;
-    switch (which) {
-    case T_ACK:
-        failed = PUT_LITERAL(b, "ACK id=") < 0 || put_u64(b, le32(f + 13)) < 0;
-        break;
-    case T_STATUS:
-        failed = PUT_LITERAL(b, "Status") < 0;
-        break;
-    case T_STATUS_RESPONSE:
-        failed = PUT_LITERAL(b, "StatusResponse active io=") < 0 || put_u64(b, body[1]) < 0 ||
-                 PUT_LITERAL(b, " camera ok") < 0;
-        break;
-    case T_TRIGGER:
-        failed = PUT_LITERAL(b, "Trigger ") < 0 || put_i64(b, (int32_t)le32(body)) < 0;
-        break;
-    default:
-        failed = put_license_info_summary(b, body, plate) < 0;
-    }
+    int failed = put_summary(b, which, f, plate, 1) < 0;
     if (failed || PUT_LITERAL(b, "\",\"length\":") < 0 || put_i64(b, length) < 0 ||
         PUT_LITERAL(b, ",\"stream_offset\":") < 0 || put_i64(b, stream_offset) < 0 ||
         PUT_LITERAL(b, ",\"fields\":{\"stx\":2,\"unit_id\":") < 0 || put_u64(b, le32(f + 1)) < 0 ||
@@ -728,9 +752,20 @@ static inline PyObject *slot_of(Renderer *self, PyObject *item, int which)
     return *(PyObject **)((char *)item + self->slot[which]);
 }
 
-/* The item's object into b: 1 written, 0 not the common case (b as it was), -1 on error.
- * The item is held by the caller. */
-static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
+/* what both forms read of an item */
+typedef struct {
+    PyObject *fragment; /* a new reference */
+    const unsigned char *f;
+    int64_t length, stream_offset, number, time_ns, delta;
+    int64_t request_in, response_in, latency_ns;
+    int has_request, has_response, has_latency;
+    int which;
+    Plate plate;
+} Message;
+
+/* The item's fragment and message when it is a common one: 1, 0 not (nothing held), -1 on
+ * error. The item is held by the caller. */
+static int read_message(Renderer *self, PyObject *item, const Call *call, Message *m)
 {
     if (!Py_IS_TYPE(item, (PyTypeObject *)self->lean_type)) {
         return 0;
@@ -757,56 +792,74 @@ static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
     if (!PyBytes_CheckExact(fragment) || !Py_IS_TYPE(item, (PyTypeObject *)self->lean_type)) {
         return 0;
     }
-    Py_INCREF(fragment);
-    int result = 0;
-    Py_ssize_t mark = b->len;
-
     PyObject *data = slot_of(self, item, S_DATA);
-    int64_t offset, length, start, number, time_ns, delta, stream_offset;
-    int64_t request_in = 0, response_in = 0, latency_ns = 0;
-    int has_request, has_response, has_latency;
+    int64_t offset, start;
+    m->request_in = m->response_in = m->latency_ns = 0;
     if (data == NULL || !PyBytes_CheckExact(data) ||
         !int64_of(slot_of(self, item, S_OFFSET), &offset) ||
-        !int64_of(slot_of(self, item, S_LENGTH), &length) ||
+        !int64_of(slot_of(self, item, S_LENGTH), &m->length) ||
         !int64_of(slot_of(self, item, S_STREAM_START), &start) ||
-        !int64_of(slot_of(self, item, S_NUMBER), &number) ||
-        !int64_of(slot_of(self, item, S_TIME), &time_ns) ||
-        (has_request = optional_int64_of(slot_of(self, item, S_REQUEST_IN), &request_in)) < 0 ||
-        (has_response = optional_int64_of(slot_of(self, item, S_RESPONSE_IN), &response_in)) < 0 ||
-        (has_latency = optional_int64_of(slot_of(self, item, S_LATENCY), &latency_ns)) < 0) {
-        goto done;
+        !int64_of(slot_of(self, item, S_NUMBER), &m->number) ||
+        !int64_of(slot_of(self, item, S_TIME), &m->time_ns) ||
+        (m->has_request = optional_int64_of(slot_of(self, item, S_REQUEST_IN), &m->request_in)) <
+            0 ||
+        (m->has_response =
+             optional_int64_of(slot_of(self, item, S_RESPONSE_IN), &m->response_in)) < 0 ||
+        (m->has_latency = optional_int64_of(slot_of(self, item, S_LATENCY), &m->latency_ns)) <
+            0) {
+        return 0;
     }
     Py_ssize_t size = PyBytes_GET_SIZE(data);
+    int64_t length = m->length;
     if (offset < 0 || length < LEN_OVERHEAD || offset > size || length > size - offset ||
-        __builtin_add_overflow(start, offset, &stream_offset) ||
-        __builtin_sub_overflow(time_ns, call->base_ns, &delta) || delta <= -EXACT_SECONDS_NS ||
-        delta >= EXACT_SECONDS_NS) {
-        goto done;
+        __builtin_add_overflow(start, offset, &m->stream_offset) ||
+        __builtin_sub_overflow(m->time_ns, call->base_ns, &m->delta)) {
+        return 0;
     }
     const unsigned char *f = (const unsigned char *)PyBytes_AS_STRING(data) + offset;
     if (f[0] != STX || f[length - 1] != ETX || le32(f + 5) != (uint64_t)length) {
-        goto done;
+        return 0;
     }
     unsigned char bcc = xor_bytes(f, (Py_ssize_t)length - 2);
     Plate plate = {0, 0, 0, 0, 0};
-    int which = common_type(self, f, (Py_ssize_t)length, &plate);
-    if (bcc != f[length - 2] || which < 0) {
+    m->which = common_type(self, f, (Py_ssize_t)length, &plate);
+    if (bcc != f[length - 2] || m->which < 0) {
+        return 0;
+    }
+    m->f = f;
+    m->plate = plate;
+    Py_INCREF(fragment);
+    m->fragment = fragment;
+    return 1;
+}
+
+/* The item's object into b: 1 written, 0 not the common case (b as it was), -1 on error.
+ * The item is held by the caller. */
+static int render_json(Renderer *self, PyObject *item, const Call *call, Buf *b)
+{
+    Message m;
+    int result = read_message(self, item, call, &m);
+    if (result <= 0) {
+        return result;
+    }
+    result = 0;
+    Py_ssize_t mark = b->len;
+    if (m.delta <= -EXACT_SECONDS_NS || m.delta >= EXACT_SECONDS_NS) {
         goto done;
     }
-
     int written;
     if (put_bytes(b, call->separator) < 0 || put_bytes(b, self->head) < 0 ||
-        put_i64(b, number) < 0 || PUT_LITERAL(b, ",\"time\":") < 0 ||
-        (written = put_seconds(b, delta)) < 0) {
+        put_i64(b, m.number) < 0 || PUT_LITERAL(b, ",\"time\":") < 0 ||
+        (written = put_seconds(b, m.delta)) < 0) {
         goto failed;
     }
     if (!written) {
         goto undo;
     }
-    if (PUT_LITERAL(b, ",\"time_ns\":") < 0 || put_i64(b, time_ns) < 0 ||
-        PUT_LITERAL(b, ",") < 0 || put_bytes(b, fragment) < 0 ||
-        put_bytes(b, PyTuple_GET_ITEM(self->labels, which)) < 0 ||
-        put_message(b, which, f, (Py_ssize_t)length, stream_offset, &plate) < 0 ||
+    if (PUT_LITERAL(b, ",\"time_ns\":") < 0 || put_i64(b, m.time_ns) < 0 ||
+        PUT_LITERAL(b, ",") < 0 || put_bytes(b, m.fragment) < 0 ||
+        put_bytes(b, PyTuple_GET_ITEM(self->labels, m.which)) < 0 ||
+        put_message(b, m.which, m.f, (Py_ssize_t)m.length, m.stream_offset, &m.plate) < 0 ||
         (written = put_problems(b, slot_of(self, item, S_PROBLEMS),
                                 slot_of(self, item, S_TEXTS))) < 0) {
         goto failed;
@@ -814,13 +867,15 @@ static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
     if (!written) {
         goto undo;
     }
-    if (PUT_LITERAL(b, ",\"request_in\":") < 0 || put_optional(b, has_request, request_in) < 0 ||
+    if (PUT_LITERAL(b, ",\"request_in\":") < 0 ||
+        put_optional(b, m.has_request, m.request_in) < 0 ||
         PUT_LITERAL(b, ",\"response_in\":") < 0 ||
-        put_optional(b, has_response, response_in) < 0 || PUT_LITERAL(b, ",\"latency_ms\":") < 0) {
+        put_optional(b, m.has_response, m.response_in) < 0 ||
+        PUT_LITERAL(b, ",\"latency_ms\":") < 0) {
         goto failed;
     }
-    if (has_latency) {
-        if ((written = put_milliseconds(b, latency_ns)) < 0) {
+    if (m.has_latency) {
+        if ((written = put_milliseconds(b, m.latency_ns)) < 0) {
             goto failed;
         }
         if (!written) {
@@ -830,7 +885,7 @@ static int render_one(Renderer *self, PyObject *item, const Call *call, Buf *b)
     else if (PUT_LITERAL(b, "null") < 0) {
         goto failed;
     }
-    if ((call->with_hex && (PUT_LITERAL(b, ",\"hex\":\"") < 0 || put_hex(b, f, length) < 0 ||
+    if ((call->with_hex && (PUT_LITERAL(b, ",\"hex\":\"") < 0 || put_hex(b, m.f, m.length) < 0 ||
                             PUT_LITERAL(b, "\"") < 0)) ||
         PUT_LITERAL(b, "}") < 0 || put_bytes(b, call->terminator) < 0) {
         goto failed;
@@ -842,9 +897,225 @@ failed:
 undo:
     b->len = mark;
 done:
-    Py_DECREF(fragment);
+    Py_DECREF(m.fragment);
     return result;
 }
+
+/* -- the text line ------------------------------------------------------------------------- */
+
+#define EXACT_FIXED_NS 1000000000000000LL /* 1e15 ns: the double is within 0.2 ns of it */
+
+/* s right-aligned in width */
+static int put_aligned(Buf *b, const char *s, Py_ssize_t n, Py_ssize_t width)
+{
+    if (reserve(b, n + width) < 0) {
+        return -1;
+    }
+    for (; n < width; width--) {
+        b->p[b->len++] = ' ';
+    }
+    return put(b, s, n);
+}
+
+/* format(ns / divisor, f">{width}.{decimals}f") where divisor = 1000 * 10**decimals ns (both
+ * callers round to whole µs): from the integer ns below 1e15, where the double nearest to
+ * ns / divisor is within 0.2 ns of it, closer than any ns off a midpoint is to it; an exact
+ * midpoint (or more) goes to glibc's "%.*f", which rounds the double correctly, half to even,
+ * as Python's format does. */
+static int put_fixed(Buf *b, int64_t ns, int decimals, double divisor, Py_ssize_t width)
+{
+    char text[64];
+    Py_ssize_t n;
+    uint64_t magnitude = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    uint64_t micros = magnitude / 1000, rest = magnitude % 1000;
+    if (magnitude < (uint64_t)EXACT_FIXED_NS && rest != 500) {
+        uint64_t scale = 1;
+        for (int i = 0; i < decimals; i++) {
+            scale *= 10;
+        }
+        micros += rest > 500;
+        char *at = text;
+        if (ns < 0) {
+            *at++ = '-';
+        }
+        char whole[20];
+        char *digits = u64_digits(whole + sizeof whole, micros / scale);
+        memcpy(at, digits, (size_t)(whole + sizeof whole - digits));
+        at += whole + sizeof whole - digits;
+        *at++ = '.';
+        uint64_t fraction = micros % scale;
+        for (int i = decimals - 1; i >= 0; i--) {
+            at[i] = (char)('0' + fraction % 10);
+            fraction /= 10;
+        }
+        n = at + decimals - text;
+    }
+    else {
+        n = snprintf(text, sizeof text, "%.*f", decimals, (double)ns / divisor);
+        if (n < 0 || n >= (Py_ssize_t)sizeof text) {
+            PyErr_SetString(PyExc_SystemError, "a formatted time does not fit");
+            return -1;
+        }
+    }
+    return put_aligned(b, text, n, width);
+}
+
+/* an int right-aligned in width */
+static int put_i64_aligned(Buf *b, int64_t v, Py_ssize_t width)
+{
+    char digits[21];
+    uint64_t magnitude = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    char *at = u64_digits(digits + sizeof digits, magnitude);
+    if (v < 0) {
+        *--at = '-';
+    }
+    return put_aligned(b, at, digits + sizeof digits - at, width);
+}
+
+/* a str as UTF-8, as it is: 1 written, 0 not an exact str or not UTF-8 encodable, -1 on
+ * error */
+static int put_plain_str(Buf *b, PyObject *text)
+{
+    if (!PyUnicode_CheckExact(text)) {
+        return 0;
+    }
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
+    if (s == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
+            return -1;
+        }
+        PyErr_Clear(); /* lone surrogates: str.encode() refuses them too */
+        return 0;
+    }
+    return put(b, s, n) < 0 ? -1 : 1;
+}
+
+/* the mark of a severity: the marks' bytes for it (compared by identity), or NULL */
+static PyObject *mark_of(PyObject *marks, PyObject *severity)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(marks); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(marks, i);
+        if (PyTuple_GET_ITEM(pair, 0) == severity) {
+            return PyTuple_GET_ITEM(pair, 1);
+        }
+    }
+    return NULL;
+}
+
+/* " [<mark><code>]" per problem, as record_of would annotate the Record: 1 written, 0 not
+ * the common case, -1 on error */
+static int put_marks(Buf *b, PyObject *problems, PyObject *texts, PyObject *marks)
+{
+    if (problems == NULL || problems == Py_None ||
+        (PyList_CheckExact(problems) && PyList_GET_SIZE(problems) == 0)) {
+        return 1;
+    }
+    if (!PyList_CheckExact(problems) || texts == NULL ||
+        !(texts == Py_None || (PyList_CheckExact(texts) && (PyList_GET_SIZE(texts) == 0 ||
+                                                            PyList_GET_SIZE(texts) ==
+                                                                PyList_GET_SIZE(problems))))) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(problems); i++) {
+        PyObject *problem = PyList_GET_ITEM(problems, i);
+        if (!PyTuple_CheckExact(problem) || PyTuple_GET_SIZE(problem) != 2) {
+            return 0;
+        }
+        PyObject *mark = mark_of(marks, PyTuple_GET_ITEM(problem, 1));
+        if (mark == NULL) {
+            return 0;
+        }
+        int written;
+        if (PUT_LITERAL(b, " [") < 0 || put_bytes(b, mark) < 0 ||
+            (written = put_plain_str(b, PyTuple_GET_ITEM(problem, 0))) < 0) {
+            return -1;
+        }
+        if (!written) {
+            return 0;
+        }
+        if (PUT_LITERAL(b, "]") < 0) {
+            return -1;
+        }
+    }
+    return 1;
+}
+
+/* the summary as format_line shows it: prefixed with "<type>: " unless it starts with it */
+static int put_shown_summary(Renderer *self, Buf *b, const Message *m)
+{
+    Py_ssize_t at = b->len;
+    if (put_summary(b, m->which, m->f, &m->plate, 0) < 0) {
+        return -1;
+    }
+    PyObject *name = PyTuple_GET_ITEM(self->names, m->which);
+    Py_ssize_t n = PyBytes_GET_SIZE(name);
+    if (b->len - at >= n && memcmp(b->p + at, PyBytes_AS_STRING(name), (size_t)n) == 0) {
+        return 0;
+    }
+    if (reserve(b, n + 2) < 0) {
+        return -1;
+    }
+    memmove(b->p + at + n + 2, b->p + at, (size_t)(b->len - at));
+    memcpy(b->p + at, PyBytes_AS_STRING(name), (size_t)n);
+    memcpy(b->p + at + n, ": ", 2);
+    b->len += n + 2;
+    return 0;
+}
+
+/* The item's text line (sniffer/output/text.py format_line, then "\n") into b: 1 written,
+ * 0 not the common case (b as it was), -1 on error. The item is held by the caller. */
+static int render_text(Renderer *self, PyObject *item, const Call *call, Buf *b)
+{
+    Message m;
+    int result = read_message(self, item, call, &m);
+    if (result <= 0) {
+        return result;
+    }
+    result = 0;
+    Py_ssize_t mark = b->len;
+    if (put_i64_aligned(b, m.number, 6) < 0 || PUT_LITERAL(b, " ") < 0 ||
+        put_fixed(b, m.delta, 6, 1e9, 11) < 0 || PUT_LITERAL(b, " ") < 0 ||
+        put_bytes(b, m.fragment) < 0 || PUT_LITERAL(b, " ") < 0 ||
+        put_shown_summary(self, b, &m) < 0) {
+        goto failed;
+    }
+    if (m.has_request) {
+        if (PUT_LITERAL(b, " [reply to #") < 0 || put_i64(b, m.request_in) < 0 ||
+            (m.has_latency && (PUT_LITERAL(b, ", ") < 0 ||
+                               put_fixed(b, m.latency_ns, 3, 1e6, 0) < 0 ||
+                               PUT_LITERAL(b, " ms") < 0)) ||
+            PUT_LITERAL(b, "]") < 0) {
+            goto failed;
+        }
+    }
+    if (m.has_response && (PUT_LITERAL(b, " [reply in #") < 0 ||
+                           put_i64(b, m.response_in) < 0 || PUT_LITERAL(b, "]") < 0)) {
+        goto failed;
+    }
+    int written = put_marks(b, slot_of(self, item, S_PROBLEMS), slot_of(self, item, S_TEXTS),
+                            call->marks);
+    if (written < 0) {
+        goto failed;
+    }
+    if (!written) {
+        goto undo;
+    }
+    if (PUT_LITERAL(b, "\n") < 0) {
+        goto failed;
+    }
+    result = 1;
+    goto done;
+failed:
+    result = -1;
+undo:
+    b->len = mark;
+done:
+    Py_DECREF(m.fragment);
+    return result;
+}
+
+/* -- the loop ------------------------------------------------------------------------------ */
 
 static int flush(Buf *b, PyObject *out)
 {
@@ -864,28 +1135,14 @@ static int flush(Buf *b, PyObject *out)
     return 0;
 }
 
-static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize_t nargs)
+typedef int (*RenderOne)(Renderer *, PyObject *, const Call *, Buf *);
+
+/* items[index], items[index + 1], ... by one() into out while it renders them: the index of
+ * the first it did not, or NULL on error. index and base_ns are the caller's arguments. */
+static PyObject *render_items(Renderer *self, RenderOne one, PyObject *items, PyObject *index_arg,
+                              PyObject *base_ns, Call *call, PyObject *out)
 {
-    if (self->lean_type == NULL) {
-        PyErr_SetString(PyExc_TypeError, "Renderer was not initialised");
-        return NULL;
-    }
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "render(items, index, base_ns, fragments, with_hex, "
-                                         "separator, terminator, out) takes 8 arguments");
-        return NULL;
-    }
-    PyObject *items = args[0], *out = args[7];
-    Call call = {0, args[3], 0, args[5], args[6]};
-    if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
-        !PyDict_Check(call.fragments) || !PyBytes_Check(call.separator) ||
-        !PyBytes_Check(call.terminator) || !PyByteArray_Check(out)) {
-        PyErr_SetString(PyExc_TypeError, "render(items: list, index: int, base_ns: int, "
-                                         "fragments: dict, with_hex: bool, separator: bytes, "
-                                         "terminator: bytes, out: bytearray)");
-        return NULL;
-    }
-    Py_ssize_t index = PyLong_AsSsize_t(args[1]);
+    Py_ssize_t index = PyLong_AsSsize_t(index_arg);
     if (index == -1 && PyErr_Occurred()) {
         return NULL;
     }
@@ -894,16 +1151,12 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
         return NULL;
     }
     int overflow = 0;
-    call.base_ns = (int64_t)PyLong_AsLongLongAndOverflow(args[2], &overflow);
+    call->base_ns = (int64_t)PyLong_AsLongLongAndOverflow(base_ns, &overflow);
     if (overflow) {
         PyErr_SetString(PyExc_OverflowError, "base_ns must fit 64 bits");
         return NULL;
     }
-    if (call.base_ns == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    call.with_hex = PyObject_IsTrue(args[4]);
-    if (call.with_hex < 0) {
+    if (call->base_ns == -1 && PyErr_Occurred()) {
         return NULL;
     }
     Buf b;
@@ -911,15 +1164,16 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
     b.len = 0;
     b.cap = INLINE_BUF;
     Py_INCREF(items);
-    Py_INCREF(call.fragments);
-    Py_INCREF(call.separator);
-    Py_INCREF(call.terminator);
+    Py_INCREF(call->fragments);
+    Py_XINCREF(call->separator);
+    Py_XINCREF(call->terminator);
+    Py_XINCREF(call->marks);
     int failed = 0;
     /* the list's size is read each time: a side's __hash__ may change it */
     while (index < PyList_GET_SIZE(items)) {
         PyObject *item = PyList_GET_ITEM(items, index);
         Py_INCREF(item);
-        int rendered = render_one(self, item, &call, &b);
+        int rendered = one(self, item, call, &b);
         Py_DECREF(item);
         if (rendered < 0) {
             failed = 1;
@@ -941,32 +1195,109 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
         PyMem_Free(b.p);
     }
     Py_DECREF(items);
-    Py_DECREF(call.fragments);
-    Py_DECREF(call.separator);
-    Py_DECREF(call.terminator);
+    Py_DECREF(call->fragments);
+    Py_XDECREF(call->separator);
+    Py_XDECREF(call->terminator);
+    Py_XDECREF(call->marks);
     return failed ? NULL : PyLong_FromSsize_t(index);
+}
+
+static int initialised(Renderer *self)
+{
+    if (self->lean_type == NULL) {
+        PyErr_SetString(PyExc_TypeError, "Renderer was not initialised");
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!initialised(self)) {
+        return NULL;
+    }
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "render(items, index, base_ns, fragments, with_hex, "
+                                         "separator, terminator, out) takes 8 arguments");
+        return NULL;
+    }
+    PyObject *items = args[0], *out = args[7];
+    Call call = {0, args[3], 0, args[5], args[6], NULL};
+    if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
+        !PyDict_Check(call.fragments) || !PyBytes_Check(call.separator) ||
+        !PyBytes_Check(call.terminator) || !PyByteArray_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "render(items: list, index: int, base_ns: int, "
+                                         "fragments: dict, with_hex: bool, separator: bytes, "
+                                         "terminator: bytes, out: bytearray)");
+        return NULL;
+    }
+    call.with_hex = PyObject_IsTrue(args[4]);
+    if (call.with_hex < 0) {
+        return NULL;
+    }
+    return render_items(self, render_json, items, args[1], args[2], &call, out);
+}
+
+/* marks: a tuple of (severity, bytes) pairs */
+static int valid_marks(PyObject *marks)
+{
+    if (!PyTuple_CheckExact(marks)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(marks); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(marks, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyBytes_CheckExact(PyTuple_GET_ITEM(pair, 1))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static PyObject *Renderer_render_text(Renderer *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!initialised(self)) {
+        return NULL;
+    }
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "render_text(items, index, base_ns, fragments, marks, "
+                                         "out) takes 6 arguments");
+        return NULL;
+    }
+    PyObject *items = args[0], *out = args[5];
+    Call call = {0, args[3], 0, NULL, NULL, args[4]};
+    if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
+        !PyDict_Check(call.fragments) || !valid_marks(call.marks) || !PyByteArray_Check(out)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "render_text(items: list, index: int, base_ns: int, fragments: dict, "
+                        "marks: tuple[tuple[object, bytes], ...], out: bytearray)");
+        return NULL;
+    }
+    return render_items(self, render_text, items, args[1], args[2], &call, out);
 }
 
 /* -- construction ------------------------------------------------------------------------- */
 
 static int Renderer_init(Renderer *self, PyObject *args, PyObject *kwargs)
 {
-    PyObject *lean_type, *head, *types, *labels;
-    static char *keywords[] = {"lean_type", "head", "types", "labels", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!:Renderer", keywords, &PyType_Type,
+    PyObject *lean_type, *head, *types, *labels, *names;
+    static char *keywords[] = {"lean_type", "head", "types", "labels", "names", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O!O!O!O!:Renderer", keywords, &PyType_Type,
                                      &lean_type, &PyBytes_Type, &head, &PyTuple_Type, &types,
-                                     &PyTuple_Type, &labels)) {
+                                     &PyTuple_Type, &labels, &PyTuple_Type, &names)) {
         return -1;
     }
-    if (PyTuple_GET_SIZE(types) != N_TYPES || PyTuple_GET_SIZE(labels) != N_TYPES) {
-        PyErr_SetString(PyExc_TypeError, "types and labels: one per common message (5)");
+    if (PyTuple_GET_SIZE(types) != N_TYPES || PyTuple_GET_SIZE(labels) != N_TYPES ||
+        PyTuple_GET_SIZE(names) != N_TYPES) {
+        PyErr_SetString(PyExc_TypeError, "types, labels and names: one per common message (5)");
         return -1;
     }
     long type_codes[N_TYPES];
     for (int i = 0; i < N_TYPES; i++) {
         PyObject *code = PyTuple_GET_ITEM(types, i);
-        if (!PyLong_Check(code) || !PyBytes_CheckExact(PyTuple_GET_ITEM(labels, i))) {
-            PyErr_SetString(PyExc_TypeError, "types are ints and labels bytes");
+        if (!PyLong_Check(code) || !PyBytes_CheckExact(PyTuple_GET_ITEM(labels, i)) ||
+            !PyBytes_CheckExact(PyTuple_GET_ITEM(names, i))) {
+            PyErr_SetString(PyExc_TypeError, "types are ints, labels and names bytes");
             return -1;
         }
         type_codes[i] = PyLong_AsLong(code);
@@ -996,9 +1327,11 @@ static int Renderer_init(Renderer *self, PyObject *args, PyObject *kwargs)
     Py_INCREF(lean_type);
     Py_INCREF(head);
     Py_INCREF(labels);
+    Py_INCREF(names);
     Py_XSETREF(self->lean_type, lean_type);
     Py_XSETREF(self->head, head);
     Py_XSETREF(self->labels, labels);
+    Py_XSETREF(self->names, names);
     return 0;
 }
 
@@ -1006,6 +1339,7 @@ static int Renderer_traverse(Renderer *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->lean_type);
     Py_VISIT(self->labels);
+    Py_VISIT(self->names);
     return 0;
 }
 
@@ -1014,6 +1348,7 @@ static int Renderer_clear(Renderer *self)
     Py_CLEAR(self->lean_type);
     Py_CLEAR(self->head);
     Py_CLEAR(self->labels);
+    Py_CLEAR(self->names);
     return 0;
 }
 
@@ -1026,6 +1361,7 @@ static void Renderer_dealloc(Renderer *self)
 
 static PyMethodDef Renderer_methods[] = {
     {"render", (PyCFunction)(void (*)(void))Renderer_render, METH_FASTCALL, NULL},
+    {"render_text", (PyCFunction)(void (*)(void))Renderer_render_text, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };
 

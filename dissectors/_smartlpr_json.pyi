@@ -1,7 +1,7 @@
 """Types of the optional C JSON renderer (``_smartlpr_json.c``); see
 ``dissectors.smartlpr.lean_json``."""
 
-from dissectors.api import Record
+from dissectors.api import Record, Severity
 from dissectors.bulk import LeanRecord, LinkSide
 
 class Renderer:
@@ -11,6 +11,7 @@ class Renderer:
         head: bytes,
         types: tuple[int, ...],
         labels: tuple[bytes, ...],
+        names: tuple[bytes, ...],
     ) -> None: ...
     def render(
         self,
@@ -21,6 +22,16 @@ class Renderer:
         with_hex: bool,
         separator: bytes,
         terminator: bytes,
+        out: bytearray,
+        /,
+    ) -> int: ...
+    def render_text(
+        self,
+        items: list[Record | LeanRecord],
+        index: int,
+        base_ns: int,
+        fragments: dict[LinkSide, bytes],
+        marks: tuple[tuple[Severity, bytes], ...],
         out: bytearray,
         /,
     ) -> int: ...

@@ -290,7 +290,8 @@ of a stream side whose framer was switched to runs (``read_run`` and ``full`` as
 
 
 class LeanJsonRenderer(Protocol):
-    """A dissector's renderer of its LeanRecords as camshark/1 JSON objects (C, optional)."""
+    """A dissector's renderer of its LeanRecords as camshark/1 JSON objects or as ``read``'s
+    text lines (C, optional)."""
 
     def render(
         self,
@@ -309,6 +310,21 @@ class LeanJsonRenderer(Protocol):
         message is the common case; the index of the first item not rendered. Times are
         relative to ``base_ns``. Odd content is never an error: it stops there, and the
         caller renders that item through its Record."""
+        ...
+
+    def render_text(
+        self,
+        items: list[Record | LeanRecord],
+        index: int,
+        base_ns: int,
+        fragments: dict[LinkSide, bytes],
+        marks: tuple[tuple[Severity, bytes], ...],
+        out: bytearray,
+    ) -> int:
+        """As ``render``, with ``read``'s text line and its newline for each item
+        (``sniffer.output.text.format_line``): ``fragments`` then holds each side's
+        ``src → dst arrow protocol`` part, ``marks`` the mark of each severity (a problem of
+        another stops it)."""
         ...
 
 

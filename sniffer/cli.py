@@ -28,7 +28,7 @@ from sniffer.output.json import (
     dumps,
     record_to_dict,
 )
-from sniffer.output.rows import JsonRows
+from sniffer.output.rows import JsonRows, TextRows
 from sniffer.pipeline import DEFAULT_SETTLE_NS, Pipeline
 from sniffer.progress import ProgressBar
 from sniffer.sources.base import Source, SourceError
@@ -162,8 +162,11 @@ def cmd_read(args: argparse.Namespace) -> int:
     flush_each = is_live(args.file)
     with_hex = not args.no_hex
     selective = bool(args.problems or args.filter or args.count is not None)
-    if writer is not None and not selective and not flush_each:
-        return _read_json_rows(args, writer, with_hex=with_hex)
+    if not selective and not flush_each:
+        if writer is not None:
+            return _read_rows(args, JsonRows(writer, with_hex=with_hex), writer.close)
+        if not args.verbose and not args.hex:
+            return _read_rows(args, TextRows(out), lambda: None)
     pipeline = _pipeline(args)
 
     def selected(record: Record) -> bool:
@@ -198,10 +201,11 @@ def cmd_read(args: argparse.Namespace) -> int:
     return status
 
 
-def _read_json_rows(args: argparse.Namespace, writer: JsonWriter, *, with_hex: bool) -> int:
-    """``read -T json/jsonl`` of every message of a file: in bulk mode, like ``stats``, where
-    most messages are rendered without a Record (``sniffer.output.rows``)."""
-    rows = JsonRows(writer, with_hex=with_hex)
+def _read_rows(
+    args: argparse.Namespace, rows: JsonRows | TextRows, close: Callable[[], None]
+) -> int:
+    """``read`` of every message of a file, JSON or one line each: in bulk mode, like
+    ``stats``, where most messages are rendered without a Record (``sniffer.output.rows``)."""
     pipeline = _pipeline(args, sink=rows.take_all)
     rows.follow(pipeline.endpoints, pipeline.stats)
     status = _run_pipeline(
@@ -211,7 +215,7 @@ def _read_json_rows(args: argparse.Namespace, writer: JsonWriter, *, with_hex: b
         progress_label="reading",
     )
     rows.flush()
-    writer.close()
+    close()
     sys.stdout.buffer.flush()
     return status
 

@@ -1,12 +1,14 @@
-"""``camshark/1`` JSON of the common SmartLPR messages straight from their ``LeanRecord``s.
+"""``camshark/1`` JSON and text lines of the common SmartLPR messages straight from their
+``LeanRecord``s.
 
 The C ``Renderer`` (``_smartlpr_json.c``) writes, for each LeanRecord of an ACK, Status,
-healthy StatusResponse, Trigger or plain LicenseInfo v2, the object the Record path writes
-(``codec.decode``, ``record_to_dict``, orjson) byte for byte, and stops at the first item it
-does not fully understand, which the caller then renders through that Record path. There is
-no Python twin: the Record path is the fallback and the test oracle
-(``tests/dissectors/test_smartlpr_json.py``). What C needs of Python, the JSON text of the
-schema and of each message's type name and kind, is built here.
+healthy StatusResponse, Trigger or plain LicenseInfo v2, the object (``render``) or the text
+line (``render_text``) the Record path writes (``codec.decode``, then ``record_to_dict`` and
+orjson, or ``format_line``) byte for byte, and stops at the first item it does not fully
+understand, which the caller then renders through that Record path. There is no Python twin:
+the Record path is the fallback and the test oracle (``tests/dissectors/test_smartlpr_json.py``).
+What C needs of Python, the JSON text of the schema and of each message's type name and kind,
+and the type names, is built here.
 """
 
 from __future__ import annotations
@@ -78,5 +80,6 @@ def new_renderer(lean_type: type, schema: str) -> LeanJsonRenderer | None:
         head(schema),
         COMMON_TYPES,
         tuple(label(message_type) for message_type in COMMON_TYPES),
+        tuple(type_name(message_type).encode() for message_type in COMMON_TYPES),
     )
     return renderer

@@ -1,22 +1,26 @@
-"""``read -T json/jsonl`` in bulk mode: settled Records and LeanRecords as camshark/1 objects.
+"""``read`` in bulk mode: settled Records and LeanRecords as camshark/1 objects
+(``read -T json/jsonl``) or text lines (plain ``read``).
 
 The pipeline's bulk mode (``sink``) hands over settled items in order; most are LeanRecords
 (see ``dissectors.bulk``), rendered by their dissector's ``json_renderer`` (C) where it has
 one and the message is the common case. Any other item is rendered through the Record it
-stands for (``record_of``) by ``record_to_dict``, so the output is the same byte for byte as
-when every message is a Record.
+stands for (``record_of``) by ``record_to_dict`` or ``format_line``, so the output is the same
+byte for byte as when every message is a Record.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from dissectors import registry
 from dissectors.api import Dissection, Frame, Problem, Record
 from dissectors.bulk import LeanJsonRenderer, LeanRecord, LinkSide
 from sniffer.dissections import Counters, decoded
 from sniffer.output.json import SCHEMA, Endpoints, JsonWriter, dumps, record_to_dict
+from sniffer.output.text import MARKS, format_line, side_part
 
 Decode = Callable[[Frame], Dissection]
 
@@ -66,14 +70,14 @@ class _Uncounted:
 _NO_COUNTERS = _Uncounted()
 
 
-class JsonRows:
-    """The bulk-mode sink of ``read -T json/jsonl``: writes settled items to ``writer``."""
+class _Rows(ABC):
+    """The bulk-mode sink of ``read``: renders settled items into blocks that ``_write``
+    writes. A form gives the renderer call, the Record path it falls back to, and the part
+    of its output that follows from a link side alone (each side's fragment)."""
 
-    def __init__(self, writer: JsonWriter, *, with_hex: bool) -> None:
-        self._writer = writer
+    def __init__(self) -> None:
         self._endpoints: Endpoints = _no_endpoints
         self._counters: Counters = _NO_COUNTERS
-        self._with_hex = with_hex
         self._out = bytearray()
         self._base_ns: int | None = None
         self._sides: dict[LinkSide, _SideRendering] = {}
@@ -92,11 +96,8 @@ class JsonRows:
         if self._base_ns is None:
             self._base_ns = items[0].time_ns
         base_ns = self._base_ns
-        writer = self._writer
-        separator = writer.separator
-        terminator = writer.terminator
-        with_hex = self._with_hex
         out = self._out
+        render = self._render
         index = 0
         count = len(items)
         while index < count:
@@ -105,16 +106,7 @@ class JsonRows:
                 side = self._sides.get(item.side) or self._side(item)
                 renderer = side.renderer
                 if renderer is not None:
-                    done = renderer.render(
-                        items,
-                        index,
-                        base_ns,
-                        side.fragments,
-                        with_hex,
-                        separator,
-                        terminator,
-                        out,
-                    )
+                    done = render(renderer, items, index, base_ns, side.fragments, out)
                     if done > index:
                         index = done
                         continue
@@ -122,9 +114,7 @@ class JsonRows:
             else:
                 assert isinstance(item, Record)
                 record = item
-            out += separator
-            out += dumps(record_to_dict(record, base_ns, self._endpoints, with_hex=with_hex))
-            out += terminator
+            self._render_record(record, base_ns, out)
             index += 1
         if len(out) >= FLUSH_BYTES:
             self.flush()
@@ -132,8 +122,33 @@ class JsonRows:
     def flush(self) -> None:
         """Write what was rendered (``take_all`` writes in blocks of ``FLUSH_BYTES``)."""
         if self._out:
-            self._writer.write_encoded(self._out)
+            self._write(self._out)
             self._out = bytearray()
+
+    @abstractmethod
+    def _render(
+        self,
+        renderer: LeanJsonRenderer,
+        items: list[Record | LeanRecord],
+        index: int,
+        base_ns: int,
+        fragments: dict[LinkSide, bytes],
+        out: bytearray,
+    ) -> int:
+        """``renderer``'s form of ``items[index]`` on into ``out``: the index it stopped at."""
+
+    @abstractmethod
+    def _render_record(self, record: Record, base_ns: int, out: bytearray) -> None:
+        """The Record path's form of ``record`` into ``out``."""
+
+    @abstractmethod
+    def _fragment(self, record: Record) -> bytes:
+        """The part of ``record``'s form that follows from its link side, as the renderer
+        takes it."""
+
+    @abstractmethod
+    def _write(self, rendered: bytearray) -> None:
+        """Write a block of rendered output."""
 
     def _side(self, row: LeanRecord) -> _SideRendering:
         """How ``row``'s side is rendered, from its first row on."""
@@ -149,8 +164,7 @@ class JsonRows:
             renderer = None if make is None else make(LeanRecord, SCHEMA)
             rendering = _SideRendering(self._decoder(protocol, dissector.decode), renderer, {})
             self._protocols[protocol] = rendering
-        whole = record_to_dict(record_of(row, rendering.decode), 0, self._endpoints)
-        rendering.fragments[row.side] = dumps({name: whole[name] for name in _SIDE_MEMBERS})[1:-1]
+        rendering.fragments[row.side] = self._fragment(record_of(row, rendering.decode))
         self._sides[row.side] = rendering
         return rendering
 
@@ -161,3 +175,78 @@ class JsonRows:
             return decoded(protocol, decode, frame, counters)
 
         return decode_safely
+
+
+class JsonRows(_Rows):
+    """The bulk-mode sink of ``read -T json/jsonl``: writes settled items to ``writer``."""
+
+    def __init__(self, writer: JsonWriter, *, with_hex: bool) -> None:
+        super().__init__()
+        self._writer = writer
+        self._with_hex = with_hex
+
+    def _render(
+        self,
+        renderer: LeanJsonRenderer,
+        items: list[Record | LeanRecord],
+        index: int,
+        base_ns: int,
+        fragments: dict[LinkSide, bytes],
+        out: bytearray,
+    ) -> int:
+        writer = self._writer
+        return renderer.render(
+            items,
+            index,
+            base_ns,
+            fragments,
+            self._with_hex,
+            writer.separator,
+            writer.terminator,
+            out,
+        )
+
+    def _render_record(self, record: Record, base_ns: int, out: bytearray) -> None:
+        writer = self._writer
+        out += writer.separator
+        out += dumps(record_to_dict(record, base_ns, self._endpoints, with_hex=self._with_hex))
+        out += writer.terminator
+
+    def _fragment(self, record: Record) -> bytes:
+        whole = record_to_dict(record, 0, self._endpoints)
+        return dumps({name: whole[name] for name in _SIDE_MEMBERS})[1:-1]
+
+    def _write(self, rendered: bytearray) -> None:
+        self._writer.write_encoded(rendered)
+
+
+_TEXT_MARKS = tuple((severity, mark.encode()) for severity, mark in MARKS)
+
+
+class TextRows(_Rows):
+    """The bulk-mode sink of plain ``read``: writes each settled item's line
+    (``format_line``) to ``out``."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        super().__init__()
+        self._stream = out
+
+    def _render(
+        self,
+        renderer: LeanJsonRenderer,
+        items: list[Record | LeanRecord],
+        index: int,
+        base_ns: int,
+        fragments: dict[LinkSide, bytes],
+        out: bytearray,
+    ) -> int:
+        return renderer.render_text(items, index, base_ns, fragments, _TEXT_MARKS, out)
+
+    def _render_record(self, record: Record, base_ns: int, out: bytearray) -> None:
+        out += (format_line(record, base_ns, self._endpoints) + "\n").encode()
+
+    def _fragment(self, record: Record) -> bytes:
+        return side_part(record, self._endpoints).encode()
+
+    def _write(self, rendered: bytearray) -> None:
+        self._stream.write(rendered)
