@@ -1007,8 +1007,10 @@ static PyObject *mark_of(PyObject *marks, PyObject *severity)
  * the common case, -1 on error */
 static int put_marks(Buf *b, PyObject *problems, PyObject *texts, PyObject *marks)
 {
-    if (problems == NULL || problems == Py_None ||
-        (PyList_CheckExact(problems) && PyList_GET_SIZE(problems) == 0)) {
+    if (problems == NULL) {
+        return 0;
+    }
+    if (problems == Py_None || (PyList_CheckExact(problems) && PyList_GET_SIZE(problems) == 0)) {
         return 1;
     }
     if (!PyList_CheckExact(problems) || texts == NULL ||

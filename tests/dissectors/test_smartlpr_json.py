@@ -34,7 +34,7 @@ from dissectors.smartlpr.records import (
     Trigger,
 )
 from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, SizeReading
-from sniffer.output import rows
+from sniffer.output import rows, text
 from sniffer.output.json import EXACT_SECONDS_NS, SCHEMA, dumps, record_to_dict
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source, source_events
@@ -473,7 +473,9 @@ plain_text = st.text(
 ).filter(lambda text: len(text.encode()) <= 32)
 plate_text = mostly(
     plain_text.filter(lambda text: text.isprintable() and "'" not in text and "\\" not in text),
-    st.text(st.one_of(st.characters(), st.sampled_from("'\"\\\0\t\x7fñ€")), max_size=8),
+    st.text(
+        st.one_of(st.characters(codec="utf-8"), st.sampled_from("'\"\\\0\t\x7fñ€")), max_size=8
+    ),
 )
 qualities = mostly(
     st.lists(st.integers(0, 100), max_size=40), st.lists(st.integers(0, 255), max_size=40)
@@ -871,3 +873,376 @@ def test_any_bytes_in_the_plate_texts_render_as_decode_reads_them_or_stop(
     for start, size, raw in ((16, 40, chars), (97, 40, printable), (137, 32, country)):
         frame[body + start : body + start + size] = raw[:size].ljust(size, b"\0")
     check_one(renderer, lean_of(_with_bcc(bytes(frame))))
+
+
+# -- the text line (render_text) ----------------------------------------------------------------
+
+MARKS = tuple((severity, mark.encode()) for severity, mark in text.MARKS)
+
+
+def text_fragment_of(
+    side: LinkSide, ends: Callable[[Record], tuple[str, str]] = endpoints
+) -> bytes:
+    """What the caller computes once per side: the side's part of the line."""
+    frame = Frame(side.link, side.direction, 0, encode(Status()), 0)
+    return text.side_part(Record(1, side.protocol, frame, codec.decode(frame)), ends).encode()
+
+
+TEXT_FRAGMENTS: dict[object, bytes] = {side: text_fragment_of(side) for side in SIDES}
+
+
+def text_oracle(record: Record, base_ns: int) -> bytes:
+    return (text.format_line(record, base_ns, endpoints) + "\n").encode()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def common_text_case(lean: object, base_ns: int, fragments: dict[object, bytes]) -> bool:
+    """Whether ``render_text`` must write this item (else it must stop at it)."""
+    if type(lean) is not LeanRecord:
+        return False
+    slots = {name: getattr(lean, name, MISSING) for name in SLOTS}
+    if type(fragments.get(slots["side"])) is not bytes or type(slots["data"]) is not bytes:
+        return False
+    if not all(
+        _int64(slots[name]) for name in ("offset", "length", "stream_start", "number", "time_ns")
+    ):
+        return False
+    if not all(
+        slots[name] is None or _int64(slots[name])
+        for name in ("request_in", "response_in", "latency_ns")
+    ):
+        return False
+    if not _int64(slots["time_ns"] - base_ns):  # type: ignore[operator]
+        return False
+    data: bytes = slots["data"]  # type: ignore[assignment]
+    offset: int = slots["offset"]  # type: ignore[assignment]
+    length: int = slots["length"]  # type: ignore[assignment]
+    if offset < 0 or length < LEN_OVERHEAD or offset + length > len(data):
+        return False
+    if not _int64(slots["stream_start"] + offset):  # type: ignore[operator]
+        return False
+    problems, texts = slots["problems"], slots["texts"]
+    if problems is MISSING:
+        return False
+    if problems is not None and not (type(problems) is list and not problems):
+        if type(problems) is not list:
+            return False
+        if texts is not None and (type(texts) is not list or len(texts) not in (0, len(problems))):
+            return False
+        for problem in problems:
+            if type(problem) is not tuple or len(problem) != 2:
+                return False
+            code, severity = problem
+            if type(code) is not str or not _encodable(code):
+                return False
+            if not any(severity is member for member in Severity):
+                return False
+    return _common_frame(data[offset : offset + length])
+
+
+def check_text(
+    renderer: lean_json.Renderer,
+    lean: object,
+    base_ns: int = 0,
+    fragments: dict[object, bytes] = TEXT_FRAGMENTS,
+) -> bool:
+    """Render one item's line after some earlier output: the oracle's line or a clean stop."""
+    out = bytearray(b"earlier;")
+    index = renderer.render_text([lean], 0, base_ns, fragments, MARKS, out)
+    if common_text_case(lean, base_ns, fragments):
+        assert (index, bytes(out)) == (1, b"earlier;" + text_oracle(record_of(lean), base_ns))
+        return True
+    assert (index, bytes(out)) == (0, b"earlier;")
+    return False
+
+
+@pytest.mark.parametrize("name", RENDERED)
+def test_golden_frames_render_as_format_line(renderer: lean_json.Renderer, name: str) -> None:
+    lean = lean_of(
+        RENDERED[name],
+        prefix=b"\x02\x03junk",
+        suffix=b"\x02",
+        request_in=3,
+        response_in=9,
+        latency_ns=1_500_000,
+        problems=[("smartlpr.x", Severity.ERROR), ("smartlpr.y", Severity.NOTE)],
+        texts=["one", "two"],
+    )
+    assert check_text(renderer, lean)
+    assert check_text(renderer, lean_of(RENDERED[name], number=-12, time_ns=-(10**9)))
+
+
+@pytest.mark.parametrize("name", STOPPED)
+def test_other_frames_are_left_to_format_line(renderer: lean_json.Renderer, name: str) -> None:
+    assert not check_text(renderer, lean_of(STOPPED[name]))
+
+
+def test_a_plate_read_text_line_reads_as_expected(renderer: lean_json.Renderer) -> None:
+    out = bytearray()
+    lean = lean_of(
+        RENDERED["plate_quotes"],
+        number=12,
+        time_ns=1_250_000_500,
+        problems=[("smartlpr.trigger_latency", Severity.NOTE), ("x", Severity.WARNING)],
+        texts=None,
+        request_in=11,
+        latency_ns=120_500_500,
+        response_in=13,
+    )
+    assert renderer.render_text([lean], 0, 1_000_000_000, TEXT_FRAGMENTS, MARKS, out) == 1
+    # both at a midpoint of their last digit: the doubles 0.2500005 and 120.5005 lie above it
+    assert (
+        out
+        == (
+            "    12    0.250001 10.0.0.1:40001 → 10.0.0.9:8051 host→dev smartlpr "
+            "LicenseInfo car 1001 plate 'A\"B' C\"\\D' q=83-95 trig 11 "
+            "[reply to #11, 120.501 ms] [reply in #13] [·smartlpr.trigger_latency] [!x]\n"
+        ).encode()
+    )
+
+
+def test_a_summary_is_prefixed_with_its_type_unless_it_starts_with_it() -> None:
+    assert lean_json._kernel is not None
+    made = lean_json._kernel.Renderer(
+        LeanRecord,
+        lean_json.head(SCHEMA),
+        lean_json.COMMON_TYPES,
+        tuple(lean_json.label(code) for code in lean_json.COMMON_TYPES),
+        (b"ACK id", b"Stat", b"Other", b"", b"LicenseInfo car 1001 plate '1234 ABC' E q=83-95 X"),
+    )
+    out = bytearray()
+    items: list[object] = [
+        lean_of(RENDERED[name]) for name in ("ack", "status", "status_response", "trigger", "plate")
+    ]
+    assert made.render_text(items, 0, 1_000_000_000, TEXT_FRAGMENTS, MARKS, out) == 5
+    summaries = [line.split(" smartlpr ", 1)[1] for line in bytes(out).decode().splitlines()]
+    assert summaries == [
+        "ACK id=6",
+        "Status",
+        "Other: StatusResponse active io=0 camera ok",
+        "Trigger 1",
+        "LicenseInfo car 1001 plate '1234 ABC' E q=83-95 X: "
+        "LicenseInfo car 1001 plate '1234 ABC' E q=83-95 trig 11",
+    ]
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda path: path.name)
+def test_every_message_of_the_captures_renders_as_read_prints_it(
+    renderer: lean_json.Renderer, path: Path
+) -> None:
+    records, pipeline = capture_records(path)
+    base_ns = records[0].time_ns
+    sides: dict[tuple[int, Direction], LinkSide] = {}
+    items: list[object] = []
+    by_lean: dict[int, Record] = {}
+    for record in records:
+        frame = record.item
+        if record.protocol != "smartlpr" or not isinstance(frame, Frame):
+            items.append(record)
+            continue
+        side = sides.setdefault(
+            (frame.link.id, frame.direction),
+            LinkSide(record.protocol, frame.link, frame.direction),
+        )
+        lean = lean_of(
+            frame.data,
+            number=record.number,
+            side=side,
+            time_ns=frame.time_ns,
+            problems=[(p.code, p.severity) for p in record.problems] or None,
+            texts=[p.text for p in record.problems] or None,
+            request_in=record.request_in,
+            response_in=record.response_in,
+            latency_ns=record.latency_ns,
+        )
+        items.append(lean)
+        by_lean[id(lean)] = record
+    fragments = {side: text_fragment_of(side, pipeline.endpoints) for side in sides.values()}
+
+    def read_prints(item: object) -> bytes:
+        record = by_lean.get(id(item), item)
+        assert isinstance(record, Record)
+        return (text.format_line(record, base_ns, pipeline.endpoints) + "\n").encode()
+
+    out = bytearray()
+    index = rendered = 0
+    while index < len(items):
+        stop = renderer.render_text(items, index, base_ns, fragments, MARKS, out)
+        rendered += stop - index
+        if stop < len(items):
+            out += read_prints(items[stop])
+        index = stop + 1
+    assert bytes(out) == b"".join(read_prints(item) for item in items)
+    expected = sum(common_text_case(item, base_ns, fragments) for item in items)
+    assert rendered == expected > len(items) / 2
+
+
+@given(lean_and_base=leans())
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_messages_render_as_format_line_or_stop(
+    renderer: lean_json.Renderer, lean_and_base: tuple[LeanRecord, int]
+) -> None:
+    lean, base_ns = lean_and_base
+    check_text(renderer, lean, base_ns)
+
+
+# around every boundary of the integer form: midpoints, 1e15 ns, 2**53, 64 bits
+fixed_ns = st.one_of(
+    st.integers(-(10**16), 10**16),
+    st.integers(-(10**16), 10**16).map(lambda k: k // 1000 * 1000 + 500),
+    st.integers(-(10**13), 10**13).map(lambda k: k * 1000 + 500),
+    st.integers(-(2**63), 2**63 - 1),
+    st.integers(-3000, 3000),
+    st.sampled_from(
+        [
+            *(10**15 - 500, 10**15 - 1, 10**15, 10**15 + 500, 2**53 - 1, 2**53 + 1, 2**63 - 1),
+            *(-(2**63), -(10**15) + 500, 999_999_999_500, 1_000_000_000_499),
+        ]
+    ),
+)
+
+
+@given(delta=fixed_ns, latency=st.one_of(st.none(), fixed_ns))
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_time_and_latency_written_is_the_one_format_writes(
+    renderer: lean_json.Renderer, delta: int, latency: int | None
+) -> None:
+    base_ns = delta // 2 if abs(delta) > 2**62 else 1_714_557_600_000_000_000
+    assume(-INT64 <= base_ns + delta < INT64)
+    lean = lean_of(RENDERED["ack"], time_ns=base_ns + delta, latency_ns=latency, request_in=1)
+    assert check_text(renderer, lean, base_ns)
+
+
+@given(batch=st.lists(leans(), min_size=1, max_size=12))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_batch_of_lines_renders_up_to_the_first_item_it_stops_at(
+    renderer: lean_json.Renderer, batch: list[tuple[LeanRecord, int]]
+) -> None:
+    base_ns = batch[0][1]
+    items: list[object] = [lean for lean, _ in batch]
+    stop = next(
+        (i for i, item in enumerate(items) if not common_text_case(item, base_ns, TEXT_FRAGMENTS)),
+        len(items),
+    )
+    start = stop // 2
+    out = bytearray(b">")
+    index = renderer.render_text(items, start, base_ns, TEXT_FRAGMENTS, MARKS, out)
+    expected = b"".join(text_oracle(record_of(item), base_ns) for item in items[start:stop])
+    assert (index, bytes(out)) == (stop, b">" + expected)
+
+
+@given(
+    data=st.binary(max_size=200),
+    offset=st.integers(-300, 300),
+    length=st.one_of(st.integers(-5, 300), st.sampled_from([-(2**63), 2**63 - 1])),
+)
+@settings(max_examples=300, deadline=None)
+def test_arbitrary_bytes_offsets_and_lengths_are_safe_for_lines(
+    renderer: lean_json.Renderer, data: bytes, offset: int, length: int
+) -> None:
+    lean = lean_of(b"")
+    lean.data, lean.offset, lean.length = data, offset, length
+    check_text(renderer, lean)
+
+
+@given(
+    changes=st.dictionaries(st.sampled_from(SLOTS), st.one_of(junk, st.just(MISSING)), min_size=1),
+    name=st.sampled_from(list(RENDERED)),
+)
+@settings(max_examples=500, deadline=None)
+def test_junk_in_any_slot_stops_the_line_or_renders_it_right(
+    renderer: lean_json.Renderer, changes: dict[str, object], name: str
+) -> None:
+    lean = lean_of(
+        RENDERED[name],
+        latency_ns=1000,
+        problems=[("a", Severity.WARNING)],
+        texts=["t"],
+    )
+    for slot, value in changes.items():
+        if value is MISSING:
+            delattr(lean, slot)
+        else:
+            setattr(lean, slot, value)
+    try:
+        hash(getattr(lean, "side", None))
+    except TypeError:
+        out = bytearray()
+        assert renderer.render_text([lean], 0, 0, TEXT_FRAGMENTS, MARKS, out) == 0
+        assert out == b""
+        return
+    check_text(renderer, lean)
+
+
+@given(chars=utf8_ish, printable=utf8_ish, country=utf8_ish)
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_in_the_plate_texts_print_as_decode_reads_them_or_stop(
+    renderer: lean_json.Renderer, chars: bytes, printable: bytes, country: bytes
+) -> None:
+    frame = bytearray(RENDERED["plate"])
+    body = LEN_HEADER
+    for start, size, raw in ((16, 40, chars), (97, 40, printable), (137, 32, country)):
+        frame[body + start : body + start + size] = raw[:size].ljust(size, b"\0")
+    check_text(renderer, lean_of(_with_bcc(bytes(frame))))
+
+
+def test_odd_sides_marks_and_items_stop_the_lines(renderer: lean_json.Renderer) -> None:
+    out = bytearray()
+
+    def render(items: list[object], marks: tuple[tuple[object, bytes], ...] = MARKS) -> int:
+        return renderer.render_text(items, 0, 0, TEXT_FRAGMENTS, marks, out)  # type: ignore[arg-type]
+
+    def fail() -> None:
+        raise RuntimeError("no hash")
+
+    ack = RENDERED["ack"]
+    assert render([lean_of(ack, side=OddSide(fail))]) == 0
+    items: list[object] = []
+    items += [lean_of(ack, side=OddSide(items.clear)), lean_of(ack)]
+    assert render(items) == 0
+    noted = lean_of(ack, problems=[("c", Severity.NOTE)], texts=["t"])
+    assert render([noted], ((Severity.ERROR, b"!!"),)) == 0
+    assert render([lean_of(ack, problems=[("c", "note")], texts=["t"])]) == 0
+    assert out == b""
+    assert render([lean_of(ack), object(), lean_of(ack)]) == 1
+    assert render([noted], ((Severity.NOTE, b"<note>"),)) == 1
+    assert out.endswith(b" smartlpr ACK id=6 [<note>c]\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ((), 0, 0, {}, MARKS, bytearray()),
+        ([], 0, 0, [], MARKS, bytearray()),
+        ([], 0, 0, {}, [], bytearray()),
+        ([], 0, 0, {}, ((Severity.NOTE, "·"),), bytearray()),
+        ([], 0, 0, {}, ((Severity.NOTE,),), bytearray()),
+        ([], 0, 0, {}, MARKS, b""),
+        ([], 0.0, 0, {}, MARKS, bytearray()),
+        ([], 0, 0, {}, MARKS),
+    ],
+)
+def test_wrong_text_arguments_raise_type_error(
+    renderer: lean_json.Renderer, args: tuple[Any]
+) -> None:
+    with pytest.raises(TypeError):
+        renderer.render_text(*args)
+
+
+def test_a_big_batch_of_lines_is_written_whole(renderer: lean_json.Renderer) -> None:
+    items: list[object] = [
+        lean_of(RENDERED["plate"], number=n, time_ns=n * 10**6) for n in range(1, 20001)
+    ]
+    out = bytearray()
+    assert renderer.render_text(items, 0, 0, TEXT_FRAGMENTS, MARKS, out) == len(items)
+    lines = bytes(out).split(b"\n")
+    assert len(lines) == len(items) + 1 and len(out) > 2**21
+    for number in (1, 7777, 20000):
+        assert lines[number - 1] + b"\n" == text_oracle(record_of(items[number - 1]), 0)
