@@ -1,16 +1,19 @@
-"""What a ``camshark/1`` JSON object of the bulk path costs: the C renderer vs the Record path.
+"""What a ``camshark/1`` JSON object or a text line of the bulk path costs: the C renderer vs
+the Record path.
 
 In process, CPU time (user + system), best of ``--rounds``, on the items the bulk pipeline
-hands ``read -T json/jsonl``'s sink for a SmartLPR capture (kept once, then rendered again
-and again; most are LeanRecords made by the C pairing kernel):
+hands ``read``'s sink for a SmartLPR capture (kept once, then rendered again and again; most
+are LeanRecords made by the C pairing kernel), for each form (JSON with and without hex, text
+lines):
 
 * ``C, rendered``: the SmartLPR renderer (``lean_json``) over the items it renders, in
   batches of the sink's size, into a buffer emptied after each batch;
-* ``C + Record path``: every item as ``sniffer.output.rows.JsonRows`` renders it: C while it
-  can, the Record path for each item it stops at (and for Records), the output dropped
-  every ``FLUSH_BYTES`` as the sink writes it;
+* ``C + Record path``: every item as ``sniffer.output.rows`` renders it (``JsonRows``,
+  ``TextRows``): C while it can, the Record path for each item it stops at (and for
+  Records), the output dropped every ``FLUSH_BYTES`` as the sink writes it;
 * ``Record path``: every item through the Record it stands for (``rows.record_of``: Frame,
-  ``codec.decode``, problems), ``record_to_dict`` and orjson: what is left without C.
+  ``codec.decode``, problems), then ``record_to_dict`` and orjson, or ``format_line``: what
+  is left without C.
 
 Each form's output is checked to be the Record path's, byte for byte. Usage::
 
@@ -37,6 +40,7 @@ from dissectors.smartlpr import codec, lean_json
 from dissectors.smartlpr.records import Status
 from sniffer.output.json import SCHEMA, dumps, record_to_dict
 from sniffer.output.rows import FLUSH_BYTES, record_of
+from sniffer.output.text import MARKS, format_line, side_part
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source, source_events
 
@@ -44,6 +48,9 @@ DEFAULT_CAPTURE = OUT / "smartlpr-100000.pcap"
 SIDE_MEMBERS = ("link", "link_name", "src", "dst", "direction", "protocol")
 
 Items = list[Record | LeanRecord]
+Form = tuple[Callable[[Items, int, bytearray], int], Callable[[Record | LeanRecord], bytes]]
+"""How a form renders: C from an index on into a buffer, and one item by the Record path."""
+TEXT_MARKS = tuple((severity, mark.encode()) for severity, mark in MARKS)
 
 
 def _cpu(function: Callable[[], object], rounds: int) -> float:
@@ -83,6 +90,13 @@ def fragment(side: LinkSide, pipeline: Pipeline) -> bytes:
     return dumps({name: values[name] for name in SIDE_MEMBERS})[1:-1]
 
 
+def text_fragment(side: LinkSide, pipeline: Pipeline) -> bytes:
+    """A side's part of a text line, as the sink computes it."""
+    frame = Frame(side.link, side.direction, 0, codec.encode(Status()), 0)
+    record = Record(1, side.protocol, frame, codec.decode(frame))
+    return side_part(record, pipeline.endpoints).encode()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--capture", type=Path, default=DEFAULT_CAPTURE)
@@ -100,53 +114,80 @@ def main() -> int:
         item.side: fragment(item.side, pipeline) for item in items if type(item) is LeanRecord
     }
 
-    def record_path(item: Record | LeanRecord, with_hex: bool) -> bytes:
+    text_fragments = {
+        item.side: text_fragment(item.side, pipeline) for item in items if type(item) is LeanRecord
+    }
+
+    def record_of_item(item: Record | LeanRecord) -> Record:
         record = record_of(item, codec.decode) if type(item) is LeanRecord else item
         assert isinstance(record, Record)
-        return dumps(record_to_dict(record, base_ns, pipeline.endpoints, with_hex=with_hex))
+        return record
 
-    def all_by_record_path(with_hex: bool) -> bytes:
-        return b"".join(record_path(item, with_hex) + b"\n" for item in items)
+    def json_form(with_hex: bool) -> Form:
+        def render(batch: Items, index: int, out: bytearray) -> int:
+            return renderer.render(batch, index, base_ns, fragments, with_hex, b"", b"\n", out)
 
-    def with_c(with_hex: bool, keep: bool = False) -> bytes:
+        def by_record(item: Record | LeanRecord) -> bytes:
+            record = record_of_item(item)
+            return dumps(record_to_dict(record, base_ns, pipeline.endpoints, with_hex=with_hex))
+
+        return render, lambda item: by_record(item) + b"\n"
+
+    def render_text(batch: Items, index: int, out: bytearray) -> int:
+        return renderer.render_text(batch, index, base_ns, text_fragments, TEXT_MARKS, out)
+
+    def text_by_record(item: Record | LeanRecord) -> bytes:
+        return (format_line(record_of_item(item), base_ns, pipeline.endpoints) + "\n").encode()
+
+    forms: dict[str, Form] = {
+        "JSON with hex": json_form(True),
+        "JSON no hex": json_form(False),
+        "text": (render_text, text_by_record),
+    }
+
+    def all_by_record_path(by_record: Callable[[Record | LeanRecord], bytes]) -> bytes:
+        return b"".join(by_record(item) for item in items)
+
+    def with_c(form: Form, keep: bool = False) -> bytes:
         """As the sink renders (dropping the output every FLUSH_BYTES unless ``keep``)."""
+        render, by_record = form
         out = bytearray()
         for batch in batches:
             if not keep and len(out) >= FLUSH_BYTES:
                 del out[: len(out)]
             index = 0
             while index < len(batch):
-                index = renderer.render(batch, index, base_ns, fragments, with_hex, b"", b"\n", out)
+                index = render(batch, index, out)
                 if index < len(batch):
-                    out += record_path(batch[index], with_hex) + b"\n"
+                    out += by_record(batch[index])
                     index += 1
         return bytes(out)
 
-    rendered_batches: list[Items] = []
-    for batch in batches:
-        kept: Items = [
-            item
-            for item in batch
-            if renderer.render([item], 0, base_ns, fragments, False, b"", b"", bytearray())
-        ]
-        if kept:
-            rendered_batches.append(kept)
-    rendered = sum(len(batch) for batch in rendered_batches)
-
-    def c_only(with_hex: bool) -> None:
+    def c_only(form: Form, rendered_batches: list[Items]) -> None:
+        render = form[0]
         out = bytearray()
         for batch in rendered_batches:
-            renderer.render(batch, 0, base_ns, fragments, with_hex, b"", b"\n", out)
+            render(batch, 0, out)
             del out[: len(out)]
 
     rows = []
-    for with_hex in (True, False):
-        label = "with hex" if with_hex else "no hex"
-        assert with_c(with_hex, keep=True) == all_by_record_path(with_hex), "C != Record path"
-        c_us = _cpu(lambda with_hex=with_hex: c_only(with_hex), args.rounds) / rendered * 1e6
-        mixed_us = _cpu(lambda with_hex=with_hex: with_c(with_hex), args.rounds) / count * 1e6
+    rendered = 0
+    for label, form in forms.items():
+        rendered_batches: list[Items] = []
+        for batch in batches:
+            kept: Items = [item for item in batch if form[0]([item], 0, bytearray())]
+            if kept:
+                rendered_batches.append(kept)
+        rendered = sum(len(batch) for batch in rendered_batches)
+        assert with_c(form, keep=True) == all_by_record_path(form[1]), "C != Record path"
+        c_us = (
+            _cpu(lambda form=form, kept=rendered_batches: c_only(form, kept), args.rounds)
+            / rendered
+            * 1e6
+        )
+        mixed_us = _cpu(lambda form=form: with_c(form), args.rounds) / count * 1e6
         slow_us = (
-            _cpu(lambda with_hex=with_hex: all_by_record_path(with_hex), max(1, args.rounds // 2))
+            _cpu(lambda form=form: all_by_record_path(form[1]), max(1, args.rounds // 2))
             / count
             * 1e6
         )
@@ -155,7 +196,7 @@ def main() -> int:
         rows.append([f"Record path ({label})", f"{slow_us:.2f}", ""])
     print(
         f"{args.capture.name}: {count} messages in {len(batches)} sink batches, "
-        f"{rendered / count:.1%} rendered in C; CPU µs per message (best of {args.rounds})"
+        f"{rendered / count:.1%} rendered in C (text); CPU µs per message (best of {args.rounds})"
     )
     print("\n".join(table(["stage", "µs/msg", "vs Record path"], rows)))
     return 0

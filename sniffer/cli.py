@@ -164,9 +164,9 @@ def cmd_read(args: argparse.Namespace) -> int:
     selective = bool(args.problems or args.filter or args.count is not None)
     if not selective and not flush_each:
         if writer is not None:
-            return _read_rows(args, JsonRows(writer, with_hex=with_hex), writer.close)
-        if not args.verbose and not args.hex:
-            return _read_rows(args, TextRows(out), lambda: None)
+            return _read_rows(args, JsonRows(writer, with_hex=with_hex))
+        if not args.verbose and not args.hex:  # the tree and the hex dump need a Record
+            return _read_rows(args, TextRows(out))
     pipeline = _pipeline(args)
 
     def selected(record: Record) -> bool:
@@ -201,10 +201,8 @@ def cmd_read(args: argparse.Namespace) -> int:
     return status
 
 
-def _read_rows(
-    args: argparse.Namespace, rows: JsonRows | TextRows, close: Callable[[], None]
-) -> int:
-    """``read`` of every message of a file, JSON or one line each: in bulk mode, like
+def _read_rows(args: argparse.Namespace, rows: JsonRows | TextRows) -> int:
+    """``read`` of every message of a file, as JSON or one line each: in bulk mode, like
     ``stats``, where most messages are rendered without a Record (``sniffer.output.rows``)."""
     pipeline = _pipeline(args, sink=rows.take_all)
     rows.follow(pipeline.endpoints, pipeline.stats)
@@ -214,8 +212,7 @@ def _read_rows(
         pipeline=pipeline,
         progress_label="reading",
     )
-    rows.flush()
-    close()
+    rows.close()
     sys.stdout.buffer.flush()
     return status
 

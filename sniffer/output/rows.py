@@ -125,6 +125,10 @@ class _Rows(ABC):
             self._write(self._out)
             self._out = bytearray()
 
+    def close(self) -> None:
+        """Write what was rendered and end the output."""
+        self.flush()
+
     @abstractmethod
     def _render(
         self,
@@ -218,6 +222,11 @@ class JsonRows(_Rows):
 
     def _write(self, rendered: bytearray) -> None:
         self._writer.write_encoded(rendered)
+
+    def close(self) -> None:
+        """Write what was rendered and close the writer (the JSON array's ``]``)."""
+        super().close()
+        self._writer.close()
 
 
 _TEXT_MARKS = tuple((severity, mark.encode()) for severity, mark in MARKS)
