@@ -1085,7 +1085,7 @@ def test_every_message_of_the_captures_renders_as_read_prints_it(
 
 
 @given(lean_and_base=leans())
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_messages_render_as_format_line_or_stop(
     renderer: lean_json.Renderer, lean_and_base: tuple[LeanRecord, int]
 ) -> None:
@@ -1121,7 +1121,7 @@ def test_every_time_and_latency_written_is_the_one_format_writes(
 
 
 @given(batch=st.lists(leans(), min_size=1, max_size=12))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_batch_of_lines_renders_up_to_the_first_item_it_stops_at(
     renderer: lean_json.Renderer, batch: list[tuple[LeanRecord, int]]
 ) -> None:
@@ -1156,7 +1156,7 @@ def test_arbitrary_bytes_offsets_and_lengths_are_safe_for_lines(
     changes=st.dictionaries(st.sampled_from(SLOTS), st.one_of(junk, st.just(MISSING)), min_size=1),
     name=st.sampled_from(list(RENDERED)),
 )
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 def test_junk_in_any_slot_stops_the_line_or_renders_it_right(
     renderer: lean_json.Renderer, changes: dict[str, object], name: str
 ) -> None:
