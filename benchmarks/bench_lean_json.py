@@ -10,7 +10,7 @@ lines):
   batches of the sink's size, into a buffer emptied after each batch;
 * ``C + Record path``: every item as ``sniffer.output.rows`` renders it (``JsonRows``,
   ``TextRows``): C while it can, the Record path for each item it stops at (and for
-  Records), the output dropped every ``FLUSH_BYTES`` as the sink writes it;
+  Records), the output joined and dropped every ``FLUSH_CHUNKS`` as the sink writes it;
 * ``Record path``: every item through the Record it stands for (``rows.record_of``: Frame,
   ``codec.decode``, problems), then ``record_to_dict`` and orjson, or ``format_line``: what
   is left without C.
@@ -39,7 +39,7 @@ from dissectors.bulk import LeanRecord, LinkSide
 from dissectors.smartlpr import codec, lean_json
 from dissectors.smartlpr.records import Status
 from sniffer.output.json import SCHEMA, dumps, record_to_dict
-from sniffer.output.rows import FLUSH_BYTES, record_of
+from sniffer.output.rows import FLUSH_CHUNKS, record_of
 from sniffer.output.text import MARKS, format_line, side_part
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source, source_events
@@ -48,7 +48,7 @@ DEFAULT_CAPTURE = OUT / "smartlpr-100000.pcap"
 SIDE_MEMBERS = ("link", "link_name", "src", "dst", "direction", "protocol")
 
 Items = list[Record | LeanRecord]
-Form = tuple[Callable[[Items, int, bytearray], int], Callable[[Record | LeanRecord], bytes]]
+Form = tuple[Callable[[Items, int, list[bytes]], int], Callable[[Record | LeanRecord], bytes]]
 """How a form renders: C from an index on into a buffer, and one item by the Record path."""
 TEXT_MARKS = tuple((severity, mark.encode()) for severity, mark in MARKS)
 
@@ -124,7 +124,7 @@ def main() -> int:
         return record
 
     def json_form(with_hex: bool) -> Form:
-        def render(batch: Items, index: int, out: bytearray) -> int:
+        def render(batch: Items, index: int, out: list[bytes]) -> int:
             return renderer.render(batch, index, base_ns, fragments, with_hex, b"", b"\n", out)
 
         def by_record(item: Record | LeanRecord) -> bytes:
@@ -133,7 +133,7 @@ def main() -> int:
 
         return render, lambda item: by_record(item) + b"\n"
 
-    def render_text(batch: Items, index: int, out: bytearray) -> int:
+    def render_text(batch: Items, index: int, out: list[bytes]) -> int:
         return renderer.render_text(batch, index, base_ns, text_fragments, TEXT_MARKS, out)
 
     def text_by_record(item: Record | LeanRecord) -> bytes:
@@ -149,33 +149,37 @@ def main() -> int:
         return b"".join(by_record(item) for item in items)
 
     def with_c(form: Form, keep: bool = False) -> bytes:
-        """As the sink renders (dropping the output every FLUSH_BYTES unless ``keep``)."""
+        """As the sink renders (joining and dropping the output every FLUSH_CHUNKS unless
+        ``keep``)."""
         render, by_record = form
-        out = bytearray()
+        out: list[bytes] = []
+        kept: list[bytes] = []
         for batch in batches:
-            if not keep and len(out) >= FLUSH_BYTES:
-                del out[: len(out)]
+            if len(out) >= FLUSH_CHUNKS:
+                joined = b"".join(out)
+                if keep:
+                    kept.append(joined)
+                out = []
             index = 0
             while index < len(batch):
                 index = render(batch, index, out)
                 if index < len(batch):
-                    out += by_record(batch[index])
+                    out.append(by_record(batch[index]))
                     index += 1
-        return bytes(out)
+        return b"".join(kept + out)
 
     def c_only(form: Form, rendered_batches: list[Items]) -> None:
         render = form[0]
-        out = bytearray()
         for batch in rendered_batches:
+            out: list[bytes] = []
             render(batch, 0, out)
-            del out[: len(out)]
 
     rows = []
     rendered = 0
     for label, form in forms.items():
         rendered_batches: list[Items] = []
         for batch in batches:
-            kept: Items = [item for item in batch if form[0]([item], 0, bytearray())]
+            kept: Items = [item for item in batch if form[0]([item], 0, [])]
             if kept:
                 rendered_batches.append(kept)
         rendered = sum(len(batch) for batch in rendered_batches)

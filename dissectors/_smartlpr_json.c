@@ -1119,10 +1119,19 @@ done:
 
 /* -- the loop ------------------------------------------------------------------------------ */
 
+/* out: a bytearray, extended; or a list, which gets the bytes as one more bytes object (no
+ * bytearray growing by 1/8 at a time, which copies everything it held about eight times) */
 static int flush(Buf *b, PyObject *out)
 {
     if (b->len == 0) {
         return 0;
+    }
+    if (PyList_Check(out)) {
+        PyObject *chunk = PyBytes_FromStringAndSize(b->p, b->len);
+        int failed = chunk == NULL || PyList_Append(out, chunk) < 0;
+        Py_XDECREF(chunk);
+        b->len = 0;
+        return failed ? -1 : 0;
     }
     Py_ssize_t at = PyByteArray_GET_SIZE(out);
     if (b->len > PY_SSIZE_T_MAX - at) {
@@ -1227,7 +1236,7 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
     Call call = {0, args[3], 0, args[5], args[6], NULL};
     if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
         !PyDict_Check(call.fragments) || !PyBytes_Check(call.separator) ||
-        !PyBytes_Check(call.terminator) || !PyByteArray_Check(out)) {
+        !PyBytes_Check(call.terminator) || !(PyByteArray_Check(out) || PyList_Check(out))) {
         PyErr_SetString(PyExc_TypeError, "render(items: list, index: int, base_ns: int, "
                                          "fragments: dict, with_hex: bool, separator: bytes, "
                                          "terminator: bytes, out: bytearray)");
@@ -1269,7 +1278,7 @@ static PyObject *Renderer_render_text(Renderer *self, PyObject *const *args, Py_
     PyObject *items = args[0], *out = args[5];
     Call call = {0, args[3], 0, NULL, NULL, args[4]};
     if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
-        !PyDict_Check(call.fragments) || !valid_marks(call.marks) || !PyByteArray_Check(out)) {
+        !PyDict_Check(call.fragments) || !valid_marks(call.marks) || !(PyByteArray_Check(out) || PyList_Check(out))) {
         PyErr_SetString(PyExc_TypeError,
                         "render_text(items: list, index: int, base_ns: int, fragments: dict, "
                         "marks: tuple[tuple[object, bytes], ...], out: bytearray)");

@@ -22,7 +22,7 @@ class Renderer:
         with_hex: bool,
         separator: bytes,
         terminator: bytes,
-        out: bytearray,
+        out: bytearray | list[bytes],
         /,
     ) -> int: ...
     def render_text(
@@ -32,6 +32,6 @@ class Renderer:
         base_ns: int,
         fragments: dict[LinkSide, bytes],
         marks: tuple[tuple[Severity, bytes], ...],
-        out: bytearray,
+        out: bytearray | list[bytes],
         /,
     ) -> int: ...

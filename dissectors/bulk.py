@@ -302,9 +302,10 @@ class LeanJsonRenderer(Protocol):
         with_hex: bool,
         separator: bytes,
         terminator: bytes,
-        out: bytearray,
+        out: bytearray | list[bytes],
     ) -> int:
-        """Append ``separator + object + terminator`` to ``out`` for ``items[index]`` on,
+        """Append ``separator + object + terminator`` to ``out`` (a bytearray, or a list that
+        gets the bytes as bytes objects) for ``items[index]`` on,
         while each is a LeanRecord of this renderer's type whose side has its fragment in
         ``fragments`` (the object's ``"link":..`` to ``"protocol":..`` members) and whose
         message is the common case; the index of the first item not rendered. Times are
@@ -319,7 +320,7 @@ class LeanJsonRenderer(Protocol):
         base_ns: int,
         fragments: dict[LinkSide, bytes],
         marks: tuple[tuple[Severity, bytes], ...],
-        out: bytearray,
+        out: bytearray | list[bytes],
     ) -> int:
         """As ``render``, with ``read``'s text line and its newline for each item
         (``sniffer.output.text.format_line``): ``fragments`` then holds each side's

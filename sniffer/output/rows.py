@@ -26,8 +26,9 @@ Decode = Callable[[Frame], Dissection]
 
 _SIDE_MEMBERS = ("link", "link_name", "src", "dst", "direction", "protocol")
 """The members of a record's object that follow from its link side, in their order."""
-FLUSH_BYTES = 1 << 16
-"""Rendered objects are written in blocks of about this size."""
+FLUSH_CHUNKS = 64
+"""Rendered chunks are written every this many (a renderer call or a Record makes one or a
+few; a renderer gives one per 16 KiB)."""
 MAX_SIDES = 4096
 """Bound on the link sides whose rendering is kept (forgotten all at once beyond)."""
 
@@ -71,14 +72,14 @@ _NO_COUNTERS = _Uncounted()
 
 
 class _Rows(ABC):
-    """The bulk-mode sink of ``read``: renders settled items into blocks that ``_write``
+    """The bulk-mode sink of ``read``: renders settled items into chunks that ``_write``
     writes. A form gives the renderer call, the Record path it falls back to, and the part
     of its output that follows from a link side alone (each side's fragment)."""
 
     def __init__(self) -> None:
         self._endpoints: Endpoints = _no_endpoints
         self._counters: Counters = _NO_COUNTERS
-        self._out = bytearray()
+        self._out: list[bytes] = []
         self._base_ns: int | None = None
         self._sides: dict[LinkSide, _SideRendering] = {}
         self._protocols: dict[str, _SideRendering] = {}
@@ -116,14 +117,16 @@ class _Rows(ABC):
                 record = item
             self._render_record(record, base_ns, out)
             index += 1
-        if len(out) >= FLUSH_BYTES:
+        if len(out) >= FLUSH_CHUNKS:
             self.flush()
 
     def flush(self) -> None:
-        """Write what was rendered (``take_all`` writes in blocks of ``FLUSH_BYTES``)."""
+        """Write what was rendered (``take_all`` writes every ``FLUSH_CHUNKS`` chunks)."""
         if self._out:
-            self._write(self._out)
-            self._out = bytearray()
+            write = self._write
+            for chunk in self._out:  # each as it is: a big one goes to the file uncopied
+                write(chunk)
+            self._out = []
 
     def close(self) -> None:
         """Write what was rendered and end the output."""
@@ -137,12 +140,12 @@ class _Rows(ABC):
         index: int,
         base_ns: int,
         fragments: dict[LinkSide, bytes],
-        out: bytearray,
+        out: list[bytes],
     ) -> int:
         """``renderer``'s form of ``items[index]`` on into ``out``: the index it stopped at."""
 
     @abstractmethod
-    def _render_record(self, record: Record, base_ns: int, out: bytearray) -> None:
+    def _render_record(self, record: Record, base_ns: int, out: list[bytes]) -> None:
         """The Record path's form of ``record`` into ``out``."""
 
     @abstractmethod
@@ -151,8 +154,8 @@ class _Rows(ABC):
         takes it."""
 
     @abstractmethod
-    def _write(self, rendered: bytearray) -> None:
-        """Write a block of rendered output."""
+    def _write(self, rendered: bytes) -> None:
+        """Write a chunk of rendered output."""
 
     def _side(self, row: LeanRecord) -> _SideRendering:
         """How ``row``'s side is rendered, from its first row on."""
@@ -196,7 +199,7 @@ class JsonRows(_Rows):
         index: int,
         base_ns: int,
         fragments: dict[LinkSide, bytes],
-        out: bytearray,
+        out: list[bytes],
     ) -> int:
         writer = self._writer
         return renderer.render(
@@ -210,17 +213,17 @@ class JsonRows(_Rows):
             out,
         )
 
-    def _render_record(self, record: Record, base_ns: int, out: bytearray) -> None:
+    def _render_record(self, record: Record, base_ns: int, out: list[bytes]) -> None:
         writer = self._writer
-        out += writer.separator
-        out += dumps(record_to_dict(record, base_ns, self._endpoints, with_hex=self._with_hex))
-        out += writer.terminator
+        out.append(writer.separator)
+        out.append(dumps(record_to_dict(record, base_ns, self._endpoints, with_hex=self._with_hex)))
+        out.append(writer.terminator)
 
     def _fragment(self, record: Record) -> bytes:
         whole = record_to_dict(record, 0, self._endpoints)
         return dumps({name: whole[name] for name in _SIDE_MEMBERS})[1:-1]
 
-    def _write(self, rendered: bytearray) -> None:
+    def _write(self, rendered: bytes) -> None:
         self._writer.write_encoded(rendered)
 
     def close(self) -> None:
@@ -247,15 +250,15 @@ class TextRows(_Rows):
         index: int,
         base_ns: int,
         fragments: dict[LinkSide, bytes],
-        out: bytearray,
+        out: list[bytes],
     ) -> int:
         return renderer.render_text(items, index, base_ns, fragments, _TEXT_MARKS, out)
 
-    def _render_record(self, record: Record, base_ns: int, out: bytearray) -> None:
-        out += (format_line(record, base_ns, self._endpoints) + "\n").encode()
+    def _render_record(self, record: Record, base_ns: int, out: list[bytes]) -> None:
+        out.append((format_line(record, base_ns, self._endpoints) + "\n").encode())
 
     def _fragment(self, record: Record) -> bytes:
         return side_part(record, self._endpoints).encode()
 
-    def _write(self, rendered: bytearray) -> None:
+    def _write(self, rendered: bytes) -> None:
         self._stream.write(rendered)

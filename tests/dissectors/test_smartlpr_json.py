@@ -823,6 +823,24 @@ def test_a_big_batch_is_written_whole(renderer: lean_json.Renderer) -> None:
         assert lines[number - 1] == oracle(record_of(items[number - 1]), 0, True)
 
 
+def test_a_list_gets_the_same_bytes_in_chunks(renderer: lean_json.Renderer) -> None:
+    """``out`` may be a list (the sinks' form): it gets bytes objects, one per 16 KiB block
+    and one for the rest, with the bytes a bytearray gets."""
+    items: list[object] = [
+        lean_of(RENDERED["plate"], number=n, time_ns=n * 10**6) for n in range(1, 301)
+    ]
+    into_bytearray = bytearray(b"earlier;")
+    into_list: list[bytes] = [b"earlier;"]
+    for out in (into_bytearray, into_list):
+        assert renderer.render(items, 0, 0, FRAGMENTS, True, b",", b"", out) == len(items)  # type: ignore[arg-type]
+        assert renderer.render_text(items, 0, 0, TEXT_FRAGMENTS, MARKS, out) == len(items)  # type: ignore[arg-type]
+    assert b"".join(into_list) == into_bytearray
+    assert len(into_list) > 4 and all(type(chunk) is bytes for chunk in into_list)
+    chunks = len(into_list)
+    assert renderer.render([], 0, 0, FRAGMENTS, True, b"", b"", into_list) == 0  # type: ignore[arg-type]
+    assert len(into_list) == chunks  # nothing rendered, nothing appended
+
+
 @pytest.mark.parametrize("name", ["ack", "plate"])
 def test_a_class_of_its_own_with_the_slots_is_rendered_alike(name: str) -> None:
     renderer = lean_json.new_renderer(OwnLean, SCHEMA)
