@@ -9,17 +9,34 @@ pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups``
 
 from setuptools import Extension, setup
 
+SMARTLPR_WIRE = ["dissectors/smartlpr_wire.h"]
+"""The header the SmartLPR kernels share (``depends``: a change rebuilds them, and the sdist
+carries it)."""
+
 setup(
     ext_modules=[
-        Extension("dissectors._speedups", ["dissectors/_speedups.c"], optional=True),
+        Extension(
+            "dissectors._speedups",
+            ["dissectors/_speedups.c"],
+            depends=SMARTLPR_WIRE,
+            optional=True,
+        ),
         Extension(
             "dissectors._dualcam_speedups", ["dissectors/_dualcam_speedups.c"], optional=True
         ),
         Extension("sniffer.sources._fast_path", ["sniffer/sources/_fast_path.c"], optional=True),
         Extension(
-            "dissectors._smartlpr_pairing", ["dissectors/_smartlpr_pairing.c"], optional=True
+            "dissectors._smartlpr_pairing",
+            ["dissectors/_smartlpr_pairing.c"],
+            depends=SMARTLPR_WIRE,
+            optional=True,
         ),
-        Extension("dissectors._smartlpr_json", ["dissectors/_smartlpr_json.c"], optional=True),
+        Extension(
+            "dissectors._smartlpr_json",
+            ["dissectors/_smartlpr_json.c"],
+            depends=SMARTLPR_WIRE,
+            optional=True,
+        ),
         Extension("sniffer._lean_count", ["sniffer/_lean_count.c"], optional=True),
         Extension("sniffer._settle", ["sniffer/_settle.c"], optional=True),
     ]

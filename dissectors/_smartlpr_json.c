@@ -23,15 +23,12 @@
 #include <structmember.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "smartlpr_wire.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
-#define LEN_HEADER 17
-#define LEN_OVERHEAD 19
-#define STX 0x02
-#define ETX 0x03
-#define MAX_QUALITY 100
 #define LICENSE_INFO_VERSION 2
 #define LICENSE_INFO_LENGTH (LEN_OVERHEAD + 169)
 #define USEC_PER_S 1000000u
@@ -319,37 +316,6 @@ static int put_hex(Buf *b, const unsigned char *s, Py_ssize_t n)
 }
 
 /* -- reading the LeanRecord --------------------------------------------------------------- */
-
-static inline uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-
-static inline uint32_t le16(const unsigned char *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
-}
-
-/* XOR of every byte (the Bcc), eight at a time */
-static unsigned char xor_bytes(const unsigned char *data, Py_ssize_t length)
-{
-    uint64_t wide = 0;
-    unsigned char folded = 0;
-    Py_ssize_t i = 0;
-    for (; i + 8 <= length; i += 8) {
-        uint64_t word;
-        memcpy(&word, data + i, 8);
-        wide ^= word;
-    }
-    for (; i < length; i++) {
-        folded ^= data[i];
-    }
-    wide ^= wide >> 32;
-    wide ^= wide >> 16;
-    wide ^= wide >> 8;
-    return (unsigned char)(folded ^ (unsigned char)wide);
-}
 
 /* an exact int within 64 bits: 1 (in *out), else 0 */
 static int int64_of(PyObject *value, int64_t *out)

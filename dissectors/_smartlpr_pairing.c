@@ -15,10 +15,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define LEN_HEADER 17
-#define LEN_OVERHEAD 19
+#include "smartlpr_wire.h"
+
 #define RESPONSE_OFFSET 64
-#define MAX_QUALITY 100
 #define CLOCK_DRIFT_NS 2000000000LL
 
 enum { REPLY, OPENER, TRIGGER_OPENER, PLATE_OPENER };
@@ -929,11 +928,6 @@ static PyObject *Pairing_trigger_of(Pairing *self, PyObject *const *args, Py_ssi
 }
 
 /* -- take_run ------------------------------------------------------------------------------- */
-
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 typedef struct {
     int role;

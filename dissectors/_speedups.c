@@ -15,36 +15,7 @@
 #include <Python.h>
 #include <stdint.h>
 
-#define STX 0x02
-#define ETX 0x03
-#define LEN_HEADER 17
-#define LEN_OVERHEAD 19
-
-static unsigned char xor_bytes(const unsigned char *data, Py_ssize_t length)
-{
-    uint64_t wide = 0;
-    unsigned char folded = 0;
-    Py_ssize_t i = 0;
-    for (; i + 8 <= length; i += 8) {
-        uint64_t word;
-        memcpy(&word, data + i, 8);
-        wide ^= word;
-    }
-    for (; i < length; i++) {
-        folded ^= data[i];
-    }
-    wide ^= wide >> 32;
-    wide ^= wide >> 16;
-    wide ^= wide >> 8;
-    return (unsigned char)(folded ^ (unsigned char)wide);
-}
-
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static uint32_t le16(const unsigned char *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+#include "smartlpr_wire.h"
 
 static PyObject *speedups_xor_bcc(PyObject *module, PyObject *arg)
 {
