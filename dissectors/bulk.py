@@ -158,9 +158,10 @@ class LeanRecord:
             self.problems = [(code, severity)]
             self.texts = [text]
         else:
+            if self.texts is None:  # problems set without their texts
+                self.texts = [""] * len(self.problems)
             self.problems.append((code, severity))
-            if self.texts is not None:
-                self.texts.append(text)
+            self.texts.append(text)
 
 
 @dataclass(slots=True, eq=False)

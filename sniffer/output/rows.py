@@ -40,11 +40,12 @@ def record_of(row: LeanRecord, decode: Decode) -> Record:
         side.link, side.direction, row.stream_start + row.offset, row.frame_data, row.time_ns
     )
     record = Record(row.number, side.protocol, frame, decode(frame))
-    if row.problems:
-        texts = row.texts or [""] * len(row.problems)
+    problems = row.problems
+    if problems:
+        texts = row.texts or ()
         record.problems = [
-            Problem(severity, code, text)
-            for (code, severity), text in zip(row.problems, texts, strict=True)
+            Problem(severity, code, texts[i] if i < len(texts) else "")
+            for i, (code, severity) in enumerate(problems)
         ]
     record.request_in = row.request_in
     record.response_in = row.response_in

@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from dissectors.api import Record
-from dissectors.bulk import LeanRecord
+from dissectors.api import Direction, Kind, Link, Record, Severity
+from dissectors.bulk import LeanRecord, LinkSide
+from dissectors.smartlpr.codec import decode, encode
+from dissectors.smartlpr.records import Ack
 from sniffer import cli
 from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, JsonWriter, record_to_dict
-from sniffer.output.rows import JsonRows
+from sniffer.output.rows import JsonRows, record_of
 from sniffer.pipeline import Pipeline
 from sniffer.sources.base import ChunkRuns, Event
 from tests.sniffer.test_stats_bulk import (
@@ -142,3 +144,24 @@ def test_read_writes_every_message_through_the_bulk_path(
     assert outputs[0] == outputs[1]
     assert outputs[0] == reference_output(_events(path), form, with_hex=True, protocol=None)
     assert outputs[0].count(b'"schema":"camshark/1"') == 32
+
+
+def test_a_row_whose_problems_lack_texts_still_renders() -> None:
+    """``Stats`` sets ``problems`` without texts; a text added later is kept, the missing
+    ones are empty, and ``record_of`` never fails on the mismatch."""
+    frame = encode(Ack(), 1, 4)
+    side = LinkSide(
+        "smartlpr", Link(1, "tcp", "10.0.0.1:4000", "10.0.0.2:8051"), Direction.TO_DEVICE
+    )
+    row = LeanRecord(7, side, 10**9, len(frame), ("smartlpr", "ACK", Kind.ACK), frame, 0, 100)
+    row.problems = [("smartlpr.unanswered", Severity.NOTE)]
+    assert [p.text for p in record_of(row, decode).problems] == [""]
+    row.add_problem(Severity.WARNING, "smartlpr.id_reuse", "reused")
+    assert row.texts == ["", "reused"]
+    row.texts = ["only one"]
+    record = record_of(row, decode)
+    assert [(p.code, p.text) for p in record.problems] == [
+        ("smartlpr.unanswered", "only one"),
+        ("smartlpr.id_reuse", ""),
+    ]
+    assert record.item.start == 100 and record.item.data == frame
