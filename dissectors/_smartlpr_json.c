@@ -1205,7 +1205,7 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
         !PyBytes_Check(call.terminator) || !(PyByteArray_Check(out) || PyList_Check(out))) {
         PyErr_SetString(PyExc_TypeError, "render(items: list, index: int, base_ns: int, "
                                          "fragments: dict, with_hex: bool, separator: bytes, "
-                                         "terminator: bytes, out: bytearray)");
+                                         "terminator: bytes, out: bytearray | list)");
         return NULL;
     }
     call.with_hex = PyObject_IsTrue(args[4]);
@@ -1244,10 +1244,11 @@ static PyObject *Renderer_render_text(Renderer *self, PyObject *const *args, Py_
     PyObject *items = args[0], *out = args[5];
     Call call = {0, args[3], 0, NULL, NULL, args[4]};
     if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
-        !PyDict_Check(call.fragments) || !valid_marks(call.marks) || !(PyByteArray_Check(out) || PyList_Check(out))) {
+        !PyDict_Check(call.fragments) || !valid_marks(call.marks) ||
+        !(PyByteArray_Check(out) || PyList_Check(out))) {
         PyErr_SetString(PyExc_TypeError,
                         "render_text(items: list, index: int, base_ns: int, fragments: dict, "
-                        "marks: tuple[tuple[object, bytes], ...], out: bytearray)");
+                        "marks: tuple[tuple[object, bytes], ...], out: bytearray | list)");
         return NULL;
     }
     return render_items(self, render_text, items, args[1], args[2], &call, out);
