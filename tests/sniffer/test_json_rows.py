@@ -10,7 +10,7 @@ on random SmartLPR sessions, as JSON Lines and as one array, with and without he
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,14 @@ from dissectors.bulk import LeanRecord, LinkSide
 from dissectors.smartlpr.codec import decode, encode
 from dissectors.smartlpr.records import Ack
 from sniffer import cli
-from sniffer.output.json import JsonArrayWriter, JsonLinesWriter, JsonWriter, record_to_dict
-from sniffer.output.rows import JsonRows, record_of
+from sniffer.output.json import (
+    Endpoints,
+    JsonArrayWriter,
+    JsonLinesWriter,
+    JsonWriter,
+    record_to_dict,
+)
+from sniffer.output.rows import JsonRows, TextRows, record_of
 from sniffer.pipeline import Pipeline
 from sniffer.sources.base import ChunkRuns, Event
 from tests.sniffer.test_stats_bulk import (
@@ -38,35 +44,31 @@ CAPTURES = sorted(Path(__file__).resolve().parents[2].glob("captures/**/*.pcapng
 WRITERS: dict[str, type[JsonWriter]] = {"jsonl": JsonLinesWriter, "json": JsonArrayWriter}
 
 
-def reference_output(
-    events: Iterable[Event | ChunkRuns], form: str, *, with_hex: bool, protocol: str | None
-) -> bytes:
-    out = io.BytesIO()
-    writer = WRITERS[form](out)
+def run_reference(
+    events: Iterable[Event | ChunkRuns],
+    protocol: str | None,
+    write: Callable[[Record, int, Endpoints], None],
+) -> None:
+    """The Record path: ``write(record, base_ns, endpoints)`` for every record as it settles."""
     pipeline = Pipeline(protocol, keep_objects=False)
     base: list[int] = []
 
-    def write(record: Record) -> None:
+    def take(record: Record) -> None:
         if not base:
             base.append(record.time_ns)
-        writer.write(record_to_dict(record, base[0], pipeline.endpoints, with_hex=with_hex))
+        write(record, base[0], pipeline.endpoints)
 
     for event in events:
         for record in pipeline.process(event):
-            write(record)
+            take(record)
     for record in pipeline.finish():
-        write(record)
-    writer.close()
-    return out.getvalue()
+        take(record)
 
 
-def bulk_output(
-    events: Iterable[Event | ChunkRuns], form: str, *, with_hex: bool, protocol: str | None
-) -> tuple[bytes, int]:
-    """The bulk path's output, and how many LeanRecords it rendered."""
-    out = io.BytesIO()
-    writer = WRITERS[form](out)
-    rows = JsonRows(writer, with_hex=with_hex)
+def run_bulk(
+    events: Iterable[Event | ChunkRuns], rows: JsonRows | TextRows, protocol: str | None
+) -> int:
+    """The bulk path into ``rows`` (closed at the end); how many LeanRecords it rendered."""
     lean = 0
 
     def sink(items: list[Record | LeanRecord]) -> None:
@@ -79,8 +81,32 @@ def bulk_output(
     for event in events:
         assert pipeline.process(event) == []
     assert pipeline.finish() == []
-    rows.flush()
+    rows.close()
+    return lean
+
+
+def reference_output(
+    events: Iterable[Event | ChunkRuns], form: str, *, with_hex: bool, protocol: str | None
+) -> bytes:
+    out = io.BytesIO()
+    writer = WRITERS[form](out)
+    run_reference(
+        events,
+        protocol,
+        lambda record, base_ns, ends: writer.write(
+            record_to_dict(record, base_ns, ends, with_hex=with_hex)
+        ),
+    )
     writer.close()
+    return out.getvalue()
+
+
+def bulk_output(
+    events: Iterable[Event | ChunkRuns], form: str, *, with_hex: bool, protocol: str | None
+) -> tuple[bytes, int]:
+    """The bulk path's output, and how many LeanRecords it rendered."""
+    out = io.BytesIO()
+    lean = run_bulk(events, JsonRows(WRITERS[form](out), with_hex=with_hex), protocol)
     return out.getvalue(), lean
 
 

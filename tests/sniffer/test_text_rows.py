@@ -24,8 +24,8 @@ from dissectors.smartlpr import lean_json
 from sniffer import cli
 from sniffer.output.rows import TextRows
 from sniffer.output.text import format_line
-from sniffer.pipeline import Pipeline
 from sniffer.sources.base import ChunkRuns, Event
+from tests.sniffer.test_json_rows import run_bulk, run_reference
 from tests.sniffer.test_stats_bulk import (
     _events,
     _python_kernels,
@@ -41,39 +41,20 @@ FAULTS = Path(__file__).resolve().parents[2] / "captures/smartlpr/faults.pcapng"
 
 def reference_text(events: Iterable[Event | ChunkRuns], protocol: str | None) -> bytes:
     out = io.BytesIO()
-    pipeline = Pipeline(protocol, keep_objects=False)
-    base: list[int] = []
-
-    def write(record: Record) -> None:
-        if not base:
-            base.append(record.time_ns)
-        out.write((format_line(record, base[0], pipeline.endpoints) + "\n").encode())
-
-    for event in events:
-        for record in pipeline.process(event):
-            write(record)
-    for record in pipeline.finish():
-        write(record)
+    run_reference(
+        events,
+        protocol,
+        lambda record, base_ns, ends: out.write(
+            (format_line(record, base_ns, ends) + "\n").encode()
+        ),
+    )
     return out.getvalue()
 
 
 def bulk_text(events: Iterable[Event | ChunkRuns], protocol: str | None) -> tuple[bytes, int]:
     """The bulk path's output, and how many LeanRecords it rendered."""
     out = io.BytesIO()
-    rows = TextRows(out)
-    lean = 0
-
-    def sink(items: list[Record | LeanRecord]) -> None:
-        nonlocal lean
-        lean += sum(type(item) is LeanRecord for item in items)
-        rows.take_all(items)
-
-    pipeline = Pipeline(protocol, keep_objects=False, sink=sink)
-    rows.follow(pipeline.endpoints, pipeline.stats)
-    for event in events:
-        assert pipeline.process(event) == []
-    assert pipeline.finish() == []
-    rows.flush()
+    lean = run_bulk(events, TextRows(out), protocol)
     return out.getvalue(), lean
 
 
