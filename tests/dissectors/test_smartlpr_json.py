@@ -338,11 +338,6 @@ def test_golden_frames_render_as_the_record_path(
     assert check_one(renderer, lean, with_hex=with_hex, separator=b",\n  ", terminator=b"")
 
 
-@pytest.mark.parametrize("name", STOPPED)
-def test_other_frames_are_left_to_the_record_path(renderer: lean_json.Renderer, name: str) -> None:
-    assert not check_one(renderer, lean_of(STOPPED[name]))
-
-
 def test_a_plate_read_line_reads_as_expected(renderer: lean_json.Renderer) -> None:
     out = bytearray()
     lean = lean_of(
@@ -649,21 +644,6 @@ def test_a_batch_renders_up_to_the_first_item_it_stops_at(
 # -- junk: never a crash, never a wrong object --------------------------------------------------
 
 
-@given(
-    data=st.binary(max_size=200),
-    offset=st.integers(-300, 300),
-    length=st.one_of(st.integers(-5, 300), st.sampled_from([-(2**63), 2**63 - 1])),
-    with_hex=st.booleans(),
-)
-@settings(max_examples=500, deadline=None)
-def test_arbitrary_bytes_offsets_and_lengths_are_safe(
-    renderer: lean_json.Renderer, data: bytes, offset: int, length: int, with_hex: bool
-) -> None:
-    lean = lean_of(b"")
-    lean.data, lean.offset, lean.length = data, offset, length
-    check_one(renderer, lean, with_hex=with_hex)
-
-
 class OddSide:
     """A side whose hash misbehaves."""
 
@@ -690,30 +670,6 @@ junk = st.one_of(
     st.just(Severity.ERROR),
     st.just([[]]),
 )
-
-
-@given(
-    changes=st.dictionaries(st.sampled_from(SLOTS), st.one_of(junk, st.just(MISSING)), min_size=1),
-    name=st.sampled_from(list(RENDERED)),
-)
-@settings(max_examples=500, deadline=None)
-def test_junk_in_any_slot_stops_the_renderer_or_renders_it_right(
-    renderer: lean_json.Renderer, changes: dict[str, object], name: str
-) -> None:
-    lean = lean_of(RENDERED[name], latency_ns=1000)
-    for slot, value in changes.items():
-        if value is MISSING:
-            delattr(lean, slot)
-        else:
-            setattr(lean, slot, value)
-    try:
-        hash(getattr(lean, "side", None))
-    except TypeError:
-        out = bytearray()
-        assert renderer.render([lean], 0, 0, FRAGMENTS, True, b"", b"", out) == 0
-        assert out == b""
-        return
-    check_one(renderer, lean)
 
 
 def test_odd_sides_fragments_and_items_stop_it(renderer: lean_json.Renderer) -> None:
@@ -881,18 +837,6 @@ utf8_ish = st.lists(
 ).map(b"".join)
 
 
-@given(chars=utf8_ish, printable=utf8_ish, country=utf8_ish)
-@settings(max_examples=500, deadline=None)
-def test_any_bytes_in_the_plate_texts_render_as_decode_reads_them_or_stop(
-    renderer: lean_json.Renderer, chars: bytes, printable: bytes, country: bytes
-) -> None:
-    frame = bytearray(RENDERED["plate"])
-    body = LEN_HEADER
-    for start, size, raw in ((16, 40, chars), (97, 40, printable), (137, 32, country)):
-        frame[body + start : body + start + size] = raw[:size].ljust(size, b"\0")
-    check_one(renderer, lean_of(_with_bcc(bytes(frame))))
-
-
 # -- the text line (render_text) ----------------------------------------------------------------
 
 MARKS = tuple((severity, mark.encode()) for severity, mark in text.MARKS)
@@ -995,11 +939,6 @@ def test_golden_frames_render_as_format_line(renderer: lean_json.Renderer, name:
     )
     assert check_text(renderer, lean)
     assert check_text(renderer, lean_of(RENDERED[name], number=-12, time_ns=-(10**9)))
-
-
-@pytest.mark.parametrize("name", STOPPED)
-def test_other_frames_are_left_to_format_line(renderer: lean_json.Renderer, name: str) -> None:
-    assert not check_text(renderer, lean_of(STOPPED[name]))
 
 
 def test_a_plate_read_text_line_reads_as_expected(renderer: lean_json.Renderer) -> None:
@@ -1156,61 +1095,6 @@ def test_a_batch_of_lines_renders_up_to_the_first_item_it_stops_at(
     assert (index, bytes(out)) == (stop, b">" + expected)
 
 
-@given(
-    data=st.binary(max_size=200),
-    offset=st.integers(-300, 300),
-    length=st.one_of(st.integers(-5, 300), st.sampled_from([-(2**63), 2**63 - 1])),
-)
-@settings(max_examples=300, deadline=None)
-def test_arbitrary_bytes_offsets_and_lengths_are_safe_for_lines(
-    renderer: lean_json.Renderer, data: bytes, offset: int, length: int
-) -> None:
-    lean = lean_of(b"")
-    lean.data, lean.offset, lean.length = data, offset, length
-    check_text(renderer, lean)
-
-
-@given(
-    changes=st.dictionaries(st.sampled_from(SLOTS), st.one_of(junk, st.just(MISSING)), min_size=1),
-    name=st.sampled_from(list(RENDERED)),
-)
-@settings(max_examples=300, deadline=None)
-def test_junk_in_any_slot_stops_the_line_or_renders_it_right(
-    renderer: lean_json.Renderer, changes: dict[str, object], name: str
-) -> None:
-    lean = lean_of(
-        RENDERED[name],
-        latency_ns=1000,
-        problems=[("a", Severity.WARNING)],
-        texts=["t"],
-    )
-    for slot, value in changes.items():
-        if value is MISSING:
-            delattr(lean, slot)
-        else:
-            setattr(lean, slot, value)
-    try:
-        hash(getattr(lean, "side", None))
-    except TypeError:
-        out = bytearray()
-        assert renderer.render_text([lean], 0, 0, TEXT_FRAGMENTS, MARKS, out) == 0
-        assert out == b""
-        return
-    check_text(renderer, lean)
-
-
-@given(chars=utf8_ish, printable=utf8_ish, country=utf8_ish)
-@settings(max_examples=300, deadline=None)
-def test_any_bytes_in_the_plate_texts_print_as_decode_reads_them_or_stop(
-    renderer: lean_json.Renderer, chars: bytes, printable: bytes, country: bytes
-) -> None:
-    frame = bytearray(RENDERED["plate"])
-    body = LEN_HEADER
-    for start, size, raw in ((16, 40, chars), (97, 40, printable), (137, 32, country)):
-        frame[body + start : body + start + size] = raw[:size].ljust(size, b"\0")
-    check_text(renderer, lean_of(_with_bcc(bytes(frame))))
-
-
 def test_odd_sides_marks_and_items_stop_the_lines(renderer: lean_json.Renderer) -> None:
     out = bytearray()
 
@@ -1264,3 +1148,93 @@ def test_a_big_batch_of_lines_is_written_whole(renderer: lean_json.Renderer) -> 
     assert len(lines) == len(items) + 1 and len(out) > 2**21
     for number in (1, 7777, 20000):
         assert lines[number - 1] + b"\n" == text_oracle(record_of(items[number - 1]), 0)
+
+
+# -- both forms: what must stop, and junk that must never crash or render wrong ------------------
+
+FORMS = ("json", "text")
+
+
+def check_form(
+    form: str, renderer: lean_json.Renderer, lean: object, with_hex: bool = True
+) -> bool:
+    """``check_one`` (the JSON object) or ``check_text`` (the line) of one item."""
+    if form == "json":
+        return check_one(renderer, lean, with_hex=with_hex)
+    return check_text(renderer, lean)
+
+
+def render_form(
+    form: str, renderer: lean_json.Renderer, items: list[object], out: bytearray
+) -> int:
+    if form == "json":
+        return renderer.render(items, 0, 0, FRAGMENTS, True, b"", b"", out)
+    return renderer.render_text(items, 0, 0, TEXT_FRAGMENTS, MARKS, out)
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("name", STOPPED)
+def test_other_frames_are_left_to_the_record_path(
+    renderer: lean_json.Renderer, name: str, form: str
+) -> None:
+    assert not check_form(form, renderer, lean_of(STOPPED[name]))
+
+
+@pytest.mark.parametrize("form", FORMS)
+@given(
+    data=st.binary(max_size=200),
+    offset=st.integers(-300, 300),
+    length=st.one_of(st.integers(-5, 300), st.sampled_from([-(2**63), 2**63 - 1])),
+    with_hex=st.booleans(),
+)
+@settings(max_examples=400, deadline=None)
+def test_arbitrary_bytes_offsets_and_lengths_are_safe(
+    renderer: lean_json.Renderer, form: str, data: bytes, offset: int, length: int, with_hex: bool
+) -> None:
+    lean = lean_of(b"")
+    lean.data, lean.offset, lean.length = data, offset, length
+    check_form(form, renderer, lean, with_hex)
+
+
+@pytest.mark.parametrize("form", FORMS)
+@given(
+    changes=st.dictionaries(st.sampled_from(SLOTS), st.one_of(junk, st.just(MISSING)), min_size=1),
+    name=st.sampled_from(list(RENDERED)),
+    with_problems=st.booleans(),
+)
+@settings(max_examples=400, deadline=None)
+def test_junk_in_any_slot_stops_the_renderer_or_renders_it_right(
+    renderer: lean_json.Renderer,
+    form: str,
+    changes: dict[str, object],
+    name: str,
+    with_problems: bool,
+) -> None:
+    problems = {"problems": [("a", Severity.WARNING)], "texts": ["t"]} if with_problems else {}
+    lean = lean_of(RENDERED[name], latency_ns=1000, **problems)
+    for slot, value in changes.items():
+        if value is MISSING:
+            delattr(lean, slot)
+        else:
+            setattr(lean, slot, value)
+    try:
+        hash(getattr(lean, "side", None))
+    except TypeError:
+        out = bytearray()
+        assert render_form(form, renderer, [lean], out) == 0
+        assert out == b""
+        return
+    check_form(form, renderer, lean)
+
+
+@pytest.mark.parametrize("form", FORMS)
+@given(chars=utf8_ish, printable=utf8_ish, country=utf8_ish)
+@settings(max_examples=400, deadline=None)
+def test_any_bytes_in_the_plate_texts_render_as_decode_reads_them_or_stop(
+    renderer: lean_json.Renderer, form: str, chars: bytes, printable: bytes, country: bytes
+) -> None:
+    frame = bytearray(RENDERED["plate"])
+    body = LEN_HEADER
+    for start, size, raw in ((16, 40, chars), (97, 40, printable), (137, 32, country)):
+        frame[body + start : body + start + size] = raw[:size].ljust(size, b"\0")
+    check_form(form, renderer, lean_of(_with_bcc(bytes(frame))))
