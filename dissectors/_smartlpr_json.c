@@ -1119,6 +1119,12 @@ typedef int (*RenderOne)(Renderer *, PyObject *, const Call *, Buf *);
 static PyObject *render_items(Renderer *self, RenderOne one, PyObject *items, PyObject *index_arg,
                               PyObject *base_ns, Call *call, PyObject *out)
 {
+    if (!PyList_Check(items) || !PyLong_Check(index_arg) || !PyLong_Check(base_ns) ||
+        !PyDict_Check(call->fragments) || !(PyByteArray_Check(out) || PyList_Check(out))) {
+        PyErr_SetString(PyExc_TypeError, "items must be a list, index and base_ns ints, "
+                                         "fragments a dict and out a bytearray or a list");
+        return NULL;
+    }
     Py_ssize_t index = PyLong_AsSsize_t(index_arg);
     if (index == -1 && PyErr_Occurred()) {
         return NULL;
@@ -1198,21 +1204,16 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
                                          "separator, terminator, out) takes 8 arguments");
         return NULL;
     }
-    PyObject *items = args[0], *out = args[7];
     Call call = {0, args[3], 0, args[5], args[6], NULL};
-    if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
-        !PyDict_Check(call.fragments) || !PyBytes_Check(call.separator) ||
-        !PyBytes_Check(call.terminator) || !(PyByteArray_Check(out) || PyList_Check(out))) {
-        PyErr_SetString(PyExc_TypeError, "render(items: list, index: int, base_ns: int, "
-                                         "fragments: dict, with_hex: bool, separator: bytes, "
-                                         "terminator: bytes, out: bytearray | list)");
+    if (!PyBytes_Check(call.separator) || !PyBytes_Check(call.terminator)) {
+        PyErr_SetString(PyExc_TypeError, "render: separator and terminator must be bytes");
         return NULL;
     }
     call.with_hex = PyObject_IsTrue(args[4]);
     if (call.with_hex < 0) {
         return NULL;
     }
-    return render_items(self, render_json, items, args[1], args[2], &call, out);
+    return render_items(self, render_json, args[0], args[1], args[2], &call, args[7]);
 }
 
 /* marks: a tuple of (severity, bytes) pairs */
@@ -1241,17 +1242,13 @@ static PyObject *Renderer_render_text(Renderer *self, PyObject *const *args, Py_
                                          "out) takes 6 arguments");
         return NULL;
     }
-    PyObject *items = args[0], *out = args[5];
     Call call = {0, args[3], 0, NULL, NULL, args[4]};
-    if (!PyList_Check(items) || !PyLong_Check(args[1]) || !PyLong_Check(args[2]) ||
-        !PyDict_Check(call.fragments) || !valid_marks(call.marks) ||
-        !(PyByteArray_Check(out) || PyList_Check(out))) {
+    if (!valid_marks(call.marks)) {
         PyErr_SetString(PyExc_TypeError,
-                        "render_text(items: list, index: int, base_ns: int, fragments: dict, "
-                        "marks: tuple[tuple[object, bytes], ...], out: bytearray | list)");
+                        "render_text: marks must be a tuple of (severity, bytes) pairs");
         return NULL;
     }
-    return render_items(self, render_text, items, args[1], args[2], &call, out);
+    return render_items(self, render_text, args[0], args[1], args[2], &call, args[5]);
 }
 
 /* -- construction ------------------------------------------------------------------------- */
