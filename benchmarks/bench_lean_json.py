@@ -8,9 +8,9 @@ lines):
 
 * ``C, rendered``: the SmartLPR renderer (``lean_json``) over the items it renders, in
   batches of the sink's size, into a buffer emptied after each batch;
-* ``C + Record path``: every item as ``sniffer.output.rows`` renders it (``JsonRows``,
-  ``TextRows``): C while it can, the Record path for each item it stops at (and for
-  Records), the output joined and dropped every ``FLUSH_CHUNKS`` as the sink writes it;
+* ``C + Record path``: every item through the sink itself (``sniffer.output.rows``
+  ``JsonRows``, ``TextRows``, writing to ``/dev/null``): C while it can, the Record path for
+  each item it stops at (and for Records);
 * ``Record path``: every item through the Record it stands for (``rows.record_of``: Frame,
   ``codec.decode``, problems), then ``record_to_dict`` and orjson, or ``format_line``: what
   is left without C.
@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 if __package__ in (None, ""):  # run as a script: make the repo importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,19 +41,22 @@ from dissectors.api import Frame, Record
 from dissectors.bulk import LeanRecord, LinkSide
 from dissectors.smartlpr import codec, lean_json
 from dissectors.smartlpr.records import Status
-from sniffer.output.json import SCHEMA, dumps, record_to_dict
-from sniffer.output.rows import FLUSH_CHUNKS, record_of
-from sniffer.output.text import MARKS, format_line, side_part
+from sniffer.output.json import SCHEMA, JsonLinesWriter, dumps, record_to_dict
+from sniffer.output.rows import SIDE_MEMBERS, TEXT_MARKS, JsonRows, TextRows, record_of
+from sniffer.output.text import format_line, side_part
 from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source, source_events
 
 DEFAULT_CAPTURE = OUT / "smartlpr-100000.pcap"
-SIDE_MEMBERS = ("link", "link_name", "src", "dst", "direction", "protocol")
 
 Items = list[Record | LeanRecord]
-Form = tuple[Callable[[Items, int, list[bytes]], int], Callable[[Record | LeanRecord], bytes]]
-"""How a form renders: C from an index on into a buffer, and one item by the Record path."""
-TEXT_MARKS = tuple((severity, mark.encode()) for severity, mark in MARKS)
+Form = tuple[
+    Callable[[Items, int, list[bytes]], int],
+    Callable[[Record | LeanRecord], bytes],
+    Callable[[BinaryIO], JsonRows | TextRows],
+]
+"""How a form renders: C from an index on into a buffer, one item by the Record path, and
+the sink that renders it for ``read`` into a stream."""
 
 
 def _cpu(function: Callable[[], object], rounds: int) -> float:
@@ -131,7 +137,10 @@ def main() -> int:
             record = record_of_item(item)
             return dumps(record_to_dict(record, base_ns, pipeline.endpoints, with_hex=with_hex))
 
-        return render, lambda item: by_record(item) + b"\n"
+        def sink(stream: BinaryIO) -> JsonRows:
+            return JsonRows(JsonLinesWriter(stream), with_hex=with_hex)
+
+        return render, lambda item: by_record(item) + b"\n", sink
 
     def render_text(batch: Items, index: int, out: list[bytes]) -> int:
         return renderer.render_text(batch, index, base_ns, text_fragments, TEXT_MARKS, out)
@@ -142,31 +151,24 @@ def main() -> int:
     forms: dict[str, Form] = {
         "JSON with hex": json_form(True),
         "JSON no hex": json_form(False),
-        "text": (render_text, text_by_record),
+        "text": (render_text, text_by_record, TextRows),
     }
 
     def all_by_record_path(by_record: Callable[[Record | LeanRecord], bytes]) -> bytes:
         return b"".join(by_record(item) for item in items)
 
-    def with_c(form: Form, keep: bool = False) -> bytes:
-        """As the sink renders (joining and dropping the output every FLUSH_CHUNKS unless
-        ``keep``)."""
-        render, by_record = form
-        out: list[bytes] = []
-        kept: list[bytes] = []
+    def with_c(form: Form, stream: BinaryIO) -> None:
+        """Every batch through the sink ``read`` uses, into ``stream``."""
+        rows = form[2](stream)
+        rows.follow(pipeline.endpoints, pipeline.stats)
         for batch in batches:
-            if len(out) >= FLUSH_CHUNKS:
-                joined = b"".join(out)
-                if keep:
-                    kept.append(joined)
-                out = []
-            index = 0
-            while index < len(batch):
-                index = render(batch, index, out)
-                if index < len(batch):
-                    out.append(by_record(batch[index]))
-                    index += 1
-        return b"".join(kept + out)
+            rows.take_all(batch)
+        rows.close()
+
+    def sink_output(form: Form) -> bytes:
+        stream = io.BytesIO()
+        with_c(form, stream)
+        return stream.getvalue()
 
     def c_only(form: Form, rendered_batches: list[Items]) -> None:
         render = form[0]
@@ -176,6 +178,7 @@ def main() -> int:
 
     rows = []
     rendered = 0
+    null = open(os.devnull, "wb")  # noqa: SIM115 - open for the whole run
     for label, form in forms.items():
         rendered_batches: list[Items] = []
         for batch in batches:
@@ -183,13 +186,13 @@ def main() -> int:
             if kept:
                 rendered_batches.append(kept)
         rendered = sum(len(batch) for batch in rendered_batches)
-        assert with_c(form, keep=True) == all_by_record_path(form[1]), "C != Record path"
+        assert sink_output(form) == all_by_record_path(form[1]), "C != Record path"
         c_us = (
             _cpu(lambda form=form, kept=rendered_batches: c_only(form, kept), args.rounds)
             / rendered
             * 1e6
         )
-        mixed_us = _cpu(lambda form=form: with_c(form), args.rounds) / count * 1e6
+        mixed_us = _cpu(lambda form=form: with_c(form, null), args.rounds) / count * 1e6
         slow_us = (
             _cpu(lambda form=form: all_by_record_path(form[1]), max(1, args.rounds // 2))
             / count

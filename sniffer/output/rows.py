@@ -24,7 +24,7 @@ from sniffer.output.text import MARKS, format_line, side_part
 
 Decode = Callable[[Frame], Dissection]
 
-_SIDE_MEMBERS = ("link", "link_name", "src", "dst", "direction", "protocol")
+SIDE_MEMBERS = ("link", "link_name", "src", "dst", "direction", "protocol")
 """The members of a record's object that follow from its link side, in their order."""
 FLUSH_CHUNKS = 64
 """Rendered chunks are written every this many (a renderer call or a Record makes one or a
@@ -222,7 +222,7 @@ class JsonRows(_Rows):
 
     def _fragment(self, record: Record) -> bytes:
         whole = record_to_dict(record, 0, self._endpoints)
-        return dumps({name: whole[name] for name in _SIDE_MEMBERS})[1:-1]
+        return dumps({name: whole[name] for name in SIDE_MEMBERS})[1:-1]
 
     def _write(self, rendered: bytes) -> None:
         self._writer.write_encoded(rendered)
@@ -233,7 +233,8 @@ class JsonRows(_Rows):
         self._writer.close()
 
 
-_TEXT_MARKS = tuple((severity, mark.encode()) for severity, mark in MARKS)
+TEXT_MARKS = tuple((severity, mark.encode()) for severity, mark in MARKS)
+"""The marks ``render_text`` writes, by severity."""
 
 
 class TextRows(_Rows):
@@ -253,7 +254,7 @@ class TextRows(_Rows):
         fragments: dict[LinkSide, bytes],
         out: list[bytes],
     ) -> int:
-        return renderer.render_text(items, index, base_ns, fragments, _TEXT_MARKS, out)
+        return renderer.render_text(items, index, base_ns, fragments, TEXT_MARKS, out)
 
     def _render_record(self, record: Record, base_ns: int, out: list[bytes]) -> None:
         out.append((format_line(record, base_ns, self._endpoints) + "\n").encode())
