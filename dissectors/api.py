@@ -31,7 +31,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from dissectors.bulk import FrameRun, LeanJsonRendererMaker, RunReader, WholeReaderMaker
+    from dissectors.bulk import FrameRun, LeanRendererMaker, RunReader, WholeReaderMaker
 
 _T = TypeVar("_T")
 
@@ -478,6 +478,6 @@ class Dissector:
     """The bulk hook for ``FrameRun``s (optional; only with a ``RunFramer``)."""
     whole_reader: WholeReaderMaker | None = None
     """Its shortcut for a stream chunk of whole frames (optional; only with ``read_run``)."""
-    json_renderer: LeanJsonRendererMaker | None = None
-    """Its fast JSON rendering of the LeanRecords its ``read_run`` makes (optional: without
-    it, ``read`` renders them through the Records they stand for)."""
+    lean_renderer: LeanRendererMaker | None = None
+    """Its fast rendering of the LeanRecords its ``read_run`` makes, as JSON objects or text
+    lines (optional: without it, ``read`` renders them through the Records they stand for)."""

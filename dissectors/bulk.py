@@ -290,7 +290,7 @@ of a stream side whose framer was switched to runs (``read_run`` and ``full`` as
 ``RunReader``), or None when it has none."""
 
 
-class LeanJsonRenderer(Protocol):
+class LeanRenderer(Protocol):
     """A dissector's renderer of its LeanRecords as camshark/1 JSON objects or as ``read``'s
     text lines (C, optional)."""
 
@@ -330,6 +330,6 @@ class LeanJsonRenderer(Protocol):
         ...
 
 
-LeanJsonRendererMaker = Callable[[type[LeanRecord], str], LeanJsonRenderer | None]
-"""A dissector's optional ``json_renderer(lean_type, schema)``: its ``LeanJsonRenderer`` for
+LeanRendererMaker = Callable[[type[LeanRecord], str], LeanRenderer | None]
+"""A dissector's optional ``lean_renderer(lean_type, schema)``: its ``LeanRenderer`` for
 rows of ``lean_type`` and the schema name ``schema``, or None (not built here)."""

@@ -141,7 +141,7 @@ DISSECTOR = Dissector(
     doc=__doc__ or "",
     read_run=deferred("dissectors.smartlpr.runs", "read_run"),
     whole_reader=deferred("dissectors.smartlpr.runs", "whole_reader"),
-    json_renderer=deferred("dissectors.smartlpr.lean_json", "new_renderer"),
+    lean_renderer=deferred("dissectors.smartlpr.lean_json", "new_renderer"),
 )
 
 __all__ = ["DISSECTOR", "orient", "sniff"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dissectors.bulk import LeanJsonRenderer
+from dissectors.bulk import LeanRenderer
 from dissectors.smartlpr.codec import kind_of, type_name
 from dissectors.smartlpr.tables import MessageType
 
@@ -29,8 +29,8 @@ COMMON_TYPES = (
 """The messages C renders, in the order of its tables."""
 
 
-Renderer = LeanJsonRenderer
-"""What ``new_renderer`` returns (the dissector contract's ``LeanJsonRenderer``)."""
+Renderer = LeanRenderer
+"""What ``new_renderer`` returns (the dissector contract's ``LeanRenderer``)."""
 
 
 def plain_json_string(text: str) -> bytes:
@@ -66,16 +66,16 @@ HAVE_C = _kernel is not None
 """Whether the C renderer was built (``setup.py``, optional)."""
 
 
-def new_renderer(lean_type: type, schema: str) -> LeanJsonRenderer | None:
+def new_renderer(lean_type: type, schema: str) -> LeanRenderer | None:
     """A renderer of ``lean_type``'s records under ``schema``; None when C was not built
-    (SmartLPR's ``json_renderer``; ``lean_type`` is ``LeanRecord`` or a class with its slots).
+    (SmartLPR's ``lean_renderer``; ``lean_type`` is ``LeanRecord`` or a class with its slots).
 
     Raises:
         TypeError: ``lean_type`` lacks one of the slots the renderer reads.
     """
     if _kernel is None:
         return None
-    renderer: LeanJsonRenderer = _kernel.Renderer(
+    renderer: LeanRenderer = _kernel.Renderer(
         lean_type,
         head(schema),
         COMMON_TYPES,

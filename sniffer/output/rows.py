@@ -2,7 +2,7 @@
 (``read -T json/jsonl``) or text lines (plain ``read``).
 
 The pipeline's bulk mode (``sink``) hands over settled items in order; most are LeanRecords
-(see ``dissectors.bulk``), rendered by their dissector's ``json_renderer`` (C) where it has
+(see ``dissectors.bulk``), rendered by their dissector's ``lean_renderer`` (C) where it has
 one and the message is the common case. Any other item is rendered through the Record it
 stands for (``record_of``) by ``record_to_dict`` or ``format_line``, so the output is the same
 byte for byte as when every message is a Record.
@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from dissectors import registry
 from dissectors.api import Dissection, Frame, Problem, Record
-from dissectors.bulk import LeanJsonRenderer, LeanRecord, LinkSide
+from dissectors.bulk import LeanRecord, LeanRenderer, LinkSide
 from sniffer.dissections import Counters, decoded
 from sniffer.output.json import SCHEMA, Endpoints, JsonWriter, dumps, record_to_dict
 from sniffer.output.text import MARKS, format_line, side_part
@@ -56,7 +56,7 @@ def record_of(row: LeanRecord, decode: Decode) -> Record:
 @dataclass(slots=True)
 class _SideRendering:
     decode: Decode
-    renderer: LeanJsonRenderer | None
+    renderer: LeanRenderer | None
     fragments: dict[LinkSide, bytes]
     """The renderer's fragments: shared by every side of its protocol."""
 
@@ -136,7 +136,7 @@ class _Rows(ABC):
     @abstractmethod
     def _render(
         self,
-        renderer: LeanJsonRenderer,
+        renderer: LeanRenderer,
         items: list[Record | LeanRecord],
         index: int,
         base_ns: int,
@@ -168,7 +168,7 @@ class _Rows(ABC):
         rendering = self._protocols.get(protocol)
         if rendering is None:
             dissector = registry.by_id(protocol)
-            make = dissector.json_renderer
+            make = dissector.lean_renderer
             renderer = None if make is None else make(LeanRecord, SCHEMA)
             rendering = _SideRendering(self._decoder(protocol, dissector.decode), renderer, {})
             self._protocols[protocol] = rendering
@@ -195,7 +195,7 @@ class JsonRows(_Rows):
 
     def _render(
         self,
-        renderer: LeanJsonRenderer,
+        renderer: LeanRenderer,
         items: list[Record | LeanRecord],
         index: int,
         base_ns: int,
@@ -247,7 +247,7 @@ class TextRows(_Rows):
 
     def _render(
         self,
-        renderer: LeanJsonRenderer,
+        renderer: LeanRenderer,
         items: list[Record | LeanRecord],
         index: int,
         base_ns: int,

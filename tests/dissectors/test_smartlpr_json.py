@@ -812,8 +812,8 @@ def test_a_class_of_its_own_with_the_slots_is_rendered_alike(name: str) -> None:
 def test_smartlpr_declares_the_renderer() -> None:
     from dissectors.smartlpr import DISSECTOR
 
-    assert DISSECTOR.json_renderer is not None
-    made = DISSECTOR.json_renderer(LeanRecord, SCHEMA)
+    assert DISSECTOR.lean_renderer is not None
+    made = DISSECTOR.lean_renderer(LeanRecord, SCHEMA)
     assert made is not None
     out = bytearray()
     assert made.render([lean_of(RENDERED["ack"])], 0, 0, FRAGMENTS, False, b"", b"", out) == 1
