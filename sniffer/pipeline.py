@@ -5,7 +5,9 @@ Sans-IO: the pipeline never reads a file or a socket; ``iter_records`` connects 
 Records are emitted in number order. In the default *settled* mode a record is held until
 capture time has moved ``settle_ns`` past it, so that the matcher has had the chance to link
 its reply and flag it unanswered before anyone prints it (tshark's second pass, in bounded
-memory). In *immediate* mode (the TUI) records come out at once and ``take_updates`` reports
+memory). Records settle in steps: at each tick of capture time (``EXPIRE_EVERY_NS``, right
+after the matchers' ``expire``) and whenever ``RELEASE_BATCH`` new records wait, so a record
+leaves at most one tick after it settled, and the work per release is shared by many. In *immediate* mode (the TUI) records come out at once and ``take_updates`` reports
 the ones a matcher annotated afterwards.
 """
 
@@ -63,6 +65,8 @@ DEFAULT_SETTLE_NS = 3_000_000_000
 """How long records are held for late annotations: longer than the matchers' timeouts."""
 MAX_HELD_RECORDS = 200_000
 """Bound on records held for settling: beyond it the oldest are released early."""
+RELEASE_BATCH = 4096
+"""Records made since the last release that trigger one before the next tick."""
 
 Item = Record | LeanRecord
 """What the pipeline numbers: a Record, or in bulk mode (``sink``) also a LeanRecord."""
@@ -160,7 +164,11 @@ class Pipeline:
         self._now_ns = 0
         self._last_expire_ns = 0
         self._held = new_held_items(MAX_HELD_RECORDS)
-        """Items not settled yet, as the batches each call made (bound: the capture time)."""
+        """Items not settled yet, as the batches each release took (bound: the capture time)."""
+        self._pending: list[Item] = []
+        """Items made since the last release (at most ``RELEASE_BATCH``)."""
+        self._release_due = False
+        """A tick passed (``_expire``) since the last release."""
         self._watch: deque[tuple[Record, tuple[int, int | None, int | None]]] = deque()
         self._updates: list[Record] = []
         self._objects: list[ExtractedObject] = []
@@ -312,9 +320,11 @@ class Pipeline:
         return self._bulk
 
     def _expire(self) -> None:
-        """Every ``EXPIRE_EVERY_NS`` of capture time: the matchers' ``expire``."""
+        """Every ``EXPIRE_EVERY_NS`` of capture time (a tick): the matchers' ``expire``, and a
+        release due."""
         if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
             self._last_expire_ns = self._now_ns
+            self._release_due = True
             keep_objects = self._keep_objects
             for matcher in self._matchers.values():
                 matcher.expire(self._now_ns)
@@ -340,7 +350,9 @@ class Pipeline:
             self._settle_watch(final=True)
             return cast(list[Record], out)  # LeanRecords exist only in bulk mode
         released = cast(list[Item], self._held.release_all())
+        released += self._pending
         released += out
+        self._pending = []
         return self._deliver(released)
 
     def take_updates(self) -> list[Record]:
@@ -594,9 +606,19 @@ class Pipeline:
                 self._watch.append((record, _annotations(record)))
             self._settle_watch(final=False)
             return records
+        pending = self._pending
+        if out:
+            if pending:
+                pending += out
+            else:
+                self._pending = pending = out
+        if not self._release_due and len(pending) < RELEASE_BATCH:
+            return []
+        self._release_due = False
+        self._pending = []
         held = self._held
         now_ns = self._now_ns
-        released = held.settle(out, now_ns, now_ns - self._settle_ns)
+        released = held.settle(pending, now_ns, now_ns - self._settle_ns)
         if not released:
             return []
         self.stats.released_early = held.released_early

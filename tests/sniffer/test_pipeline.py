@@ -153,23 +153,32 @@ def test_objects_are_handed_over_once():
 
 
 def settled_by_rule(
-    made: list[list[Record]], now: list[int], settle_ns: int, max_held: int
+    made: list[list[Record]], now: list[int], settle_ns: int, max_held: int, batch: int
 ) -> tuple[list[list[int]], int]:
-    """The settle rule, item by item: after each call, release from the oldest held record
-    while it is no newer than the horizon, or while more than ``max_held`` are held (released
-    early). The numbers released per call and how many early."""
+    """The settle rule, item by item: a call releases only at a tick (capture time moved
+    ``EXPIRE_EVERY_NS`` since the last one) or when ``batch`` records wait; it then releases
+    from the oldest held record while it is no newer than the horizon, or while more than
+    ``max_held`` are held (released early). The numbers released per call and how many early."""
     held: deque[Record] = deque()
+    waiting: list[Record] = []
     released: list[list[int]] = []
     early = 0
+    last_tick = 0
     for records, now_ns in zip(made, now, strict=True):
-        held.extend(records)
+        waiting += records
         out = []
-        while held:
-            if held[0].time_ns > now_ns - settle_ns:
-                if len(held) <= max_held:
-                    break
-                early += 1
-            out.append(held.popleft().number)
+        tick = now_ns - last_tick >= pipeline_module.EXPIRE_EVERY_NS
+        if tick:
+            last_tick = now_ns
+        if tick or len(waiting) >= batch:
+            held.extend(waiting)
+            waiting = []
+            while held:
+                if held[0].time_ns > now_ns - settle_ns:
+                    if len(held) <= max_held:
+                        break
+                    early += 1
+                out.append(held.popleft().number)
         released.append(out)
     return released, early
 
@@ -182,10 +191,11 @@ def settled_by_rule(
         max_size=40,
     ),
     max_held=st.integers(1, 8),
+    batch=st.integers(1, 12),
     use_c=st.booleans(),
 )
 def test_records_settle_by_the_rule_even_when_time_goes_back(
-    chunks: list[tuple[int, int, int]], max_held: int, use_c: bool
+    chunks: list[tuple[int, int, int]], max_held: int, batch: int, use_c: bool
 ) -> None:
     info = tcp_info()
     settle_ns = 1_000_000_000
@@ -196,6 +206,7 @@ def test_records_settle_by_the_rule_even_when_time_goes_back(
     time_ns = now_ns = 0
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline_module, "MAX_HELD_RECORDS", max_held)
+        patch.setattr(pipeline_module, "RELEASE_BATCH", batch)
         patch.setattr(settle_module, "KEEP_RELEASED", 2)
         patch.setattr(settle_module, "use_c", use_c)
         pipeline = Pipeline("line", dissectors=(LINE,), settle_ns=settle_ns)
@@ -213,4 +224,4 @@ def test_records_settle_by_the_rule_even_when_time_goes_back(
     by_number = sorted(records, key=lambda r: r.number)
     assert [r.number for r in by_number] == list(range(1, len(by_number) + 1))
     made = [by_number[a:b] for a, b in itertools.pairwise([0, *made_up_to])]
-    assert (released, early) == settled_by_rule(made, now, settle_ns, max_held)
+    assert (released, early) == settled_by_rule(made, now, settle_ns, max_held, batch)
