@@ -7,8 +7,9 @@ capture time has moved ``settle_ns`` past it, so that the matcher has had the ch
 its reply and flag it unanswered before anyone prints it (tshark's second pass, in bounded
 memory). Records settle in steps: at each tick of capture time (``EXPIRE_EVERY_NS``, right
 after the matchers' ``expire``) and whenever ``RELEASE_BATCH`` new records wait, so a record
-leaves at most one tick after it settled, and the work per release is shared by many. In *immediate* mode (the TUI) records come out at once and ``take_updates`` reports
-the ones a matcher annotated afterwards.
+leaves at most one tick after it settled, and the work per release is shared by many. In
+*immediate* mode (the TUI) records come out at once and ``take_updates`` reports the ones a
+matcher annotated afterwards.
 """
 
 from __future__ import annotations
