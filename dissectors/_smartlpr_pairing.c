@@ -28,6 +28,7 @@ static const char *slot_names[N_SLOTS] = {"number", "side", "time_ns", "length",
                                           "latency_ns", "data", "offset", "stream_start",
                                           "texts"};
 static PyObject *str_number, *str_request_in, *str_response_in, *str_latency_ns;
+static PyObject *str_data, *str_time_ns;
 
 /* -- AgeTable: the matcher's tables ---------------------------------------------------------
  *
@@ -1122,34 +1123,23 @@ static Py_ssize_t chunk_at(PyObject *offsets, long long at, int *error)
     return lo > 0 ? lo - 1 : 0;
 }
 
-static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+/* The frames index onwards of a run (take_run's arguments, checked), numbered from
+ * number + 1, while each has a lean form and the common case of every rule: the index of
+ * the first frame not taken, the last number used and the latest time seen (0: none) in
+ * *taken; -1 with an exception on error. */
+typedef struct {
+    Py_ssize_t index;
+    long long number, latest;
+} Taken;
+
+static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *start_obj,
+                       PyObject *headers, PyObject *offsets, PyObject *times, PyObject *hosts,
+                       Py_hash_t hash, long long number, PyObject *out, int rows,
+                       Py_ssize_t index, Taken *taken_out)
 {
-    if (nargs != 11) {
-        PyErr_SetString(PyExc_TypeError, "take_run(side, data, start, headers, offsets, times, "
-                                         "hosts, number, out, rows, index)");
-        return NULL;
-    }
-    PyObject *side = args[0], *data = args[1], *headers = args[3], *offsets = args[4];
-    PyObject *times = args[5], *hosts = args[6], *out = args[8];
-    long long start = as_long_long(args[2]);
-    long long number = as_long_long(args[7]);
-    Py_ssize_t index = PyLong_AsSsize_t(args[10]);
-    int rows = PyObject_IsTrue(args[9]);
-    if (PyErr_Occurred() || rows < 0) {
-        return NULL;
-    }
-    if (!PyBytes_Check(data) || !PyList_Check(headers) || !PyList_Check(out) ||
-        !(offsets == Py_None || PyTuple_Check(offsets) || PyList_Check(offsets)) ||
-        !(PyTuple_Check(times) || PyList_Check(times)) ||
-        !PyTuple_Check(hosts) || PyTuple_GET_SIZE(hosts) != 2) {
-        PyErr_SetString(PyExc_TypeError,
-                        "take_run wants bytes, a list of headers, offsets as a sequence or None, "
-                        "times as a sequence, hosts as a 2-tuple and a list out");
-        return NULL;
-    }
-    Py_hash_t hash = hosts_hash(hosts);
-    if (hash == -1) {
-        return NULL;
+    long long start = as_long_long(start_obj);
+    if (start == -1 && PyErr_Occurred()) {
+        return -1;
     }
     if (index < 0) {
         index = 0;
@@ -1158,7 +1148,7 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
     Py_ssize_t size_of_data = PyBytes_GET_SIZE(data);
     Py_ssize_t n_times = PySequence_Fast_GET_SIZE(times);
     long long latest = 0;
-    PyObject *latest_obj = NULL;
+    int seen = 0;
     /* the chunk of the current frame and where the next chunk starts (-1: none) */
     Py_ssize_t chunk = -1;
     long long next_chunk = -1;
@@ -1235,7 +1225,7 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         }
         PyObject *number_obj = PyLong_FromLongLong(number + 1);
         PyObject *row = number_obj ? new_row(self, number_obj, side, time_ns, h_length, lean.key,
-                                                   data, PyTuple_GET_ITEM(header, 0), args[2])
+                                                   data, PyTuple_GET_ITEM(header, 0), start_obj)
                                    : NULL;
         PyObject *kind = PyTuple_GET_ITEM(lean.key, 2);
         Key key, trigger_key;
@@ -1307,11 +1297,9 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
             long long now = as_long_long(time_ns);
             if (now == -1 && PyErr_Occurred()) {
                 taken = -1;
-            } else if (latest_obj == NULL || now > latest) {
+            } else if (!seen || now > latest) {
                 latest = now;
-                Py_XDECREF(latest_obj);
-                Py_INCREF(time_ns);
-                latest_obj = time_ns;
+                seen = 1;
             }
             if (taken == 1 && rows && PyList_Append(out, row) < 0) {
                 taken = -1;
@@ -1330,28 +1318,105 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
         number += 1;
         index += 1;
     }
-    if (latest_obj == NULL) {
-        latest_obj = PyLong_FromLong(0);
-        if (latest_obj == NULL) {
-            return NULL;
-        }
-    }
-    PyObject *result = PyTuple_New(3);
-    PyObject *index_obj = PyLong_FromSsize_t(index), *number_obj = PyLong_FromLongLong(number);
-    if (result == NULL || index_obj == NULL || number_obj == NULL) {
-        Py_XDECREF(result);
-        Py_XDECREF(index_obj);
-        Py_XDECREF(number_obj);
-        Py_DECREF(latest_obj);
+    taken_out->index = index;
+    taken_out->number = number;
+    taken_out->latest = latest;
+    return 0;
+error:
+    return -1;
+}
+
+static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "take_run(side, data, start, headers, offsets, times, "
+                                         "hosts, number, out, rows, index)");
         return NULL;
     }
-    PyTuple_SET_ITEM(result, 0, index_obj);
-    PyTuple_SET_ITEM(result, 1, number_obj);
-    PyTuple_SET_ITEM(result, 2, latest_obj);
+    PyObject *side = args[0], *data = args[1], *headers = args[3], *offsets = args[4];
+    PyObject *times = args[5], *hosts = args[6], *out = args[8];
+    long long number = as_long_long(args[7]);
+    Py_ssize_t index = PyLong_AsSsize_t(args[10]);
+    int rows = PyObject_IsTrue(args[9]);
+    if (PyErr_Occurred() || rows < 0) {
+        return NULL;
+    }
+    if (!PyBytes_Check(data) || !PyList_Check(headers) || !PyList_Check(out) ||
+        !(offsets == Py_None || PyTuple_Check(offsets) || PyList_Check(offsets)) ||
+        !(PyTuple_Check(times) || PyList_Check(times)) ||
+        !PyTuple_Check(hosts) || PyTuple_GET_SIZE(hosts) != 2) {
+        PyErr_SetString(PyExc_TypeError,
+                        "take_run wants bytes, a list of headers, offsets as a sequence or None, "
+                        "times as a sequence, hosts as a 2-tuple and a list out");
+        return NULL;
+    }
+    Py_hash_t hash = hosts_hash(hosts);
+    Taken taken;
+    if (hash == -1 || take_frames(self, side, data, args[2], headers, offsets, times, hosts,
+                                  hash, number, out, rows, index, &taken) < 0) {
+        return NULL;
+    }
+    return Py_BuildValue("(nLL)", taken.index, taken.number, taken.latest);
+}
+
+/* A piece's bytes and time, borrowed (a tuple: its first two items) or owned (attributes):
+ * 1 read, 0 not (an error set), with *owned telling whether to release them. */
+static int piece_parts(PyObject *piece, PyObject **data, PyObject **time_ns, int *owned)
+{
+    if (PyTuple_Check(piece) && PyTuple_GET_SIZE(piece) >= 2) {
+        *data = PyTuple_GET_ITEM(piece, 0);
+        *time_ns = PyTuple_GET_ITEM(piece, 1);
+        *owned = 0;
+        return 1;
+    }
+    *data = PyObject_GetAttr(piece, str_data);
+    *time_ns = *data == NULL ? NULL : PyObject_GetAttr(piece, str_time_ns);
+    if (*time_ns == NULL) {
+        Py_XDECREF(*data);
+        return 0;
+    }
+    *owned = 1;
+    return 1;
+}
+
+/* One chunk of Lane.read: 1 taken whole (the stream moved past it), 0 not a chunk of
+ * whole frames (nothing changed), -1 error; *partial gets (start, headers, index) when
+ * take_frames stopped in it. */
+static int take_piece(Pairing *self, PyObject *side, PyObject *data, PyObject *time_ns,
+                      long long base, const long long cut[3], PyObject *hosts, Py_hash_t hash,
+                      PyObject *out, int rows, Taken *taken, PyObject **partial)
+{
+    if (!PyBytes_CheckExact(data) || PyBytes_GET_SIZE(data) == 0) {
+        return 0;
+    }
+    const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(data);
+    Py_ssize_t size = PyBytes_GET_SIZE(data);
+    PyObject *headers = PyList_New(0);
+    if (headers == NULL) {
+        return -1;
+    }
+    Py_ssize_t end = scan_frames(bytes, 0, size, cut[0], cut[1], cut[2], headers);
+    if (end != size) {
+        Py_DECREF(headers);
+        return end < 0 ? -1 : 0;
+    }
+    PyObject *start = PyLong_FromLongLong(base);
+    PyObject *offsets = start == NULL ? NULL : PyTuple_Pack(1, start);
+    PyObject *times = offsets == NULL ? NULL : PyTuple_Pack(1, time_ns);
+    int result = -1;
+    if (times != NULL && take_frames(self, side, data, start, headers, offsets, times, hosts,
+                                     hash, taken->number, out, rows, 0, taken) == 0) {
+        result = 1;
+        if (taken->index < PyList_GET_SIZE(headers)) {
+            *partial = Py_BuildValue("(OOn)", start, headers, taken->index);
+            result = *partial == NULL ? -1 : 1;
+        }
+    }
+    Py_XDECREF(times);
+    Py_XDECREF(offsets);
+    Py_XDECREF(start);
+    Py_DECREF(headers);
     return result;
-error:
-    Py_XDECREF(latest_obj);
-    return NULL;
 }
 
 /* -- the type ------------------------------------------------------------------------------- */
@@ -1542,6 +1607,462 @@ static PyTypeObject PairingType = {
     .tp_members = Pairing_members,
 };
 
+
+/* -- Lane: runs of chunks of whole frames, across link sides ---------------------------------
+ *
+ * runs.WholeLanePython is the reference. Lane(pairing, rest, saw, rows, max_frame, max_code)
+ * (the frame and code bounds of smartlpr_scan) reads the chunks of
+ * the sides added to it, run after run, as take_run reads each chunk's run of frames, while
+ * each chunk is exactly a run of whole frames on an empty framer; rest(side, hosts, data,
+ * time_ns, start, headers, index, number, out) takes a chunk's frames from the first that
+ * take_run stopped at (runs._read_rest), saw(latest) tells the matcher the latest time paired.
+ * It reads and moves each framer's stream offset through the framer's own slots (_base,
+ * _preferred, _buf, header_runs: SmartLprFramer.whole_place and moved_to).
+ */
+
+enum { F_BASE, F_PREFERRED, F_BUF, F_HEADER_RUNS, N_FRAMER_SLOTS };
+static const char *framer_slot_names[N_FRAMER_SLOTS] = {"_base", "_preferred", "_buf",
+                                                        "header_runs"};
+
+typedef struct {
+    PyObject *info; /* NULL: free */
+    PyObject *linkside, *hosts, *framer, *offsets;
+    Py_hash_t hash;
+    int side;
+} LaneSide;
+
+typedef struct {
+    PyObject_HEAD
+    Pairing *pairing;
+    PyObject *rest, *saw;
+    int rows;
+    long long max_frame, max_code;
+    PyTypeObject *framer_type;
+    Py_ssize_t framer_slot[N_FRAMER_SLOTS];
+    LaneSide *sides;
+    Py_ssize_t count, capacity, last;
+} Lane;
+
+static PyTypeObject LaneType;
+
+static void lane_side_clear(LaneSide *entry)
+{
+    Py_CLEAR(entry->info);
+    Py_CLEAR(entry->linkside);
+    Py_CLEAR(entry->hosts);
+    Py_CLEAR(entry->framer);
+    Py_CLEAR(entry->offsets);
+}
+
+static inline PyObject *framer_slot(Lane *self, PyObject *framer, int which)
+{
+    return *(PyObject **)((char *)framer + self->framer_slot[which]);
+}
+
+static int Lane_init(Lane *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *pairing, *rest, *saw;
+    int rows;
+    long long max_frame, max_code;
+    if (!PyArg_ParseTuple(args, "O!OOpLL", &PairingType, &pairing, &rest, &saw, &rows,
+                          &max_frame, &max_code)) {
+        return -1;
+    }
+    self->max_frame = max_frame;
+    self->max_code = max_code;
+    Py_INCREF(pairing);
+    Py_INCREF(rest);
+    Py_INCREF(saw);
+    Py_XSETREF(self->pairing, (Pairing *)pairing);
+    Py_XSETREF(self->rest, rest);
+    Py_XSETREF(self->saw, saw);
+    self->rows = rows;
+    return 0;
+}
+
+/* The framer's slot offsets, from its type's member descriptors (one framer type a lane) */
+static int bind_framer(Lane *self, PyObject *framer)
+{
+    PyTypeObject *type = Py_TYPE(framer);
+    if (self->framer_type != NULL) {
+        if (type == self->framer_type) {
+            return 0;
+        }
+        PyErr_SetString(PyExc_TypeError, "a Lane reads framers of one type");
+        return -1;
+    }
+    for (int i = 0; i < N_FRAMER_SLOTS; i++) {
+        PyObject *descr = PyObject_GetAttrString((PyObject *)type, framer_slot_names[i]);
+        if (descr == NULL) {
+            return -1;
+        }
+        int member = Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+                     ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+        if (member) {
+            self->framer_slot[i] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        }
+        Py_DECREF(descr);
+        if (!member) {
+            PyErr_Format(PyExc_TypeError, "the framer needs a slot %s", framer_slot_names[i]);
+            return -1;
+        }
+    }
+    Py_INCREF(type);
+    self->framer_type = type;
+    return 0;
+}
+
+static Py_ssize_t lane_find(Lane *self, PyObject *info, int side)
+{
+    Py_ssize_t last = self->last;
+    if (last < self->count && self->sides[last].info == info && self->sides[last].side == side) {
+        return last;
+    }
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        if (self->sides[i].info == info && self->sides[i].side == side) {
+            self->last = i;
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* add(info, side, link_side, hosts, framer, offsets): read this link side's chunks */
+static PyObject *Lane_add(Lane *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "add(info, side, link_side, hosts, framer, offsets)");
+        return NULL;
+    }
+    int side = (int)PyLong_AsLong(args[1]);
+    if (side == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *hosts = args[3], *offsets = args[5];
+    if (side < 0 || side > 1 || !PyTuple_Check(hosts) || PyTuple_GET_SIZE(hosts) != 2 ||
+        !PyList_Check(offsets) || PyList_GET_SIZE(offsets) != 2) {
+        PyErr_SetString(PyExc_TypeError, "add wants side 0 or 1, hosts as a 2-tuple and offsets "
+                                         "as a list of two");
+        return NULL;
+    }
+    Py_hash_t hash = hosts_hash(hosts);
+    if (hash == -1 || bind_framer(self, args[4]) < 0) {
+        return NULL;
+    }
+    Py_ssize_t at = lane_find(self, args[0], side);
+    if (at < 0) {
+        if (self->count == self->capacity) {
+            Py_ssize_t capacity = self->capacity ? 2 * self->capacity : 8;
+            LaneSide *sides = PyMem_Realloc(self->sides, (size_t)capacity * sizeof(LaneSide));
+            if (sides == NULL) {
+                PyErr_NoMemory();
+                return NULL;
+            }
+            self->sides = sides;
+            self->capacity = capacity;
+        }
+        at = self->count++;
+        memset(&self->sides[at], 0, sizeof(LaneSide));
+    }
+    LaneSide *entry = &self->sides[at];
+    lane_side_clear(entry);
+    PyObject *keep[5] = {args[0], args[2], hosts, args[4], offsets};
+    for (int i = 0; i < 5; i++) {
+        Py_INCREF(keep[i]);
+    }
+    entry->info = keep[0];
+    entry->linkside = keep[1];
+    entry->hosts = keep[2];
+    entry->framer = keep[3];
+    entry->offsets = keep[4];
+    entry->hash = hash;
+    entry->side = side;
+    Py_RETURN_NONE;
+}
+
+/* forget(info): no more chunks of this link's sides */
+static PyObject *Lane_forget(Lane *self, PyObject *info)
+{
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        if (self->sides[i].info == info) {
+            lane_side_clear(&self->sides[i]);
+        } else {
+            self->sides[kept++] = self->sides[i];
+        }
+    }
+    self->count = kept;
+    self->last = 0;
+    Py_RETURN_NONE;
+}
+
+/* The framer's stream offset and Size reading when a chunk of whole frames can be cut
+ * straight from its bytes (SmartLprFramer.whole_place): 1, else 0 */
+static int whole_place(Lane *self, PyObject *framer, long long *base, long long *extra)
+{
+    PyObject *preferred = framer_slot(self, framer, F_PREFERRED);
+    PyObject *buf = framer_slot(self, framer, F_BUF);
+    PyObject *base_obj = framer_slot(self, framer, F_BASE);
+    if (preferred == NULL || !PyLong_CheckExact(preferred) || buf == NULL ||
+        !PyByteArray_CheckExact(buf) || PyByteArray_GET_SIZE(buf) != 0 ||
+        framer_slot(self, framer, F_HEADER_RUNS) != Py_True || base_obj == NULL ||
+        !PyLong_CheckExact(base_obj)) {
+        return 0;
+    }
+    *extra = as_long_long(preferred);
+    *base = as_long_long(base_obj);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* The stream of entry moved from `from` to `to`: its framer's _base and its offsets */
+static int moved(Lane *self, LaneSide *entry, long long from, long long to)
+{
+    if (to == from) {
+        return 0;
+    }
+    PyObject *base = PyLong_FromLongLong(to);
+    if (base == NULL) {
+        return -1;
+    }
+    PyObject **at = (PyObject **)((char *)entry->framer + self->framer_slot[F_BASE]);
+    Py_XSETREF(*at, base);
+    PyObject *old = PyList_GET_ITEM(entry->offsets, entry->side);
+    long long offset = as_long_long(old);
+    PyObject *value = offset == -1 && PyErr_Occurred() ? NULL
+                                                       : PyLong_FromLongLong(offset + to - from);
+    if (value == NULL) {
+        return -1;
+    }
+    PyList_SET_ITEM(entry->offsets, entry->side, value);
+    Py_DECREF(old);
+    return 0;
+}
+
+/* read(runs, run, piece, number, now_ns, stop_ns, limit, out)
+ *   -> (run, piece, number, now_ns, chunks, size) */
+static PyObject *Lane_read(Lane *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError,
+                        "read(runs, run, piece, number, now_ns, stop_ns, limit, out)");
+        return NULL;
+    }
+    PyObject *runs = args[0], *out = args[7];
+    Py_ssize_t r = PyLong_AsSsize_t(args[1]), p = PyLong_AsSsize_t(args[2]);
+    long long number = as_long_long(args[3]);
+    long long now_ns = as_long_long(args[4]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[6]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    long long stop_ns = as_long_long(args[5]);
+    if (stop_ns == -1 && PyErr_Occurred()) {
+        PyErr_Clear(); /* a stop beyond 64 bits is none */
+        stop_ns = LLONG_MAX;
+    }
+    if (!(PyList_Check(runs) || PyTuple_Check(runs)) || !PyList_Check(out) || r < 0 || p < 0) {
+        PyErr_SetString(PyExc_TypeError, "read wants runs as a sequence and a list out");
+        return NULL;
+    }
+    Pairing *pairing = self->pairing;
+    long long chunks = 0, size = 0, latest = 0;
+    int seen = 0, stop = 0;
+    Py_INCREF(runs);
+    while (!stop && r < PySequence_Fast_GET_SIZE(runs)) {
+        PyObject *run = PySequence_Fast_GET_ITEM(runs, r);
+        if (!PyTuple_Check(run) || PyTuple_GET_SIZE(run) != 3) {
+            break;
+        }
+        PyObject *pieces = PyTuple_GET_ITEM(run, 2);
+        long side = PyLong_Check(PyTuple_GET_ITEM(run, 1))
+                        ? PyLong_AsLong(PyTuple_GET_ITEM(run, 1)) : -1;
+        if (side == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+        }
+        Py_ssize_t at = side == 0 || side == 1
+                            ? lane_find(self, PyTuple_GET_ITEM(run, 0), (int)side) : -1;
+        if (at < 0 || !(PyList_Check(pieces) || PyTuple_Check(pieces))) {
+            break;
+        }
+        LaneSide entry = self->sides[at]; /* a copy: rest() may add or forget sides */
+        Py_INCREF(entry.framer);
+        Py_INCREF(entry.offsets);
+        Py_INCREF(entry.linkside);
+        Py_INCREF(entry.hosts);
+        Py_INCREF(pieces);
+        long long base = 0, extra = 0, from;
+        int error = 0;
+        if (!whole_place(self, entry.framer, &base, &extra)) {
+            stop = 1;
+        }
+        from = base;
+        while (!stop && p < PySequence_Fast_GET_SIZE(pieces)) {
+            PyObject *piece = PySequence_Fast_GET_ITEM(pieces, p);
+            PyObject *data, *time_ns, *partial = NULL;
+            int owned;
+            Py_INCREF(piece);
+            if (!piece_parts(piece, &data, &time_ns, &owned)) {
+                Py_DECREF(piece);
+                error = 1;
+                break;
+            }
+            /* a time that is no int of 64 bits is for the usual path to say what it is */
+            long long when = PyLong_CheckExact(time_ns) ? as_long_long(time_ns) : 0;
+            int done = 0, rested = 0;
+            Taken taken = {0, number, 0};
+            if (!PyLong_CheckExact(time_ns) || (when == -1 && PyErr_Occurred())) {
+                PyErr_Clear();
+            } else {
+                long long cut[3] = {extra, self->max_frame, self->max_code};
+                done = take_piece(pairing, entry.linkside, data, time_ns, base, cut, entry.hosts,
+                                  entry.hash, out, self->rows, &taken, &partial);
+            }
+            if (done == 1) {
+                if (taken.number > number && (!seen || taken.latest > latest)) {
+                    latest = taken.latest;
+                    seen = 1;
+                }
+                number = taken.number;
+                Py_ssize_t length = PyBytes_GET_SIZE(data);
+                base += length;
+                size += length;
+                chunks += 1;
+                if (when > now_ns) {
+                    now_ns = when;
+                }
+                p += 1;
+                if (partial != NULL) {
+                    rested = 1;
+                    /* the framer moves first: rest() is the usual Python */
+                    error = moved(self, &entry, from, base) < 0;
+                    from = base;
+                    PyObject *result = error ? NULL : PyObject_CallFunction(
+                        self->rest, "OOOOOOOLO", entry.linkside, entry.hosts, data, time_ns,
+                        PyTuple_GET_ITEM(partial, 0), PyTuple_GET_ITEM(partial, 1),
+                        PyTuple_GET_ITEM(partial, 2), number, out);
+                    number = result == NULL ? 0 : as_long_long(result);
+                    error = result == NULL || (number == -1 && PyErr_Occurred());
+                    Py_XDECREF(result);
+                    Py_DECREF(partial);
+                }
+                if (now_ns >= stop_ns || PyList_GET_SIZE(out) >= limit) {
+                    stop = 1;
+                }
+            } else {
+                error = done < 0;
+                stop = 1;
+            }
+            if (owned) {
+                Py_DECREF(data);
+                Py_DECREF(time_ns);
+            }
+            Py_DECREF(piece);
+            if (error) {
+                break;
+            }
+            if (rested && !stop && !whole_place(self, entry.framer, &base, &extra)) {
+                stop = 1; /* rest() left something in the framer */
+            }
+        }
+        if (!error && moved(self, &entry, from, base) < 0) {
+            error = 1;
+        }
+        int run_done = p >= PySequence_Fast_GET_SIZE(pieces);
+        Py_DECREF(pieces);
+        Py_DECREF(entry.framer);
+        Py_DECREF(entry.offsets);
+        Py_DECREF(entry.linkside);
+        Py_DECREF(entry.hosts);
+        if (error) {
+            Py_DECREF(runs);
+            return NULL;
+        }
+        if (run_done) {
+            r += 1;
+            p = 0;
+        }
+    }
+    Py_DECREF(runs);
+    if (seen) {
+        PyObject *result = PyObject_CallFunction(self->saw, "L", latest);
+        if (result == NULL) {
+            return NULL;
+        }
+        Py_DECREF(result);
+    }
+    return Py_BuildValue("(nnLLLL)", r, p, number, now_ns, chunks, size);
+}
+
+static int Lane_traverse(Lane *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->pairing);
+    Py_VISIT(self->rest);
+    Py_VISIT(self->saw);
+    Py_VISIT(self->framer_type);
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        Py_VISIT(self->sides[i].info);
+        Py_VISIT(self->sides[i].linkside);
+        Py_VISIT(self->sides[i].hosts);
+        Py_VISIT(self->sides[i].framer);
+        Py_VISIT(self->sides[i].offsets);
+    }
+    return 0;
+}
+
+static int Lane_clear(Lane *self)
+{
+    Py_CLEAR(self->pairing);
+    Py_CLEAR(self->rest);
+    Py_CLEAR(self->saw);
+    Py_CLEAR(self->framer_type);
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        lane_side_clear(&self->sides[i]);
+    }
+    self->count = 0;
+    return 0;
+}
+
+static void Lane_dealloc(Lane *self)
+{
+    PyObject_GC_UnTrack(self);
+    Lane_clear(self);
+    PyMem_Free(self->sides);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Lane_read_guarded(Lane *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (self->pairing == NULL) {
+        return not_ready();
+    }
+    return Lane_read(self, args, nargs);
+}
+
+static PyMethodDef Lane_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))Lane_add, METH_FASTCALL, NULL},
+    {"forget", (PyCFunction)Lane_forget, METH_O, NULL},
+    {"read", (PyCFunction)(void (*)(void))Lane_read_guarded, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject LaneType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "dissectors._smartlpr_pairing.Lane",
+    .tp_basicsize = sizeof(Lane),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Runs of chunks of whole SmartLPR frames, across link sides (see "
+              "dissectors.smartlpr.runs.WholeLanePython).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Lane_init,
+    .tp_traverse = (traverseproc)Lane_traverse,
+    .tp_clear = (inquiry)Lane_clear,
+    .tp_dealloc = (destructor)Lane_dealloc,
+    .tp_methods = Lane_methods,
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_smartlpr_pairing",
     "The common case of SmartLPR pairing in C (see dissectors/smartlpr/pairing.py).", -1, NULL,
@@ -1553,17 +2074,22 @@ PyMODINIT_FUNC PyInit__smartlpr_pairing(void)
     str_request_in = PyUnicode_InternFromString("request_in");
     str_response_in = PyUnicode_InternFromString("response_in");
     str_latency_ns = PyUnicode_InternFromString("latency_ns");
-    if (!str_number || !str_request_in || !str_response_in || !str_latency_ns) {
+    str_data = PyUnicode_InternFromString("data");
+    str_time_ns = PyUnicode_InternFromString("time_ns");
+    if (!str_number || !str_request_in || !str_response_in || !str_latency_ns || !str_data ||
+        !str_time_ns) {
         return NULL;
     }
-    if (PyType_Ready(&PairingType) < 0 || PyType_Ready(&AgeTableType) < 0) {
+    if (PyType_Ready(&PairingType) < 0 || PyType_Ready(&AgeTableType) < 0 ||
+        PyType_Ready(&LaneType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) {
         return NULL;
     }
-    if (PyModule_AddType(m, &PairingType) < 0 || PyModule_AddType(m, &AgeTableType) < 0) {
+    if (PyModule_AddType(m, &PairingType) < 0 || PyModule_AddType(m, &AgeTableType) < 0 ||
+        PyModule_AddType(m, &LaneType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -2,5 +2,7 @@
 ``dissectors.smartlpr.pairing``, whose ``PairingPython`` has the identical API."""
 
 from dissectors.smartlpr.pairing import PairingPython
+from dissectors.smartlpr.runs import WholeLanePython
 
 Pairing = PairingPython
+Lane = WholeLanePython

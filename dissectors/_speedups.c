@@ -28,39 +28,6 @@ static PyObject *speedups_xor_bcc(PyObject *module, PyObject *arg)
     return PyLong_FromLong(value);
 }
 
-/* (offset, length, unit_id, size, type, version, id, bcc_ok): built item by item, which
-   costs about a third of what Py_BuildValue's format parsing does per frame */
-static PyObject *header_tuple(Py_ssize_t pos, Py_ssize_t frame, uint32_t unit, uint32_t size,
-                              uint32_t type, uint32_t version, uint32_t id, int bcc_ok)
-{
-    PyObject *tuple = PyTuple_New(8);
-    if (tuple == NULL) {
-        return NULL;
-    }
-    PyObject *items[7] = {
-        PyLong_FromSsize_t(pos),           PyLong_FromSsize_t(frame),
-        PyLong_FromUnsignedLong(unit),     PyLong_FromUnsignedLong(size),
-        PyLong_FromUnsignedLong(type),     PyLong_FromUnsignedLong(version),
-        PyLong_FromUnsignedLong(id),
-    };
-    for (int i = 0; i < 7; i++) {
-        if (items[i] == NULL) {
-            for (int j = 0; j < 7; j++) {
-                Py_XDECREF(items[j]);
-            }
-            Py_DECREF(tuple);
-            return NULL;
-        }
-    }
-    for (int i = 0; i < 7; i++) {
-        PyTuple_SET_ITEM(tuple, i, items[i]);
-    }
-    PyObject *verdict = bcc_ok ? Py_True : Py_False;
-    Py_INCREF(verdict);
-    PyTuple_SET_ITEM(tuple, 7, verdict);
-    return tuple;
-}
-
 /* An int argument's value (-1 with an exception when it is none or too big). */
 static int int_arg(PyObject *arg, long long *value)
 {
@@ -101,36 +68,11 @@ static PyObject *speedups_smartlpr_scan(PyObject *module, PyObject *const *args,
         PyBuffer_Release(&view);
         return NULL;
     }
-    while (total - pos >= LEN_HEADER && buf[pos] == STX) {
-        const unsigned char *head = buf + pos;
-        uint32_t size = le32(head + 5);
-        uint32_t type = le16(head + 9);
-        uint32_t version = le16(head + 11);
-        if ((long long)type > max_code || (long long)version > max_code) {
-            break;
-        }
-        if (extra > (long long)(total - pos)) {
-            break; /* no frame fits (and size + extra below cannot overflow) */
-        }
-        long long length = (long long)size + extra;
-        if (length < LEN_OVERHEAD || length > max_frame || length > (long long)(total - pos)) {
-            break;
-        }
-        Py_ssize_t frame = (Py_ssize_t)length;
-        if (head[frame - 1] != ETX) {
-            break;
-        }
-        int bcc_ok = xor_bytes(head, frame - 2) == head[frame - 2];
-        PyObject *item = header_tuple(pos, frame, le32(head + 1), size, type, version,
-                                      le32(head + 13), bcc_ok);
-        if (item == NULL || PyList_Append(headers, item) < 0) {
-            Py_XDECREF(item);
-            Py_DECREF(headers);
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        Py_DECREF(item);
-        pos += frame;
+    pos = scan_frames(buf, pos, total, extra, max_frame, max_code, headers);
+    if (pos < 0) {
+        Py_DECREF(headers);
+        PyBuffer_Release(&view);
+        return NULL;
     }
     PyBuffer_Release(&view);
     PyObject *end = PyLong_FromSsize_t(pos);

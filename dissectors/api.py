@@ -31,7 +31,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from dissectors.bulk import FrameRun, LeanRendererMaker, RunReader, WholeReaderMaker
+    from dissectors.bulk import FrameRun, LeanRendererMaker, RunReader, WholeLaneMaker
 
 _T = TypeVar("_T")
 
@@ -476,8 +476,8 @@ class Dissector:
     """The module docstring: what it is, transports, scope, spec."""
     read_run: RunReader | None = None
     """The bulk hook for ``FrameRun``s (optional; only with a ``RunFramer``)."""
-    whole_reader: WholeReaderMaker | None = None
-    """Its shortcut for a stream chunk of whole frames (optional; only with ``read_run``)."""
+    whole_lane: WholeLaneMaker | None = None
+    """Its shortcut for stream chunks of whole frames (optional; only with ``read_run``)."""
     lean_renderer: LeanRendererMaker | None = None
     """Its fast rendering of the LeanRecords its ``read_run`` makes, as JSON objects or text
     lines (optional: without it, ``read`` renders them through the Records they stand for)."""

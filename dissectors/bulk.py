@@ -273,21 +273,48 @@ its Record is appended to ``out``. A dissector with no lean form for a frame tak
 ``full`` when ``rows`` is asked for."""
 
 
-WholeReader = Callable[[bytes, int, int, list[Record | LeanRecord]], int]
-"""One stream side's shortcut for its most common chunk, made by the dissector's
-``whole_reader``: ``read(data, time_ns, number, out)`` takes a chunk that holds plainly
-well-formed frames and nothing else, with nothing buffered before it (most chunks of a busy
-link), and reads the frames as ``read_run`` would read the ``FrameRun`` its framer's
-``feed`` would have yielded: numbered from ``number + 1`` on, into ``out``; it returns the
-last number used. Any other chunk returns -1 and changes nothing: it then goes to ``feed``.
-It saves the pipeline the run and its per-item loop for most chunks."""
+class WholeLane(Protocol):
+    """One dissector's shortcut, in one pipeline, for the most common chunks of the stream
+    sides added to it: chunks that hold plainly well-formed frames and nothing else, with
+    nothing buffered before them (most chunks of a busy link). It reads their frames as
+    ``read_run`` would read the ``FrameRun``s their framers' ``feed`` would have yielded, run
+    after run of a ``ChunkRuns``, moving each side's framer and stream offset past them, and
+    saves the pipeline its per-chunk and per-item loops."""
 
-WholeReaderMaker = Callable[
-    [Framer, Matcher | None, Callable[[Frame, int], Record], bool], WholeReader | None
-]
-"""A dissector's optional ``whole_reader(framer, matcher, full, rows)``: the ``WholeReader``
-of a stream side whose framer was switched to runs (``read_run`` and ``full`` as for
-``RunReader``), or None when it has none."""
+    def add(self, info: object, side: int, framer: Framer, offsets: list[int]) -> bool:
+        """Read the chunks of this link side (``info`` its ``LinkInfo``, by identity) from
+        now on, if ``framer`` (switched to runs) is one it can; ``offsets[side]`` is the
+        pipeline's stream offset of the side, moved past what is read."""
+        ...
+
+    def forget(self, info: object) -> None:
+        """No more chunks of this link's sides (the link is flushed)."""
+        ...
+
+    def read(
+        self,
+        runs: Sequence[tuple[object, int, Sequence[Piece]]],
+        run: int,
+        piece: int,
+        number: int,
+        now_ns: int,
+        stop_ns: int,
+        limit: int,
+        out: list[Record | LeanRecord],
+    ) -> tuple[int, int, int, int, int, int]:
+        """From chunk ``piece`` of ``runs[run]`` on, each chunk of the sides added, numbered
+        from ``number + 1`` on, into ``out``. It stops before a chunk of another side or one
+        that is not such a chunk (it then goes to ``feed``), and after the chunk that brings
+        the latest capture time (``now_ns`` on) to ``stop_ns`` or ``out`` to ``limit`` items:
+        the pipeline's next tick or release. Returns (run, piece) where it stopped, the last
+        number used, the latest time, the chunks and the bytes read."""
+        ...
+
+
+WholeLaneMaker = Callable[[Matcher | None, Callable[[Frame, int], Record], bool], WholeLane | None]
+"""A dissector's optional ``whole_lane(matcher, full, rows)``: its ``WholeLane`` in a
+pipeline in bulk mode (``read_run`` and ``full`` as for ``RunReader``), or None when it has
+none."""
 
 
 class LeanRenderer(Protocol):

@@ -1,6 +1,6 @@
 /* SmartLPR on the wire, for the C kernels (_speedups.c, _smartlpr_pairing.c,
- * _smartlpr_json.c): the frame constants of dissectors/smartlpr/tables.py and the byte
- * helpers every kernel reads frames with. */
+ * _smartlpr_json.c): the frame constants of dissectors/smartlpr/tables.py, the byte
+ * helpers every kernel reads frames with, and the frame cutter (smartlpr_scan's). */
 #ifndef CAMSHARK_SMARTLPR_WIRE_H
 #define CAMSHARK_SMARTLPR_WIRE_H
 
@@ -43,6 +43,79 @@ static inline unsigned char xor_bytes(const unsigned char *data, Py_ssize_t leng
     wide ^= wide >> 16;
     wide ^= wide >> 8;
     return (unsigned char)(folded ^ (unsigned char)wide);
+}
+
+/* (offset, length, unit_id, size, type, version, id, bcc_ok): built item by item, which
+   costs about a third of what Py_BuildValue's format parsing does per frame */
+static inline PyObject *header_tuple(Py_ssize_t pos, Py_ssize_t frame, uint32_t unit, uint32_t size,
+                              uint32_t type, uint32_t version, uint32_t id, int bcc_ok)
+{
+    PyObject *tuple = PyTuple_New(8);
+    if (tuple == NULL) {
+        return NULL;
+    }
+    PyObject *items[7] = {
+        PyLong_FromSsize_t(pos),           PyLong_FromSsize_t(frame),
+        PyLong_FromUnsignedLong(unit),     PyLong_FromUnsignedLong(size),
+        PyLong_FromUnsignedLong(type),     PyLong_FromUnsignedLong(version),
+        PyLong_FromUnsignedLong(id),
+    };
+    for (int i = 0; i < 7; i++) {
+        if (items[i] == NULL) {
+            for (int j = 0; j < 7; j++) {
+                Py_XDECREF(items[j]);
+            }
+            Py_DECREF(tuple);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < 7; i++) {
+        PyTuple_SET_ITEM(tuple, i, items[i]);
+    }
+    PyObject *verdict = bcc_ok ? Py_True : Py_False;
+    Py_INCREF(verdict);
+    PyTuple_SET_ITEM(tuple, 7, verdict);
+    return tuple;
+}
+
+/* From buf[pos] on, append the header tuple of each consecutive frame of one Size reading
+ * (length Size + extra) to headers, while each has an Stx, Type and Version <= max_code, a
+ * length in [19, max_frame] that lies wholly in buf[:total], and an Etx at its end; return
+ * where the last one ends (pos: none), or -1 with an exception. */
+static inline Py_ssize_t scan_frames(const unsigned char *buf, Py_ssize_t pos, Py_ssize_t total,
+                                     long long extra, long long max_frame, long long max_code,
+                                     PyObject *headers)
+{
+    while (total - pos >= LEN_HEADER && buf[pos] == STX) {
+        const unsigned char *head = buf + pos;
+        uint32_t size = le32(head + 5);
+        uint32_t type = le16(head + 9);
+        uint32_t version = le16(head + 11);
+        if ((long long)type > max_code || (long long)version > max_code) {
+            break;
+        }
+        if (extra > (long long)(total - pos)) {
+            break; /* no frame fits (and size + extra below cannot overflow) */
+        }
+        long long length = (long long)size + extra;
+        if (length < LEN_OVERHEAD || length > max_frame || length > (long long)(total - pos)) {
+            break;
+        }
+        Py_ssize_t frame = (Py_ssize_t)length;
+        if (head[frame - 1] != ETX) {
+            break;
+        }
+        int bcc_ok = xor_bytes(head, frame - 2) == head[frame - 2];
+        PyObject *item = header_tuple(pos, frame, le32(head + 1), size, type, version,
+                                      le32(head + 13), bcc_ok);
+        if (item == NULL || PyList_Append(headers, item) < 0) {
+            Py_XDECREF(item);
+            return -1;
+        }
+        Py_DECREF(item);
+        pos += frame;
+    }
+    return pos;
 }
 
 #endif

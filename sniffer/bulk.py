@@ -18,15 +18,12 @@ from dissectors.api import (
     Frame,
     Framer,
     Junk,
-    Matcher,
-    Record,
 )
 from dissectors.bulk import (
     FrameRun,
     Piece,
     PieceFramer,
     RunFramer,
-    WholeReader,
 )
 from sniffer.sources.base import LinkInfo, Side, Transport
 
@@ -50,28 +47,6 @@ def ask_for_runs(
     framer.header_runs = True
     if not rows and transport is Transport.STREAM and isinstance(framer, PieceFramer):
         return framer.feed_pieces
-    return None
-
-
-def whole_chunk_reader(
-    framer: Framer,
-    dissector: Dissector,
-    transport: Transport,
-    matcher: Matcher | None,
-    full: Callable[[Frame, int], Record],
-    *,
-    rows: bool,
-) -> WholeReader | None:
-    """The ``dissectors.bulk.WholeReader`` of a stream side whose framer was switched to runs,
-    if its dissector has one: the pipeline's shortcut for a chunk that is exactly a run of
-    whole frames."""
-    if (
-        transport is Transport.STREAM
-        and dissector.whole_reader is not None
-        and isinstance(framer, RunFramer)
-        and framer.header_runs
-    ):
-        return dissector.whole_reader(framer, matcher, full, rows)
     return None
 
 

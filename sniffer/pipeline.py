@@ -36,9 +36,10 @@ from dissectors.api import (
 from dissectors.bulk import (
     FrameRun,
     LeanRecord,
-    WholeReader,
+    RunFramer,
+    WholeLane,
 )
-from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs, whole_chunk_reader
+from sniffer.bulk import HeldChunks, PieceFeed, ask_for_runs
 from sniffer.dissections import decoded, gap_dissection, junk_dissection, raw_dissection
 from sniffer.selection import choose_protocol
 from sniffer.settle import new_held_items
@@ -86,9 +87,8 @@ class _LinkState:
     framers: dict[int, Framer] = field(default_factory=dict)
     piece_feeds: dict[int, PieceFeed] = field(default_factory=dict)
     """Sides whose consecutive chunks are held and framed together (bulk mode)."""
-    whole_readers: dict[int, WholeReader] = field(default_factory=dict)
-    """Sides whose dissector reads a chunk that is exactly a run of whole frames in one call
-    (bulk mode)."""
+    lanes: dict[int, WholeLane] = field(default_factory=dict)
+    """Sides whose dissector's ``WholeLane`` reads their chunks of whole frames (bulk mode)."""
     direct: list[bool] = field(default_factory=lambda: [False, False])
     """Sides whose chunks go straight to their framer: a stream side whose framer exists and
     whose chunks are not held (``Pipeline._process_runs``)."""
@@ -159,6 +159,8 @@ class Pipeline:
         self._late: list[Item] = []
         """Records made between ``process`` calls (``take_objects``, ``transfers``)."""
         self._held_chunks = HeldChunks()
+        self._lanes: dict[str, WholeLane | None] = {}
+        """Each dissector's ``WholeLane`` (bulk mode), made at its first use."""
         self._links: dict[int, _LinkState] = {}
         self._matchers: dict[str, Matcher] = {}
         self._number = 0
@@ -219,6 +221,7 @@ class Pipeline:
                 if len(prefix) < SNIFF_BYTES:
                     prefix += event.data[: SNIFF_BYTES - len(prefix)]
             if not self._try_decide(state, final=isinstance(event, LinkClosed)):
+                self._expire()
                 return self._release(out)
             held, state.held = state.held, []
             for held_event in held:
@@ -236,41 +239,60 @@ class Pipeline:
 
         The most common event, the next chunk of a stream side whose framer exists (its link
         decided for a dissector) and whose chunks are not held (``direct``), with no chunks
-        held and nothing late, goes straight to the side's framer or its ``WholeReader``, no
-        ``Chunk`` made; nothing it does changes that for the next chunks of its run. Any
-        other chunk takes the general way (``_process_run``)."""
+        held and nothing late, goes to the side's ``WholeLane``, which reads it and the
+        chunks after it while it can, else straight to the side's framer, no ``Chunk`` made;
+        nothing either does changes that for the next chunks. Any other run of chunks takes
+        the general way (``_process_run``)."""
         records: list[Record] = []
         stats = self.stats
         links = self._links
-        for info, side, pieces in runs:
+        count = len(runs)
+        run = piece = 0
+        while run < count:
+            info, side, pieces = runs[run]
             state = None if self._late or self._held_chunks.pieces else links.get(info.link.id)
             if state is None or not state.direct[side]:
-                records += self._process_run(info, side, pieces)
+                records += self._process_run(info, side, pieces[piece:] if piece else pieces)
+                run += 1
+                piece = 0
                 continue
-            framer = state.framers[side]
-            read_whole = state.whole_readers.get(side)
-            offsets = state.offsets
-            for piece in pieces:
-                data = piece.data
-                time_ns = piece.time_ns
-                if time_ns > self._now_ns:
-                    self._now_ns = time_ns
-                size = len(data)
-                stats.events += 1
-                stats.bytes += size
-                out: list[Item] = []
+            out: list[Item] = []
+            lane = state.lanes.get(side)
+            if lane is not None:
                 first = self._number
-                number = read_whole(data, time_ns, first, out) if read_whole is not None else -1
-                if number < 0:
-                    self._emit_items(state, side, framer.feed(data, time_ns), out)
-                else:
-                    # a chunk cut whole from an empty framer: the stream moves past all of it
-                    self._number = number
+                at = (run, piece)
+                run, piece, number, self._now_ns, chunks, size = lane.read(
+                    runs,
+                    run,
+                    piece,
+                    first,
+                    self._now_ns,
+                    self._last_expire_ns + EXPIRE_EVERY_NS,
+                    RELEASE_BATCH - len(self._pending),
+                    out,
+                )
+                if (run, piece) != at:
+                    stats.events += chunks
+                    stats.bytes += size
                     stats.records += number - first
-                    offsets[side] += size
-                if self._now_ns - self._last_expire_ns >= EXPIRE_EVERY_NS:
+                    self._number = number
                     self._expire()
-                records += self._release(out)
+                    records += self._release(out)
+                    continue
+            chunk = pieces[piece]
+            data = chunk.data
+            time_ns = chunk.time_ns
+            if time_ns > self._now_ns:
+                self._now_ns = time_ns
+            stats.events += 1
+            stats.bytes += len(data)
+            self._emit_items(state, side, state.framers[side].feed(data, time_ns), out)
+            self._expire()
+            records += self._release(out)
+            piece += 1
+            if piece == len(pieces):
+                run += 1
+                piece = 0
         return records
 
     def _process_run(self, info: LinkInfo, side: Side, pieces: Sequence[Piece]) -> list[Record]:
@@ -457,17 +479,14 @@ class Pipeline:
                 feed = ask_for_runs(framer, state.dissector, transport, rows=self._rows)
                 if feed is not None:
                     state.piece_feeds[side] = feed
-                else:
-                    whole = whole_chunk_reader(
-                        framer,
-                        state.dissector,
-                        transport,
-                        self._matchers.get(state.dissector.id),
-                        state.full or self._full_reader(state),
-                        rows=self._rows,
-                    )
-                    if whole is not None:
-                        state.whole_readers[side] = whole
+                elif (
+                    transport is Transport.STREAM
+                    and isinstance(framer, RunFramer)
+                    and framer.header_runs
+                ):
+                    lane = self._lane(state)
+                    if lane is not None and lane.add(state.info, side, framer, state.offsets):
+                        state.lanes[side] = lane
             state.direct[side] = (
                 state.info.transport is Transport.STREAM and side not in state.piece_feeds
             )
@@ -478,7 +497,9 @@ class Pipeline:
             self._emit_items(state, side, state.framers[side].flush(), out)
         state.framers.clear()
         state.piece_feeds.clear()
-        state.whole_readers.clear()
+        for lane in state.lanes.values():
+            lane.forget(state.info)
+        state.lanes.clear()
         state.direct = [False, False]
 
     def _raw_chunk(self, state: _LinkState, chunk: Chunk, out: list[Item]) -> None:
@@ -564,6 +585,23 @@ class Pipeline:
 
         state.full = full
         return full
+
+    def _lane(self, state: _LinkState) -> WholeLane | None:
+        """The ``WholeLane`` of the link's dissector, made at its first use."""
+        dissector = state.dissector
+        assert dissector is not None
+        if dissector.id not in self._lanes:
+            maker = dissector.whole_lane
+            self._lanes[dissector.id] = (
+                None
+                if maker is None
+                else maker(
+                    self._matchers.get(dissector.id),
+                    state.full or self._full_reader(state),
+                    self._rows,
+                )
+            )
+        return self._lanes[dissector.id]
 
     def _take_late(self) -> list[Item]:
         late, self._late = self._late, []

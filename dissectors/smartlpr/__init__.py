@@ -140,7 +140,7 @@ DISSECTOR = Dissector(
     device_is_client=None,
     doc=__doc__ or "",
     read_run=deferred("dissectors.smartlpr.runs", "read_run"),
-    whole_reader=deferred("dissectors.smartlpr.runs", "whole_reader"),
+    whole_lane=deferred("dissectors.smartlpr.runs", "whole_lane"),
     lean_renderer=deferred("dissectors.smartlpr.lean_json", "new_renderer"),
 )
 

@@ -169,18 +169,32 @@ class SmartLprFramer:
         follows is for ``feed`` to buffer. None, nothing changed, for any other chunk, one
         without such a frame, and with ``whole`` one that holds anything else (the pipeline's
         shortcut for a chunk of whole frames: ``smartlpr.runs.whole_reader``)."""
-        extra = self._preferred
-        if extra is None or self._buf or not self.header_runs or type(data) is not bytes:
+        place = self.whole_place()
+        if place is None or type(data) is not bytes:
             return None
+        start, extra = place
         # no frame (no Stx at data[0], no data) is no header
         headers, end = smartlpr_scan(data, 0, extra, MAX_FRAME, MAX_PLAUSIBLE_CODE)
         if not headers or (whole and end != len(data)):
             return None
-        start = self._base
         self._base = start + end
         if end < len(data):  # the rest is for ``feed`` to buffer: it arrived at time_ns
             self._times.reset(self._base, time_ns)
         return start, headers, end
+
+    def whole_place(self) -> tuple[int, int] | None:
+        """Where chunks can be cut straight from their bytes (``cut_frames``): (the stream
+        offset of the next byte, the extra bytes of the link's Size reading) in bulk mode with
+        the reading known and nothing buffered, else None."""
+        extra = self._preferred
+        if extra is None or self._buf or not self.header_runs:
+            return None
+        return self._base, extra
+
+    def moved_to(self, base: int) -> None:
+        """The stream moved to offset ``base``: chunks of whole frames up to it were cut
+        elsewhere (``Pairing.take_chunks``) while ``whole_place`` allowed it."""
+        self._base = base
 
     def flush(self) -> Iterator[Frame | Junk | FrameRun]:
         """End of stream: accept what can be accepted, the rest is junk."""

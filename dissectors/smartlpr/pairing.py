@@ -46,7 +46,7 @@ Hosts = tuple[str, str]
 Key = tuple[Hosts, int, int]
 """(hosts, UnitId, Id): Id is a Type in the refusals table, a TriggerId in the Triggers'."""
 V = TypeVar("V")
-_INT64 = 1 << 63
+INT64_BOUND = 1 << 63
 
 
 class Pending(NamedTuple):
@@ -102,7 +102,7 @@ class AgeTable(Protocol[V]):
 def _key(hosts: Hosts, unit: int, key: int) -> Key:
     """The key of an ``AgeTablePython``; its ints limited as in the C table (the hosts and
     int types are left to the type checker: the C table's TypeErrors are not repeated)."""
-    if -_INT64 <= unit < _INT64 and -_INT64 <= key < _INT64:
+    if -INT64_BOUND <= unit < INT64_BOUND and -INT64_BOUND <= key < INT64_BOUND:
         return (hosts, unit, key)
     raise OverflowError("table keys fit 64 bits")
 

@@ -12,7 +12,8 @@ same, then dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from dissectors.api import (
     Frame,
@@ -20,17 +21,23 @@ from dissectors.api import (
     Matcher,
     Record,
 )
-from dissectors.bulk import FrameRun, LeanRecord, WholeReader, read_in_full
+from dissectors.bulk import FrameRun, LeanRecord, LinkSide, Piece, read_in_full
 from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.pairing import (
+    INT64_BOUND,
     PLATE_OPENER,
     REPLY,
     TRIGGER_OPENER,
+    Hosts,
+    PairingAPI,
+    c_pairing,
     lean_form,
     new_shapes,
     time_at,
 )
+from dissectors.smartlpr.tables import MAX_FRAME, MAX_PLAUSIBLE_CODE
+from dissectors.speedups import SmartLprHeader, smartlpr_scan
 
 _SHAPES = new_shapes()
 
@@ -69,40 +76,226 @@ def read_run(
     return number
 
 
-def whole_reader(
-    framer: Framer,
-    matcher: Matcher | None,
-    full: Callable[[Frame, int], Record],
-    rows: bool,
-) -> WholeReader | None:
-    """The dissector's ``whole_reader`` (see ``dissectors.bulk.WholeReaderMaker``): a chunk
-    ``SmartLprFramer.cut_frames`` cuts whole is read as ``read_run`` would read its run,
-    without the run unless ``take_run`` stops in it."""
-    if not isinstance(framer, SmartLprFramer) or not isinstance(matcher, SmartLprMatcher):
+Rest = Callable[
+    [LinkSide, Hosts, bytes, int, int, list[SmartLprHeader], int, int, list[Record | LeanRecord]],
+    int,
+]
+"""``rest(side, hosts, data, time_ns, start, headers, index, number, out)``: the frames of a
+chunk from ``index`` on, the first of which ``take_run`` stopped at; the last number used."""
+
+
+class LaneKernel(Protocol):
+    """What ``WholeLanePython`` and the C ``Lane`` (``_smartlpr_pairing``) offer."""
+
+    def __init__(
+        self,
+        pairing: PairingAPI,
+        rest: Rest,
+        saw: Callable[[int], None],
+        rows: bool,
+        max_frame: int,
+        max_code: int,
+    ) -> None: ...
+
+    def add(
+        self,
+        info: object,
+        side: int,
+        link_side: LinkSide,
+        hosts: Hosts,
+        framer: SmartLprFramer,
+        offsets: list[int],
+    ) -> None: ...
+
+    def forget(self, info: object) -> None: ...
+
+    def read(
+        self,
+        runs: Sequence[tuple[object, int, Sequence[Piece]]],
+        run: int,
+        piece: int,
+        number: int,
+        now_ns: int,
+        stop_ns: int,
+        limit: int,
+        out: list[Record | LeanRecord],
+    ) -> tuple[int, int, int, int, int, int]: ...
+
+
+class WholeLanePython:
+    """The reference lane (the C ``Lane`` has the identical API and behaviour): the chunks of
+    the link sides added to it, run after run (``ChunkRuns``), each read as ``read_run`` would
+    read the ``FrameRun`` its framer would yield, while each is exactly a run of whole frames
+    on an empty framer (``SmartLprFramer.whole_place``, what ``cut_frames`` cuts whole)."""
+
+    def __init__(
+        self,
+        pairing: PairingAPI,
+        rest: Rest,
+        saw: Callable[[int], None],
+        rows: bool,
+        max_frame: int,
+        max_code: int,
+    ) -> None:
+        self._pairing = pairing
+        self._rest = rest
+        self._saw = saw
+        self._rows = rows
+        self._bounds = (max_frame, max_code)
+        self._sides: dict[
+            tuple[int, int], tuple[object, LinkSide, Hosts, SmartLprFramer, list[int]]
+        ]
+        self._sides = {}
+
+    def add(
+        self,
+        info: object,
+        side: int,
+        link_side: LinkSide,
+        hosts: Hosts,
+        framer: SmartLprFramer,
+        offsets: list[int],
+    ) -> None:
+        """Read this link side's chunks (``info`` is its ``LinkInfo``, by identity)."""
+        self._sides[id(info), side] = (info, link_side, hosts, framer, offsets)
+
+    def forget(self, info: object) -> None:
+        """No more chunks of this link's sides."""
+        for side in (0, 1):
+            self._sides.pop((id(info), side), None)
+
+    def read(
+        self,
+        runs: Sequence[tuple[object, int, Sequence[Piece]]],
+        run: int,
+        piece: int,
+        number: int,
+        now_ns: int,
+        stop_ns: int,
+        limit: int,
+        out: list[Record | LeanRecord],
+    ) -> tuple[int, int, int, int, int, int]:
+        """From ``runs[run]``'s ``piece`` on, the chunks of the sides added, numbered from
+        ``number + 1`` on, into ``out``: it stops before a chunk of another side or one that
+        is not a run of whole frames, and after the chunk that brings the latest time
+        (``now_ns`` on) to ``stop_ns`` or ``out`` to ``limit`` items. Returns (run, piece)
+        where it stopped, the last number used, the latest time, the chunks and bytes read.
+        """
+        max_frame, max_code = self._bounds
+        take_run = self._pairing.take_run
+        chunks = size = 0
+        latest: int | None = None
+        while run < len(runs):
+            info, side, pieces = runs[run]
+            entry = self._sides.get((id(info), side))
+            if entry is None:
+                break
+            _info, link_side, hosts, framer, offsets = entry
+            stop = False
+            while piece < len(pieces):
+                place = framer.whole_place()
+                chunk = pieces[piece]
+                data = chunk.data
+                time_ns = chunk.time_ns
+                if (
+                    place is None
+                    or type(data) is not bytes
+                    or not data
+                    or type(time_ns) is not int
+                    or not -INT64_BOUND <= time_ns < INT64_BOUND
+                ):
+                    stop = True
+                    break
+                base, extra = place
+                headers, end = smartlpr_scan(data, 0, extra, max_frame, max_code)
+                if end != len(data):
+                    stop = True
+                    break
+                taken, number_after, seen = take_run(
+                    link_side, data, base, headers, (base,), (time_ns,), hosts, number, out,
+                    self._rows, 0,
+                )  # fmt: skip
+                if number_after > number and (latest is None or seen > latest):
+                    latest = seen
+                number = number_after
+                framer.moved_to(base + len(data))
+                offsets[side] += len(data)
+                size += len(data)
+                chunks += 1
+                now_ns = max(now_ns, time_ns)
+                piece += 1
+                if taken < len(headers):
+                    number = self._rest(
+                        link_side, hosts, data, time_ns, base, headers, taken, number, out
+                    )
+                if now_ns >= stop_ns or len(out) >= limit:
+                    stop = True
+                    break
+            if piece >= len(pieces):
+                run += 1
+                piece = 0
+            if stop:
+                break
+        if latest is not None:
+            self._saw(latest)
+        return run, piece, number, now_ns, chunks, size
+
+
+c_lane: type[LaneKernel] | None
+try:
+    from dissectors import _smartlpr_pairing
+
+    c_lane = _smartlpr_pairing.Lane
+except ImportError:  # pragma: no cover - exercised where no compiler was available
+    c_lane = None
+
+
+class WholeLane:
+    """SmartLPR's ``dissectors.bulk.WholeLane``: the C ``Lane`` when built and the matcher's
+    ``Pairing`` is the C one, else ``WholeLanePython``."""
+
+    def __init__(
+        self, matcher: SmartLprMatcher, full: Callable[[Frame, int], Record], rows: bool
+    ) -> None:
+        def rest(
+            side: LinkSide,
+            hosts: Hosts,
+            data: bytes,
+            time_ns: int,
+            start: int,
+            headers: list[SmartLprHeader],
+            index: int,
+            number: int,
+            out: list[Record | LeanRecord],
+        ) -> int:
+            run = FrameRun(side, start, data, headers, (start,), (time_ns,))
+            return _read_rest(run, index, number, matcher, hosts, full, out, rows)
+
+        pairing = matcher.pairing
+        lane_type: type[LaneKernel] = WholeLanePython
+        if c_lane is not None and c_pairing is not None and isinstance(pairing, c_pairing):
+            lane_type = c_lane
+        self._kernel = lane_type(pairing, rest, matcher.saw, rows, MAX_FRAME, MAX_PLAUSIBLE_CODE)
+        self._matcher = matcher
+        self.read = self._kernel.read
+        self.forget = self._kernel.forget
+
+    def add(self, info: object, side: int, framer: Framer, offsets: list[int]) -> bool:
+        """Read this link side's chunks, if its framer is SmartLPR's in bulk mode."""
+        if not isinstance(framer, SmartLprFramer) or not framer.header_runs:
+            return False
+        hosts = self._matcher.hosts_of(framer.link)
+        self._kernel.add(info, side, framer.side, hosts, framer, offsets)
+        return True
+
+
+def whole_lane(
+    matcher: Matcher | None, full: Callable[[Frame, int], Record], rows: bool
+) -> WholeLane | None:
+    """The dissector's ``whole_lane`` (see ``dissectors.bulk.WholeLaneMaker``)."""
+    if not isinstance(matcher, SmartLprMatcher):
         return None
-    side = framer.side
-    hosts = matcher.hosts_of(side.link)
-    cut_frames = framer.cut_frames
-    take_run = matcher.pairing.take_run
-    saw = matcher.saw
-
-    def read_whole(data: bytes, time_ns: int, number: int, out: list[Record | LeanRecord]) -> int:
-        cut = cut_frames(data, time_ns, True)
-        if cut is None:
-            return -1
-        start, headers, _end = cut
-        offsets = (start,)
-        times = (time_ns,)
-        index, number, latest = take_run(
-            side, data, start, headers, offsets, times, hosts, number, out, rows, 0
-        )
-        saw(latest)
-        if index < len(headers):
-            run = FrameRun(side, start, data, headers, offsets, times)
-            number = _read_rest(run, index, number, matcher, hosts, full, out, rows)
-        return number
-
-    return read_whole
+    return WholeLane(matcher, full, rows)
 
 
 def _read_rest(
