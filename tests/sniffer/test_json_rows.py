@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dissectors.api import Direction, Kind, Link, Record, Severity
 from dissectors.bulk import LeanRecord, LinkSide
 from dissectors.smartlpr.codec import decode, encode
 from dissectors.smartlpr.records import Ack
 from sniffer import cli
+from sniffer import pipeline as pipeline_module
 from sniffer.output.json import (
     Endpoints,
     JsonArrayWriter,
@@ -134,17 +136,24 @@ def test_the_normal_session_is_mostly_lean_records() -> None:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(session)
-def test_bulk_json_equals_the_record_path_on_random_sessions(data: tuple[object, ...]) -> None:
+@given(session, st.sampled_from([pipeline_module.RELEASE_BATCH, 1, 2, 5]))
+def test_bulk_json_equals_the_record_path_on_random_sessions(
+    data: tuple[object, ...], release_batch: int
+) -> None:
     events = _session_events(data)
-    reference = reference_output(events, "jsonl", with_hex=True, protocol="smartlpr")
-    assert bulk_output(events, "jsonl", with_hex=True, protocol="smartlpr")[0] == reference
-    assert bulk_output(in_runs(events), "jsonl", with_hex=True, protocol="smartlpr")[0] == (
-        reference
-    )
     with pytest.MonkeyPatch.context() as patch:
+        # small batches: the lanes stop after every few chunks, as on a busy capture
+        patch.setattr(pipeline_module, "RELEASE_BATCH", release_batch)
+        reference = reference_output(events, "jsonl", with_hex=True, protocol="smartlpr")
+        assert bulk_output(events, "jsonl", with_hex=True, protocol="smartlpr")[0] == reference
+        assert bulk_output(in_runs(events), "jsonl", with_hex=True, protocol="smartlpr")[0] == (
+            reference
+        )
         _python_kernels(patch)
         assert bulk_output(events, "jsonl", with_hex=True, protocol="smartlpr")[0] == reference
+        assert bulk_output(in_runs(events), "jsonl", with_hex=True, protocol="smartlpr")[0] == (
+            reference
+        )
 
 
 @pytest.mark.parametrize("form", ["jsonl", "json"])
