@@ -338,7 +338,7 @@ class Pipeline:
     @property
     def takes_runs(self) -> bool:
         """Whether ``ChunkRuns`` save work here: in bulk mode, where chunks are held and framed
-        together (without rows) or most are read whole (``WholeReader``), without a ``Chunk``
+        together (without rows) or most are read whole (``WholeLane``), without a ``Chunk``
         each."""
         return self._bulk
 

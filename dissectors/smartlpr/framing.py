@@ -185,16 +185,12 @@ class SmartLprFramer:
     def whole_place(self) -> tuple[int, int] | None:
         """Where chunks can be cut straight from their bytes (``cut_frames``): (the stream
         offset of the next byte, the extra bytes of the link's Size reading) in bulk mode with
-        the reading known and nothing buffered, else None."""
+        the reading known and nothing buffered, else None. The C ``Lane`` reads and moves
+        the slots this reads (``_base``, ``_preferred``, ``_buf``, ``header_runs``) itself."""
         extra = self._preferred
         if extra is None or self._buf or not self.header_runs:
             return None
         return self._base, extra
-
-    def moved_to(self, base: int) -> None:
-        """The stream moved to offset ``base``: chunks of whole frames up to it were cut
-        elsewhere (``Pairing.take_chunks``) while ``whole_place`` allowed it."""
-        self._base = base
 
     def flush(self) -> Iterator[Frame | Junk | FrameRun]:
         """End of stream: accept what can be accepted, the rest is junk."""

@@ -37,7 +37,7 @@ from dissectors.smartlpr.pairing import (
     time_at,
 )
 from dissectors.smartlpr.tables import MAX_FRAME, MAX_PLAUSIBLE_CODE
-from dissectors.speedups import SmartLprHeader, smartlpr_scan
+from dissectors.speedups import SmartLprHeader
 
 _SHAPES = new_shapes()
 
@@ -126,7 +126,8 @@ class WholeLanePython:
     """The reference lane (the C ``Lane`` has the identical API and behaviour): the chunks of
     the link sides added to it, run after run (``ChunkRuns``), each read as ``read_run`` would
     read the ``FrameRun`` its framer would yield, while each is exactly a run of whole frames
-    on an empty framer (``SmartLprFramer.whole_place``, what ``cut_frames`` cuts whole)."""
+    on an empty framer (what ``SmartLprFramer.cut_frames`` cuts whole). ``max_frame`` and
+    ``max_code`` are the C lane's bounds of ``smartlpr_scan``, which ``cut_frames`` knows."""
 
     def __init__(
         self,
@@ -141,7 +142,6 @@ class WholeLanePython:
         self._rest = rest
         self._saw = saw
         self._rows = rows
-        self._bounds = (max_frame, max_code)
         self._sides: dict[
             tuple[int, int], tuple[object, LinkSide, Hosts, SmartLprFramer, list[int]]
         ]
@@ -181,7 +181,6 @@ class WholeLanePython:
         (``now_ns`` on) to ``stop_ns`` or ``out`` to ``limit`` items. Returns (run, piece)
         where it stopped, the last number used, the latest time, the chunks and bytes read.
         """
-        max_frame, max_code = self._bounds
         take_run = self._pairing.take_run
         chunks = size = 0
         latest: int | None = None
@@ -193,24 +192,18 @@ class WholeLanePython:
             _info, link_side, hosts, framer, offsets = entry
             stop = False
             while piece < len(pieces):
-                place = framer.whole_place()
                 chunk = pieces[piece]
                 data = chunk.data
                 time_ns = chunk.time_ns
-                if (
-                    place is None
-                    or type(data) is not bytes
-                    or not data
-                    or type(time_ns) is not int
-                    or not -INT64_BOUND <= time_ns < INT64_BOUND
-                ):
+                whole = (
+                    type(time_ns) is int
+                    and -INT64_BOUND <= time_ns < INT64_BOUND
+                    and framer.cut_frames(data, time_ns, True)
+                )
+                if not whole:
                     stop = True
                     break
-                base, extra = place
-                headers, end = smartlpr_scan(data, 0, extra, max_frame, max_code)
-                if end != len(data):
-                    stop = True
-                    break
+                base, headers, _end = whole
                 taken, number_after, seen = take_run(
                     link_side, data, base, headers, (base,), (time_ns,), hosts, number, out,
                     self._rows, 0,
@@ -218,7 +211,6 @@ class WholeLanePython:
                 if number_after > number and (latest is None or seen > latest):
                     latest = seen
                 number = number_after
-                framer.moved_to(base + len(data))
                 offsets[side] += len(data)
                 size += len(data)
                 chunks += 1
