@@ -1566,7 +1566,7 @@ static PyObject *Pairing_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 /* a method called before __init__ finds no tables */
 static PyObject *not_ready(void)
 {
-    PyErr_SetString(PyExc_RuntimeError, "Pairing was not initialised");
+    PyErr_SetString(PyExc_RuntimeError, "not initialised: call __init__ first");
     return NULL;
 }
 
@@ -1650,6 +1650,7 @@ typedef struct {
     Py_ssize_t framer_slot[N_FRAMER_SLOTS];
     LaneSide *sides;
     Py_ssize_t count, capacity, last;
+    PyObject *where; /* {info address * 2 + side: place in sides} */
 } Lane;
 
 static PyTypeObject LaneType;
@@ -1679,6 +1680,9 @@ static int Lane_init(Lane *self, PyObject *args, PyObject *kwds)
     }
     self->max_frame = max_frame;
     self->max_code = max_code;
+    if (self->where == NULL && (self->where = PyDict_New()) == NULL) {
+        return -1;
+    }
     Py_INCREF(pairing);
     Py_INCREF(rest);
     Py_INCREF(saw);
@@ -1721,19 +1725,26 @@ static int bind_framer(Lane *self, PyObject *framer)
     return 0;
 }
 
+static PyObject *lane_key(PyObject *info, int side)
+{
+    return PyLong_FromUnsignedLongLong((unsigned long long)(uintptr_t)info * 2 + (unsigned)side);
+}
+
+/* The place of a side in sides, -1 when it was not added (or on error, with an exception) */
 static Py_ssize_t lane_find(Lane *self, PyObject *info, int side)
 {
     Py_ssize_t last = self->last;
     if (last < self->count && self->sides[last].info == info && self->sides[last].side == side) {
         return last;
     }
-    for (Py_ssize_t i = 0; i < self->count; i++) {
-        if (self->sides[i].info == info && self->sides[i].side == side) {
-            self->last = i;
-            return i;
-        }
+    PyObject *key = lane_key(info, side);
+    PyObject *place = key == NULL ? NULL : PyDict_GetItemWithError(self->where, key);
+    Py_XDECREF(key);
+    if (place == NULL) {
+        return -1;
     }
-    return -1;
+    self->last = PyLong_AsSsize_t(place);
+    return self->last;
 }
 
 /* add(info, side, link_side, hosts, framer, offsets): read this link side's chunks */
@@ -1760,6 +1771,9 @@ static PyObject *Lane_add(Lane *self, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t at = lane_find(self, args[0], side);
     if (at < 0) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
         if (self->count == self->capacity) {
             Py_ssize_t capacity = self->capacity ? 2 * self->capacity : 8;
             LaneSide *sides = PyMem_Realloc(self->sides, (size_t)capacity * sizeof(LaneSide));
@@ -1769,6 +1783,14 @@ static PyObject *Lane_add(Lane *self, PyObject *const *args, Py_ssize_t nargs)
             }
             self->sides = sides;
             self->capacity = capacity;
+        }
+        PyObject *key = lane_key(args[0], side);
+        PyObject *place = key == NULL ? NULL : PyLong_FromSsize_t(self->count);
+        int failed = place == NULL || PyDict_SetItem(self->where, key, place) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(place);
+        if (failed) {
+            return NULL;
         }
         at = self->count++;
         memset(&self->sides[at], 0, sizeof(LaneSide));
@@ -1792,16 +1814,33 @@ static PyObject *Lane_add(Lane *self, PyObject *const *args, Py_ssize_t nargs)
 /* forget(info): no more chunks of this link's sides */
 static PyObject *Lane_forget(Lane *self, PyObject *info)
 {
-    Py_ssize_t kept = 0;
-    for (Py_ssize_t i = 0; i < self->count; i++) {
-        if (self->sides[i].info == info) {
-            lane_side_clear(&self->sides[i]);
-        } else {
-            self->sides[kept++] = self->sides[i];
+    for (int side = 0; side < 2; side++) {
+        Py_ssize_t at = lane_find(self, info, side);
+        if (at < 0) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            continue;
         }
+        /* the last side takes its place */
+        PyObject *key = lane_key(info, side);
+        Py_ssize_t last = self->count - 1;
+        PyObject *moved_key = key == NULL ? NULL
+                                          : lane_key(self->sides[last].info, self->sides[last].side);
+        PyObject *place = moved_key == NULL ? NULL : PyLong_FromSsize_t(at);
+        int failed = place == NULL || PyDict_DelItem(self->where, key) < 0 ||
+                     (at != last && PyDict_SetItem(self->where, moved_key, place) < 0);
+        Py_XDECREF(key);
+        Py_XDECREF(moved_key);
+        Py_XDECREF(place);
+        if (failed) {
+            return NULL;
+        }
+        lane_side_clear(&self->sides[at]);
+        self->sides[at] = self->sides[last];
+        self->count = last;
+        self->last = 0;
     }
-    self->count = kept;
-    self->last = 0;
     Py_RETURN_NONE;
 }
 
@@ -1894,6 +1933,10 @@ static PyObject *Lane_read(Lane *self, PyObject *const *args, Py_ssize_t nargs)
         }
         Py_ssize_t at = side == 0 || side == 1
                             ? lane_find(self, PyTuple_GET_ITEM(run, 0), (int)side) : -1;
+        if (at < 0 && PyErr_Occurred()) {
+            Py_DECREF(runs);
+            return NULL;
+        }
         if (at < 0 || !(PyList_Check(pieces) || PyTuple_Check(pieces))) {
             break;
         }
@@ -2012,6 +2055,7 @@ static int Lane_traverse(Lane *self, visitproc visit, void *arg)
     Py_VISIT(self->rest);
     Py_VISIT(self->saw);
     Py_VISIT(self->framer_type);
+    Py_VISIT(self->where);
     for (Py_ssize_t i = 0; i < self->count; i++) {
         Py_VISIT(self->sides[i].info);
         Py_VISIT(self->sides[i].linkside);
@@ -2028,6 +2072,7 @@ static int Lane_clear(Lane *self)
     Py_CLEAR(self->rest);
     Py_CLEAR(self->saw);
     Py_CLEAR(self->framer_type);
+    Py_CLEAR(self->where);
     for (Py_ssize_t i = 0; i < self->count; i++) {
         lane_side_clear(&self->sides[i]);
     }
@@ -2043,17 +2088,25 @@ static void Lane_dealloc(Lane *self)
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* every method of a Lane that __init__ did not set up (or the GC cleared) refuses */
 static PyObject *Lane_read_guarded(Lane *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (self->pairing == NULL) {
-        return not_ready();
-    }
-    return Lane_read(self, args, nargs);
+    return self->where == NULL ? not_ready() : Lane_read(self, args, nargs);
+}
+
+static PyObject *Lane_add_guarded(Lane *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return self->where == NULL ? not_ready() : Lane_add(self, args, nargs);
+}
+
+static PyObject *Lane_forget_guarded(Lane *self, PyObject *info)
+{
+    return self->where == NULL ? not_ready() : Lane_forget(self, info);
 }
 
 static PyMethodDef Lane_methods[] = {
-    {"add", (PyCFunction)(void (*)(void))Lane_add, METH_FASTCALL, NULL},
-    {"forget", (PyCFunction)Lane_forget, METH_O, NULL},
+    {"add", (PyCFunction)(void (*)(void))Lane_add_guarded, METH_FASTCALL, NULL},
+    {"forget", (PyCFunction)Lane_forget_guarded, METH_O, NULL},
     {"read", (PyCFunction)(void (*)(void))Lane_read_guarded, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from dissectors.api import Direction, Kind, Link, Record, Severity
 from dissectors.bulk import LeanRecord, LinkSide
+from dissectors.smartlpr import runs
 from dissectors.smartlpr.codec import decode, encode
-from dissectors.smartlpr.records import Ack
+from dissectors.smartlpr.records import Ack, Status
 from sniffer import cli
 from sniffer import pipeline as pipeline_module
 from sniffer.output.json import (
@@ -33,6 +34,7 @@ from sniffer.output.json import (
 from sniffer.output.rows import JsonRows, TextRows, record_of
 from sniffer.pipeline import Pipeline
 from sniffer.sources.base import ChunkRuns, Event
+from tests.helpers import chunk, closed, tcp_info
 from tests.sniffer.test_stats_bulk import (
     _events,
     _python_kernels,
@@ -200,3 +202,43 @@ def test_a_row_whose_problems_lack_texts_still_renders() -> None:
         ("smartlpr.id_reuse", ""),
     ]
     assert record.item.start == 100 and record.item.data == frame
+
+
+def _many_links_events(links: int, closes: set[int]) -> list[Event]:
+    """``links`` SmartLPR links taking turns, a Status and its reply each turn, ``closes``
+    of them closed after their second turn, each then replaced by a link of a new id."""
+    events: list[Event] = []
+    infos = {index: tcp_info(index + 1, 40000 + index, 5232) for index in range(links)}
+    time_s = 1_700_000_000.0
+    for turn in range(4):
+        for index in range(links):
+            info = infos[index]
+            conv_id = 2 * turn + 2
+            time_s += 0.05
+            events.append(chunk(info, 0, encode(Status(), 1, conv_id), time_s))
+            events.append(chunk(info, 1, encode(Ack(), 1, conv_id), time_s + 0.001))
+            if turn == 1 and index in closes:
+                events.append(closed(info, time_s + 0.002))
+                infos[index] = tcp_info(1000 + index, 50000 + index, 5232)
+    return events
+
+
+@pytest.mark.usefixtures("scan_kernel")
+def test_bulk_json_equals_the_record_path_over_many_links_some_closed() -> None:
+    # the lane's sides of closed links are forgotten: the others move into their places
+    events = _many_links_events(40, {0, 7, 8, 39})
+    reference = reference_output(events, "jsonl", with_hex=True, protocol="smartlpr")
+    assert reference.count(b"\n") == 40 * 4 * 2
+    output, lean = bulk_output(in_runs(events), "jsonl", with_hex=True, protocol="smartlpr")
+    assert output == reference
+    assert lean > 40 * 4  # past each side's first frame, the lanes took them
+
+
+def test_an_uninitialised_lane_refuses() -> None:
+    if runs.c_lane is None:
+        pytest.skip("the C kernels were not built")
+    lane = runs.c_lane.__new__(runs.c_lane)
+    with pytest.raises(RuntimeError, match="not initialised"):
+        lane.read([], 0, 0, 0, 0, 0, 1, [])
+    with pytest.raises(RuntimeError, match="not initialised"):
+        lane.forget(object())
