@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from sniffer.cli import run
 
-from sniffer.cli import main
-
-sys.exit(main())
+run()

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from dissectors import registry
 from dissectors.api import Record
@@ -368,13 +370,42 @@ def _add_simulator_arguments(name: str, parser: argparse.ArgumentParser) -> None
     module.add_arguments(parser)
 
 
+QUICK_EXIT_COMMANDS = frozenset({"read", "stats", "objects", "protocols"})
+"""Commands that have written and closed everything when their handler returns."""
+
+
+def run() -> NoReturn:
+    """The ``camshark`` console script and ``python -m sniffer``: ``main``, then the exit.
+
+    After a command of ``QUICK_EXIT_COMMANDS`` the process ends at once, standard streams
+    flushed, without tearing the interpreter down: freeing a long run's objects one by one
+    and a last full collection cost ~70 ms after a 1M-message capture, 2 % of a ``read``."""
+    status, command = _main(None)
+    if command in QUICK_EXIT_COMMANDS:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        os._exit(status)
+    sys.exit(status)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``camshark`` console script."""
+    """Run the command ``argv`` (default: the process's arguments); its exit status."""
+    return _main(argv)[0]
+
+
+def _main(argv: Sequence[str] | None) -> tuple[int, str]:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(simulator_arguments="simulate" in words)
     args = parser.parse_args(words)
     if args.command is None:
         args = parser.parse_args(["tui"])
+    return _handle(args), str(args.command)
+
+
+def _handle(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except UsageError as error:
@@ -390,7 +421,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _quiet_broken_pipe() -> None:
     """``camshark read big.pcap | head``: exit quietly, as tshark does."""
-    import os
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())

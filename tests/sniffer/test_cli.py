@@ -250,3 +250,44 @@ def test_interrupting_a_live_read_keeps_what_was_captured() -> None:
     assert "interrupted" in err
     assert "Traceback" not in err
     assert len((first + rest).splitlines()) >= 1
+
+
+def test_the_quick_exit_writes_everything_and_keeps_the_status(tmp_path, capsys) -> None:
+    # read/stats end the process without tearing the interpreter down: nothing may be lost
+    faults = Path(__file__).resolve().parents[2] / "captures" / "smartlpr" / "faults.pcapng"
+    for command in (["read", "-T", "jsonl"], ["read"], ["stats"]):
+        status, expected, _ = run_cli(capsys, *command, str(faults))
+        result = subprocess.run(
+            [sys.executable, "-m", "sniffer", *command, str(faults)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (result.returncode, result.stdout) == (status, expected)
+    out = tmp_path / "objects"
+    result = subprocess.run(
+        [sys.executable, "-m", "sniffer", "objects", str(faults), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == EXIT_OK
+    assert json.loads((out / "index.json").read_text())  # written and closed before the exit
+
+
+def test_the_quick_exit_is_quiet_when_the_reader_stops_early() -> None:
+    # 1.5 MB of JSON Lines: more than a pipe holds, so the writer meets the closed pipe
+    video = Path(__file__).resolve().parents[2] / "captures/dualcam/real-video-front-resume.pcapng"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sniffer", "read", "-T", "jsonl", str(video)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == EXIT_OK
+    assert b"Traceback" not in err
