@@ -698,11 +698,19 @@ static PyObject *replied_common(Pairing *self, PyObject *target, PyObject *time_
     }
     PyObject *asked = PyTuple_GET_ITEM(entry, 2);
     if (kind == self->response) {
-        PyObject *offset = PyLong_FromLong(RESPONSE_OFFSET);
-        PyObject *expected = offset ? PyNumber_Add(asked, offset) : NULL;
-        Py_XDECREF(offset);
-        int right = expected ? PyObject_RichCompareBool(type, expected, Py_EQ) : -1;
-        Py_XDECREF(expected);
+        int right;
+        long long asked_v = PyLong_CheckExact(asked) ? as_long_long(asked) : -1;
+        long long type_v = PyLong_CheckExact(type) ? as_long_long(type) : -1;
+        if (asked_v >= 0 && asked_v < (1LL << 32) && type_v >= 0) {
+            right = asked_v + RESPONSE_OFFSET == type_v; /* Types are ints: compared in C */
+        } else {
+            PyErr_Clear();
+            PyObject *offset = PyLong_FromLong(RESPONSE_OFFSET);
+            PyObject *expected = offset ? PyNumber_Add(asked, offset) : NULL;
+            Py_XDECREF(offset);
+            right = expected ? PyObject_RichCompareBool(type, expected, Py_EQ) : -1;
+            Py_XDECREF(expected);
+        }
         if (right <= 0) {
             if (right < 0) {
                 return NULL;
