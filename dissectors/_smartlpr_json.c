@@ -44,17 +44,25 @@ static const char *slot_names[N_SLOTS] = {
 
 /* -- an output buffer that grows ---------------------------------------------------------- */
 
-#define INLINE_BUF 32768
+#define CHUNK_SIZE 32768
 #define FLUSH_AT 16384
 
-/* Objects are written here, then appended to out FLUSH_AT bytes at a time: the buffer stays
- * in cache and an object that stops half-way is simply cut off. It starts in its own inline
- * storage and moves to the heap only for an object larger than that (very long texts). */
+/* Objects are written straight into a bytes object (the chunk), which goes to out, cut to
+ * what it holds, once it holds FLUSH_AT bytes: no copy when out is a list. An object that
+ * stops half-way is simply cut off. The chunk grows (realloc) for an object larger than what
+ * is left of it (very long texts). */
 typedef struct {
+    PyObject *chunk; /* a bytes object of cap bytes, its first len written; or NULL */
     char *p;
     Py_ssize_t len, cap;
-    char inline_storage[INLINE_BUF];
 } Buf;
+
+static void forget_chunk(Buf *b)
+{
+    Py_CLEAR(b->chunk);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
 
 static int grow(Buf *b, Py_ssize_t extra)
 {
@@ -62,22 +70,18 @@ static int grow(Buf *b, Py_ssize_t extra)
         PyErr_NoMemory();
         return -1;
     }
-    Py_ssize_t cap = (b->len + extra) * 2;
-    char *p;
-    if (b->p == b->inline_storage) {
-        p = PyMem_Malloc((size_t)cap);
-        if (p != NULL) {
-            memcpy(p, b->p, (size_t)b->len);
-        }
+    Py_ssize_t cap = b->len + extra > CHUNK_SIZE ? (b->len + extra) * 2 : CHUNK_SIZE;
+    if (b->chunk == NULL) {
+        b->chunk = PyBytes_FromStringAndSize(NULL, cap);
     }
     else {
-        p = PyMem_Realloc(b->p, (size_t)cap);
+        (void)_PyBytes_Resize(&b->chunk, cap); /* NULL when it fails */
     }
-    if (p == NULL) {
-        PyErr_NoMemory();
+    if (b->chunk == NULL) {
+        forget_chunk(b);
         return -1;
     }
-    b->p = p;
+    b->p = PyBytes_AS_STRING(b->chunk);
     b->cap = cap;
     return 0;
 }
@@ -88,28 +92,59 @@ static inline __attribute__((always_inline)) int reserve(Buf *b, Py_ssize_t extr
     return extra <= b->cap - b->len ? 0 : grow(b, extra);
 }
 
-static inline __attribute__((always_inline)) int put(Buf *b, const char *s, Py_ssize_t n)
+/* -- writing into room reserved before: each writer returns where it ended --------------- */
+
+static inline char *write_raw(char *at, const char *s, Py_ssize_t n)
 {
-    if (reserve(b, n) < 0) {
-        return -1;
-    }
-    memcpy(b->p + b->len, s, (size_t)n);
-    b->len += n;
-    return 0;
+    memcpy(at, s, (size_t)n);
+    return at + n;
 }
 
 /* s must be a string literal (the "" around it refuse anything else) */
-#define PUT_LITERAL(b, s) put((b), "" s "", (Py_ssize_t)(sizeof(s) - 1))
+#define WRITE_LITERAL(at, s) write_raw((at), "" s "", (Py_ssize_t)(sizeof(s) - 1))
 
-static inline int put_bytes(Buf *b, PyObject *bytes)
+static inline char *write_bytes(char *at, PyObject *bytes)
 {
-    return put(b, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
+    return write_raw(at, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
 }
+
+#define MAX_INT_TEXT 20 /* "-9223372036854775808", "18446744073709551615" */
 
 static char digit_pairs[200]; /* "000102...99", filled at import */
 
+static const uint64_t powers_of_ten[20] = {
+    1ULL,
+    10ULL,
+    100ULL,
+    1000ULL,
+    10000ULL,
+    100000ULL,
+    1000000ULL,
+    10000000ULL,
+    100000000ULL,
+    1000000000ULL,
+    10000000000ULL,
+    100000000000ULL,
+    1000000000000ULL,
+    10000000000000ULL,
+    100000000000000ULL,
+    1000000000000000ULL,
+    10000000000000000ULL,
+    100000000000000000ULL,
+    1000000000000000000ULL,
+    10000000000000000000ULL,
+};
+
+/* how many decimal digits v > 0 has: log10 from its bit length (1233 / 4096 ~ log10(2)),
+ * then one more when it reaches the next power of ten */
+static inline int digit_count(uint64_t v)
+{
+    int guess = ((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
+    return guess + (v >= powers_of_ten[guess]);
+}
+
 /* v in decimal, ending just before end: where it starts */
-static char *u64_digits(char *end, uint64_t v)
+static inline char *u64_digits(char *end, uint64_t v)
 {
     char *at = end;
     while (v >= 100) {
@@ -127,46 +162,53 @@ static char *u64_digits(char *end, uint64_t v)
     return at;
 }
 
-static int put_u64(Buf *b, uint64_t v)
+static inline char *write_u64(char *at, uint64_t v)
 {
-    char digits[20];
-    char *at = u64_digits(digits + sizeof digits, v);
-    return put(b, at, digits + sizeof digits - at);
+    if (v < 10) {
+        *at = (char)('0' + v);
+        return at + 1;
+    }
+    char *end = at + digit_count(v);
+    u64_digits(end, v);
+    return end;
 }
 
-static int put_i64(Buf *b, int64_t v)
+static inline char *write_i64(char *at, int64_t v)
 {
     if (v < 0) {
-        if (PUT_LITERAL(b, "-") < 0) {
-            return -1;
-        }
-        return put_u64(b, (uint64_t)0 - (uint64_t)v);
+        *at++ = '-';
+        return write_u64(at, (uint64_t)0 - (uint64_t)v);
     }
-    return put_u64(b, (uint64_t)v);
+    return write_u64(at, (uint64_t)v);
 }
 
 /* an int or null */
-static int put_optional(Buf *b, int present, int64_t v)
+static inline char *write_optional(char *at, int present, int64_t v)
 {
-    return present ? put_i64(b, v) : PUT_LITERAL(b, "null");
+    return present ? write_i64(at, v) : WRITE_LITERAL(at, "null");
 }
 
-/* repr(x), which is also what orjson writes when it has no exponent: 1 written, 0 not plain
- * (an exponent, inf or nan), -1 on error */
-static int put_double(Buf *b, double x)
+#define MAX_DOUBLE_TEXT 64 /* a plain repr(): below 1e16, at most 17 significant digits */
+
+/* repr(x), which is also what orjson writes when it has no exponent; NULL when not plain (an
+ * exponent, inf or nan) or on error (an exception set) */
+static char *write_double(char *at, double x)
 {
     char *text = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (text == NULL) {
-        return -1;
+        return NULL;
     }
-    int plain = strpbrk(text, "en") == NULL;
-    int result = plain ? (put(b, text, (Py_ssize_t)strlen(text)) < 0 ? -1 : 1) : 0;
+    size_t n = strlen(text);
+    int plain = strpbrk(text, "en") == NULL && n <= MAX_DOUBLE_TEXT;
+    at = plain ? write_raw(at, text, (Py_ssize_t)n) : NULL;
     PyMem_Free(text);
-    return result;
+    return at;
 }
 
-/* repr(v / 10.0**decimals) without a float, for |v| < 2**53 / ... see below: 1 written, 0
- * when repr would write an exponent (0 < |v| / 10**decimals < 1e-4), -1 on error.
+#define MAX_DECIMAL_TEXT (1 + MAX_INT_TEXT + 1 + 18) /* sign, whole part, ".", decimals */
+
+/* repr(v / 10.0**decimals) without a float (decimals <= 18, scale = 10**decimals); NULL when
+ * repr would write an exponent (0 < |v| / 10**decimals < 1e-4).
  *
  * For |v| < 2**53 the double v / 10**decimals (both operands exact) is the double nearest to
  * the decimal D = v / 10**decimals. While the ulp there is below 10**-decimals (the callers'
@@ -174,33 +216,35 @@ static int put_double(Buf *b, double x)
  * double: any other with as few places is at least 10**-decimals away, outside its rounding
  * interval. That is repr's text; from 1e-4 up (and below 1e16) repr writes it without an
  * exponent. The tests check every accepted value against orjson's text. */
-static int put_decimal(Buf *b, int64_t v, int decimals, uint64_t scale)
+static char *write_decimal(char *at, int64_t v, int decimals, uint64_t scale)
 {
     uint64_t magnitude = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     if (magnitude == 0) {
-        return PUT_LITERAL(b, "0.0") < 0 ? -1 : 1;
+        return WRITE_LITERAL(at, "0.0");
     }
     if (magnitude < scale / 10000) {
-        return 0;
+        return NULL;
     }
-    if ((v < 0 && PUT_LITERAL(b, "-") < 0) || put_u64(b, magnitude / scale) < 0 ||
-        PUT_LITERAL(b, ".") < 0) {
-        return -1;
+    if (v < 0) {
+        *at++ = '-';
     }
+    at = write_u64(at, magnitude / scale);
+    *at++ = '.';
     uint64_t fraction = magnitude % scale;
     if (fraction == 0) {
-        return PUT_LITERAL(b, "0") < 0 ? -1 : 1;
+        *at++ = '0';
+        return at;
     }
-    char digits[20];
     int n = decimals;
-    for (int i = decimals - 1; i >= 0; i--) {
-        digits[i] = (char)('0' + fraction % 10);
+    while (fraction % 10 == 0) {
         fraction /= 10;
-    }
-    while (digits[n - 1] == '0') {
         n--;
     }
-    return put(b, digits, n) < 0 ? -1 : 1;
+    u64_digits(at + n, fraction); /* then the zeros it lacks in front */
+    for (int i = n - digit_count(fraction) - 1; i >= 0; i--) {
+        at[i] = '0';
+    }
+    return at + n;
 }
 
 #define NS_PER_S 1000000000ULL
@@ -208,40 +252,51 @@ static int put_decimal(Buf *b, int64_t v, int decimals, uint64_t scale)
 #define EXACT_MS_NS (8589934592LL * 1000000LL) /* 2**33 ms: the ulp is below 1e-6 below it */
 
 /* seconds(delta) of sniffer/output/json.py (|delta| < EXACT_SECONDS_NS: no rounding) */
-static int put_seconds(Buf *b, int64_t delta)
+static inline char *write_seconds(char *at, int64_t delta)
 {
-    return put_decimal(b, delta, 9, NS_PER_S);
+    return write_decimal(at, delta, 9, NS_PER_S);
 }
 
-/* latency_ns / 1e6 */
-static int put_milliseconds(Buf *b, int64_t ns)
+/* latency_ns / 1e6; NULL as write_double */
+static char *write_milliseconds(char *at, int64_t ns)
 {
     if (ns > -EXACT_MS_NS && ns < EXACT_MS_NS) {
-        return put_decimal(b, ns, 6, NS_PER_MS);
+        return write_decimal(at, ns, 6, NS_PER_MS);
     }
-    return put_double(b, (double)ns / 1e6);
+    return write_double(at, (double)ns / 1e6);
 }
 
-/* bytes as a JSON string body, escaping only " and \: 1 written, 0 a control character
- * (orjson would escape it otherwise: not written), -1 on error */
-static int put_escaped(Buf *b, const unsigned char *s, Py_ssize_t n)
+/* n bytes as a JSON string body, escaping only " and \ (2 n bytes of room); NULL at a
+ * control character (orjson would escape it otherwise) */
+static char *write_escaped(char *at, const unsigned char *s, Py_ssize_t n)
 {
-    if (reserve(b, 2 * n) < 0) {
-        return -1;
+    Py_ssize_t i = 0;
+#ifdef __SSE2__
+    /* 16 at a time while none of them needs a look */
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i last_control = _mm_set1_epi8(0x1f);
+    for (; i + 16 <= n; i += 16, at += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i special = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, backslash)),
+            _mm_cmpeq_epi8(_mm_min_epu8(x, last_control), x));
+        if (_mm_movemask_epi8(special)) {
+            break;
+        }
+        _mm_storeu_si128((__m128i *)at, x);
     }
-    char *at = b->p + b->len;
-    for (Py_ssize_t i = 0; i < n; i++) {
+#endif
+    for (; i < n; i++) {
         unsigned char c = s[i];
         if (c < 0x20) {
-            return 0;
+            return NULL;
         }
         if (c == '"' || c == '\\') {
             *at++ = '\\';
         }
         *at++ = (char)c;
     }
-    b->len = at - b->p;
-    return 1;
+    return at;
 }
 
 /* a str (or subclass: orjson writes its characters) as a JSON string: 1 written, 0 not a
@@ -267,14 +322,22 @@ static int put_text(Buf *b, PyObject *text)
             return 0;
         }
     }
-    if (PUT_LITERAL(b, "\"") < 0) {
+    if (n > PY_SSIZE_T_MAX / 2 - 2) {
+        PyErr_NoMemory();
         return -1;
     }
-    int written = put_escaped(b, (const unsigned char *)s, n);
-    if (written <= 0) {
-        return written;
+    if (reserve(b, 2 * n + 2) < 0) {
+        return -1;
     }
-    return PUT_LITERAL(b, "\"") < 0 ? -1 : 1;
+    char *at = b->p + b->len;
+    *at++ = '"';
+    at = write_escaped(at, (const unsigned char *)s, n);
+    if (at == NULL) {
+        return 0;
+    }
+    *at++ = '"';
+    b->len = at - b->p;
+    return 1;
 }
 
 static char hex_pairs[512]; /* "000102...ff", filled at import */
@@ -296,12 +359,9 @@ static inline void hex16(char *out, const unsigned char *in)
 }
 #endif
 
-static int put_hex(Buf *b, const unsigned char *s, Py_ssize_t n)
+/* n bytes in lowercase hex (2 n bytes of room) */
+static char *write_hex(char *at, const unsigned char *s, Py_ssize_t n)
 {
-    if (reserve(b, 2 * n) < 0) {
-        return -1;
-    }
-    char *at = b->p + b->len;
     Py_ssize_t i = 0;
 #ifdef __SSE2__
     for (; i + 16 <= n; i += 16) {
@@ -311,18 +371,42 @@ static int put_hex(Buf *b, const unsigned char *s, Py_ssize_t n)
     for (; i < n; i++) {
         memcpy(at + 2 * i, hex_pairs + 2 * s[i], 2);
     }
-    b->len += 2 * n;
+    return at + 2 * n;
+}
+
+/* -- putting into the buffer, with room made as needed -------------------------------------- */
+
+static inline int put(Buf *b, const char *s, Py_ssize_t n)
+{
+    if (reserve(b, n) < 0) {
+        return -1;
+    }
+    b->len = write_raw(b->p + b->len, s, n) - b->p;
+    return 0;
+}
+
+/* s must be a string literal (the "" around it refuse anything else) */
+#define PUT_LITERAL(b, s) put((b), "" s "", (Py_ssize_t)(sizeof(s) - 1))
+
+static inline int put_bytes(Buf *b, PyObject *bytes)
+{
+    return put(b, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
+}
+
+static int put_i64(Buf *b, int64_t v)
+{
+    if (reserve(b, MAX_INT_TEXT) < 0) {
+        return -1;
+    }
+    b->len = write_i64(b->p + b->len, v) - b->p;
     return 0;
 }
 
 /* -- reading the LeanRecord --------------------------------------------------------------- */
 
-/* an exact int within 64 bits: 1 (in *out), else 0 */
-static int int64_of(PyObject *value, int64_t *out)
+/* an int's value through the C API: 1 (in *out) within 64 bits, else 0 */
+static int int64_of_any_size(PyObject *value, int64_t *out)
 {
-    if (value == NULL || !PyLong_CheckExact(value)) {
-        return 0;
-    }
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (overflow || (v == -1 && PyErr_Occurred())) {
@@ -331,6 +415,47 @@ static int int64_of(PyObject *value, int64_t *out)
     }
     *out = (int64_t)v;
     return 1;
+}
+
+/* an exact int within 64 bits: 1 (in *out), else 0 */
+static inline int int64_of(PyObject *value, int64_t *out)
+{
+    if (value == NULL || !PyLong_CheckExact(value)) {
+        return 0;
+    }
+#if PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
+    /* CPython 3.11: |ob_size| 30-bit digits, least significant first, the sign in ob_size's;
+     * read here up to three of them (below 2**63), the general path for the rest */
+    Py_ssize_t size = Py_SIZE(value);
+    Py_ssize_t digits = size < 0 ? -size : size;
+    const digit *d = ((PyLongObject *)value)->ob_digit;
+    uint64_t magnitude;
+    if (digits == 0) {
+        magnitude = 0;
+    }
+    else if (digits == 1) {
+        magnitude = d[0];
+    }
+    else if (digits == 2) {
+        magnitude = d[0] | (uint64_t)d[1] << 30;
+    }
+    else if (digits == 3 && d[2] < 8) {
+        magnitude = d[0] | (uint64_t)d[1] << 30 | (uint64_t)d[2] << 60;
+    }
+    else {
+        return int64_of_any_size(value, out);
+    }
+    *out = size < 0 ? -(int64_t)magnitude : (int64_t)magnitude;
+    return 1;
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)value)) {
+        *out = (int64_t)PyUnstable_Long_CompactValue((PyLongObject *)value);
+        return 1;
+    }
+    return int64_of_any_size(value, out);
+#else
+    return int64_of_any_size(value, out);
+#endif
 }
 
 /* None (0) or an exact int within 64 bits (1, in *out); else -1 */
@@ -419,12 +544,19 @@ typedef struct {
     Py_ssize_t slot[N_SLOTS];
 } Renderer;
 
+#define MAX_TIME_PIECE 96 /* ,"time":<31>,"time_ns":<20>, */
+
 typedef struct {
     int64_t base_ns;
     PyObject *fragments;
     int with_hex;
     PyObject *separator, *terminator; /* JSON */
     PyObject *marks;                  /* text */
+    /* JSON: the time members of the last time_ns written (items of one segment share it) */
+    int has_time_piece;
+    int64_t time_piece_ns;
+    Py_ssize_t time_piece_length; /* 0: that time is not plain */
+    char time_piece[MAX_TIME_PIECE];
 } Call;
 
 /* a LicenseInfo v2 body that decode reports nothing about, in its plain form */
@@ -504,29 +636,24 @@ static inline int small_number(char *at, unsigned v)
     return 1;
 }
 
-/* the qualities of the detected characters: {"quality_1":..,"_value":"q q .."} or "" */
-static int put_qualities(Buf *b, const unsigned char *q, Py_ssize_t count)
+/* the qualities of count <= 40 detected characters: {"quality_1":..,"_value":"q q .."} or "" */
+#define MAX_QUALITIES_TEXT (1 + 40 * sizeof "\"quality_40\":100," + sizeof "\"_value\":\"" + 40 * 4 + 2)
+
+static char *write_qualities(char *at, const unsigned char *q, Py_ssize_t count)
 {
-    static const char name[] = "\"quality_";
-    static const char value[] = "\"_value\":\"";
-    /* count <= 40: at most 17 bytes an entry, 4 in the text */
-    char scratch[40 * 17 + 40 * 4 + 64];
-    char *at = scratch;
     if (count == 0) {
-        return PUT_LITERAL(b, "\"\"");
+        return WRITE_LITERAL(at, "\"\"");
     }
     *at++ = '{';
     for (Py_ssize_t i = 0; i < count; i++) {
-        memcpy(at, name, sizeof name - 1);
-        at += sizeof name - 1;
+        at = WRITE_LITERAL(at, "\"quality_");
         at += small_number(at, (unsigned)i + 1);
         *at++ = '"';
         *at++ = ':';
         at += small_number(at, q[i]);
         *at++ = ',';
     }
-    memcpy(at, value, sizeof value - 1);
-    at += sizeof value - 1;
+    at = WRITE_LITERAL(at, "\"_value\":\"");
     for (Py_ssize_t i = 0; i < count; i++) {
         if (i) {
             *at++ = ' ';
@@ -535,36 +662,38 @@ static int put_qualities(Buf *b, const unsigned char *q, Py_ssize_t count)
     }
     *at++ = '"';
     *at++ = '}';
-    return put(b, scratch, at - scratch);
+    return at;
 }
 
-/* a text of the frame in the summary: JSON-escaped or as it is */
-static int put_shown(Buf *b, const unsigned char *s, Py_ssize_t n, int json)
+/* a text of the frame (plain_text_length let no control character through), JSON-escaped or
+ * as it is */
+static inline char *write_shown(char *at, const unsigned char *s, Py_ssize_t n, int json)
 {
-    return json ? put_escaped(b, s, n) : put(b, (const char *)s, n);
+    return json ? write_escaped(at, s, n) : write_raw(at, (const char *)s, n);
 }
 
-static int put_license_info_summary(Buf *b, const unsigned char *body, const Plate *plate,
-                                    int json)
+/* the longest summary: a LicenseInfo's, its texts escaped */
+#define MAX_SUMMARY                                                                         \
+    (sizeof "LicenseInfo car 4294967295 plate '" + 2 * 40 + sizeof "' " + 2 * 32 +          \
+     sizeof " q=100-100 trig -2147483648")
+
+static char *write_license_info_summary(char *at, const unsigned char *body, const Plate *plate,
+                                        int json)
 {
-    char scratch[16];
     Py_ssize_t shown_at = plate->printable ? 97 : 16;
     Py_ssize_t shown = plate->printable ? plate->printable : plate->chars;
-    if (PUT_LITERAL(b, "LicenseInfo car ") < 0 || put_u64(b, le32(body)) < 0 ||
-        PUT_LITERAL(b, " plate '") < 0 || put_shown(b, body + shown_at, shown, json) < 0 ||
-        PUT_LITERAL(b, "'") < 0) {
-        return -1;
-    }
+    at = WRITE_LITERAL(at, "LicenseInfo car ");
+    at = write_u64(at, le32(body));
+    at = WRITE_LITERAL(at, " plate '");
+    at = write_shown(at, body + shown_at, shown, json);
+    *at++ = '\'';
     if (plate->country) {
-        if (PUT_LITERAL(b, " ") < 0 || put_shown(b, body + 137, plate->country, json) < 0) {
-            return -1;
-        }
+        *at++ = ' ';
+        at = write_shown(at, body + 137, plate->country, json);
     }
     Py_ssize_t count = shown_qualities(plate);
     if (count == 0) {
-        if (PUT_LITERAL(b, " q=-") < 0) {
-            return -1;
-        }
+        at = WRITE_LITERAL(at, " q=-");
     }
     else {
         unsigned low = 255, high = 0;
@@ -573,94 +702,111 @@ static int put_license_info_summary(Buf *b, const unsigned char *body, const Pla
             low = q < low ? q : low;
             high = q > high ? q : high;
         }
-        char *at = scratch;
-        memcpy(at, " q=", 3);
-        at += 3 + small_number(at + 3, low);
+        at = WRITE_LITERAL(at, " q=");
+        at += small_number(at, low);
         if (low != high) {
             *at++ = '-';
             at += small_number(at, high);
         }
-        if (put(b, scratch, at - scratch) < 0) {
-            return -1;
-        }
     }
     int32_t trigger = (int32_t)le32(body + 4);
     if (trigger == -1) {
-        return PUT_LITERAL(b, " trig hw");
+        return WRITE_LITERAL(at, " trig hw");
     }
-    return PUT_LITERAL(b, " trig ") < 0 ? -1 : put_i64(b, trigger);
+    at = WRITE_LITERAL(at, " trig ");
+    return write_i64(at, trigger);
 }
 
-/* the Dissection's summary of the frame, its texts JSON-escaped or not */
-static int put_summary(Buf *b, int which, const unsigned char *f, const Plate *plate, int json)
+/* the Dissection's summary of the frame (MAX_SUMMARY bytes of room), its texts JSON-escaped
+ * or not */
+static char *write_summary(char *at, int which, const unsigned char *f, const Plate *plate,
+                           int json)
 {
     const unsigned char *body = f + LEN_HEADER;
     switch (which) {
     case T_ACK:
-        return PUT_LITERAL(b, "ACK id=") < 0 ? -1 : put_u64(b, le32(f + 13));
+        at = WRITE_LITERAL(at, "ACK id=");
+        return write_u64(at, le32(f + 13));
     case T_STATUS:
-        return PUT_LITERAL(b, "Status");
+        return WRITE_LITERAL(at, "Status");
     case T_STATUS_RESPONSE:
-        return PUT_LITERAL(b, "StatusResponse active io=") < 0 || put_u64(b, body[1]) < 0
-                   ? -1
-                   : PUT_LITERAL(b, " camera ok");
+        at = WRITE_LITERAL(at, "StatusResponse active io=");
+        at = write_u64(at, body[1]);
+        return WRITE_LITERAL(at, " camera ok");
     case T_TRIGGER:
-        return PUT_LITERAL(b, "Trigger ") < 0 ? -1 : put_i64(b, (int32_t)le32(body));
+        at = WRITE_LITERAL(at, "Trigger ");
+        return write_i64(at, (int32_t)le32(body));
     default:
-        return put_license_info_summary(b, body, plate, json);
+        return write_license_info_summary(at, body, plate, json);
     }
 }
 
+/* the longest "fields" object: a LicenseInfo's, its texts escaped */
+#define MAX_FIELDS                                                                          \
+    (sizeof ",\"fields\":{\"stx\":2,\"unit_id\":4294967295,\"size\":4294967295,\"type\":65535," \
+            "\"version\":65535,\"id\":4294967295,\"car_id\":4294967295,"                      \
+            "\"trigger_id\":-2147483648,\"timestamp\":4294967295,"                            \
+            "\"timestamp_usec\":4294967295,\"plate\":\"\",\"qualities\":"                     \
+            ",\"grammar_ok\":false,\"printable\":\"\",\"country\":\"\",\"bcc\":255,\"etx\":3}" + \
+     2 * 40 + MAX_QUALITIES_TEXT + 2 * 40 + 2 * 32)
+
 /* "summary":"...","length":...,"stream_offset":...,"fields":{...} of the frame (its label
  * written before) */
-static int put_message(Buf *b, int which, const unsigned char *f, Py_ssize_t length,
-                       int64_t stream_offset, const Plate *plate)
+static char *write_message(char *at, int which, const unsigned char *f, Py_ssize_t length,
+                           int64_t stream_offset, const Plate *plate)
 {
     const unsigned char *body = f + LEN_HEADER;
-    int failed = put_summary(b, which, f, plate, 1) < 0;
-    if (failed || PUT_LITERAL(b, "\",\"length\":") < 0 || put_i64(b, length) < 0 ||
-        PUT_LITERAL(b, ",\"stream_offset\":") < 0 || put_i64(b, stream_offset) < 0 ||
-        PUT_LITERAL(b, ",\"fields\":{\"stx\":2,\"unit_id\":") < 0 || put_u64(b, le32(f + 1)) < 0 ||
-        PUT_LITERAL(b, ",\"size\":") < 0 || put_u64(b, le32(f + 5)) < 0 ||
-        PUT_LITERAL(b, ",\"type\":") < 0 || put_u64(b, le16(f + 9)) < 0 ||
-        PUT_LITERAL(b, ",\"version\":") < 0 || put_u64(b, le16(f + 11)) < 0 ||
-        PUT_LITERAL(b, ",\"id\":") < 0 || put_u64(b, le32(f + 13)) < 0) {
-        return -1;
-    }
+    at = write_summary(at, which, f, plate, 1);
+    at = WRITE_LITERAL(at, "\",\"length\":");
+    at = write_u64(at, (uint64_t)length);
+    at = WRITE_LITERAL(at, ",\"stream_offset\":");
+    at = write_i64(at, stream_offset);
+    at = WRITE_LITERAL(at, ",\"fields\":{\"stx\":2,\"unit_id\":");
+    at = write_u64(at, le32(f + 1));
+    at = WRITE_LITERAL(at, ",\"size\":");
+    at = write_u64(at, le32(f + 5));
+    at = WRITE_LITERAL(at, ",\"type\":");
+    at = write_u64(at, le16(f + 9));
+    at = WRITE_LITERAL(at, ",\"version\":");
+    at = write_u64(at, le16(f + 11));
+    at = WRITE_LITERAL(at, ",\"id\":");
+    at = write_u64(at, le32(f + 13));
     switch (which) {
     case T_STATUS_RESPONSE:
-        failed = PUT_LITERAL(b, ",\"active\":true,\"io\":") < 0 || put_u64(b, body[1]) < 0 ||
-                 PUT_LITERAL(b, ",\"camera_ok\":true") < 0;
+        at = WRITE_LITERAL(at, ",\"active\":true,\"io\":");
+        at = write_u64(at, body[1]);
+        at = WRITE_LITERAL(at, ",\"camera_ok\":true");
         break;
     case T_TRIGGER:
-        failed = PUT_LITERAL(b, ",\"trigger_id\":") < 0 || put_i64(b, (int32_t)le32(body)) < 0;
+        at = WRITE_LITERAL(at, ",\"trigger_id\":");
+        at = write_i64(at, (int32_t)le32(body));
         break;
-    case T_LICENSE_INFO: {
-        Py_ssize_t count = shown_qualities(plate);
-        failed = PUT_LITERAL(b, ",\"car_id\":") < 0 || put_u64(b, le32(body)) < 0 ||
-                 PUT_LITERAL(b, ",\"trigger_id\":") < 0 ||
-                 put_i64(b, (int32_t)le32(body + 4)) < 0 ||
-                 PUT_LITERAL(b, ",\"timestamp\":") < 0 || put_u64(b, le32(body + 8)) < 0 ||
-                 PUT_LITERAL(b, ",\"timestamp_usec\":") < 0 || put_u64(b, le32(body + 12)) < 0 ||
-                 PUT_LITERAL(b, ",\"plate\":\"") < 0 ||
-                 put_escaped(b, body + 16, plate->chars) < 0 ||
-                 PUT_LITERAL(b, "\",\"qualities\":") < 0 ||
-                 put_qualities(b, body + 56, count) < 0 ||
-                 (body[96] ? PUT_LITERAL(b, ",\"grammar_ok\":true,\"printable\":\"")
-                           : PUT_LITERAL(b, ",\"grammar_ok\":false,\"printable\":\"")) < 0 ||
-                 put_escaped(b, body + 97, plate->printable) < 0 ||
-                 PUT_LITERAL(b, "\",\"country\":\"") < 0 ||
-                 put_escaped(b, body + 137, plate->country) < 0 || PUT_LITERAL(b, "\"") < 0;
+    case T_LICENSE_INFO:
+        at = WRITE_LITERAL(at, ",\"car_id\":");
+        at = write_u64(at, le32(body));
+        at = WRITE_LITERAL(at, ",\"trigger_id\":");
+        at = write_i64(at, (int32_t)le32(body + 4));
+        at = WRITE_LITERAL(at, ",\"timestamp\":");
+        at = write_u64(at, le32(body + 8));
+        at = WRITE_LITERAL(at, ",\"timestamp_usec\":");
+        at = write_u64(at, le32(body + 12));
+        at = WRITE_LITERAL(at, ",\"plate\":\"");
+        at = write_escaped(at, body + 16, plate->chars);
+        at = WRITE_LITERAL(at, "\",\"qualities\":");
+        at = write_qualities(at, body + 56, shown_qualities(plate));
+        at = body[96] ? WRITE_LITERAL(at, ",\"grammar_ok\":true,\"printable\":\"")
+                      : WRITE_LITERAL(at, ",\"grammar_ok\":false,\"printable\":\"");
+        at = write_escaped(at, body + 97, plate->printable);
+        at = WRITE_LITERAL(at, "\",\"country\":\"");
+        at = write_escaped(at, body + 137, plate->country);
+        *at++ = '"';
         break;
-    }
     default:
         break;
     }
-    if (failed || PUT_LITERAL(b, ",\"bcc\":") < 0 || put_u64(b, f[length - 2]) < 0 ||
-        PUT_LITERAL(b, ",\"etx\":3}") < 0) {
-        return -1;
-    }
-    return 0;
+    at = WRITE_LITERAL(at, ",\"bcc\":");
+    at = write_u64(at, f[length - 2]);
+    return WRITE_LITERAL(at, ",\"etx\":3}");
 }
 
 /* ,"problems":[...]: 1 written, 0 not the common case, -1 on error */
@@ -799,9 +945,35 @@ static int read_message(Renderer *self, PyObject *item, const Call *call, Messag
     return 1;
 }
 
+/* ,"time":<seconds>,"time_ns":<ns>, of the item's time, written once for the items of one
+ * time: its length, 0 when that time is not plain (repr() would write an exponent) */
+static Py_ssize_t time_piece(Call *call, int64_t time_ns, int64_t delta)
+{
+    if (call->has_time_piece && call->time_piece_ns == time_ns) {
+        return call->time_piece_length;
+    }
+    call->has_time_piece = 1;
+    call->time_piece_ns = time_ns;
+    call->time_piece_length = 0;
+    if (delta <= -EXACT_SECONDS_NS || delta >= EXACT_SECONDS_NS) {
+        return 0;
+    }
+    char *at = WRITE_LITERAL(call->time_piece, ",\"time\":");
+    at = write_seconds(at, delta);
+    if (at == NULL) {
+        return 0;
+    }
+    at = WRITE_LITERAL(at, ",\"time_ns\":");
+    at = write_i64(at, time_ns);
+    *at++ = ',';
+    call->time_piece_length = at - call->time_piece;
+    return call->time_piece_length;
+}
+
 /* The item's object into b: 1 written, 0 not the common case (b as it was), -1 on error.
- * The item is held by the caller. */
-static int render_json(Renderer *self, PyObject *item, const Call *call, Buf *b)
+ * The item is held by the caller. Room is made twice: for all up to the problems, then for
+ * all after them. */
+static int render_json(Renderer *self, PyObject *item, Call *call, Buf *b)
 {
     Message m;
     int result = read_message(self, item, call, &m);
@@ -810,52 +982,68 @@ static int render_json(Renderer *self, PyObject *item, const Call *call, Buf *b)
     }
     result = 0;
     Py_ssize_t mark = b->len;
-    if (m.delta <= -EXACT_SECONDS_NS || m.delta >= EXACT_SECONDS_NS) {
+    Py_ssize_t time_length = time_piece(call, m.time_ns, m.delta);
+    if (time_length == 0) {
         goto done;
     }
-    int written;
-    if (put_bytes(b, call->separator) < 0 || put_bytes(b, self->head) < 0 ||
-        put_i64(b, m.number) < 0 || PUT_LITERAL(b, ",\"time\":") < 0 ||
-        (written = put_seconds(b, m.delta)) < 0) {
+    PyObject *label = PyTuple_GET_ITEM(self->labels, m.which);
+    if (reserve(b, PyBytes_GET_SIZE(call->separator) + PyBytes_GET_SIZE(self->head) +
+                       MAX_INT_TEXT + MAX_TIME_PIECE + PyBytes_GET_SIZE(m.fragment) +
+                       PyBytes_GET_SIZE(label) + MAX_SUMMARY + sizeof "\",\"length\":" +
+                       MAX_INT_TEXT + sizeof ",\"stream_offset\":" + MAX_INT_TEXT +
+                       MAX_FIELDS) < 0) {
+        goto failed;
+    }
+    char *at = b->p + b->len;
+    at = write_bytes(at, call->separator);
+    at = write_bytes(at, self->head);
+    at = write_i64(at, m.number);
+    at = write_raw(at, call->time_piece, time_length);
+    at = write_bytes(at, m.fragment);
+    at = write_bytes(at, label);
+    at = write_message(at, m.which, m.f, (Py_ssize_t)m.length, m.stream_offset, &m.plate);
+    b->len = at - b->p;
+    int written =
+        put_problems(b, slot_of(self, item, S_PROBLEMS), slot_of(self, item, S_TEXTS));
+    if (written < 0) {
         goto failed;
     }
     if (!written) {
         goto undo;
     }
-    if (PUT_LITERAL(b, ",\"time_ns\":") < 0 || put_i64(b, m.time_ns) < 0 ||
-        PUT_LITERAL(b, ",") < 0 || put_bytes(b, m.fragment) < 0 ||
-        put_bytes(b, PyTuple_GET_ITEM(self->labels, m.which)) < 0 ||
-        put_message(b, m.which, m.f, (Py_ssize_t)m.length, m.stream_offset, &m.plate) < 0 ||
-        (written = put_problems(b, slot_of(self, item, S_PROBLEMS),
-                                slot_of(self, item, S_TEXTS))) < 0) {
+    Py_ssize_t hex_length = call->with_hex ? 2 * (Py_ssize_t)m.length : 0;
+    if (reserve(b, sizeof ",\"request_in\":" + MAX_INT_TEXT + sizeof ",\"response_in\":" +
+                       MAX_INT_TEXT + sizeof ",\"latency_ms\":" + MAX_DOUBLE_TEXT +
+                       sizeof ",\"hex\":\"\"}" + hex_length +
+                       PyBytes_GET_SIZE(call->terminator)) < 0) {
         goto failed;
     }
-    if (!written) {
-        goto undo;
-    }
-    if (PUT_LITERAL(b, ",\"request_in\":") < 0 ||
-        put_optional(b, m.has_request, m.request_in) < 0 ||
-        PUT_LITERAL(b, ",\"response_in\":") < 0 ||
-        put_optional(b, m.has_response, m.response_in) < 0 ||
-        PUT_LITERAL(b, ",\"latency_ms\":") < 0) {
-        goto failed;
-    }
+    at = b->p + b->len;
+    at = WRITE_LITERAL(at, ",\"request_in\":");
+    at = write_optional(at, m.has_request, m.request_in);
+    at = WRITE_LITERAL(at, ",\"response_in\":");
+    at = write_optional(at, m.has_response, m.response_in);
+    at = WRITE_LITERAL(at, ",\"latency_ms\":");
     if (m.has_latency) {
-        if ((written = put_milliseconds(b, m.latency_ns)) < 0) {
-            goto failed;
-        }
-        if (!written) {
+        at = write_milliseconds(at, m.latency_ns);
+        if (at == NULL) {
+            if (PyErr_Occurred()) {
+                goto failed;
+            }
             goto undo;
         }
     }
-    else if (PUT_LITERAL(b, "null") < 0) {
-        goto failed;
+    else {
+        at = WRITE_LITERAL(at, "null");
     }
-    if ((call->with_hex && (PUT_LITERAL(b, ",\"hex\":\"") < 0 || put_hex(b, m.f, m.length) < 0 ||
-                            PUT_LITERAL(b, "\"") < 0)) ||
-        PUT_LITERAL(b, "}") < 0 || put_bytes(b, call->terminator) < 0) {
-        goto failed;
+    if (call->with_hex) {
+        at = WRITE_LITERAL(at, ",\"hex\":\"");
+        at = write_hex(at, m.f, (Py_ssize_t)m.length);
+        *at++ = '"';
     }
+    *at++ = '}';
+    at = write_bytes(at, call->terminator);
+    b->len = at - b->p;
     result = 1;
     goto done;
 failed:
@@ -1012,10 +1200,11 @@ static int put_marks(Buf *b, PyObject *problems, PyObject *texts, PyObject *mark
 /* the summary as format_line shows it: prefixed with "<type>: " unless it starts with it */
 static int put_shown_summary(Renderer *self, Buf *b, const Message *m)
 {
-    Py_ssize_t at = b->len;
-    if (put_summary(b, m->which, m->f, &m->plate, 0) < 0) {
+    if (reserve(b, MAX_SUMMARY) < 0) {
         return -1;
     }
+    Py_ssize_t at = b->len;
+    b->len = write_summary(b->p + at, m->which, m->f, &m->plate, 0) - b->p;
     PyObject *name = PyTuple_GET_ITEM(self->names, m->which);
     Py_ssize_t n = PyBytes_GET_SIZE(name);
     if (b->len - at >= n && memcmp(b->p + at, PyBytes_AS_STRING(name), (size_t)n) == 0) {
@@ -1033,7 +1222,7 @@ static int put_shown_summary(Renderer *self, Buf *b, const Message *m)
 
 /* The item's text line (sniffer/output/text.py format_line, then "\n") into b: 1 written,
  * 0 not the common case (b as it was), -1 on error. The item is held by the caller. */
-static int render_text(Renderer *self, PyObject *item, const Call *call, Buf *b)
+static int render_text(Renderer *self, PyObject *item, Call *call, Buf *b)
 {
     Message m;
     int result = read_message(self, item, call, &m);
@@ -1085,18 +1274,16 @@ done:
 
 /* -- the loop ------------------------------------------------------------------------------ */
 
-/* out: a bytearray, extended; or a list, which gets the bytes as one more bytes object (no
- * bytearray growing by 1/8 at a time, which copies everything it held about eight times) */
+/* out: a bytearray, extended; or a list, which gets the chunk itself, cut to what it holds
+ * (no bytearray growing by 1/8 at a time, which copies everything it held about eight times) */
 static int flush(Buf *b, PyObject *out)
 {
     if (b->len == 0) {
         return 0;
     }
     if (PyList_Check(out)) {
-        PyObject *chunk = PyBytes_FromStringAndSize(b->p, b->len);
-        int failed = chunk == NULL || PyList_Append(out, chunk) < 0;
-        Py_XDECREF(chunk);
-        b->len = 0;
+        int failed = _PyBytes_Resize(&b->chunk, b->len) < 0 || PyList_Append(out, b->chunk) < 0;
+        forget_chunk(b);
         return failed ? -1 : 0;
     }
     Py_ssize_t at = PyByteArray_GET_SIZE(out);
@@ -1112,7 +1299,7 @@ static int flush(Buf *b, PyObject *out)
     return 0;
 }
 
-typedef int (*RenderOne)(Renderer *, PyObject *, const Call *, Buf *);
+typedef int (*RenderOne)(Renderer *, PyObject *, Call *, Buf *);
 
 /* items[index], items[index + 1], ... by one() into out while it renders them: the index of
  * the first it did not, or NULL on error. index and base_ns are the caller's arguments. */
@@ -1142,10 +1329,8 @@ static PyObject *render_items(Renderer *self, RenderOne one, PyObject *items, Py
     if (call->base_ns == -1 && PyErr_Occurred()) {
         return NULL;
     }
-    Buf b;
-    b.p = b.inline_storage;
-    b.len = 0;
-    b.cap = INLINE_BUF;
+    Buf b = {NULL, NULL, 0, 0};
+    call->has_time_piece = 0;
     Py_INCREF(items);
     Py_INCREF(call->fragments);
     Py_XINCREF(call->separator);
@@ -1174,9 +1359,7 @@ static PyObject *render_items(Renderer *self, RenderOne one, PyObject *items, Py
     if (!failed && flush(&b, out) < 0) {
         failed = 1;
     }
-    if (b.p != b.inline_storage) {
-        PyMem_Free(b.p);
-    }
+    forget_chunk(&b);
     Py_DECREF(items);
     Py_DECREF(call->fragments);
     Py_XDECREF(call->separator);
