@@ -164,9 +164,13 @@ static inline char *u64_digits(char *end, uint64_t v)
 
 static inline char *write_u64(char *at, uint64_t v)
 {
-    if (v < 10) {
-        *at = (char)('0' + v);
-        return at + 1;
+    if (v < 100) { /* most fields: types, versions, unit ids, bcc */
+        if (v < 10) {
+            *at = (char)('0' + v);
+            return at + 1;
+        }
+        memcpy(at, digit_pairs + 2 * v, 2);
+        return at + 2;
     }
     char *end = at + digit_count(v);
     u64_digits(end, v);
@@ -473,7 +477,7 @@ static int optional_int64_of(PyObject *value, int64_t *out)
  * plate text (shown by repr() in the summary), none that repr() escapes or that changes its
  * quotes: ', \ and what str.isprintable() refuses. Its length in bytes, and in characters at
  * *characters; -1 when not plain. */
-static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int plate,
+static Py_ssize_t plain_utf8_length(const unsigned char *s, Py_ssize_t size, int plate,
                                     Py_ssize_t *characters)
 {
     Py_ssize_t n = size;
@@ -532,6 +536,88 @@ static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int
     return n;
 }
 
+#ifdef __SSE2__
+/* Bit i set for each byte s[i] of a field of 16 <= size <= 64 bytes that is not zero
+ * (*nonzero), and that plain_utf8_length would look at more closely (*special): below
+ * U+0020, beyond ASCII or, for a plate text, ', \ or DEL. Read 16 bytes at a time, the last
+ * 16 overlapping the ones before when size is not a multiple of 16. */
+static inline void field_masks(const unsigned char *s, Py_ssize_t size, int plate,
+                               uint64_t *nonzero, uint64_t *special)
+{
+    const __m128i zero = _mm_setzero_si128(), last_control = _mm_set1_epi8(0x1f);
+    const __m128i high_bit = _mm_set1_epi8((char)0x80), quote = _mm_set1_epi8('\'');
+    const __m128i backslash = _mm_set1_epi8('\\'), delete = _mm_set1_epi8(0x7f);
+    uint64_t zeros = 0, specials = 0;
+    for (Py_ssize_t i = 0; i < size; i += 16) {
+        Py_ssize_t at = i + 16 <= size ? i : size - 16;
+        __m128i x = _mm_loadu_si128((const __m128i *)(s + at));
+        __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, last_control), x),
+                                   _mm_and_si128(x, high_bit));
+        if (plate) {
+            odd = _mm_or_si128(odd, _mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                                 _mm_or_si128(_mm_cmpeq_epi8(x, backslash),
+                                                              _mm_cmpeq_epi8(x, delete))));
+        }
+        zeros |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) << at;
+        specials |= (uint64_t)(unsigned)_mm_movemask_epi8(odd) << at;
+    }
+    uint64_t all = size == 64 ? ~(uint64_t)0 : ((uint64_t)1 << size) - 1;
+    *nonzero = ~zeros & all;
+    *special = specials & all;
+}
+#endif
+
+/* plain_utf8_length, at once for a field of plain ASCII (its bytes read 16 at a time) */
+static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int plate,
+                                   Py_ssize_t *characters)
+{
+#ifdef __SSE2__
+    uint64_t nonzero, special;
+    field_masks(s, size, plate, &nonzero, &special);
+    Py_ssize_t n = nonzero ? 64 - __builtin_clzll(nonzero) : 0;
+    uint64_t text = n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+    if ((special & text) == 0) {
+        *characters = n;
+        return n;
+    }
+#endif
+    return plain_utf8_length(s, size, plate, characters);
+}
+
+/* how many of the 40 qualities are up to the last non-zero one; -1 when one is above
+ * MAX_QUALITY */
+static Py_ssize_t quality_count(const unsigned char *q)
+{
+#ifdef __SSE2__
+    const __m128i zero = _mm_setzero_si128(), most = _mm_set1_epi8(MAX_QUALITY);
+    uint64_t zeros = 0;
+    unsigned above = 0;
+    static const int blocks[] = {0, 16, 24}; /* the last overlapping the one before */
+    for (int i = 0; i < 3; i++) {
+        int at = blocks[i];
+        __m128i x = _mm_loadu_si128((const __m128i *)(q + at));
+        above |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, most), most)) ^ 0xffff;
+        zeros |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) << at;
+    }
+    uint64_t nonzero = ~zeros & (((uint64_t)1 << 40) - 1);
+    if (above) {
+        return -1;
+    }
+    return nonzero ? 64 - __builtin_clzll(nonzero) : 0;
+#else
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < 40; i++) {
+        if (q[i] > MAX_QUALITY) {
+            return -1;
+        }
+        if (q[i]) {
+            count = i + 1;
+        }
+    }
+    return count;
+#endif
+}
+
 /* -- the Renderer -------------------------------------------------------------------------- */
 
 typedef struct {
@@ -545,6 +631,14 @@ typedef struct {
 } Renderer;
 
 #define MAX_TIME_PIECE 96 /* ,"time":<31>,"time_ns":<20>, */
+#define MAX_OPENER 128    /* ,"fields":{"stx":2,"unit_id":<10>,"size":<10>,... */
+
+typedef struct {
+    int known;
+    uint32_t unit_id, version;
+    Py_ssize_t length;
+    char text[MAX_OPENER];
+} Opener;
 
 typedef struct {
     int64_t base_ns;
@@ -552,12 +646,27 @@ typedef struct {
     int with_hex;
     PyObject *separator, *terminator; /* JSON */
     PyObject *marks;                  /* text */
+    /* what was written or looked up before, kept for the next items of this call: */
+    PyObject *last_side, *last_fragment; /* held */
     /* JSON: the time members of the last time_ns written (items of one segment share it) */
     int has_time_piece;
     int64_t time_piece_ns;
     Py_ssize_t time_piece_length; /* 0: that time is not plain */
     char time_piece[MAX_TIME_PIECE];
+    /* JSON: {"severity":..,"code":..,"text": of the last problem written, by its objects */
+    PyObject *problem_severity, *problem_code, *problem_head; /* held */
+    /* JSON: ,"fields":{...,"id": by message type, of the last unit id and version */
+    Opener openers[N_TYPES];
 } Call;
+
+static void forget_known(Call *call)
+{
+    Py_CLEAR(call->last_side);
+    Py_CLEAR(call->last_fragment);
+    Py_CLEAR(call->problem_severity);
+    Py_CLEAR(call->problem_code);
+    Py_CLEAR(call->problem_head);
+}
 
 /* a LicenseInfo v2 body that decode reports nothing about, in its plain form */
 typedef struct {
@@ -571,15 +680,9 @@ static int plain_license_info(const unsigned char *body, Plate *plate)
     if (le32(body + 8) == 0 || le32(body + 12) >= USEC_PER_S) {
         return 0;
     }
-    plate->qualities = 0;
-    for (Py_ssize_t i = 0; i < 40; i++) {
-        unsigned char q = body[56 + i];
-        if (q > MAX_QUALITY) {
-            return 0;
-        }
-        if (q) {
-            plate->qualities = i + 1;
-        }
+    plate->qualities = quality_count(body + 56);
+    if (plate->qualities < 0) {
+        return 0;
     }
     Py_ssize_t unused;
     plate->chars = plain_text_length(body + 16, 40, 1, &plate->characters);
@@ -750,10 +853,35 @@ static char *write_summary(char *at, int which, const unsigned char *f, const Pl
             ",\"grammar_ok\":false,\"printable\":\"\",\"country\":\"\",\"bcc\":255,\"etx\":3}" + \
      2 * 40 + MAX_QUALITIES_TEXT + 2 * 40 + 2 * 32)
 
+/* ,"fields":{"stx":2,...,"version":..,"id": of the frame, written once for the frames of its
+ * type (size and type are the type's own) while unit id and version stay the same */
+static const Opener *fields_opener(Call *call, int which, const unsigned char *f)
+{
+    Opener *opener = &call->openers[which];
+    uint32_t unit_id = le32(f + 1), version = le16(f + 11);
+    if (opener->known && opener->unit_id == unit_id && opener->version == version) {
+        return opener;
+    }
+    opener->known = 1;
+    opener->unit_id = unit_id;
+    opener->version = version;
+    char *at = WRITE_LITERAL(opener->text, ",\"fields\":{\"stx\":2,\"unit_id\":");
+    at = write_u64(at, unit_id);
+    at = WRITE_LITERAL(at, ",\"size\":");
+    at = write_u64(at, le32(f + 5));
+    at = WRITE_LITERAL(at, ",\"type\":");
+    at = write_u64(at, le16(f + 9));
+    at = WRITE_LITERAL(at, ",\"version\":");
+    at = write_u64(at, version);
+    at = WRITE_LITERAL(at, ",\"id\":");
+    opener->length = at - opener->text;
+    return opener;
+}
+
 /* "summary":"...","length":...,"stream_offset":...,"fields":{...} of the frame (its label
  * written before) */
 static char *write_message(char *at, int which, const unsigned char *f, Py_ssize_t length,
-                           int64_t stream_offset, const Plate *plate)
+                           int64_t stream_offset, const Plate *plate, const Opener *opener)
 {
     const unsigned char *body = f + LEN_HEADER;
     at = write_summary(at, which, f, plate, 1);
@@ -761,15 +889,7 @@ static char *write_message(char *at, int which, const unsigned char *f, Py_ssize
     at = write_u64(at, (uint64_t)length);
     at = WRITE_LITERAL(at, ",\"stream_offset\":");
     at = write_i64(at, stream_offset);
-    at = WRITE_LITERAL(at, ",\"fields\":{\"stx\":2,\"unit_id\":");
-    at = write_u64(at, le32(f + 1));
-    at = WRITE_LITERAL(at, ",\"size\":");
-    at = write_u64(at, le32(f + 5));
-    at = WRITE_LITERAL(at, ",\"type\":");
-    at = write_u64(at, le16(f + 9));
-    at = WRITE_LITERAL(at, ",\"version\":");
-    at = write_u64(at, le16(f + 11));
-    at = WRITE_LITERAL(at, ",\"id\":");
+    at = write_raw(at, opener->text, opener->length);
     at = write_u64(at, le32(f + 13));
     switch (which) {
     case T_STATUS_RESPONSE:
@@ -809,8 +929,44 @@ static char *write_message(char *at, int which, const unsigned char *f, Py_ssize
     return WRITE_LITERAL(at, ",\"etx\":3}");
 }
 
+/* {"severity":..,"code":..,"text": of a problem: 1 written, 0 not the common case, -1 on
+ * error. Kept for the next problem of these very objects (held: a str's text never changes). */
+static int put_problem_head(Buf *b, Call *call, PyObject *severity, PyObject *code)
+{
+    if (severity == call->problem_severity && code == call->problem_code) {
+        return put_bytes(b, call->problem_head) < 0 ? -1 : 1;
+    }
+    Py_ssize_t at = b->len;
+    int written;
+    if (PUT_LITERAL(b, "{\"severity\":") < 0 || (written = put_text(b, severity)) < 0) {
+        return -1;
+    }
+    if (!written) {
+        return 0;
+    }
+    if (PUT_LITERAL(b, ",\"code\":") < 0 || (written = put_text(b, code)) < 0) {
+        return -1;
+    }
+    if (!written) {
+        return 0;
+    }
+    if (PUT_LITERAL(b, ",\"text\":") < 0) {
+        return -1;
+    }
+    PyObject *head = PyBytes_FromStringAndSize(b->p + at, b->len - at);
+    if (head == NULL) {
+        return -1;
+    }
+    Py_INCREF(severity);
+    Py_INCREF(code);
+    Py_XSETREF(call->problem_head, head);
+    Py_XSETREF(call->problem_severity, severity);
+    Py_XSETREF(call->problem_code, code);
+    return 1;
+}
+
 /* ,"problems":[...]: 1 written, 0 not the common case, -1 on error */
-static int put_problems(Buf *b, PyObject *problems, PyObject *texts)
+static int put_problems(Buf *b, Call *call, PyObject *problems, PyObject *texts)
 {
     if (problems == NULL || texts == NULL || (texts != Py_None && !PyList_CheckExact(texts))) {
         return 0;
@@ -831,22 +987,15 @@ static int put_problems(Buf *b, PyObject *problems, PyObject *texts)
             return 0;
         }
         int written;
-        if ((i && PUT_LITERAL(b, ",") < 0) || PUT_LITERAL(b, "{\"severity\":") < 0 ||
-            (written = put_text(b, PyTuple_GET_ITEM(problem, 1))) < 0) {
+        if ((i && PUT_LITERAL(b, ",") < 0) ||
+            (written = put_problem_head(b, call, PyTuple_GET_ITEM(problem, 1),
+                                        PyTuple_GET_ITEM(problem, 0))) < 0) {
             return -1;
         }
         if (!written) {
             return 0;
         }
-        if (PUT_LITERAL(b, ",\"code\":") < 0 ||
-            (written = put_text(b, PyTuple_GET_ITEM(problem, 0))) < 0) {
-            return -1;
-        }
-        if (!written) {
-            return 0;
-        }
-        if (PUT_LITERAL(b, ",\"text\":") < 0 ||
-            (written = put_text(b, PyList_GET_ITEM(texts, i))) < 0) {
+        if ((written = put_text(b, PyList_GET_ITEM(texts, i))) < 0) {
             return -1;
         }
         if (!written) {
@@ -875,9 +1024,43 @@ typedef struct {
     Plate plate;
 } Message;
 
+/* the fragment of the side looked up last, when side is that very object and hashes by
+ * identity: then its lookup ran no Python code (but for a key of the dict whose own __hash__
+ * returns that very hash and whose __eq__ then changed the dict), so the dict is as it was
+ * and gives the same; else NULL */
+static inline PyObject *known_fragment(const Call *call, PyObject *side)
+{
+    return side == call->last_side ? call->last_fragment : NULL;
+}
+
+/* the side's fragment (bytes) from the dict, then known for the next item of that side when
+ * it hashes by identity: borrowed, or NULL (an exception set on error, else none or not
+ * bytes) */
+static PyObject *looked_up_fragment(Call *call, PyObject *side)
+{
+    Py_INCREF(side);
+    PyObject *fragment = PyDict_GetItemWithError(call->fragments, side);
+    if (fragment == NULL || !PyBytes_CheckExact(fragment)) {
+        Py_DECREF(side);
+        if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_MemoryError)) {
+            PyErr_Clear(); /* an unhashable side */
+        }
+        return NULL;
+    }
+    if (Py_TYPE(side)->tp_hash == PyBaseObject_Type.tp_hash) {
+        Py_INCREF(fragment);
+        Py_XSETREF(call->last_side, side); /* the reference taken above */
+        Py_XSETREF(call->last_fragment, fragment);
+    }
+    else {
+        Py_DECREF(side);
+    }
+    return fragment;
+}
+
 /* The item's fragment and message when it is a common one: 1, 0 not (nothing held), -1 on
  * error. The item is held by the caller. */
-static int read_message(Renderer *self, PyObject *item, const Call *call, Message *m)
+static int read_message(Renderer *self, PyObject *item, Call *call, Message *m)
 {
     if (!Py_IS_TYPE(item, (PyTypeObject *)self->lean_type)) {
         return 0;
@@ -888,21 +1071,16 @@ static int read_message(Renderer *self, PyObject *item, const Call *call, Messag
     if (side == NULL) {
         return 0;
     }
-    Py_INCREF(side);
-    PyObject *fragment = PyDict_GetItemWithError(call->fragments, side);
-    Py_DECREF(side);
+    PyObject *fragment = known_fragment(call, side);
     if (fragment == NULL) {
-        if (PyErr_Occurred()) {
-            if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
-                return -1;
-            }
-            PyErr_Clear(); /* an unhashable side */
+        fragment = looked_up_fragment(call, side);
+        if (fragment == NULL) {
+            return PyErr_Occurred() ? -1 : 0;
         }
-        return 0;
-    }
-    /* the item's type again: that code may even have re-initialised this renderer */
-    if (!PyBytes_CheckExact(fragment) || !Py_IS_TYPE(item, (PyTypeObject *)self->lean_type)) {
-        return 0;
+        /* the item's type again: that code may even have re-initialised this renderer */
+        if (!Py_IS_TYPE(item, (PyTypeObject *)self->lean_type)) {
+            return 0;
+        }
     }
     PyObject *data = slot_of(self, item, S_DATA);
     int64_t offset, start;
@@ -1001,10 +1179,11 @@ static int render_json(Renderer *self, PyObject *item, Call *call, Buf *b)
     at = write_raw(at, call->time_piece, time_length);
     at = write_bytes(at, m.fragment);
     at = write_bytes(at, label);
-    at = write_message(at, m.which, m.f, (Py_ssize_t)m.length, m.stream_offset, &m.plate);
+    at = write_message(at, m.which, m.f, (Py_ssize_t)m.length, m.stream_offset, &m.plate,
+                       fields_opener(call, m.which, m.f));
     b->len = at - b->p;
     int written =
-        put_problems(b, slot_of(self, item, S_PROBLEMS), slot_of(self, item, S_TEXTS));
+        put_problems(b, call, slot_of(self, item, S_PROBLEMS), slot_of(self, item, S_TEXTS));
     if (written < 0) {
         goto failed;
     }
@@ -1330,7 +1509,6 @@ static PyObject *render_items(Renderer *self, RenderOne one, PyObject *items, Py
         return NULL;
     }
     Buf b = {NULL, NULL, 0, 0};
-    call->has_time_piece = 0;
     Py_INCREF(items);
     Py_INCREF(call->fragments);
     Py_XINCREF(call->separator);
@@ -1360,6 +1538,7 @@ static PyObject *render_items(Renderer *self, RenderOne one, PyObject *items, Py
         failed = 1;
     }
     forget_chunk(&b);
+    forget_known(call);
     Py_DECREF(items);
     Py_DECREF(call->fragments);
     Py_XDECREF(call->separator);
