@@ -147,17 +147,25 @@ static inline int digit_count(uint64_t v)
 static inline char *u64_digits(char *end, uint64_t v)
 {
     char *at = end;
-    while (v >= 100) {
-        at -= 2;
-        memcpy(at, digit_pairs + 2 * (v % 100), 2);
-        v /= 100;
+    while (v >= 10000) { /* four digits a division */
+        uint32_t four = (uint32_t)(v % 10000);
+        v /= 10000;
+        at -= 4;
+        memcpy(at, digit_pairs + 2 * (four / 100), 2);
+        memcpy(at + 2, digit_pairs + 2 * (four % 100), 2);
     }
-    if (v >= 10) {
+    uint32_t rest = (uint32_t)v;
+    if (rest >= 100) {
         at -= 2;
-        memcpy(at, digit_pairs + 2 * v, 2);
+        memcpy(at, digit_pairs + 2 * (rest % 100), 2);
+        rest /= 100;
+    }
+    if (rest >= 10) {
+        at -= 2;
+        memcpy(at, digit_pairs + 2 * rest, 2);
     }
     else {
-        *--at = (char)('0' + v);
+        *--at = (char)('0' + rest);
     }
     return at;
 }
@@ -409,7 +417,7 @@ static int put_i64(Buf *b, int64_t v)
 /* -- reading the LeanRecord --------------------------------------------------------------- */
 
 /* an int's value through the C API: 1 (in *out) within 64 bits, else 0 */
-static int int64_of_any_size(PyObject *value, int64_t *out)
+static __attribute__((noinline)) int int64_of_any_size(PyObject *value, int64_t *out)
 {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
@@ -422,7 +430,7 @@ static int int64_of_any_size(PyObject *value, int64_t *out)
 }
 
 /* an exact int within 64 bits: 1 (in *out), else 0 */
-static inline int int64_of(PyObject *value, int64_t *out)
+static inline __attribute__((always_inline)) int int64_of(PyObject *value, int64_t *out)
 {
     if (value == NULL || !PyLong_CheckExact(value)) {
         return 0;
@@ -463,7 +471,8 @@ static inline int int64_of(PyObject *value, int64_t *out)
 }
 
 /* None (0) or an exact int within 64 bits (1, in *out); else -1 */
-static int optional_int64_of(PyObject *value, int64_t *out)
+static inline __attribute__((always_inline)) int optional_int64_of(PyObject *value,
+                                                                   int64_t *out)
 {
     if (value == Py_None) {
         return 0;
