@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -639,6 +639,168 @@ def test_a_batch_renders_up_to_the_first_item_it_stops_at(
         b"," + oracle(record_of(item), base_ns, with_hex) for item in items[start:stop]
     )
     assert (index, bytes(out)) == (stop, b">" + expected)
+
+
+# -- what one call keeps for its next items: times, sides, fields' openers, problem heads -------
+
+
+def check_batch(
+    renderer: lean_json.Renderer,
+    items: list[object],
+    base_ns: int = 0,
+    fragments: dict[object, bytes] = FRAGMENTS,
+    ends: Callable[[Record], tuple[str, str]] = endpoints,
+) -> int:
+    """Render ``items`` in one call, into a bytearray and into a list: the oracle's objects
+    (the fragments made with ``ends``) up to the first item that is not the common case, where
+    it stops (its index)."""
+    stop = next(
+        (i for i, item in enumerate(items) if not common_case(item, base_ns, fragments)),
+        len(items),
+    )
+    expected = b"".join(
+        dumps(record_to_dict(record_of(item), base_ns, ends, with_hex=True)) + b"\n"
+        for item in items[:stop]
+    )
+    into_bytearray = bytearray()
+    into_list: list[bytes] = []
+    for out in (into_bytearray, into_list):
+        assert renderer.render(items, 0, base_ns, fragments, True, b"", b"\n", out) == stop  # type: ignore[arg-type]
+    assert bytes(into_bytearray) == b"".join(into_list) == expected
+    return stop
+
+
+DIGIT_BOUNDARIES = (0, 9, 10, 99, 100, 999, 1000, 9999, 10**4, 99_999, 10**5, 10**8 - 1, 10**8)
+U32_BOUNDARIES = (*DIGIT_BOUNDARIES, 2**31 - 1, 2**31, 2**32 - 1)
+I64_BOUNDARIES = (*U32_BOUNDARIES, 2**32, 2**53 + 1, 10**16, 10**18 - 1, 10**18, 2**63 - 1)
+
+
+def test_numbers_at_every_digit_count_boundary(renderer: lean_json.Renderer) -> None:
+    """Frame numbers, stream offsets, replies, ids, unit ids and versions around each width,
+    one at a time and then in one call (the fields' opener changing from item to item)."""
+    items: list[object] = []
+    for value in I64_BOUNDARIES:
+        small = min(value, 2**32 - 1)
+        for sign in (1, -1):
+            frame = encode(
+                Status(), unit_id=small, id=U32_BOUNDARIES[value % 16], version=min(value, 65535)
+            )
+            lean = lean_of(
+                frame,
+                number=sign * value,
+                stream_start=sign * value,
+                request_in=-sign * value,
+                response_in=sign * value,
+                latency_ns=sign * value,
+            )
+            check_one(renderer, lean)
+            items.append(lean)
+    for value in U32_BOUNDARIES:
+        items.append(lean_of(encode(Trigger(min(value, 2**31 - 1)), unit_id=value, id=value)))
+        items.append(lean_of(encode(Trigger(-min(value, 2**31)), unit_id=value, id=value)))
+        items.append(lean_of(encode(plate(car_id=value, timestamp_usec=value % 10**6), id=value)))
+    items += [  # one unit id, the version changing
+        lean_of(encode(Status(), unit_id=1, id=version, version=version))
+        for version in (0, 9, 10, 99, 100, 65535, 0)
+    ]
+    common = [item for item in items if common_case(item, 0, FRAGMENTS)]
+    assert len(common) > len(items) * 3 // 4
+    assert check_batch(renderer, common) == len(common)
+
+
+def test_times_shared_or_not_within_a_call(renderer: lean_json.Renderer) -> None:
+    """Items of one time (the same int, or equal ints), of others, before the base (negative
+    relative times), and a time that is no plain decimal, where the call stops."""
+    base_ns = 1_764_000_000_000_008_000
+    shared = base_ns + 400_000
+    deltas = (0, 0, 400_000, -400_000, -400_000, 10**9, 10**9 + 1, 0, -(10**15), -1, 1)
+    items: list[object] = [lean_of(RENDERED["ack"], time_ns=shared, number=n) for n in range(3)]
+    items += [
+        lean_of(RENDERED["plate" if n % 2 else "trigger"], time_ns=base_ns + delta, number=n)
+        for n, delta in enumerate(deltas, 3)
+    ]
+    assert check_batch(renderer, items, base_ns) == len(items) - 2  # -1 ns: 1e-09 s
+    assert check_batch(renderer, items[:-2], base_ns + 10**9) == 9  # 10**9 + 1: 1e-09 s
+    assert check_batch(renderer, items[:-2][::-1], shared) == len(items) - 2
+
+
+class HashedSide(LinkSide):
+    """A side whose hash is Python's: looked up again for each item."""
+
+    __slots__ = ()
+    hashed: ClassVar[list[object]] = []
+
+    def __hash__(self) -> int:
+        HashedSide.hashed.append(self)
+        return 5
+
+
+def test_sides_within_a_call_and_between_calls(renderer: lean_json.Renderer) -> None:
+    ack = RENDERED["ack"]
+    order = (0, 0, 1, 0, 1, 1, 0)
+    items: list[object] = [lean_of(ack, side=SIDES[i], number=n) for n, i in enumerate(order)]
+    assert check_batch(renderer, items) == len(items)
+
+    def swapped(record: Record) -> tuple[str, str]:
+        return endpoints(record)[::-1]
+
+    renamed: dict[object, bytes] = {side: fragment_of(side, swapped) for side in SIDES}
+    assert check_batch(renderer, items, fragments=renamed, ends=swapped) == len(items)
+    assert check_batch(renderer, items) == len(items)
+    assert check_batch(renderer, items, fragments={SIDES[1]: FRAGMENTS[SIDES[1]]}) == 0
+    assert check_batch(renderer, items, fragments={SIDES[0]: FRAGMENTS[SIDES[0]]}) == 2
+
+    side = HashedSide("smartlpr", LINK, Direction.FROM_DEVICE)
+    fragments: dict[object, bytes] = {**FRAGMENTS, side: fragment_of(side)}
+    hashed = [lean_of(ack, side=side, number=n) for n in range(3)]
+    HashedSide.hashed.clear()
+    out = bytearray()
+    assert renderer.render(hashed, 0, 0, fragments, False, b"", b"\n", out) == 3
+    assert HashedSide.hashed == [side] * 3
+    assert bytes(out) == b"".join(oracle(record_of(item), 0, False) + b"\n" for item in hashed)
+
+    class Forgetful(HashedSide):
+        """Takes its fragment away when hashed the second time."""
+
+        __slots__ = ()
+
+        def __hash__(self) -> int:
+            if len(HashedSide.hashed) == 1:
+                fragments.pop(self)
+            return super().__hash__()
+
+    side = Forgetful("smartlpr", LINK, Direction.FROM_DEVICE)
+    fragments[side] = fragment_of(side)
+    HashedSide.hashed.clear()
+    forgetful = [lean_of(ack, side=side, number=n) for n in range(3)]
+    assert renderer.render(forgetful, 0, 0, fragments, False, b"", b"", bytearray()) == 1
+
+
+def test_problem_heads_within_a_call(renderer: lean_json.Renderer) -> None:
+    """Problems of the same severity and code objects, of equal codes in other objects, of
+    other severities and codes, and one whose code JSON would escape, where the call stops."""
+    ack = RENDERED["ack"]
+    code = "smartlpr.trigger_latency"
+    equal = "".join(["smartlpr.", "trigger_latency"])
+    assert equal == code and equal is not code
+    problems: list[tuple[list[tuple[str, str]], list[str]]] = [
+        ([(code, Severity.NOTE)], ["a"]),
+        ([(code, Severity.NOTE)], ["b"]),
+        ([(equal, Severity.NOTE)], ['c "quoted"']),
+        ([(code, Severity.WARNING), (code, Severity.NOTE)], ["d", "e"]),
+        ([('other "code"', Severity.NOTE)], ["caf\u00e9"]),
+        ([(code, "note")], ["g"]),
+        ([(code, Severity.NOTE)], ["h" * 70_000]),  # beyond a chunk
+        ([(code, Severity.NOTE)], ["\u00e9" * 40_000]),
+        ([("tab\there", Severity.NOTE)], ["i"]),
+        ([(code, Severity.NOTE)], ["j"]),
+    ]
+    items: list[object] = [
+        lean_of(ack, problems=pairs, texts=texts, number=n)
+        for n, (pairs, texts) in enumerate(problems)
+    ]
+    assert check_batch(renderer, items) == len(items) - 2
+    assert check_batch(renderer, items[-1:] + items) == len(items) - 1
 
 
 # -- junk: never a crash, never a wrong object --------------------------------------------------
