@@ -17,6 +17,12 @@
  * marks the (severity, mark) pairs; a problem of another severity stops it. Both share the
  * reading of the message and its summary. Every decision about anything else is the Record
  * path's. Every byte read is bounded by the LeanRecord's data: any input is safe.
+ *
+ * Cost: each object is written into room reserved for its worst case, straight into the bytes
+ * object that goes to out; what repeats from item to item within a call is made once and kept
+ * in the call (Call): a side's fragment (for a side hashed by identity), the time members of
+ * a time_ns, the fields' opener of a header, a problem's severity and code. The captures'
+ * messages come several to a TCP segment, of a few sides and one time.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -642,9 +648,11 @@ typedef struct {
 #define MAX_TIME_PIECE 96 /* ,"time":<31>,"time_ns":<20>, */
 #define MAX_OPENER 128    /* ,"fields":{"stx":2,"unit_id":<10>,"size":<10>,... */
 
+#define OPENER_KEY 12 /* the header's UnitId, Size, Type and Version */
+
 typedef struct {
     int known;
-    uint32_t unit_id, version;
+    unsigned char key[OPENER_KEY];
     Py_ssize_t length;
     char text[MAX_OPENER];
 } Opener;
@@ -863,25 +871,23 @@ static char *write_summary(char *at, int which, const unsigned char *f, const Pl
      2 * 40 + MAX_QUALITIES_TEXT + 2 * 40 + 2 * 32)
 
 /* ,"fields":{"stx":2,...,"version":..,"id": of the frame, written once for the frames of its
- * type (size and type are the type's own) while unit id and version stay the same */
+ * type while their header up to the Id stays the same */
 static const Opener *fields_opener(Call *call, int which, const unsigned char *f)
 {
     Opener *opener = &call->openers[which];
-    uint32_t unit_id = le32(f + 1), version = le16(f + 11);
-    if (opener->known && opener->unit_id == unit_id && opener->version == version) {
+    if (opener->known && memcmp(opener->key, f + 1, OPENER_KEY) == 0) {
         return opener;
     }
     opener->known = 1;
-    opener->unit_id = unit_id;
-    opener->version = version;
+    memcpy(opener->key, f + 1, OPENER_KEY);
     char *at = WRITE_LITERAL(opener->text, ",\"fields\":{\"stx\":2,\"unit_id\":");
-    at = write_u64(at, unit_id);
+    at = write_u64(at, le32(f + 1));
     at = WRITE_LITERAL(at, ",\"size\":");
     at = write_u64(at, le32(f + 5));
     at = WRITE_LITERAL(at, ",\"type\":");
     at = write_u64(at, le16(f + 9));
     at = WRITE_LITERAL(at, ",\"version\":");
-    at = write_u64(at, version);
+    at = write_u64(at, le16(f + 11));
     at = WRITE_LITERAL(at, ",\"id\":");
     opener->length = at - opener->text;
     return opener;
