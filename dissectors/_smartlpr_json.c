@@ -1581,7 +1581,7 @@ static PyObject *Renderer_render(Renderer *self, PyObject *const *args, Py_ssize
                                          "separator, terminator, out) takes 8 arguments");
         return NULL;
     }
-    Call call = {0, args[3], 0, args[5], args[6], NULL};
+    Call call = {.fragments = args[3], .separator = args[5], .terminator = args[6]};
     if (!PyBytes_Check(call.separator) || !PyBytes_Check(call.terminator)) {
         PyErr_SetString(PyExc_TypeError, "render: separator and terminator must be bytes");
         return NULL;
@@ -1619,7 +1619,7 @@ static PyObject *Renderer_render_text(Renderer *self, PyObject *const *args, Py_
                                          "out) takes 6 arguments");
         return NULL;
     }
-    Call call = {0, args[3], 0, NULL, NULL, args[4]};
+    Call call = {.fragments = args[3], .marks = args[4]};
     if (!valid_marks(call.marks)) {
         PyErr_SetString(PyExc_TypeError,
                         "render_text: marks must be a tuple of (severity, bytes) pairs");
