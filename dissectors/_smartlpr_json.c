@@ -254,7 +254,11 @@ static char *write_decimal(char *at, int64_t v, int decimals, uint64_t scale)
         return at;
     }
     int n = decimals;
-    while (fraction % 10 == 0) {
+    while (fraction % 100 == 0) {
+        fraction /= 100;
+        n -= 2;
+    }
+    if (fraction % 10 == 0) {
         fraction /= 10;
         n--;
     }
@@ -384,6 +388,10 @@ static char *write_hex(char *at, const unsigned char *s, Py_ssize_t n)
 #ifdef __SSE2__
     for (; i + 16 <= n; i += 16) {
         hex16(at + 2 * i, s + i);
+    }
+    if (i < n && n >= 16) { /* the last 16 again, over digits already written alike */
+        hex16(at + 2 * (n - 16), s + n - 16);
+        return at + 2 * n;
     }
 #endif
     for (; i < n; i++) {
@@ -553,25 +561,27 @@ static Py_ssize_t plain_utf8_length(const unsigned char *s, Py_ssize_t size, int
 
 #ifdef __SSE2__
 /* Bit i set for each byte s[i] of a field of 16 <= size <= 64 bytes that is not zero
- * (*nonzero), and that plain_utf8_length would look at more closely (*special): below
- * U+0020, beyond ASCII or, for a plate text, ', \ or DEL. Read 16 bytes at a time, the last
- * 16 overlapping the ones before when size is not a multiple of 16. */
+ * (*nonzero), and that plain_utf8_length would look at more closely or JSON would escape
+ * (*special): below U+0020, beyond ASCII, " or \, and for a plate text ' or DEL. Read 16 bytes
+ * at a time, the last 16 overlapping the ones before when size is not a multiple of 16. */
 static inline void field_masks(const unsigned char *s, Py_ssize_t size, int plate,
                                uint64_t *nonzero, uint64_t *special)
 {
     const __m128i zero = _mm_setzero_si128(), last_control = _mm_set1_epi8(0x1f);
     const __m128i high_bit = _mm_set1_epi8((char)0x80), quote = _mm_set1_epi8('\'');
-    const __m128i backslash = _mm_set1_epi8('\\'), delete = _mm_set1_epi8(0x7f);
+    const __m128i double_quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i delete = _mm_set1_epi8(0x7f);
     uint64_t zeros = 0, specials = 0;
     for (Py_ssize_t i = 0; i < size; i += 16) {
         Py_ssize_t at = i + 16 <= size ? i : size - 16;
         __m128i x = _mm_loadu_si128((const __m128i *)(s + at));
         __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, last_control), x),
                                    _mm_and_si128(x, high_bit));
+        odd = _mm_or_si128(odd, _mm_or_si128(_mm_cmpeq_epi8(x, double_quote),
+                                             _mm_cmpeq_epi8(x, backslash)));
         if (plate) {
-            odd = _mm_or_si128(odd, _mm_or_si128(_mm_cmpeq_epi8(x, quote),
-                                                 _mm_or_si128(_mm_cmpeq_epi8(x, backslash),
-                                                              _mm_cmpeq_epi8(x, delete))));
+            odd = _mm_or_si128(odd,
+                               _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, delete)));
         }
         zeros |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) << at;
         specials |= (uint64_t)(unsigned)_mm_movemask_epi8(odd) << at;
@@ -582,9 +592,10 @@ static inline void field_masks(const unsigned char *s, Py_ssize_t size, int plat
 }
 #endif
 
-/* plain_utf8_length, at once for a field of plain ASCII (its bytes read 16 at a time) */
+/* plain_utf8_length, at once for a field of printable ASCII without " or \ (its bytes read
+ * 16 at a time): then *verbatim is set (JSON writes the text as it is), else cleared */
 static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int plate,
-                                   Py_ssize_t *characters)
+                                   Py_ssize_t *characters, int *verbatim)
 {
 #ifdef __SSE2__
     uint64_t nonzero, special;
@@ -593,9 +604,11 @@ static Py_ssize_t plain_text_length(const unsigned char *s, Py_ssize_t size, int
     uint64_t text = n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
     if ((special & text) == 0) {
         *characters = n;
+        *verbatim = 1;
         return n;
     }
 #endif
+    *verbatim = 0;
     return plain_utf8_length(s, size, plate, characters);
 }
 
@@ -690,6 +703,7 @@ typedef struct {
     Py_ssize_t chars, printable, country; /* lengths in bytes */
     Py_ssize_t characters;                /* detected characters */
     Py_ssize_t qualities;                 /* up to the last non-zero one */
+    int verbatim;                         /* JSON writes the three texts as they are */
 } Plate;
 
 static int plain_license_info(const unsigned char *body, Plate *plate)
@@ -702,9 +716,11 @@ static int plain_license_info(const unsigned char *body, Plate *plate)
         return 0;
     }
     Py_ssize_t unused;
-    plate->chars = plain_text_length(body + 16, 40, 1, &plate->characters);
-    plate->printable = plain_text_length(body + 97, 40, 1, &unused);
-    plate->country = plain_text_length(body + 137, 32, 0, &unused);
+    int verbatim[3];
+    plate->chars = plain_text_length(body + 16, 40, 1, &plate->characters, &verbatim[0]);
+    plate->printable = plain_text_length(body + 97, 40, 1, &unused, &verbatim[1]);
+    plate->country = plain_text_length(body + 137, 32, 0, &unused, &verbatim[2]);
+    plate->verbatim = verbatim[0] && verbatim[1] && verbatim[2];
     return plate->chars > 0 && plate->printable >= 0 && plate->country >= 0;
 }
 
@@ -787,9 +803,9 @@ static char *write_qualities(char *at, const unsigned char *q, Py_ssize_t count)
 
 /* a text of the frame (plain_text_length let no control character through), JSON-escaped or
  * as it is */
-static inline char *write_shown(char *at, const unsigned char *s, Py_ssize_t n, int json)
+static inline char *write_shown(char *at, const unsigned char *s, Py_ssize_t n, int escaped)
 {
-    return json ? write_escaped(at, s, n) : write_raw(at, (const char *)s, n);
+    return escaped ? write_escaped(at, s, n) : write_raw(at, (const char *)s, n);
 }
 
 /* the longest summary: a LicenseInfo's, its texts escaped */
@@ -805,11 +821,12 @@ static char *write_license_info_summary(char *at, const unsigned char *body, con
     at = WRITE_LITERAL(at, "LicenseInfo car ");
     at = write_u64(at, le32(body));
     at = WRITE_LITERAL(at, " plate '");
-    at = write_shown(at, body + shown_at, shown, json);
+    int escaped = json && !plate->verbatim;
+    at = write_shown(at, body + shown_at, shown, escaped);
     *at++ = '\'';
     if (plate->country) {
         *at++ = ' ';
-        at = write_shown(at, body + 137, plate->country, json);
+        at = write_shown(at, body + 137, plate->country, escaped);
     }
     Py_ssize_t count = shown_qualities(plate);
     if (count == 0) {
@@ -926,14 +943,14 @@ static char *write_message(char *at, int which, const unsigned char *f, Py_ssize
         at = WRITE_LITERAL(at, ",\"timestamp_usec\":");
         at = write_u64(at, le32(body + 12));
         at = WRITE_LITERAL(at, ",\"plate\":\"");
-        at = write_escaped(at, body + 16, plate->chars);
+        at = write_shown(at, body + 16, plate->chars, !plate->verbatim);
         at = WRITE_LITERAL(at, "\",\"qualities\":");
         at = write_qualities(at, body + 56, shown_qualities(plate));
         at = body[96] ? WRITE_LITERAL(at, ",\"grammar_ok\":true,\"printable\":\"")
                       : WRITE_LITERAL(at, ",\"grammar_ok\":false,\"printable\":\"");
-        at = write_escaped(at, body + 97, plate->printable);
+        at = write_shown(at, body + 97, plate->printable, !plate->verbatim);
         at = WRITE_LITERAL(at, "\",\"country\":\"");
-        at = write_escaped(at, body + 137, plate->country);
+        at = write_shown(at, body + 137, plate->country, !plate->verbatim);
         *at++ = '"';
         break;
     default:
@@ -1126,7 +1143,7 @@ static int read_message(Renderer *self, PyObject *item, Call *call, Message *m)
         return 0;
     }
     unsigned char bcc = xor_bytes(f, (Py_ssize_t)length - 2);
-    Plate plate = {0, 0, 0, 0, 0};
+    Plate plate = {0, 0, 0, 0, 0, 0};
     m->which = common_type(self, f, (Py_ssize_t)length, &plate);
     if (bcc != f[length - 2] || m->which < 0) {
         return 0;
