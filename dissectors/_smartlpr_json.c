@@ -678,7 +678,8 @@ typedef struct {
     PyObject *marks;                  /* text */
     /* what was written or looked up before, kept for the next items of this call: */
     PyObject *last_side, *last_fragment; /* held */
-    /* JSON: the time members of the last time_ns written (items of one segment share it) */
+    /* the time members (JSON) or column (text) of the last time_ns written (items of one
+     * segment share it) */
     int has_time_piece;
     int64_t time_piece_ns;
     Py_ssize_t time_piece_length; /* 0: that time is not plain */
@@ -1282,14 +1283,16 @@ static int put_aligned(Buf *b, const char *s, Py_ssize_t n, Py_ssize_t width)
     return put(b, s, n);
 }
 
-/* format(ns / divisor, f">{width}.{decimals}f") where divisor = 1000 * 10**decimals ns (both
+/* format(ns / divisor, f".{decimals}f") into text (MAX_FIXED_TEXT bytes), its length or -1
+ * on error (format(..., f">{width}.{decimals}f") is put_fixed's), where divisor = 1000 * 10**decimals ns (both
  * callers round to whole µs): from the integer ns below 1e15, where the double nearest to
  * ns / divisor is within 0.2 ns of it, closer than any ns off a midpoint is to it; an exact
  * midpoint (or more) goes to glibc's "%.*f", which rounds the double correctly, half to even,
  * as Python's format does. */
-static int put_fixed(Buf *b, int64_t ns, int decimals, double divisor, Py_ssize_t width)
+#define MAX_FIXED_TEXT 64
+
+static Py_ssize_t fixed_text(char *text, int64_t ns, int decimals, double divisor)
 {
-    char text[64];
     Py_ssize_t n;
     uint64_t magnitude = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
     uint64_t micros = magnitude / 1000, rest = magnitude % 1000;
@@ -1316,13 +1319,46 @@ static int put_fixed(Buf *b, int64_t ns, int decimals, double divisor, Py_ssize_
         n = at + decimals - text;
     }
     else {
-        n = snprintf(text, sizeof text, "%.*f", decimals, (double)ns / divisor);
-        if (n < 0 || n >= (Py_ssize_t)sizeof text) {
+        n = snprintf(text, MAX_FIXED_TEXT, "%.*f", decimals, (double)ns / divisor);
+        if (n < 0 || n >= MAX_FIXED_TEXT) {
             PyErr_SetString(PyExc_SystemError, "a formatted time does not fit");
             return -1;
         }
     }
-    return put_aligned(b, text, n, width);
+    return n;
+}
+
+static int put_fixed(Buf *b, int64_t ns, int decimals, double divisor, Py_ssize_t width)
+{
+    char text[MAX_FIXED_TEXT];
+    Py_ssize_t n = fixed_text(text, ns, decimals, divisor);
+    return n < 0 ? -1 : put_aligned(b, text, n, width);
+}
+
+#define TIME_WIDTH 11 /* format_line's f"{seconds:11.6f}" */
+
+/* a line's time column and the space after it, written once for the items of one time: its
+ * length, -1 on error */
+static Py_ssize_t text_time_piece(Call *call, int64_t time_ns, int64_t delta)
+{
+    if (call->has_time_piece && call->time_piece_ns == time_ns) {
+        return call->time_piece_length;
+    }
+    char text[MAX_FIXED_TEXT];
+    Py_ssize_t n = fixed_text(text, delta, 6, 1e9);
+    if (n < 0) {
+        return -1;
+    }
+    char *at = call->time_piece;
+    for (Py_ssize_t pad = TIME_WIDTH - n; pad > 0; pad--) {
+        *at++ = ' ';
+    }
+    at = write_raw(at, text, n);
+    *at++ = ' ';
+    call->has_time_piece = 1;
+    call->time_piece_ns = time_ns;
+    call->time_piece_length = at - call->time_piece;
+    return call->time_piece_length;
 }
 
 /* an int right-aligned in width */
@@ -1441,9 +1477,10 @@ static int render_text(Renderer *self, PyObject *item, Call *call, Buf *b)
         return result;
     }
     result = 0;
-    Py_ssize_t mark = b->len;
+    Py_ssize_t mark = b->len, time_length;
     if (put_i64_aligned(b, m.number, 6) < 0 || PUT_LITERAL(b, " ") < 0 ||
-        put_fixed(b, m.delta, 6, 1e9, 11) < 0 || PUT_LITERAL(b, " ") < 0 ||
+        (time_length = text_time_piece(call, m.time_ns, m.delta)) < 0 ||
+        put(b, call->time_piece, time_length) < 0 ||
         put_bytes(b, m.fragment) < 0 || PUT_LITERAL(b, " ") < 0 ||
         put_shown_summary(self, b, &m) < 0) {
         goto failed;

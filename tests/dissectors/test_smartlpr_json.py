@@ -1257,6 +1257,24 @@ def test_a_batch_of_lines_renders_up_to_the_first_item_it_stops_at(
     assert (index, bytes(out)) == (stop, b">" + expected)
 
 
+def test_line_times_shared_or_not_within_a_call(renderer: lean_json.Renderer) -> None:
+    """Lines of one time (the same int, or equal ints), of others, before the base, on a
+    rounding midpoint (glibc's rounding) and beyond the exact range, sides alternating."""
+    base_ns = 1_764_000_000_000_008_000
+    shared = base_ns + 400_000
+    deltas = (0, 0, 400_000, -400_000, 2_500, 2_500, -1, 1_500, 10**15 + 500, 10**17, 0)
+    items: list[object] = [lean_of(RENDERED["ack"], time_ns=shared, number=n) for n in range(3)]
+    items += [
+        lean_of(RENDERED["plate"], time_ns=base_ns + delta, number=n, side=SIDES[n % 2])
+        for n, delta in enumerate(deltas, 3)
+    ]
+    assert all(common_text_case(item, base_ns, TEXT_FRAGMENTS) for item in items)
+    for base in (base_ns, shared, base_ns + 10**16):
+        out: list[bytes] = []
+        assert renderer.render_text(items, 0, base, TEXT_FRAGMENTS, MARKS, out) == len(items)  # type: ignore[arg-type]
+        assert b"".join(out) == b"".join(text_oracle(record_of(item), base) for item in items)
+
+
 def test_odd_sides_marks_and_items_stop_the_lines(renderer: lean_json.Renderer) -> None:
     out = bytearray()
 
