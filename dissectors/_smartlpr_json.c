@@ -624,7 +624,8 @@ static Py_ssize_t quality_count(const unsigned char *q)
     for (int i = 0; i < 3; i++) {
         int at = blocks[i];
         __m128i x = _mm_loadu_si128((const __m128i *)(q + at));
-        above |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x, most), most)) ^ 0xffff;
+        __m128i at_most = _mm_cmpeq_epi8(_mm_max_epu8(x, most), most);
+        above |= (unsigned)_mm_movemask_epi8(at_most) ^ 0xffff;
         zeros |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero)) << at;
     }
     uint64_t nonzero = ~zeros & (((uint64_t)1 << 40) - 1);
@@ -658,8 +659,8 @@ typedef struct {
     Py_ssize_t slot[N_SLOTS];
 } Renderer;
 
-#define MAX_TIME_PIECE 96 /* ,"time":<31>,"time_ns":<20>, */
-#define MAX_OPENER 128    /* ,"fields":{"stx":2,"unit_id":<10>,"size":<10>,... */
+#define MAX_TIME_PIECE 96 /* the JSON members or the text column (asserted where made) */
+#define MAX_OPENER 128    /* ,"fields":{"stx":2,"unit_id":<10>,"size":<10>,... (likewise) */
 
 #define OPENER_KEY 12 /* the header's UnitId, Size, Type and Version */
 
@@ -686,7 +687,7 @@ typedef struct {
     char time_piece[MAX_TIME_PIECE];
     /* JSON: {"severity":..,"code":..,"text": of the last problem written, by its objects */
     PyObject *problem_severity, *problem_code, *problem_head; /* held */
-    /* JSON: ,"fields":{...,"id": by message type, of the last unit id and version */
+    /* JSON: ,"fields":{...,"id": by message type, of the last header written */
     Opener openers[N_TYPES];
 } Call;
 
@@ -774,7 +775,8 @@ static inline int small_number(char *at, unsigned v)
 }
 
 /* the qualities of count <= 40 detected characters: {"quality_1":..,"_value":"q q .."} or "" */
-#define MAX_QUALITIES_TEXT (1 + 40 * sizeof "\"quality_40\":100," + sizeof "\"_value\":\"" + 40 * 4 + 2)
+#define MAX_QUALITIES_TEXT                                                                  \
+    (1 + 40 * sizeof "\"quality_40\":100," + sizeof "\"_value\":\"" + 40 * 4 + 2)
 
 static char *write_qualities(char *at, const unsigned char *q, Py_ssize_t count)
 {
@@ -887,6 +889,10 @@ static char *write_summary(char *at, int which, const unsigned char *f, const Pl
             "\"timestamp_usec\":4294967295,\"plate\":\"\",\"qualities\":"                     \
             ",\"grammar_ok\":false,\"printable\":\"\",\"country\":\"\",\"bcc\":255,\"etx\":3}" + \
      2 * 40 + MAX_QUALITIES_TEXT + 2 * 40 + 2 * 32)
+
+_Static_assert(sizeof ",\"fields\":{\"stx\":2,\"unit_id\":4294967295,\"size\":4294967295,"
+                      "\"type\":65535,\"version\":65535,\"id\":" <= MAX_OPENER,
+               "the fields' opener fits");
 
 /* ,"fields":{"stx":2,...,"version":..,"id": of the frame, written once for the frames of its
  * type while their header up to the Id stays the same */
@@ -1156,6 +1162,10 @@ static int read_message(Renderer *self, PyObject *item, Call *call, Message *m)
     return 1;
 }
 
+_Static_assert(sizeof ",\"time\":" + MAX_DECIMAL_TEXT + sizeof ",\"time_ns\":" + MAX_INT_TEXT + 1 <=
+                   MAX_TIME_PIECE,
+               "the JSON time members fit");
+
 /* ,"time":<seconds>,"time_ns":<ns>, of the item's time, written once for the items of one
  * time: its length, 0 when that time is not plain (repr() would write an exponent) */
 static Py_ssize_t time_piece(Call *call, int64_t time_ns, int64_t delta)
@@ -1283,9 +1293,9 @@ static int put_aligned(Buf *b, const char *s, Py_ssize_t n, Py_ssize_t width)
     return put(b, s, n);
 }
 
-/* format(ns / divisor, f".{decimals}f") into text (MAX_FIXED_TEXT bytes), its length or -1
- * on error (format(..., f">{width}.{decimals}f") is put_fixed's), where divisor = 1000 * 10**decimals ns (both
- * callers round to whole µs): from the integer ns below 1e15, where the double nearest to
+/* format(ns / divisor, f".{decimals}f") into text (MAX_FIXED_TEXT bytes): its length, -1 on
+ * error (put_fixed pads it to a width). divisor = 1000 * 10**decimals ns (both callers round
+ * to whole µs): from the integer ns below 1e15, where the double nearest to
  * ns / divisor is within 0.2 ns of it, closer than any ns off a midpoint is to it; an exact
  * midpoint (or more) goes to glibc's "%.*f", which rounds the double correctly, half to even,
  * as Python's format does. */
@@ -1336,6 +1346,8 @@ static int put_fixed(Buf *b, int64_t ns, int decimals, double divisor, Py_ssize_
 }
 
 #define TIME_WIDTH 11 /* format_line's f"{seconds:11.6f}" */
+
+_Static_assert(TIME_WIDTH + MAX_FIXED_TEXT + 1 <= MAX_TIME_PIECE, "the time column fits");
 
 /* a line's time column and the space after it, written once for the items of one time: its
  * length, -1 on error */
