@@ -732,7 +732,7 @@ static inline Py_ssize_t shown_qualities(const Plate *plate)
     return plate->characters < plate->qualities ? plate->characters : plate->qualities;
 }
 
-/* which common message the frame is (T_*), or -1 */
+/* which common message the frame is (T_*), or -1; plate filled for a LicenseInfo */
 static int common_type(Renderer *self, const unsigned char *f, Py_ssize_t length, Plate *plate)
 {
     long type = (long)le16(f + 9);
@@ -1060,7 +1060,7 @@ typedef struct {
     int64_t request_in, response_in, latency_ns;
     int has_request, has_response, has_latency;
     int which;
-    Plate plate;
+    Plate plate; /* a LicenseInfo's */
 } Message;
 
 /* the fragment of the side looked up last, when side is that very object and hashes by
@@ -1150,13 +1150,11 @@ static int read_message(Renderer *self, PyObject *item, Call *call, Message *m)
         return 0;
     }
     unsigned char bcc = xor_bytes(f, (Py_ssize_t)length - 2);
-    Plate plate = {0, 0, 0, 0, 0, 0};
-    m->which = common_type(self, f, (Py_ssize_t)length, &plate);
+    m->which = common_type(self, f, (Py_ssize_t)length, &m->plate);
     if (bcc != f[length - 2] || m->which < 0) {
         return 0;
     }
     m->f = f;
-    m->plate = plate;
     Py_INCREF(fragment);
     m->fragment = fragment;
     return 1;
