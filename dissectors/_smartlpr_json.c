@@ -449,39 +449,7 @@ static inline __attribute__((always_inline)) int int64_of(PyObject *value, int64
     if (value == NULL || !PyLong_CheckExact(value)) {
         return 0;
     }
-#if PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
-    /* CPython 3.11: |ob_size| 30-bit digits, least significant first, the sign in ob_size's;
-     * read here up to three of them (below 2**63), the general path for the rest */
-    Py_ssize_t size = Py_SIZE(value);
-    Py_ssize_t digits = size < 0 ? -size : size;
-    const digit *d = ((PyLongObject *)value)->ob_digit;
-    uint64_t magnitude;
-    if (digits == 0) {
-        magnitude = 0;
-    }
-    else if (digits == 1) {
-        magnitude = d[0];
-    }
-    else if (digits == 2) {
-        magnitude = d[0] | (uint64_t)d[1] << 30;
-    }
-    else if (digits == 3 && d[2] < 8) {
-        magnitude = d[0] | (uint64_t)d[1] << 30 | (uint64_t)d[2] << 60;
-    }
-    else {
-        return int64_of_any_size(value, out);
-    }
-    *out = size < 0 ? -(int64_t)magnitude : (int64_t)magnitude;
-    return 1;
-#elif PY_VERSION_HEX >= 0x030C0000
-    if (PyUnstable_Long_IsCompact((PyLongObject *)value)) {
-        *out = (int64_t)PyUnstable_Long_CompactValue((PyLongObject *)value);
-        return 1;
-    }
-    return int64_of_any_size(value, out);
-#else
-    return int64_of_any_size(value, out);
-#endif
+    return small_int64(value, out) || int64_of_any_size(value, out);
 }
 
 /* None (0) or an exact int within 64 bits (1, in *out); else -1 */

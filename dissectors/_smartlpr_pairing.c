@@ -43,30 +43,12 @@ static PyObject *str_data, *str_time_ns;
 #define IX_EMPTY (-1)
 #define IX_DUMMY (-2)
 
-/* PyLong_AsLongLong without a call for the non-negative ints of up to three digits (header
- * fields, times) and the ints of one digit */
+/* PyLong_AsLongLong without a call for the ints small_int64 reads (header fields, times) */
 static inline long long as_long_long(PyObject *value)
 {
-    if (PyLong_CheckExact(value)) {
-#if PY_VERSION_HEX >= 0x030C0000
-        if (PyUnstable_Long_IsCompact((PyLongObject *)value)) {
-            return (long long)PyUnstable_Long_CompactValue((PyLongObject *)value);
-        }
-#else
-        Py_ssize_t digits = Py_SIZE(value);
-        const digit *d = ((PyLongObject *)value)->ob_digit;
-        if (digits >= -1 && digits <= 1) {
-            return (long long)digits * (long long)d[0];
-        }
-        /* times since 1970 in ns take three 30-bit digits */
-        if (digits == 2 || digits == 3) {
-            uint64_t top = digits == 3 ? (uint64_t)d[2] : 0;
-            if (top < 8) { /* below 2**63 */
-                return (long long)((uint64_t)d[0] | ((uint64_t)d[1] << PyLong_SHIFT) |
-                                   (top << (2 * PyLong_SHIFT)));
-            }
-        }
-#endif
+    int64_t small;
+    if (PyLong_CheckExact(value) && small_int64(value, &small)) {
+        return (long long)small;
     }
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
