@@ -9,9 +9,11 @@ pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups``
 
 from setuptools import Extension, setup
 
-SMARTLPR_WIRE = ["dissectors/smartlpr_wire.h"]
-"""The header the SmartLPR kernels share (``depends``: a change rebuilds them, and the sdist
+PY_INTS = ["dissectors/py_ints.h"]
+"""The int reader the kernels below share (``depends``: a change rebuilds them, and the sdist
 carries it)."""
+SMARTLPR_WIRE = ["dissectors/smartlpr_wire.h", *PY_INTS]
+"""The header the SmartLPR kernels share, and what it includes."""
 
 setup(
     ext_modules=[
@@ -37,7 +39,7 @@ setup(
             depends=SMARTLPR_WIRE,
             optional=True,
         ),
-        Extension("sniffer._lean_count", ["sniffer/_lean_count.c"], optional=True),
+        Extension("sniffer._lean_count", ["sniffer/_lean_count.c"], depends=PY_INTS, optional=True),
         Extension("sniffer._settle", ["sniffer/_settle.c"], optional=True),
     ]
 )

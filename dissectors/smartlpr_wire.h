@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "py_ints.h"
+
 #define STX 0x02
 #define ETX 0x03
 #define LEN_HEADER 17 /* Stx, UnitId, Size, Type, Version, Id */
@@ -23,47 +25,6 @@ static inline uint32_t le32(const unsigned char *p)
 static inline uint32_t le16(const unsigned char *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
-}
-
-/* An exact int's value read straight from the object when it fits 64 bits cheaply: 1 (in
- * *out); 0 for any other int, which the C API then reads (value must be an exact int).
- * CPython 3.11: |ob_size| 30-bit digits, least significant first, the sign in ob_size's; up
- * to three of them (below 2**63: header fields, capture times in ns). 3.12 on: compact ints. */
-static inline __attribute__((always_inline)) int small_int64(PyObject *value, int64_t *out)
-{
-#if PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
-    Py_ssize_t size = Py_SIZE(value);
-    Py_ssize_t digits = size < 0 ? -size : size;
-    const digit *d = ((PyLongObject *)value)->ob_digit;
-    uint64_t magnitude;
-    if (digits == 0) {
-        magnitude = 0;
-    }
-    else if (digits == 1) {
-        magnitude = d[0];
-    }
-    else if (digits == 2) {
-        magnitude = d[0] | (uint64_t)d[1] << 30;
-    }
-    else if (digits == 3 && d[2] < 8) {
-        magnitude = d[0] | (uint64_t)d[1] << 30 | (uint64_t)d[2] << 60;
-    }
-    else {
-        return 0;
-    }
-    *out = size < 0 ? -(int64_t)magnitude : (int64_t)magnitude;
-    return 1;
-#elif PY_VERSION_HEX >= 0x030C0000
-    if (PyUnstable_Long_IsCompact((PyLongObject *)value)) {
-        *out = (int64_t)PyUnstable_Long_CompactValue((PyLongObject *)value);
-        return 1;
-    }
-    return 0;
-#else
-    (void)value;
-    (void)out;
-    return 0;
-#endif
 }
 
 /* XOR of every byte (the Bcc), eight at a time */

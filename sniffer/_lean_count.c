@@ -22,6 +22,8 @@
 #include <string.h>
 #include <structmember.h>
 
+#include "../dissectors/py_ints.h"
+
 enum { R_NUMBER, R_SIDE, R_TIME, R_LENGTH, R_KEY, R_PROBLEMS, R_RESPONSE_IN, R_LATENCY, N_ROW };
 static const char *row_names[N_ROW] = {"number", "side", "time_ns", "length", "key",
                                        "problems", "response_in", "latency_ns"};
@@ -434,6 +436,11 @@ static int link_of(LeanCounter *self, PyObject *side, int *to_device)
 
 static int read_int(PyObject *number, long long *value)
 {
+    int64_t small;
+    if (PyLong_CheckExact(number) && small_int64(number, &small)) {
+        *value = (long long)small;
+        return 0;
+    }
     int overflow = 0;
     *value = PyLong_AsLongLongAndOverflow(number, &overflow);
     if (overflow || (*value == -1 && PyErr_Occurred())) {
