@@ -10,7 +10,8 @@ SAMPLE ?=
 
 $(VENV)/.installed: pyproject.toml setup.py dissectors/_speedups.c dissectors/_dualcam_speedups.c \
 		dissectors/_smartlpr_pairing.c dissectors/_smartlpr_json.c dissectors/smartlpr_wire.h \
-		dissectors/py_ints.h sniffer/sources/_fast_path.c sniffer/_lean_count.c sniffer/_settle.c
+		dissectors/py_ints.h sniffer/sources/_fast_path.c sniffer/_lean_count.c sniffer/_settle.c \
+		dissectors/_lean_record.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'

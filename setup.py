@@ -1,11 +1,13 @@
 """The optional C kernels (``dissectors._speedups``, ``dissectors._dualcam_speedups``,
 ``dissectors._smartlpr_pairing``, ``dissectors._smartlpr_json``, ``sniffer.sources._fast_path``,
-``sniffer._lean_count``, ``sniffer._settle``); everything else is in pyproject.toml.
+``sniffer._lean_count``, ``sniffer._settle``, ``dissectors._lean_record``); everything else is
+in pyproject.toml.
 
 ``optional=True``: without a compiler the install still succeeds and camshark uses the
 pure-Python versions in ``dissectors.speedups``, ``dissectors.dualcam.speedups``,
 ``dissectors.smartlpr.pairing``, ``sniffer.sources.fast_packets``, ``sniffer.stats`` and
-``sniffer.settle``, and renders every JSON record through its ``Record``."""
+``sniffer.settle`` (and ``dissectors.bulk.LeanRecordPython``), and renders every JSON record
+through its ``Record``."""
 
 from setuptools import Extension, setup
 
@@ -41,5 +43,6 @@ setup(
         ),
         Extension("sniffer._lean_count", ["sniffer/_lean_count.c"], depends=PY_INTS, optional=True),
         Extension("sniffer._settle", ["sniffer/_settle.c"], optional=True),
+        Extension("dissectors._lean_record", ["dissectors/_lean_record.c"], optional=True),
     ]
 )

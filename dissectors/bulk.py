@@ -12,7 +12,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from dissectors.api import (
     Direction,
@@ -85,7 +86,49 @@ class LinkSide:
     direction: Direction
 
 
-class LeanRecord:
+class _LeanFields(Protocol):
+    """The attributes ``LeanRecordMethods`` works on."""
+
+    data: bytes
+    offset: int
+    length: int
+    side: LinkSide
+    problems: list[tuple[str, Severity]] | None
+    texts: list[str] | None
+
+
+class LeanRecordMethods:
+    """What a ``LeanRecord`` does, whichever class holds its attributes."""
+
+    __slots__ = ()
+
+    # the types add_problem assigns (the attributes are the subclasses')
+    problems: list[tuple[str, Severity]] | None
+    texts: list[str] | None
+
+    @property
+    def frame_data(self: _LeanFields) -> bytes:
+        """The frame's bytes."""
+        return self.data[self.offset : self.offset + self.length]
+
+    @property
+    def link(self: _LeanFields) -> Link:
+        """The link this message was seen on."""
+        return self.side.link
+
+    def add_problem(self: _LeanFields, severity: Severity, code: str, text: str) -> None:
+        """Attach a matcher-level problem."""
+        if self.problems is None:
+            self.problems = [(code, severity)]
+            self.texts = [text]
+        else:
+            if self.texts is None:  # problems set without their texts
+                self.texts = [""] * len(self.problems)
+            self.problems.append((code, severity))
+            self.texts.append(text)
+
+
+class LeanRecordPython(LeanRecordMethods):
     """A numbered message without Frame or Dissection: what ``stats`` needs of it, and the
     frame's place in the bytes it came in, from which ``read`` renders it.
 
@@ -93,6 +136,10 @@ class LeanRecord:
     no problem (anything unusual is decoded into a full ``Record`` instead), and by ``stats``
     from each Record, so that one loop counts both. ``key`` holds the type and kind its
     Dissection would have; matchers annotate it like a ``Record``.
+
+    ``LeanRecord`` is this class without a compiler; with one, the same attributes are held
+    by ``dissectors._lean_record`` (C, outside the cycle collector: one is made per message,
+    and holds nothing that could lead back to it), and this class is its reference.
     """
 
     __slots__ = (
@@ -142,26 +189,22 @@ class LeanRecord:
         self.response_in: int | None = None
         self.latency_ns: int | None = None
 
-    @property
-    def frame_data(self) -> bytes:
-        """The frame's bytes."""
-        return self.data[self.offset : self.offset + self.length]
 
-    @property
-    def link(self) -> Link:
-        """The link this message was seen on."""
-        return self.side.link
+_kernel: ModuleType | None
+try:
+    from dissectors import _lean_record as _kernel
+except ImportError:  # pragma: no cover - exercised where no compiler was available
+    _kernel = None
 
-    def add_problem(self, severity: Severity, code: str, text: str) -> None:
-        """Attach a matcher-level problem."""
-        if self.problems is None:
-            self.problems = [(code, severity)]
-            self.texts = [text]
-        else:
-            if self.texts is None:  # problems set without their texts
-                self.texts = [""] * len(self.problems)
-            self.problems.append((code, severity))
-            self.texts.append(text)
+HAVE_C = _kernel is not None
+"""Whether the C storage was built (``setup.py``, optional)."""
+
+LeanRecord = LeanRecordPython
+"""The lean record class: ``LeanRecordPython``'s API, with its storage in C when built."""
+if not TYPE_CHECKING and _kernel is not None:  # for mypy, the C class is its twin
+    LeanRecord = _kernel.lean_record_class("dissectors.bulk.LeanRecord", LeanRecordMethods)
+    LeanRecord.__doc__ = LeanRecordPython.__doc__
+    LeanRecord.__slots__ = LeanRecordPython.__slots__  # the names of its members, as a slot class
 
 
 @dataclass(slots=True, eq=False)
