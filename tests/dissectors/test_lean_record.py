@@ -158,6 +158,21 @@ def test_a_record_made_without_init_has_no_attribute(lean_type: Any) -> None:
         row.frame_data  # noqa: B018
 
 
+def test_a_record_made_after_others_were_freed_starts_empty(lean_type: Any) -> None:
+    """The C class keeps freed rows for the next ones: nothing of theirs is left."""
+    rows = [lean_type(n, SIDE, 5, 19, KEY, b"x", 1, 2) for n in range(50)]
+    for row in rows:
+        row.add_problem(Severity.ERROR, "lost", "was lost")
+        row.request_in = row.response_in = row.latency_ns = 1
+    del rows, row
+    fresh = [lean_type.__new__(lean_type) for _ in range(60)]
+    assert all(values(row) == dict.fromkeys(FIELDS, AttributeError) for row in fresh)
+    made = [lean_type(n, SIDE, 5, 19, KEY) for n in range(60)]
+    assert all(
+        values(row) == values(LeanRecordPython(n, SIDE, 5, 19, KEY)) for n, row in enumerate(made)
+    )
+
+
 def test_no_other_attribute_no_dict_no_weakref(lean_type: Any) -> None:
     row = lean_type(7, SIDE, 5, 19, KEY)
     with pytest.raises(AttributeError):
