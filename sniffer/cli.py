@@ -21,7 +21,6 @@ from dissectors.bulk import LeanRecord
 from sniffer import __version__
 from sniffer.display_filter import FilterError, compile_filter
 from sniffer.gc_batch import batch_gc
-from sniffer.objects_writer import ObjectsWriter
 from sniffer.output import text
 from sniffer.output.json import (
     JsonArrayWriter,
@@ -34,7 +33,6 @@ from sniffer.output.rows import JsonRows, TextRows
 from sniffer.pipeline import DEFAULT_SETTLE_NS, Pipeline
 from sniffer.progress import ProgressBar
 from sniffer.sources.base import Source, SourceError
-from sniffer.stats import Stats, render, to_json
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -221,6 +219,8 @@ def _read_rows(args: argparse.Namespace, rows: JsonRows | TextRows) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """``camshark stats FILE``."""
+    from sniffer.stats import Stats, render, to_json  # per command: start-up counts (README)
+
     stats = Stats()
     # bulk mode: well-formed messages reach ``stats`` as LeanRecords, through the sink
     pipeline = _pipeline(args, sink=None if is_live(args.file) else stats.take_all)
@@ -239,6 +239,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_objects(args: argparse.Namespace) -> int:
     """``camshark objects FILE --out DIR``: write every picture, photo and video."""
+    from sniffer.objects_writer import ObjectsWriter  # per command: start-up counts (README)
+
     pipeline = _pipeline(args)
     try:
         writer = ObjectsWriter(Path(args.out))

@@ -3,7 +3,9 @@
 ``parse_message`` is the hot path: one ``struct.Struct.unpack_from`` for the header, one
 for the body, the Bcc by integer fold. ``decode_reference`` parses the same frame with the
 construct specs; the tests check both agree on every golden vector. ``encode`` builds
-frames from the construct specs (simulator, tests).
+frames from the construct specs (simulator, tests). The specs are imported (and compiled) at
+their first use: the hot path never needs them, and their compilation is a tenth of
+``camshark read``'s start-up.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from construct import ConstructError
 
 from dissectors.api import DecodeError
 from dissectors.checksums import xor_bcc
-from dissectors.smartlpr import spec
 from dissectors.smartlpr.records import (
     Ack,
     Body,
@@ -194,6 +195,8 @@ def decode_reference(data: bytes) -> SmartLprMessage:
     Raises:
         DecodeError: construct could not parse the frame.
     """
+    from dissectors.smartlpr import spec  # see the module docstring
+
     try:
         parsed = spec.FRAME.parse(data)
     except ConstructError as error:
@@ -277,6 +280,8 @@ def _padded(text: str, length: int, name: str) -> bytes:
 
 def encode_body(body: Body) -> bytes:
     """The message data of ``body``, built with its construct spec."""
+    from dissectors.smartlpr import spec  # see the module docstring
+
     if isinstance(body, RawBody):
         return body.data
     if isinstance(body, LicenseInfo):
@@ -329,6 +334,8 @@ def encode(
         size_reading: what Size counts; B.8 uses the whole frame.
         bcc: force this Bcc (fault injection); None computes the right one.
     """
+    from dissectors.smartlpr import spec  # see the module docstring
+
     data = encode_body(body)
     if version is None:
         version = 0 if isinstance(body, RawBody) else body.VERSION
