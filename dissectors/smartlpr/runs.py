@@ -21,7 +21,7 @@ from dissectors.api import (
     Matcher,
     Record,
 )
-from dissectors.bulk import FrameRun, LeanRecord, LinkSide, Piece, read_in_full
+from dissectors.bulk import FrameRun, LaneReader, LeanRecord, LinkSide, Piece, read_in_full
 from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.pairing import (
@@ -84,7 +84,7 @@ Rest = Callable[
 chunk from ``index`` on, the first of which ``take_run`` stopped at; the last number used."""
 
 
-class LaneKernel(Protocol):
+class LaneKernel(LaneReader, Protocol):
     """What ``WholeLanePython`` and the C ``Lane`` (``_smartlpr_pairing``) offer."""
 
     def __init__(
@@ -106,20 +106,6 @@ class LaneKernel(Protocol):
         framer: SmartLprFramer,
         offsets: list[int],
     ) -> None: ...
-
-    def forget(self, info: object) -> None: ...
-
-    def read(
-        self,
-        runs: Sequence[tuple[object, int, Sequence[Piece]]],
-        run: int,
-        piece: int,
-        number: int,
-        now_ns: int,
-        stop_ns: int,
-        limit: int,
-        out: list[Record | LeanRecord],
-    ) -> tuple[int, int, int, int, int, int]: ...
 
 
 class WholeLanePython:
