@@ -316,8 +316,19 @@ its Record is appended to ``out``. A dissector with no lean form for a frame tak
 ``full`` when ``rows`` is asked for."""
 
 
-class LaneReader(Protocol):
-    """What every lane reads with (``WholeLane``, and a dissector's own lane kernels)."""
+class WholeLane(Protocol):
+    """One dissector's shortcut, in one pipeline, for the most common chunks of the stream
+    sides added to it: chunks that hold plainly well-formed frames and nothing else, with
+    nothing buffered before them (most chunks of a busy link). It reads their frames as
+    ``read_run`` would read the ``FrameRun``s their framers' ``feed`` would have yielded, run
+    after run of a ``ChunkRuns``, moving each side's framer and stream offset past them, and
+    saves the pipeline its per-chunk and per-item loops."""
+
+    def add(self, info: object, side: int, framer: Framer, offsets: list[int]) -> bool:
+        """Read the chunks of this link side (``info`` its ``LinkInfo``, by identity) from
+        now on, if ``framer`` (switched to runs) is one it can; ``offsets[side]`` is the
+        pipeline's stream offset of the side, moved past what is read."""
+        ...
 
     def forget(self, info: object) -> None:
         """No more chunks of this link's sides (the link is flushed)."""
@@ -340,21 +351,6 @@ class LaneReader(Protocol):
         the latest capture time (``now_ns`` on) to ``stop_ns`` or ``out`` to ``limit`` items:
         the pipeline's next tick or release. Returns (run, piece) where it stopped, the last
         number used, the latest time, the chunks and the bytes read."""
-        ...
-
-
-class WholeLane(LaneReader, Protocol):
-    """One dissector's shortcut, in one pipeline, for the most common chunks of the stream
-    sides added to it: chunks that hold plainly well-formed frames and nothing else, with
-    nothing buffered before them (most chunks of a busy link). It reads their frames as
-    ``read_run`` would read the ``FrameRun``s their framers' ``feed`` would have yielded, run
-    after run of a ``ChunkRuns``, moving each side's framer and stream offset past them, and
-    saves the pipeline its per-chunk and per-item loops."""
-
-    def add(self, info: object, side: int, framer: Framer, offsets: list[int]) -> bool:
-        """Read the chunks of this link side (``info`` its ``LinkInfo``, by identity) from
-        now on, if ``framer`` (switched to runs) is one it can; ``offsets[side]`` is the
-        pipeline's stream offset of the side, moved past what is read."""
         ...
 
 

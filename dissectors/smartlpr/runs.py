@@ -13,7 +13,6 @@ same, then dropped.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from dissectors.api import (
     Frame,
@@ -21,7 +20,7 @@ from dissectors.api import (
     Matcher,
     Record,
 )
-from dissectors.bulk import FrameRun, LaneReader, LeanRecord, LinkSide, Piece, read_in_full
+from dissectors.bulk import FrameRun, LeanRecord, LinkSide, Piece, read_in_full
 from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.pairing import (
@@ -82,30 +81,6 @@ Rest = Callable[
 ]
 """``rest(side, hosts, data, time_ns, start, headers, index, number, out)``: the frames of a
 chunk from ``index`` on, the first of which ``take_run`` stopped at; the last number used."""
-
-
-class LaneKernel(LaneReader, Protocol):
-    """What ``WholeLanePython`` and the C ``Lane`` (``_smartlpr_pairing``) offer."""
-
-    def __init__(
-        self,
-        pairing: PairingAPI,
-        rest: Rest,
-        saw: Callable[[int], None],
-        rows: bool,
-        max_frame: int,
-        max_code: int,
-    ) -> None: ...
-
-    def add(
-        self,
-        info: object,
-        side: int,
-        link_side: LinkSide,
-        hosts: Hosts,
-        framer: SmartLprFramer,
-        offsets: list[int],
-    ) -> None: ...
 
 
 class WholeLanePython:
@@ -219,7 +194,7 @@ class WholeLanePython:
         return run, piece, number, now_ns, chunks, size
 
 
-c_lane: type[LaneKernel] | None
+c_lane: type[WholeLanePython] | None
 try:
     from dissectors import _smartlpr_pairing
 
@@ -250,7 +225,7 @@ class WholeLane:
             return _read_rest(run, index, number, matcher, hosts, full, out, rows)
 
         pairing = matcher.pairing
-        lane_type: type[LaneKernel] = WholeLanePython
+        lane_type: type[WholeLanePython] = WholeLanePython
         if c_lane is not None and c_pairing is not None and isinstance(pairing, c_pairing):
             lane_type = c_lane
         self._kernel = lane_type(pairing, rest, matcher.saw, rows, MAX_FRAME, MAX_PLAUSIBLE_CODE)
