@@ -1616,7 +1616,7 @@ static PyTypeObject PairingType = {
  * time_ns, start, headers, index, number, out) takes a chunk's frames from the first that
  * take_run stopped at (runs._read_rest), saw(latest) tells the matcher the latest time paired.
  * It reads and moves each framer's stream offset through the framer's own slots (_base,
- * _preferred, _buf, header_runs: SmartLprFramer.whole_place and moved_to).
+ * _preferred, _buf, header_runs: those SmartLprFramer.whole_place reads).
  */
 
 enum { F_BASE, F_PREFERRED, F_BUF, F_HEADER_RUNS, N_FRAMER_SLOTS };

@@ -168,7 +168,7 @@ class SmartLprFramer:
         their headers, the end of the last one in ``data``); the stream moves past them, what
         follows is for ``feed`` to buffer. None, nothing changed, for any other chunk, one
         without such a frame, and with ``whole`` one that holds anything else (the pipeline's
-        shortcut for a chunk of whole frames: ``smartlpr.runs.whole_reader``)."""
+        shortcut for chunks of whole frames: ``smartlpr.runs.WholeLanePython``)."""
         place = self.whole_place()
         if place is None or type(data) is not bytes:
             return None
