@@ -199,38 +199,50 @@ def _common_frame(frame: bytes) -> bool:
     return True
 
 
-def common_case(lean: object, base_ns: int, fragments: dict[object, bytes]) -> bool:
-    """Whether the renderer must write this item (else it must stop at it)."""
+def _common_slots(lean: object, fragments: dict[object, bytes]) -> dict[str, Any] | None:
+    """The slots of an item both forms may render (a LeanRecord with its side's fragment,
+    ints of 64 bits where ints belong, the frame within its bytes), else None."""
     if type(lean) is not LeanRecord:
-        return False
+        return None
     slots = {name: getattr(lean, name, MISSING) for name in SLOTS}
     if type(fragments.get(slots["side"])) is not bytes or type(slots["data"]) is not bytes:
-        return False
-    if not all(_int64(slots[name]) for name in ("offset", "length", "stream_start", "number")):
-        return False
+        return None
+    if not all(
+        _int64(slots[name]) for name in ("offset", "length", "stream_start", "number", "time_ns")
+    ):
+        return None
     if not all(
         slots[name] is None or _int64(slots[name])
         for name in ("request_in", "response_in", "latency_ns")
     ):
+        return None
+    offset, length = slots["offset"], slots["length"]
+    if offset < 0 or length < LEN_OVERHEAD or offset + length > len(slots["data"]):
+        return None
+    if not _int64(slots["stream_start"] + offset):
+        return None
+    return slots
+
+
+def _frame_of(slots: dict[str, Any]) -> bytes:
+    offset: int = slots["offset"]
+    return bytes(slots["data"][offset : offset + slots["length"]])
+
+
+def common_case(lean: object, base_ns: int, fragments: dict[object, bytes]) -> bool:
+    """Whether the renderer must write this item (else it must stop at it)."""
+    slots = _common_slots(lean, fragments)
+    if slots is None:
         return False
-    time_ns = slots["time_ns"]
-    if not _int64(time_ns) or not -EXACT_SECONDS_NS < time_ns - base_ns < EXACT_SECONDS_NS:  # type: ignore[operator]
+    time_ns: int = slots["time_ns"]
+    if not -EXACT_SECONDS_NS < time_ns - base_ns < EXACT_SECONDS_NS:
         return False
     latency = slots["latency_ns"]
-    if not _plain_float((time_ns - base_ns) / 1e9) or (  # type: ignore[operator]
-        latency is not None and not _plain_float(latency / 1e6)  # type: ignore[operator]
+    if not _plain_float((time_ns - base_ns) / 1e9) or (
+        latency is not None and not _plain_float(latency / 1e6)
     ):
         return False
-    data: bytes = slots["data"]  # type: ignore[assignment]
-    offset: int = slots["offset"]  # type: ignore[assignment]
-    length: int = slots["length"]  # type: ignore[assignment]
-    if offset < 0 or length < LEN_OVERHEAD or offset + length > len(data):
-        return False
-    if not _int64(slots["stream_start"] + offset):  # type: ignore[operator]
-        return False
-    return _plain_problems(slots["problems"], slots["texts"]) and _common_frame(
-        data[offset : offset + length]
-    )
+    return _plain_problems(slots["problems"], slots["texts"]) and _common_frame(_frame_of(slots))
 
 
 @pytest.fixture(scope="module")
@@ -1029,28 +1041,8 @@ def _encodable(text: str) -> bool:
 
 def common_text_case(lean: object, base_ns: int, fragments: dict[object, bytes]) -> bool:
     """Whether ``render_text`` must write this item (else it must stop at it)."""
-    if type(lean) is not LeanRecord:
-        return False
-    slots = {name: getattr(lean, name, MISSING) for name in SLOTS}
-    if type(fragments.get(slots["side"])) is not bytes or type(slots["data"]) is not bytes:
-        return False
-    if not all(
-        _int64(slots[name]) for name in ("offset", "length", "stream_start", "number", "time_ns")
-    ):
-        return False
-    if not all(
-        slots[name] is None or _int64(slots[name])
-        for name in ("request_in", "response_in", "latency_ns")
-    ):
-        return False
-    if not _int64(slots["time_ns"] - base_ns):  # type: ignore[operator]
-        return False
-    data: bytes = slots["data"]  # type: ignore[assignment]
-    offset: int = slots["offset"]  # type: ignore[assignment]
-    length: int = slots["length"]  # type: ignore[assignment]
-    if offset < 0 or length < LEN_OVERHEAD or offset + length > len(data):
-        return False
-    if not _int64(slots["stream_start"] + offset):  # type: ignore[operator]
+    slots = _common_slots(lean, fragments)
+    if slots is None or not _int64(slots["time_ns"] - base_ns):
         return False
     problems, texts = slots["problems"], slots["texts"]
     if problems is MISSING:
@@ -1068,7 +1060,7 @@ def common_text_case(lean: object, base_ns: int, fragments: dict[object, bytes])
                 return False
             if not any(severity is member for member in Severity):
                 return False
-    return _common_frame(data[offset : offset + length])
+    return _common_frame(_frame_of(slots))
 
 
 def check_text(
