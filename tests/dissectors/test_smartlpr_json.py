@@ -408,13 +408,12 @@ def render_all(
     return bytes(out), rendered
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda path: path.name)
-@pytest.mark.parametrize("with_hex", [True, False])
-def test_every_message_of_the_captures_renders_as_read_does(
-    renderer: lean_json.Renderer, path: Path, with_hex: bool
-) -> None:
-    records, pipeline = capture_records(path)
-    base_ns = records[0].time_ns
+def lean_items(
+    records: list[Record],
+) -> tuple[list[object], dict[tuple[int, Direction], LinkSide], dict[int, Record]]:
+    """A capture's records as the bulk path would hand them to a renderer: each SmartLPR
+    frame as a LeanRecord (its frame at a varying place in its bytes) with the Record it
+    stands for, anything else as its Record; and the link sides."""
     sides: dict[tuple[int, Direction], LinkSide] = {}
     items: list[object] = []
     by_lean: dict[int, Record] = {}
@@ -442,6 +441,17 @@ def test_every_message_of_the_captures_renders_as_read_does(
         )
         items.append(lean)
         by_lean[id(lean)] = record
+    return items, sides, by_lean
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda path: path.name)
+@pytest.mark.parametrize("with_hex", [True, False])
+def test_every_message_of_the_captures_renders_as_read_does(
+    renderer: lean_json.Renderer, path: Path, with_hex: bool
+) -> None:
+    records, pipeline = capture_records(path)
+    base_ns = records[0].time_ns
+    items, sides, by_lean = lean_items(records)
     fragments = {side: fragment_of(side, pipeline.endpoints) for side in sides.values()}
     for item in items:  # the bundled plates are plain: only decode's problems stop C
         dissection = by_lean[id(item)].dissection if id(item) in by_lean else None
@@ -1150,31 +1160,7 @@ def test_every_message_of_the_captures_renders_as_read_prints_it(
 ) -> None:
     records, pipeline = capture_records(path)
     base_ns = records[0].time_ns
-    sides: dict[tuple[int, Direction], LinkSide] = {}
-    items: list[object] = []
-    by_lean: dict[int, Record] = {}
-    for record in records:
-        frame = record.item
-        if record.protocol != "smartlpr" or not isinstance(frame, Frame):
-            items.append(record)
-            continue
-        side = sides.setdefault(
-            (frame.link.id, frame.direction),
-            LinkSide(record.protocol, frame.link, frame.direction),
-        )
-        lean = lean_of(
-            frame.data,
-            number=record.number,
-            side=side,
-            time_ns=frame.time_ns,
-            problems=[(p.code, p.severity) for p in record.problems] or None,
-            texts=[p.text for p in record.problems] or None,
-            request_in=record.request_in,
-            response_in=record.response_in,
-            latency_ns=record.latency_ns,
-        )
-        items.append(lean)
-        by_lean[id(lean)] = record
+    items, sides, by_lean = lean_items(records)
     fragments = {side: text_fragment_of(side, pipeline.endpoints) for side in sides.values()}
 
     def read_prints(item: object) -> bytes:
