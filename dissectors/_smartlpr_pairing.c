@@ -20,7 +20,7 @@
 #define RESPONSE_OFFSET 64
 #define CLOCK_DRIFT_NS 2000000000LL
 
-enum { REPLY, OPENER, TRIGGER_OPENER, PLATE_OPENER };
+enum { REPLY, OPENER, TRIGGER_OPENER, PLATE_OPENER, PICTURE_OPENER, PICTURE_REPLY };
 enum { S_NUMBER, S_SIDE, S_TIME, S_LENGTH, S_KEY, S_PROBLEMS, S_REQUEST_IN, S_RESPONSE_IN,
        S_LATENCY, S_DATA, S_OFFSET, S_STREAM_START, S_TEXTS, N_SLOTS };
 static const char *slot_names[N_SLOTS] = {"number", "side", "time_ns", "length", "key",
@@ -524,8 +524,9 @@ typedef struct {
     PyTypeObject *pending_type, *lean_type;
     PyObject *event, *response;
     PyObject *ack_key, *status_key, *status_response_key, *trigger_key, *license_info_key;
+    PyObject *get_picture_key, *picture_key, *get_picture, *picture_seen;
     PyObject *trigger_latency;
-    long t_ack, t_status, t_status_response, t_trigger, t_license_info;
+    long t_ack, t_status, t_status_response, t_trigger, t_license_info, t_get_picture, t_picture;
     Py_ssize_t max_entries;
     Py_ssize_t slot[N_SLOTS];
 } Pairing;
@@ -933,8 +934,10 @@ typedef struct {
     int role;
     PyObject *key;
     int32_t trigger_id;
-    uint32_t timestamp, usec;
+    uint32_t timestamp, usec, car_id;
 } Lean;
+
+#define PICTURE_HEAD 12 /* a GetPictureResponse's ROI and ImageSize, before its image */
 
 /* lean_form of pairing.py: 1 with *lean filled, 0 when the frame must be decoded in full */
 static int lean_form(Pairing *self, const unsigned char *data, Py_ssize_t size_of_data,
@@ -990,6 +993,28 @@ static int lean_form(Pairing *self, const unsigned char *data, Py_ssize_t size_o
         lean->trigger_id = (int32_t)le32(body + 4);
         lean->timestamp = timestamp;
         lean->usec = usec;
+        return 1;
+    }
+    if (type == self->t_get_picture) {
+        if (length != LEN_OVERHEAD + 4) {
+            return 0;
+        }
+        lean->role = PICTURE_OPENER;
+        lean->key = self->get_picture_key;
+        lean->car_id = le32(frame + LEN_HEADER);
+        return 1;
+    }
+    if (type == self->t_picture && length >= LEN_OVERHEAD + PICTURE_HEAD + 2) {
+        /* codec._image_problems has nothing to say: ImageSize counts the image, which starts
+         * as a JPEG, and is within MAX_IMAGE */
+        const unsigned char *image = frame + LEN_HEADER + PICTURE_HEAD;
+        uint32_t image_size = le32(image - 4);
+        if (image_size > MAX_IMAGE || image_size != length - LEN_OVERHEAD - PICTURE_HEAD ||
+            image[0] != 0xFF || image[1] != 0xD8) {
+            return 0;
+        }
+        lean->role = PICTURE_REPLY;
+        lean->key = self->picture_key;
         return 1;
     }
     return 0;
@@ -1234,9 +1259,18 @@ static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *
         }
         if (taken < 0) {
             /* an error: left as it is */
-        } else if (lean.role == REPLY) {
-            PyObject *entry = replied_common(self, row, time_ns, kind, &key, h_type);
+        } else if (lean.role == REPLY || lean.role == PICTURE_REPLY) {
+            int picture = lean.role == PICTURE_REPLY;
+            PyObject *entry = picture && self->picture_seen == Py_None
+                                  ? Py_NewRef(Py_None)
+                                  : replied_common(self, row, time_ns, kind, &key, h_type);
             taken = entry == NULL ? -1 : entry != Py_None;
+            if (taken == 1 && picture) {
+                PyObject *done = PyObject_CallFunctionObjArgs(self->picture_seen, row, h_unit,
+                                                              entry, NULL);
+                taken = done == NULL ? -1 : 1;
+                Py_XDECREF(done);
+            }
             Py_XDECREF(entry);
         } else {
             int ready = 1;
@@ -1257,12 +1291,21 @@ static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *
                     ready = !(drift > CLOCK_DRIFT_NS || drift < -CLOCK_DRIFT_NS);
                 }
             }
+            PyObject *request_body = Py_NewRef(Py_None);
+            if (ready == 1 && lean.role == PICTURE_OPENER) {
+                PyObject *car_id = PyLong_FromUnsignedLong(lean.car_id);
+                Py_SETREF(request_body,
+                          car_id ? PyObject_CallOneArg(self->get_picture, car_id) : NULL);
+                Py_XDECREF(car_id);
+                ready = request_body == NULL ? -1 : 1;
+            }
             if (ready == 1) {
                 taken = opened_common(self, row, time_ns, kind, &key, h_unit, h_id, h_type,
-                                      h_version, Py_True, Py_None);
+                                      h_version, Py_True, request_body);
             } else {
                 taken = ready;
             }
+            Py_XDECREF(request_body);
             if (taken == 1 && lean.role == TRIGGER_OPENER) {
                 PyObject *value = untracked(PyTuple_Pack(2, number_obj, time_ns));
                 if (value == NULL || table_set(self->triggers, &trigger_key, value) < 0) {
@@ -1428,7 +1471,7 @@ static int Pairing_init(Pairing *self, PyObject *args, PyObject *kwds)
         return -1;
     }
     if (!PyTuple_Check(tables) || PyTuple_GET_SIZE(tables) != 4 || !PyTuple_Check(shapes) ||
-        PyTuple_GET_SIZE(shapes) != 11) {
+        PyTuple_GET_SIZE(shapes) != 15) {
         PyErr_SetString(PyExc_TypeError, "Pairing(Tables, Shapes, max_entries)");
         return -1;
     }
@@ -1445,9 +1488,9 @@ static int Pairing_init(Pairing *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "Shapes: a tuple type, then a class");
         return -1;
     }
-    for (int i = 2; i < 9; i++) {
+    for (int i = 2; i < 13; i++) {
         PyObject *key = PyTuple_GET_ITEM(shapes, i);
-        if (i >= 4 && (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 3)) {
+        if (((i >= 4 && i < 9) || i >= 11) && (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 3)) {
             PyErr_SetString(PyExc_TypeError, "Shapes: stats keys are 3-tuples");
             return -1;
         }
@@ -1490,11 +1533,16 @@ static int Pairing_init(Pairing *self, PyObject *args, PyObject *kwds)
     KEEP(trigger_key, PyTuple_GET_ITEM(shapes, 7));
     KEEP(license_info_key, PyTuple_GET_ITEM(shapes, 8));
     KEEP(trigger_latency, PyTuple_GET_ITEM(shapes, 9));
+    KEEP(get_picture_key, PyTuple_GET_ITEM(shapes, 11));
+    KEEP(picture_key, PyTuple_GET_ITEM(shapes, 12));
+    KEEP(get_picture, PyTuple_GET_ITEM(shapes, 13));
+    KEEP(picture_seen, PyTuple_GET_ITEM(shapes, 14));
 #undef KEEP
     self->max_entries = max_entries;
     PyObject *types = PyTuple_GET_ITEM(shapes, 10);
-    if (!PyArg_ParseTuple(types, "lllll;Shapes: five Type codes", &self->t_ack, &self->t_status,
-                          &self->t_status_response, &self->t_trigger, &self->t_license_info)) {
+    if (!PyArg_ParseTuple(types, "lllllll;Shapes: seven Type codes", &self->t_ack,
+                          &self->t_status, &self->t_status_response, &self->t_trigger,
+                          &self->t_license_info, &self->t_get_picture, &self->t_picture)) {
         return -1;
     }
     return 0;
@@ -1517,6 +1565,10 @@ static int Pairing_traverse(Pairing *self, visitproc visit, void *arg)
     Py_VISIT(self->trigger_key);
     Py_VISIT(self->license_info_key);
     Py_VISIT(self->trigger_latency);
+    Py_VISIT(self->get_picture_key);
+    Py_VISIT(self->picture_key);
+    Py_VISIT(self->get_picture);
+    Py_VISIT(self->picture_seen);
     return 0;
 }
 
@@ -1537,6 +1589,10 @@ static int Pairing_clear(Pairing *self)
     Py_CLEAR(self->trigger_key);
     Py_CLEAR(self->license_info_key);
     Py_CLEAR(self->trigger_latency);
+    Py_CLEAR(self->get_picture_key);
+    Py_CLEAR(self->picture_key);
+    Py_CLEAR(self->get_picture);
+    Py_CLEAR(self->picture_seen);
     return 0;
 }
 

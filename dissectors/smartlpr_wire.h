@@ -15,6 +15,7 @@
 #define LEN_HEADER 17 /* Stx, UnitId, Size, Type, Version, Id */
 #define LEN_OVERHEAD 19 /* the header, Bcc and Etx */
 #define MAX_QUALITY 100 /* codec.MAX_QUALITY: a character quality is a percentage */
+#define MAX_IMAGE 65000 /* tables.MAX_IMAGE: the documented largest ImageSize */
 
 static inline uint32_t le32(const unsigned char *p)
 {

@@ -36,7 +36,7 @@ from dissectors.api import (
     Severity,
     Transfer,
 )
-from dissectors.bulk import Annotatable
+from dissectors.bulk import Annotatable, LeanRecord
 from dissectors.smartlpr.codec import type_name
 from dissectors.smartlpr.pairing import (
     MAX_ENTRIES,
@@ -58,11 +58,13 @@ from dissectors.smartlpr.records import (
     Trigger,
 )
 from dissectors.smartlpr.tables import (
+    LEN_HEADER,
     RESPONSE_OFFSET,
     SMARTLPR_NAK,
     MessageType,
     nak_hint,
 )
+from dissectors.smartlpr.wire import decode_body
 
 P = "smartlpr."
 DEFAULT_TIMEOUT_NS = 2_000_000_000
@@ -114,7 +116,7 @@ class SmartLprMatcher:
         self.nak_table = nak_table
         self.retransmissions = 0
         """Events and requests seen again with the same Type and Id."""
-        self.pairing = new_pairing()
+        self.pairing = new_pairing(self.lean_picture)
         """The common case of every rule, on the tables below (C when built)."""
         tables = self.pairing.tables
         self._pending = tables.pending
@@ -471,6 +473,14 @@ class SmartLprMatcher:
         )
 
     # -- pictures -------------------------------------------------------------------------------
+
+    def lean_picture(self, row: LeanRecord, unit_id: int, entry: Pending | None) -> None:
+        """A GetPictureResponse taken as a LeanRecord (its lean form: the picture checks
+        fine), after ``replied``: ``picture_seen`` on the body read from its frame."""
+        frame = row.frame_data
+        body, _ok = decode_body(MessageType.GET_PICTURE_RESPONSE, 0, frame[LEN_HEADER:-2])
+        assert isinstance(body, GetPictureResponse)
+        self.picture_seen(row, unit_id, True, body, entry)
 
     def picture_seen(
         self,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Generic, NamedTuple, Protocol, TypeVar
 
@@ -35,7 +35,13 @@ from dissectors.smartlpr.codec import (
     valid_timestamp,
 )
 from dissectors.smartlpr.records import CurrentFrame, GetPicture
-from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, RESPONSE_OFFSET, MessageType
+from dissectors.smartlpr.tables import (
+    LEN_HEADER,
+    LEN_OVERHEAD,
+    MAX_IMAGE,
+    RESPONSE_OFFSET,
+    MessageType,
+)
 
 MAX_ENTRIES = 100_000
 """Hard cap on each table, whatever the timestamps do."""
@@ -168,6 +174,11 @@ def _stats_key(message_type: int) -> tuple[str, str, Kind]:
     return "smartlpr", type_name(message_type), kind_of(message_type)
 
 
+PictureSeen = Callable[[LeanRecord, int, Pending], None]
+"""``picture_seen(row, unit_id, entry)``: the matcher's rules for a GetPictureResponse taken
+lean, after it was paired with ``entry``."""
+
+
 class Shapes(NamedTuple):
     """The Python objects ``take_run`` builds rows from (given to the C kernel once)."""
 
@@ -182,12 +193,19 @@ class Shapes(NamedTuple):
     license_info_key: tuple[str, str, Kind]
     trigger_latency: tuple[str, Severity]
     """The (code, severity) of ``smartlpr.trigger_latency``, shared by the LeanRecords."""
-    types: tuple[int, int, int, int, int]
-    """Type codes of ACK, Status, StatusResponse, Trigger and LicenseInfo."""
+    types: tuple[int, int, int, int, int, int, int]
+    """Type codes of ACK, Status, StatusResponse, Trigger, LicenseInfo, GetPicture and
+    GetPictureResponse."""
+    get_picture_key: tuple[str, str, Kind]
+    picture_key: tuple[str, str, Kind]
+    get_picture: type[GetPicture]
+    """A lean GetPicture's pending entry keeps its body (``Pending.request_body``)."""
+    picture_seen: PictureSeen | None
+    """Called on every GetPictureResponse ``take_run`` takes; without it, it takes none."""
 
 
-def new_shapes() -> Shapes:
-    """The ``Shapes`` of SmartLPR's lean records."""
+def new_shapes(picture_seen: PictureSeen | None = None) -> Shapes:
+    """The ``Shapes`` of SmartLPR's lean records; ``picture_seen`` as in ``Shapes``."""
     return Shapes(
         Pending,
         LeanRecord,
@@ -199,7 +217,11 @@ def new_shapes() -> Shapes:
         _stats_key(MessageType.TRIGGER),
         _stats_key(MessageType.LICENSE_INFO),
         TRIGGER_LATENCY,
-        (_ACK, _STATUS, _STATUS_RESPONSE, _TRIGGER, _LICENSE_INFO),
+        (_ACK, _STATUS, _STATUS_RESPONSE, _TRIGGER, _LICENSE_INFO, _GET_PICTURE, _PICTURE),
+        _stats_key(MessageType.GET_PICTURE),
+        _stats_key(MessageType.GET_PICTURE_RESPONSE),
+        GetPicture,
+        picture_seen,
     )
 
 
@@ -208,6 +230,10 @@ _STATUS = int(MessageType.STATUS)
 _STATUS_RESPONSE = int(MessageType.STATUS_RESPONSE)
 _TRIGGER = int(MessageType.TRIGGER)
 _LICENSE_INFO = int(MessageType.LICENSE_INFO)
+_GET_PICTURE = int(MessageType.GET_PICTURE)
+_PICTURE = int(MessageType.GET_PICTURE_RESPONSE)
+_PICTURE_HEAD = LEN_HEADER + 12
+"""Frame offset of a GetPictureResponse's image (after the ROI and ImageSize)."""
 _LICENSE_INFO_LENGTH = LEN_OVERHEAD + 169
 _QUALITIES = (LEN_HEADER + 56, LEN_HEADER + 96)
 """Frame offsets of LicenseInfo's 40 quality bytes."""
@@ -216,18 +242,20 @@ _CAMERA = LEN_HEADER + 2
 """Frame offsets of StatusResponse's Actv and Cam bytes."""
 
 # what a frame's lean record does in the matcher
-REPLY, OPENER, TRIGGER_OPENER, PLATE_OPENER = range(4)
+REPLY, OPENER, TRIGGER_OPENER, PLATE_OPENER, PICTURE_OPENER, PICTURE_REPLY = range(6)
 
 
 class Lean(NamedTuple):
     """How a frame is taken without a decode: its role, its stats key and the body integers
-    the matcher needs (TriggerId; plate reads: Timestamp and TimestampUsec too)."""
+    the matcher needs (TriggerId; plate reads: Timestamp and TimestampUsec too; GetPicture:
+    CarId)."""
 
     role: int
     key: tuple[str, str, Kind]
     trigger_id: int = -1
     timestamp: int = 0
     usec: int = 0
+    car_id: int = 0
 
 
 def lean_form(shapes: Shapes, data: bytes, header: tuple[int, ...]) -> Lean | None:
@@ -235,8 +263,9 @@ def lean_form(shapes: Shapes, data: bytes, header: tuple[int, ...]) -> Lean | No
 
     Lean only when ``codec.decode`` would report no problem and the matcher needs nothing
     but header facts and a few body integers: Bcc good, Size counting the whole frame, and
-    one of Status, ACK, Trigger, a healthy StatusResponse or a LicenseInfo v2 with a valid
-    timestamp and qualities up to 100.
+    one of Status, ACK, Trigger, a healthy StatusResponse, a LicenseInfo v2 with a valid
+    timestamp and qualities up to 100, GetPicture, or a GetPictureResponse whose ImageSize
+    (1-``MAX_IMAGE``) counts the bytes that follow, which start as a JPEG (FF D8).
     """
     offset, length, _unit, size, message_type, version, _id, bcc_ok = header
     if not bcc_ok or size != length or offset < 0 or length < LEN_OVERHEAD:
@@ -269,6 +298,22 @@ def lean_form(shapes: Shapes, data: bytes, header: tuple[int, ...]) -> Lean | No
             and max(data[offset + _QUALITIES[0] : offset + _QUALITIES[1]]) <= MAX_QUALITY
         ):
             return Lean(PLATE_OPENER, shapes.license_info_key, trigger_id, timestamp, usec)
+        return None
+    if message_type == _GET_PICTURE:
+        if length == LEN_OVERHEAD + 4:
+            body = offset + LEN_HEADER
+            car_id = int.from_bytes(data[body : body + 4], "little")
+            return Lean(PICTURE_OPENER, shapes.get_picture_key, car_id=car_id)
+        return None
+    if message_type == _PICTURE and length >= LEN_OVERHEAD + 14:
+        image = offset + _PICTURE_HEAD
+        image_size = int.from_bytes(data[image - 4 : image], "little")
+        if (
+            image_size <= MAX_IMAGE
+            and image_size == length - LEN_OVERHEAD - 12
+            and data[image : image + 2] == b"\xff\xd8"
+        ):
+            return Lean(PICTURE_REPLY, shapes.picture_key)
     return None
 
 
@@ -483,9 +528,15 @@ class PairingPython:
             )
             role = lean.role
             kind = lean.key[2]
-            if role == REPLY:
-                if self.replied(row, time_ns, kind, hosts, unit_id, conv_id, message_type) is None:
+            if role in (REPLY, PICTURE_REPLY):
+                picture_seen = shapes.picture_seen
+                if role == PICTURE_REPLY and picture_seen is None:
                     break
+                entry = self.replied(row, time_ns, kind, hosts, unit_id, conv_id, message_type)
+                if entry is None:
+                    break
+                if picture_seen is not None and role == PICTURE_REPLY:
+                    picture_seen(row, unit_id, entry)
             else:
                 # every check before anything changes: a frame is taken whole or not at all
                 if role == TRIGGER_OPENER and not self._trigger_room(
@@ -497,9 +548,11 @@ class PairingPython:
                     and self.clock_drift(lean.timestamp, lean.usec, time_ns) is not None
                 ):
                     break
+                request_body = shapes.get_picture(lean.car_id) if role == PICTURE_OPENER else None
                 if not self.opened(
-                    row, time_ns, kind, hosts, unit_id, conv_id, message_type, version, True, None
-                ):
+                    row, time_ns, kind, hosts, unit_id, conv_id, message_type, version, True,
+                    request_body,
+                ):  # fmt: skip
                     break
                 if role == TRIGGER_OPENER:
                     self.trigger_seen(hosts, unit_id, lean.trigger_id, number + 1, time_ns)
@@ -546,7 +599,9 @@ def new_tables(table: type[AgeTable[object]]) -> Tables:
     return Tables(table(), table(), table(), table())  # type: ignore[arg-type]
 
 
-def new_pairing() -> PairingAPI:
-    """A ``Pairing`` (the C one when built) over tables of its own, C ones for the C kernel."""
+def new_pairing(picture_seen: PictureSeen | None = None) -> PairingAPI:
+    """A ``Pairing`` (the C one when built) over tables of its own, C ones for the C kernel;
+    ``picture_seen`` as in ``Shapes``."""
     table = c_age_table if Pairing is c_pairing and c_age_table is not None else AgeTablePython
-    return Pairing(new_tables(table), new_shapes(), MAX_ENTRIES)  # type: ignore[call-arg]
+    shapes = new_shapes(picture_seen)
+    return Pairing(new_tables(table), shapes, MAX_ENTRIES)  # type: ignore[call-arg]

@@ -25,6 +25,8 @@ from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.pairing import (
     INT64_BOUND,
+    PICTURE_OPENER,
+    PICTURE_REPLY,
     PLATE_OPENER,
     REPLY,
     TRIGGER_OPENER,
@@ -35,6 +37,7 @@ from dissectors.smartlpr.pairing import (
     new_shapes,
     time_at,
 )
+from dissectors.smartlpr.records import GetPicture
 from dissectors.smartlpr.tables import MAX_FRAME, MAX_PLAUSIBLE_CODE
 from dissectors.speedups import SmartLprHeader
 
@@ -283,12 +286,17 @@ def _read_rest(
             _offset, length, unit_id, _size, message_type, version, conv_id, _bcc = header
             row = LeanRecord(number, side, time_ns, length, lean.key, data, header[0], start)
             kind = lean.key[2]
-            if lean.role == REPLY:
-                matcher.replied(row, time_ns, kind, hosts, unit_id, conv_id, message_type)
+            role = lean.role
+            if role in (REPLY, PICTURE_REPLY):
+                entry = matcher.replied(row, time_ns, kind, hosts, unit_id, conv_id, message_type)
+                if role == PICTURE_REPLY:
+                    matcher.lean_picture(row, unit_id, entry)
             else:
+                request_body = GetPicture(lean.car_id) if role == PICTURE_OPENER else None
                 matcher.opened(
-                    row, time_ns, kind, hosts, unit_id, conv_id, message_type, version, True
-                )
+                    row, time_ns, kind, hosts, unit_id, conv_id, message_type, version, True,
+                    request_body,
+                )  # fmt: skip
                 if lean.role == TRIGGER_OPENER:
                     matcher.trigger_seen(hosts, unit_id, lean.trigger_id, number, time_ns)
                 elif lean.role == PLATE_OPENER:

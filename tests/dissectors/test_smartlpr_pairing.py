@@ -17,7 +17,16 @@ from dissectors.api import Kind, Link
 from dissectors.bulk import LeanRecord, LinkSide
 from dissectors.smartlpr import pairing
 from dissectors.smartlpr.codec import encode
-from dissectors.smartlpr.records import Ack, Body, LicenseInfo, Status, StatusResponse, Trigger
+from dissectors.smartlpr.records import (
+    Ack,
+    Body,
+    GetPicture,
+    GetPictureResponse,
+    LicenseInfo,
+    Status,
+    StatusResponse,
+    Trigger,
+)
 from dissectors.smartlpr.tables import LEN_OVERHEAD
 from dissectors.speedups import smartlpr_scan_python
 
@@ -27,15 +36,30 @@ HOSTS = ("10.0.0.1", "10.0.0.2")
 SIDE = LinkSide("smartlpr", Link(1, "tcp", "10.0.0.1:4000", "10.0.0.2:5232"), Kind.EVENT)  # type: ignore[arg-type]
 
 
-def _pair(max_entries: int) -> tuple[Any, Any]:
+Pictures = list[tuple[object, ...]]
+
+
+def _pair(max_entries: int, pictures: tuple[Pictures, Pictures] | None = None) -> tuple[Any, Any]:
+    """The C and the Python pairing; with ``pictures``, each records its ``picture_seen``
+    calls in its list (else it takes no GetPictureResponse)."""
     made = []
-    for cls, table in (
-        (pairing.c_pairing, pairing.c_age_table),
-        (pairing.PairingPython, pairing.AgeTablePython),
+    for n, (cls, table) in enumerate(
+        (
+            (pairing.c_pairing, pairing.c_age_table),
+            (pairing.PairingPython, pairing.AgeTablePython),
+        )
     ):
         tables = pairing.new_tables(table)  # type: ignore[arg-type]
-        made.append((cls(tables, pairing.new_shapes(), max_entries), tables))  # type: ignore[misc]
+        seen = None if pictures is None else _recorder(pictures[n])
+        made.append((cls(tables, pairing.new_shapes(seen), max_entries), tables))  # type: ignore[misc]
     return made[0], made[1]
+
+
+def _recorder(calls: Pictures) -> pairing.PictureSeen:
+    def picture_seen(row: LeanRecord, unit_id: int, entry: pairing.Pending) -> None:
+        calls.append((_annotations(row), row.offset, unit_id, _entry_view(entry)))
+
+    return picture_seen
 
 
 def _row(number: int, time_ns: int = 0) -> LeanRecord:
@@ -144,7 +168,18 @@ FRAMES = [
     lambda u, i: _frame(Trigger(i % 4), u, i),
     lambda u, i: _frame(_PLATE, u, i),
     lambda u, i: _frame(LicenseInfo(1, 3, 5, 0, "X", (50,), False, "", ""), u, i),
+    lambda u, i: _frame(GetPicture(1000 + i), u, i),
+    lambda u, i: _frame(_picture(b"\xff\xd8" + bytes(i) + b"\xff\xd9"), u, i),
+    lambda u, i: _frame(_picture(b"\xff\xd8"[: i % 3]), u, i),  # 0-2 bytes: 0 and 1 not lean
+    lambda u, i: _frame(_picture(b"\x00\xd8\xff\xd9"), u, i),  # not a JPEG
+    lambda u, i: _frame(_picture(b"\xff\xd8\xff\xd9", i), u, i),  # ImageSize off (i != 4)
 ]
+
+
+def _picture(image: bytes, image_size: int | None = None) -> GetPictureResponse:
+    size = len(image) if image_size is None else image_size
+    return GetPictureResponse(1, 2, 3, 4, size, image)
+
 
 frames = st.lists(
     st.tuples(st.integers(0, len(FRAMES) - 1), st.integers(1, 2), st.integers(0, 5)),
@@ -153,10 +188,13 @@ frames = st.lists(
 )
 header = st.tuples(
     st.integers(-3, 400),
-    st.sampled_from([LEN_OVERHEAD, LEN_OVERHEAD + 3, LEN_OVERHEAD + 4, LEN_OVERHEAD + 169, 7]),
+    st.sampled_from(
+        [LEN_OVERHEAD, LEN_OVERHEAD + 3, LEN_OVERHEAD + 4, LEN_OVERHEAD + 169, 7]
+        + [LEN_OVERHEAD + 12 + n for n in (0, 1, 2, 3, 40)]
+    ),
     st.integers(0, 2),
     st.sampled_from([None, None, 0, 200]),  # Size (None: the length)
-    st.sampled_from([192, 68, 132, 67, 2, 71, 9999]),
+    st.sampled_from([192, 68, 132, 67, 2, 71, 135, 9999]),
     st.integers(0, 3),
     st.integers(-1, 5),
     st.booleans(),
@@ -170,8 +208,10 @@ def _run_both(
     times: tuple[int, ...],
     index: int,
     rows: bool,
+    pictures: bool = True,
 ) -> None:
-    (c, c_tables), (py, py_tables) = _pair(100)
+    seen: tuple[Pictures, Pictures] = ([], [])
+    (c, c_tables), (py, py_tables) = _pair(100, seen if pictures else None)
     outs: list[list[object]] = [[], []]
     results = []
     for n, kernel in enumerate((c, py)):
@@ -191,6 +231,9 @@ def _run_both(
     ]
     assert facts[0] == facts[1]
     assert _tables_view(c_tables) == _tables_view(py_tables)
+    assert seen[0] == seen[1]
+    taken = [r for r in outs[1] if r.key[1] == "GetPictureResponse"]  # type: ignore[attr-defined]
+    assert len(seen[1]) == len(taken) if rows else len(seen[1]) >= len(taken)
 
 
 @needs_c
@@ -206,6 +249,7 @@ def test_take_run_equals_its_twin_on_real_frames(
     _run_both(data, list(headers), offsets, times, index, rows)
     _run_both(data, list(headers), None, tuple(range(len(headers))), index, rows)
     _run_both(data, list(headers), offsets, (), index, rows)
+    _run_both(data, list(headers), None, tuple(range(len(headers))), index, rows, pictures=False)
 
 
 @settings(max_examples=200, deadline=None)
@@ -353,3 +397,26 @@ def test_the_trigger_latency_text_is_the_twins(delta: int, trigger_id: int, numb
         texts.append(out[1].texts)
     expected = pairing.trigger_latency_text(time_ns, number, time_ns - delta, trigger_id)
     assert texts == [[expected], [expected]]
+
+
+@needs_c
+def test_a_picture_exchange_is_taken_lean_only_with_a_picture_callback() -> None:
+    jpeg = b"\xff\xd8" + bytes(100) + b"\xff\xd9"
+    data = _frame(GetPicture(1042), 1, 4) + _frame(_picture(jpeg), 1, 4)
+    headers = list(smartlpr_scan_python(data, 0, 0, 4096, 255)[0])
+    for kernel, _tables in _pair(100):  # no callback: the response is the Python rules'
+        assert kernel.take_run(SIDE, data, 0, headers, None, (1, 2), HOSTS, 0, [], True, 0)[0] == 1
+    seen: tuple[Pictures, Pictures] = ([], [])
+    for kernel, _tables in _pair(100, seen):
+        out: list[object] = []
+        assert kernel.take_run(SIDE, data, 0, headers, None, (1, 2), HOSTS, 0, out, True, 0) == (
+            2,
+            2,
+            2,
+        )
+        assert [r.key[1] for r in out] == ["GetPicture", "GetPictureResponse"]  # type: ignore[attr-defined]
+    assert seen[0] == seen[1]
+    (annotations, offset, unit, entry), *more = seen[0]
+    assert (annotations[0], annotations[3], offset, unit, more) == (2, 1, LEN_OVERHEAD + 4, 1, [])
+    request_body = entry[7]  # type: ignore[index]
+    assert request_body == GetPicture(1042)

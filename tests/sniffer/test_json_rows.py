@@ -133,8 +133,8 @@ def test_the_normal_session_is_mostly_lean_records() -> None:
     )
     output, lean = bulk_output(events, "jsonl", with_hex=True, protocol=None)
     assert output.count(b"\n") == 22
-    # the first frame of each side confirms the Size reading; pictures and pings are Records
-    assert lean == 14
+    # the first frame of each side confirms the Size reading; pings and CurrentFrame are Records
+    assert lean == 18
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

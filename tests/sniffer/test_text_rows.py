@@ -83,7 +83,7 @@ def test_the_normal_session_is_mostly_lean_records() -> None:
     )
     output, lean = bulk_text(events, protocol=None)
     assert output.count(b"\n") == 22
-    assert lean == 14
+    assert lean == 18
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
