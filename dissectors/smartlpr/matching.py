@@ -64,7 +64,7 @@ from dissectors.smartlpr.tables import (
     MessageType,
     nak_hint,
 )
-from dissectors.smartlpr.wire import decode_body
+from dissectors.smartlpr.wire import IMAGE_HEAD
 
 P = "smartlpr."
 DEFAULT_TIMEOUT_NS = 2_000_000_000
@@ -476,11 +476,11 @@ class SmartLprMatcher:
 
     def lean_picture(self, row: LeanRecord, unit_id: int, entry: Pending | None) -> None:
         """A GetPictureResponse taken as a LeanRecord (its lean form: the picture checks
-        fine), after ``replied``: ``picture_seen`` on the body read from its frame."""
+        fine), after ``replied``: ``picture_seen``'s rules, on the body read from its frame."""
         frame = row.frame_data
-        body, _ok = decode_body(MessageType.GET_PICTURE_RESPONSE, 0, frame[LEN_HEADER:-2])
-        assert isinstance(body, GetPictureResponse)
-        self.picture_seen(row, unit_id, True, body, entry)
+        top, left, bottom, right, image_size = IMAGE_HEAD.unpack_from(frame, LEN_HEADER)
+        image = frame[LEN_HEADER + IMAGE_HEAD.size : -2]
+        self._picture(row, unit_id, True, image_size, image, (top, left, bottom, right), entry)
 
     def picture_seen(
         self,
@@ -491,22 +491,38 @@ class SmartLprMatcher:
         entry: Pending | None,
     ) -> None:
         """A picture response (after ``replied``): the transfers table and the JPEG."""
+        roi = (
+            (body.roi_top, body.roi_left, body.roi_bottom, body.roi_right)
+            if isinstance(body, GetPictureResponse)
+            else None
+        )
+        self._picture(target, unit_id, bcc_ok, body.image_size, body.image, roi, entry)
+
+    def _picture(
+        self,
+        target: Annotatable,
+        unit_id: int,
+        bcc_ok: bool,
+        image_size: int,
+        data: bytes,
+        roi: tuple[int, int, int, int] | None,
+        entry: Pending | None,
+    ) -> None:
+        """``picture_seen`` of a GetPictureResponse (``roi`` given) or CurrentFrameResponse
+        whose ImageSize and image bytes (``data``) are given."""
         request_body = entry.request_body if entry is not None else None
         number = target.number
         details: dict[str, object] = {
             "unit_id": unit_id,
-            "image_size": body.image_size,
+            "image_size": image_size,
             "response_frame": number,
             "bcc_ok": bcc_ok,
         }
         if entry is not None:
             details["request_frame"] = entry.target.number
-        if isinstance(body, GetPictureResponse):
-            details.update(
-                roi_top=body.roi_top,
-                roi_left=body.roi_left,
-                roi_bottom=body.roi_bottom,
-                roi_right=body.roi_right,
+        if roi is not None:
+            details["roi_top"], details["roi_left"], details["roi_bottom"], details["roi_right"] = (
+                roi
             )
             car = request_body.car_id if isinstance(request_body, GetPicture) else None
             details["car_id"] = car
@@ -516,17 +532,18 @@ class SmartLprMatcher:
                 details["exposure_time_us"] = request_body.exposure_time_us
             label = "current"
         name = f"smartlpr-unit{unit_id}-{label}-frame{number}.jpg"
-        image = body.image[: body.image_size]
-        complete = len(image) == body.image_size
+        image = data[:image_size]
+        complete = len(image) == image_size
         first = entry.target.number if entry is not None else number
         duration = target.latency_ns or 0
-        if body.image_size == 0:
+        if image_size == 0:
             outcome = "device error: no image (unit busy or capture failed)"
         elif not complete:
             outcome = "aborted"
         else:
             outcome = "complete"
-        if body.image_size:
+        missing = () if complete else ((len(image), image_size),)
+        if image_size:
             jpeg_ok = _is_jpeg(image)
             details["jpeg_ok"] = jpeg_ok
             if not jpeg_ok:
@@ -537,33 +554,15 @@ class SmartLprMatcher:
                 )
             self._objects.append(
                 ExtractedObject(
-                    protocol="smartlpr",
-                    name=name,
-                    data=image,
-                    frames=(number,),
-                    complete=complete,
-                    holes=() if complete else ((len(image), body.image_size),),
-                    content_type="image/jpeg",
-                    details=details,
+                    "smartlpr", name, image, (number,), complete, missing, "image/jpeg", details
                 )
             )
         verified = len(image) if complete and bcc_ok else 0
-        self._transfers.append(
-            Transfer(
-                protocol="smartlpr",
-                link=target.link,
-                name=name,
-                first_record=first,
-                last_record=number,
-                expected_size=body.image_size,
-                received=len(image),
-                verified=verified,
-                outcome=outcome,
-                missing=() if complete else ((len(image), body.image_size),),
-                duration_ns=duration,
-                details=dict(details),
-            )
-        )
+        transfer = Transfer(
+            "smartlpr", target.link, name, first, number, image_size, len(image), verified,
+            outcome, 0, 0, missing, duration, dict(details),
+        )  # fmt: skip
+        self._transfers.append(transfer)
 
 
 def _cap(table: AgeTable[V]) -> None:
