@@ -1665,14 +1665,16 @@ static PyTypeObject PairingType = {
 
 /* -- Lane: runs of chunks of whole frames, across link sides ---------------------------------
  *
- * runs.WholeLanePython is the reference. Lane(pairing, rest, saw, rows, max_frame, max_code)
- * (the frame and code bounds of smartlpr_scan) reads the chunks of
- * the sides added to it, run after run, as take_run reads each chunk's run of frames, while
- * each chunk is exactly a run of whole frames on an empty framer; rest(side, hosts, data,
- * time_ns, start, headers, index, number, out) takes a chunk's frames from the first that
- * take_run stopped at (runs._read_rest), saw(latest) tells the matcher the latest time paired.
- * It reads and moves each framer's stream offset through the framer's own slots (_base,
- * _preferred, _buf, header_runs: those SmartLprFramer.whole_place reads).
+ * runs.WholeLanePython is the reference. Lane(pairing, rest, saw, spill, rows, max_frame,
+ * max_code) (the frame and code bounds of smartlpr_scan) reads the chunks of the sides added
+ * to it, run after run, as take_run reads each chunk's run of frames when the chunk is
+ * exactly a run of whole frames on an empty framer; rest(side, hosts, data, time_ns, start,
+ * headers, index, number, out) takes a chunk's frames from the first that take_run stopped at
+ * (runs._read_rest), saw(latest) tells the matcher the latest time paired, and any other chunk
+ * goes to spill(info, side, data, time_ns, number, out), the pipeline's usual way (a picture
+ * spread over several segments). It reads and moves each framer's stream offset through the
+ * framer's own slots (_base, _preferred, _buf, header_runs: those SmartLprFramer.whole_place
+ * reads).
  */
 
 enum { F_BASE, F_PREFERRED, F_BUF, F_HEADER_RUNS, N_FRAMER_SLOTS };
@@ -1689,7 +1691,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     Pairing *pairing;
-    PyObject *rest, *saw;
+    PyObject *rest, *saw, *spill;
     int rows;
     long long max_frame, max_code;
     PyTypeObject *framer_type;
@@ -1717,10 +1719,10 @@ static inline PyObject *framer_slot(Lane *self, PyObject *framer, int which)
 
 static int Lane_init(Lane *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *pairing, *rest, *saw;
+    PyObject *pairing, *rest, *saw, *spill;
     int rows;
     long long max_frame, max_code;
-    if (!PyArg_ParseTuple(args, "O!OOpLL", &PairingType, &pairing, &rest, &saw, &rows,
+    if (!PyArg_ParseTuple(args, "O!OOOpLL", &PairingType, &pairing, &rest, &saw, &spill, &rows,
                           &max_frame, &max_code)) {
         return -1;
     }
@@ -1732,9 +1734,11 @@ static int Lane_init(Lane *self, PyObject *args, PyObject *kwds)
     Py_INCREF(pairing);
     Py_INCREF(rest);
     Py_INCREF(saw);
+    Py_INCREF(spill);
     Py_XSETREF(self->pairing, (Pairing *)pairing);
     Py_XSETREF(self->rest, rest);
     Py_XSETREF(self->saw, saw);
+    Py_XSETREF(self->spill, spill);
     self->rows = rows;
     return 0;
 }
@@ -1994,9 +1998,7 @@ static PyObject *Lane_read(Lane *self, PyObject *const *args, Py_ssize_t nargs)
         Py_INCREF(pieces);
         long long base = 0, extra = 0, from;
         int error = 0;
-        if (!whole_place(self, entry.framer, &base, &extra)) {
-            stop = 1;
-        }
+        int whole = whole_place(self, entry.framer, &base, &extra);
         from = base;
         while (!stop && p < PySequence_Fast_GET_SIZE(pieces)) {
             PyObject *piece = PySequence_Fast_GET_ITEM(pieces, p);
@@ -2011,10 +2013,11 @@ static PyObject *Lane_read(Lane *self, PyObject *const *args, Py_ssize_t nargs)
             /* a time that is no int of 64 bits is for the usual path to say what it is */
             long long when = PyLong_CheckExact(time_ns) ? as_long_long(time_ns) : 0;
             int done = 0, rested = 0;
+            int timed = PyLong_CheckExact(time_ns) && !(when == -1 && PyErr_Occurred());
             Taken taken = {0, number, 0};
-            if (!PyLong_CheckExact(time_ns) || (when == -1 && PyErr_Occurred())) {
+            if (!timed) {
                 PyErr_Clear();
-            } else {
+            } else if (whole) {
                 long long cut[3] = {extra, self->max_frame, self->max_code};
                 done = take_piece(pairing, entry.linkside, data, time_ns, base, cut, entry.hosts,
                                   entry.hash, out, self->rows, &taken, &partial);
@@ -2050,6 +2053,27 @@ static PyObject *Lane_read(Lane *self, PyObject *const *args, Py_ssize_t nargs)
                 if (now_ns >= stop_ns || PyList_GET_SIZE(out) >= limit) {
                     stop = 1;
                 }
+            } else if (done == 0 && timed) {
+                /* not a run of whole frames on an empty framer: the pipeline's usual way */
+                rested = 1;
+                error = moved(self, &entry, from, base) < 0;
+                from = base;
+                Py_ssize_t length = error ? -1 : PyObject_Size(data);
+                PyObject *result = length < 0 ? NULL : PyObject_CallFunction(
+                    self->spill, "OiOOLO", PyTuple_GET_ITEM(run, 0), entry.side, data, time_ns,
+                    number, out);
+                number = result == NULL ? 0 : as_long_long(result);
+                error = result == NULL || (number == -1 && PyErr_Occurred());
+                Py_XDECREF(result);
+                size += length;
+                chunks += 1;
+                if (when > now_ns) {
+                    now_ns = when;
+                }
+                p += 1;
+                if (now_ns >= stop_ns || PyList_GET_SIZE(out) >= limit) {
+                    stop = 1;
+                }
             } else {
                 error = done < 0;
                 stop = 1;
@@ -2062,8 +2086,10 @@ static PyObject *Lane_read(Lane *self, PyObject *const *args, Py_ssize_t nargs)
             if (error) {
                 break;
             }
-            if (rested && !stop && !whole_place(self, entry.framer, &base, &extra)) {
-                stop = 1; /* rest() left something in the framer */
+            if (rested && !stop) {
+                /* rest() or spill() ran Python: where the framer is now */
+                whole = whole_place(self, entry.framer, &base, &extra);
+                from = base;
             }
         }
         if (!error && moved(self, &entry, from, base) < 0) {
@@ -2100,6 +2126,7 @@ static int Lane_traverse(Lane *self, visitproc visit, void *arg)
     Py_VISIT(self->pairing);
     Py_VISIT(self->rest);
     Py_VISIT(self->saw);
+    Py_VISIT(self->spill);
     Py_VISIT(self->framer_type);
     Py_VISIT(self->where);
     for (Py_ssize_t i = 0; i < self->count; i++) {
@@ -2117,6 +2144,7 @@ static int Lane_clear(Lane *self)
     Py_CLEAR(self->pairing);
     Py_CLEAR(self->rest);
     Py_CLEAR(self->saw);
+    Py_CLEAR(self->spill);
     Py_CLEAR(self->framer_type);
     Py_CLEAR(self->where);
     for (Py_ssize_t i = 0; i < self->count; i++) {

@@ -316,13 +316,21 @@ its Record is appended to ``out``. A dissector with no lean form for a frame tak
 ``full`` when ``rows`` is asked for."""
 
 
+Spill = Callable[[object, int, bytes, int, int, list[Record | LeanRecord]], int]
+"""The pipeline's ``spill(info, side, data, time_ns, number, out)`` for a ``WholeLane``: a
+chunk of a side added to the lane that is not such a chunk, through its framer's ``feed`` and
+the pipeline's usual way, numbered from ``number + 1``; the last number used (the lane's
+caller counts the chunk and its records)."""
+
+
 class WholeLane(Protocol):
     """One dissector's shortcut, in one pipeline, for the most common chunks of the stream
     sides added to it: chunks that hold plainly well-formed frames and nothing else, with
     nothing buffered before them (most chunks of a busy link). It reads their frames as
     ``read_run`` would read the ``FrameRun``s their framers' ``feed`` would have yielded, run
     after run of a ``ChunkRuns``, moving each side's framer and stream offset past them, and
-    saves the pipeline its per-chunk and per-item loops."""
+    saves the pipeline its per-chunk and per-item loops. The other chunks of those sides go
+    to ``spill`` (a picture spread over several TCP segments, say) without stopping."""
 
     def add(self, info: object, side: int, framer: Framer, offsets: list[int]) -> bool:
         """Read the chunks of this link side (``info`` its ``LinkInfo``, by identity) from
@@ -346,16 +354,19 @@ class WholeLane(Protocol):
         out: list[Record | LeanRecord],
     ) -> tuple[int, int, int, int, int, int]:
         """From chunk ``piece`` of ``runs[run]`` on, each chunk of the sides added, numbered
-        from ``number + 1`` on, into ``out``. It stops before a chunk of another side or one
-        that is not such a chunk (it then goes to ``feed``), and after the chunk that brings
-        the latest capture time (``now_ns`` on) to ``stop_ns`` or ``out`` to ``limit`` items:
-        the pipeline's next tick or release. Returns (run, piece) where it stopped, the last
-        number used, the latest time, the chunks and the bytes read."""
+        from ``number + 1`` on, into ``out`` (through ``spill`` when it is not such a chunk).
+        It stops before a chunk of another side or one whose time is no int of 64 bits (it
+        then goes to ``feed``), and after the chunk that brings the latest capture time
+        (``now_ns`` on) to ``stop_ns`` or ``out`` to ``limit`` items: the pipeline's next tick
+        or release. Returns (run, piece) where it stopped, the last number used, the latest
+        time, the chunks and the bytes read."""
         ...
 
 
-WholeLaneMaker = Callable[[Matcher | None, Callable[[Frame, int], Record], bool], WholeLane | None]
-"""A dissector's optional ``whole_lane(matcher, full, rows)``: its ``WholeLane`` in a
+WholeLaneMaker = Callable[
+    [Matcher | None, Callable[[Frame, int], Record], bool, Spill], WholeLane | None
+]
+"""A dissector's optional ``whole_lane(matcher, full, rows, spill)``: its ``WholeLane`` in a
 pipeline in bulk mode (``read_run`` and ``full`` as for ``RunReader``), or None when it has
 none."""
 

@@ -516,8 +516,10 @@ class Pipeline:
         side: int,
         items: Iterator[Frame | Junk | FrameRun],
         out: list[Item],
+        count: bool = True,
     ) -> None:
-        """Decode, number and match what one framer (one side of a link) produced.
+        """Decode, number and match what one framer (one side of a link) produced; with
+        ``count`` False the caller counts the records (``_spill``).
 
         This is the per-message hot path: locals only, no per-item attribute chains. A
         ``FrameRun`` goes to the dissector's ``read_run`` (see ``dissectors.bulk.RunReader``).
@@ -558,7 +560,7 @@ class Pipeline:
                 append(record)
                 end = item.start + len(item.data)
         finally:
-            self._counted(state, side, number - first, end)
+            self._counted(state, side, number - first if count else 0, end)
 
     def _counted(self, state: _LinkState, side: int, count: int, end: int) -> None:
         """Account for ``count`` new records of a link side whose bytes were read up to stream
@@ -599,9 +601,21 @@ class Pipeline:
                     self._matchers.get(dissector.id),
                     state.full or self._full_reader(state),
                     self._rows,
+                    self._spill,
                 )
             )
         return self._lanes[dissector.id]
+
+    def _spill(
+        self, info: object, side: int, data: bytes, time_ns: int, number: int, out: list[Item]
+    ) -> int:
+        """A ``WholeLane``'s ``spill`` (``dissectors.bulk.Spill``): the chunk through its
+        framer's ``feed``, as ``_process_runs`` would take it."""
+        assert isinstance(info, LinkInfo)
+        state = self._links[info.link.id]
+        self._number = number
+        self._emit_items(state, side, state.framers[side].feed(data, time_ns), out, count=False)
+        return self._number
 
     def _take_late(self) -> list[Item]:
         late, self._late = self._late, []

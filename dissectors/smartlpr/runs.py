@@ -20,7 +20,7 @@ from dissectors.api import (
     Matcher,
     Record,
 )
-from dissectors.bulk import FrameRun, LeanRecord, LinkSide, Piece, read_in_full
+from dissectors.bulk import FrameRun, LeanRecord, LinkSide, Piece, Spill, read_in_full
 from dissectors.smartlpr.framing import SmartLprFramer
 from dissectors.smartlpr.matching import SmartLprMatcher
 from dissectors.smartlpr.pairing import (
@@ -89,15 +89,17 @@ chunk from ``index`` on, the first of which ``take_run`` stopped at; the last nu
 class WholeLanePython:
     """The reference lane (the C ``Lane`` has the identical API and behaviour): the chunks of
     the link sides added to it, run after run (``ChunkRuns``), each read as ``read_run`` would
-    read the ``FrameRun`` its framer would yield, while each is exactly a run of whole frames
-    on an empty framer (what ``SmartLprFramer.cut_frames`` cuts whole). ``max_frame`` and
-    ``max_code`` are the C lane's bounds of ``smartlpr_scan``, which ``cut_frames`` knows."""
+    read the ``FrameRun`` its framer would yield when it is exactly a run of whole frames on
+    an empty framer (what ``SmartLprFramer.cut_frames`` cuts whole), else given to ``spill``.
+    ``max_frame`` and ``max_code`` are the C lane's bounds of ``smartlpr_scan``, which
+    ``cut_frames`` knows."""
 
     def __init__(
         self,
         pairing: PairingAPI,
         rest: Rest,
         saw: Callable[[int], None],
+        spill: Spill,
         rows: bool,
         max_frame: int,
         max_code: int,
@@ -105,6 +107,7 @@ class WholeLanePython:
         self._pairing = pairing
         self._rest = rest
         self._saw = saw
+        self._spill = spill
         self._rows = rows
         self._sides: dict[
             tuple[int, int], tuple[object, LinkSide, Hosts, SmartLprFramer, list[int]]
@@ -140,10 +143,11 @@ class WholeLanePython:
         out: list[Record | LeanRecord],
     ) -> tuple[int, int, int, int, int, int]:
         """From ``runs[run]``'s ``piece`` on, the chunks of the sides added, numbered from
-        ``number + 1`` on, into ``out``: it stops before a chunk of another side or one that
-        is not a run of whole frames, and after the chunk that brings the latest time
-        (``now_ns`` on) to ``stop_ns`` or ``out`` to ``limit`` items. Returns (run, piece)
-        where it stopped, the last number used, the latest time, the chunks and bytes read.
+        ``number + 1`` on, into ``out`` (``spill`` takes those that are not runs of whole
+        frames): it stops before a chunk of another side or one whose time is no int of 64
+        bits, and after the chunk that brings the latest time (``now_ns`` on) to ``stop_ns``
+        or ``out`` to ``limit`` items. Returns (run, piece) where it stopped, the last number
+        used, the latest time, the chunks and bytes read.
         """
         take_run = self._pairing.take_run
         chunks = size = 0
@@ -159,31 +163,30 @@ class WholeLanePython:
                 chunk = pieces[piece]
                 data = chunk.data
                 time_ns = chunk.time_ns
-                whole = (
-                    type(time_ns) is int
-                    and -INT64_BOUND <= time_ns < INT64_BOUND
-                    and framer.cut_frames(data, time_ns, True)
-                )
-                if not whole:
+                if type(time_ns) is not int or not -INT64_BOUND <= time_ns < INT64_BOUND:
                     stop = True
                     break
-                base, headers, _end = whole
-                taken, number_after, seen = take_run(
-                    link_side, data, base, headers, (base,), (time_ns,), hosts, number, out,
-                    self._rows, 0,
-                )  # fmt: skip
-                if number_after > number and (latest is None or seen > latest):
-                    latest = seen
-                number = number_after
-                offsets[side] += len(data)
+                whole = framer.cut_frames(data, time_ns, True)
+                if whole:
+                    base, headers, _end = whole
+                    taken, number_after, seen = take_run(
+                        link_side, data, base, headers, (base,), (time_ns,), hosts, number, out,
+                        self._rows, 0,
+                    )  # fmt: skip
+                    if number_after > number and (latest is None or seen > latest):
+                        latest = seen
+                    number = number_after
+                    offsets[side] += len(data)
+                    if taken < len(headers):
+                        number = self._rest(
+                            link_side, hosts, data, time_ns, base, headers, taken, number, out
+                        )
+                else:
+                    number = self._spill(info, side, data, time_ns, number, out)
                 size += len(data)
                 chunks += 1
                 now_ns = max(now_ns, time_ns)
                 piece += 1
-                if taken < len(headers):
-                    number = self._rest(
-                        link_side, hosts, data, time_ns, base, headers, taken, number, out
-                    )
                 if now_ns >= stop_ns or len(out) >= limit:
                     stop = True
                     break
@@ -211,7 +214,11 @@ class WholeLane:
     ``Pairing`` is the C one, else ``WholeLanePython``."""
 
     def __init__(
-        self, matcher: SmartLprMatcher, full: Callable[[Frame, int], Record], rows: bool
+        self,
+        matcher: SmartLprMatcher,
+        full: Callable[[Frame, int], Record],
+        rows: bool,
+        spill: Spill,
     ) -> None:
         def rest(
             side: LinkSide,
@@ -231,7 +238,9 @@ class WholeLane:
         lane_type: type[WholeLanePython] = WholeLanePython
         if c_lane is not None and c_pairing is not None and isinstance(pairing, c_pairing):
             lane_type = c_lane
-        self._kernel = lane_type(pairing, rest, matcher.saw, rows, MAX_FRAME, MAX_PLAUSIBLE_CODE)
+        self._kernel = lane_type(
+            pairing, rest, matcher.saw, spill, rows, MAX_FRAME, MAX_PLAUSIBLE_CODE
+        )
         self._matcher = matcher
         self.read = self._kernel.read
         self.forget = self._kernel.forget
@@ -246,12 +255,12 @@ class WholeLane:
 
 
 def whole_lane(
-    matcher: Matcher | None, full: Callable[[Frame, int], Record], rows: bool
+    matcher: Matcher | None, full: Callable[[Frame, int], Record], rows: bool, spill: Spill
 ) -> WholeLane | None:
     """The dissector's ``whole_lane`` (see ``dissectors.bulk.WholeLaneMaker``)."""
     if not isinstance(matcher, SmartLprMatcher):
         return None
-    return WholeLane(matcher, full, rows)
+    return WholeLane(matcher, full, rows, spill)
 
 
 def _read_rest(
