@@ -6,9 +6,10 @@
  * with_hex, separator, terminator, out) appends separator + object + terminator to out for
  * items[index], items[index + 1], ... while the item is exactly a lean_type, fragments holds
  * its side, and it is the common case: its frame one of ACK, Status, healthy StatusResponse,
- * Trigger and LicenseInfo v2 in its plain form (Etx, Size, Bcc good; decode reports nothing;
- * texts in UTF-8 that JSON and repr() write as they are), its ints within 64 bits, its times
- * plain decimals, and its problems' texts free of control characters. It returns the index of
+ * Trigger, LicenseInfo v2 in its plain form, GetPicture and GetPictureResponse with its JPEG
+ * (Etx, Size, Bcc good; decode reports nothing; texts in UTF-8 that JSON and repr() write as
+ * they are), its ints within 64 bits, its times plain decimals, and its problems' texts free
+ * of control characters. It returns the index of
  * the first item it did not render, having written nothing for it: the caller renders that
  * one through the Record path (codec.decode, record_to_dict, orjson), whose output this is
  * byte for byte (tests/dissectors/test_smartlpr_json.py). render_text(items, index, base_ns,
@@ -40,7 +41,11 @@
 #define USEC_PER_S 1000000u
 #define EXACT_SECONDS_NS (4194304LL * 1000000000LL) /* sniffer/output/json.py */
 
-enum { T_ACK, T_STATUS, T_STATUS_RESPONSE, T_TRIGGER, T_LICENSE_INFO, N_TYPES };
+#define MAX_IMAGE 65000 /* tables.MAX_IMAGE: a larger ImageSize is image_too_large */
+#define IMAGE_HEAD 12   /* a GetPictureResponse's ROI and ImageSize, before its image */
+
+enum { T_ACK, T_STATUS, T_STATUS_RESPONSE, T_TRIGGER, T_LICENSE_INFO, T_GET_PICTURE,
+       T_GET_PICTURE_RESPONSE, N_TYPES };
 enum { S_NUMBER, S_SIDE, S_TIME, S_LENGTH, S_PROBLEMS, S_REQUEST_IN, S_RESPONSE_IN,
        S_LATENCY, S_DATA, S_OFFSET, S_STREAM_START, S_TEXTS, N_SLOTS };
 static const char *slot_names[N_SLOTS] = {
@@ -700,6 +705,19 @@ static inline Py_ssize_t shown_qualities(const Plate *plate)
     return plate->characters < plate->qualities ? plate->characters : plate->qualities;
 }
 
+/* a GetPictureResponse body of size bytes that decode reports nothing about
+ * (codec._image_problems): its ImageSize that of the image that follows, not 0, at most
+ * MAX_IMAGE, and the image a JPEG (FF D8 first) */
+static inline int plain_picture(const unsigned char *body, Py_ssize_t size)
+{
+    if (size < IMAGE_HEAD + 2) {
+        return 0;
+    }
+    uint32_t image_size = le32(body + 8);
+    return image_size <= MAX_IMAGE && image_size == (uint64_t)(size - IMAGE_HEAD) &&
+           body[IMAGE_HEAD] == 0xff && body[IMAGE_HEAD + 1] == 0xd8;
+}
+
 /* which common message the frame is (T_*), or -1; plate filled for a LicenseInfo */
 static int common_type(Renderer *self, const unsigned char *f, Py_ssize_t length, Plate *plate)
 {
@@ -720,6 +738,13 @@ static int common_type(Renderer *self, const unsigned char *f, Py_ssize_t length
     if (type == self->types[T_LICENSE_INFO] && length == LICENSE_INFO_LENGTH &&
         le16(f + 11) == LICENSE_INFO_VERSION && plain_license_info(f + LEN_HEADER, plate)) {
         return T_LICENSE_INFO;
+    }
+    if (type == self->types[T_GET_PICTURE] && length == LEN_OVERHEAD + 4) {
+        return T_GET_PICTURE;
+    }
+    if (type == self->types[T_GET_PICTURE_RESPONSE] &&
+        plain_picture(f + LEN_HEADER, length - LEN_OVERHEAD)) {
+        return T_GET_PICTURE_RESPONSE;
     }
     return -1;
 }
@@ -844,6 +869,20 @@ static char *write_summary(char *at, int which, const unsigned char *f, const Pl
     case T_TRIGGER:
         at = WRITE_LITERAL(at, "Trigger ");
         return write_i64(at, (int32_t)le32(body));
+    case T_GET_PICTURE:
+        at = WRITE_LITERAL(at, "GetPicture car ");
+        return write_u64(at, le32(body));
+    case T_GET_PICTURE_RESPONSE:
+        at = WRITE_LITERAL(at, "GetPictureResponse JPEG ");
+        at = write_u64(at, le32(body + 8));
+        at = WRITE_LITERAL(at, " B roi t");
+        at = write_u64(at, le16(body));
+        at = WRITE_LITERAL(at, " l");
+        at = write_u64(at, le16(body + 2));
+        at = WRITE_LITERAL(at, " b");
+        at = write_u64(at, le16(body + 4));
+        at = WRITE_LITERAL(at, " r");
+        return write_u64(at, le16(body + 6));
     default:
         return write_license_info_summary(at, body, plate, json);
     }
@@ -861,6 +900,15 @@ static char *write_summary(char *at, int which, const unsigned char *f, const Pl
 _Static_assert(sizeof ",\"fields\":{\"stx\":2,\"unit_id\":4294967295,\"size\":4294967295,"
                       "\"type\":65535,\"version\":65535,\"id\":" <= MAX_OPENER,
                "the fields' opener fits");
+_Static_assert(sizeof "GetPictureResponse JPEG 4294967295 B roi t65535 l65535 b65535 r65535" <=
+                   MAX_SUMMARY,
+               "a picture's summary fits");
+_Static_assert(sizeof ",\"fields\":{\"stx\":2,\"unit_id\":4294967295,\"size\":4294967295,"
+                      "\"type\":65535,\"version\":65535,\"id\":4294967295,\"roi_top\":65535,"
+                      "\"roi_left\":65535,\"roi_bottom\":65535,\"roi_right\":65535,"
+                      "\"image_size\":4294967295,\"image\":4294967295,\"bcc\":255,\"etx\":3}" <=
+                   MAX_FIELDS,
+               "a picture's fields fit");
 
 /* ,"fields":{"stx":2,...,"version":..,"id": of the frame, written once for the frames of its
  * type while their header up to the Id stays the same */
@@ -927,6 +975,24 @@ static char *write_message(char *at, int which, const unsigned char *f, Py_ssize
         at = WRITE_LITERAL(at, "\",\"country\":\"");
         at = write_shown(at, body + 137, plate->country, !plate->verbatim);
         *at++ = '"';
+        break;
+    case T_GET_PICTURE:
+        at = WRITE_LITERAL(at, ",\"car_id\":");
+        at = write_u64(at, le32(body));
+        break;
+    case T_GET_PICTURE_RESPONSE: /* "image": its length, which is ImageSize here */
+        at = WRITE_LITERAL(at, ",\"roi_top\":");
+        at = write_u64(at, le16(body));
+        at = WRITE_LITERAL(at, ",\"roi_left\":");
+        at = write_u64(at, le16(body + 2));
+        at = WRITE_LITERAL(at, ",\"roi_bottom\":");
+        at = write_u64(at, le16(body + 4));
+        at = WRITE_LITERAL(at, ",\"roi_right\":");
+        at = write_u64(at, le16(body + 6));
+        at = WRITE_LITERAL(at, ",\"image_size\":");
+        at = write_u64(at, le32(body + 8));
+        at = WRITE_LITERAL(at, ",\"image\":");
+        at = write_u64(at, le32(body + 8));
         break;
     default:
         break;
@@ -1673,7 +1739,7 @@ static int Renderer_init(Renderer *self, PyObject *args, PyObject *kwargs)
     }
     if (PyTuple_GET_SIZE(types) != N_TYPES || PyTuple_GET_SIZE(labels) != N_TYPES ||
         PyTuple_GET_SIZE(names) != N_TYPES) {
-        PyErr_SetString(PyExc_TypeError, "types, labels and names: one per common message (5)");
+        PyErr_SetString(PyExc_TypeError, "types, labels and names: one per common message (7)");
         return -1;
     }
     long type_codes[N_TYPES];

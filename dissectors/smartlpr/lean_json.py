@@ -2,13 +2,13 @@
 ``LeanRecord``s.
 
 The C ``Renderer`` (``_smartlpr_json.c``) writes, for each LeanRecord of an ACK, Status,
-healthy StatusResponse, Trigger or plain LicenseInfo v2, the object (``render``) or the text
-line (``render_text``) the Record path writes (``codec.decode``, then ``record_to_dict`` and
-orjson, or ``format_line``) byte for byte, and stops at the first item it does not fully
-understand, which the caller then renders through that Record path. There is no Python twin:
-the Record path is the fallback and the test oracle (``tests/dissectors/test_smartlpr_json.py``).
-What C needs of Python, the JSON text of the schema and of each message's type name and kind,
-and the type names, is built here.
+healthy StatusResponse, Trigger, plain LicenseInfo v2, GetPicture or GetPictureResponse with
+its JPEG, the object (``render``) or the text line (``render_text``) the Record path writes
+(``codec.decode``, then ``record_to_dict`` and orjson, or ``format_line``) byte for byte, and
+stops at the first item it does not fully understand, which the caller then renders through
+that Record path. There is no Python twin: the Record path is the fallback and the test oracle
+(``tests/dissectors/test_smartlpr_json.py``). What C needs of Python, the JSON text of the
+schema and of each message's type name and kind, and the type names, is built here.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ COMMON_TYPES = (
     int(MessageType.STATUS_RESPONSE),
     int(MessageType.TRIGGER),
     int(MessageType.LICENSE_INFO),
+    int(MessageType.GET_PICTURE),
+    int(MessageType.GET_PICTURE_RESPONSE),
 )
 """The messages C renders, in the order of its tables."""
 

@@ -26,6 +26,7 @@ from dissectors.smartlpr.records import (
     Ack,
     Body,
     GetPicture,
+    GetPictureResponse,
     LicenseInfo,
     Nak,
     RawBody,
@@ -33,7 +34,7 @@ from dissectors.smartlpr.records import (
     StatusResponse,
     Trigger,
 )
-from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, SizeReading
+from dissectors.smartlpr.tables import LEN_HEADER, LEN_OVERHEAD, MAX_IMAGE, SizeReading
 from sniffer.output import rows, text
 from sniffer.output.json import EXACT_SECONDS_NS, SCHEMA, dumps, record_to_dict
 from sniffer.pipeline import Pipeline
@@ -44,6 +45,11 @@ pytestmark = pytest.mark.skipif(not lean_json.HAVE_C, reason="the C renderer was
 CAPTURES = sorted((Path(__file__).resolve().parents[2] / "captures" / "smartlpr").glob("*.pcapng"))
 INT64 = 1 << 63
 FRAGMENT_KEYS = ("link", "link_name", "src", "dst", "direction", "protocol")
+LEAN_TYPES = ("ACK", "Status", "StatusResponse", "Trigger", "LicenseInfo")
+PICTURE_TYPES = ("GetPicture", "GetPictureResponse")
+RENDERED_TYPES = LEAN_TYPES + PICTURE_TYPES
+"""The messages the renderer writes when decode reports nothing about them (LicenseInfo in
+its plain form)."""
 
 
 class OwnLean:
@@ -180,23 +186,22 @@ def _plain_text(raw: bytes, plate: bool) -> bool:
 
 
 def _common_frame(frame: bytes) -> bool:
-    """A frame of the five lean types that decode reports nothing about, in the plain form."""
+    """A frame of the rendered types that decode reports nothing about, in the plain form."""
     try:
         dissection = codec.decode(Frame(LINK, Direction.TO_DEVICE, 0, frame, 0))
     except DecodeError:
         return False
-    body = dissection.message.body  # type: ignore[attr-defined]
-    if dissection.problems or not isinstance(body, Ack | Status | StatusResponse | Trigger):
-        if dissection.problems or not isinstance(body, LicenseInfo):
-            return False
-        data = frame[LEN_HEADER:]
-        return (
-            data[16:56].rstrip(b"\0") != b""
-            and _plain_text(data[16:56], plate=True)
-            and _plain_text(data[97:137], plate=True)
-            and _plain_text(data[137:169], plate=False)
-        )
-    return True
+    if dissection.problems or dissection.type not in RENDERED_TYPES:
+        return False
+    if dissection.type != "LicenseInfo":
+        return True
+    data = frame[LEN_HEADER:]
+    return (
+        data[16:56].rstrip(b"\0") != b""
+        and _plain_text(data[16:56], plate=True)
+        and _plain_text(data[97:137], plate=True)
+        and _plain_text(data[137:169], plate=False)
+    )
 
 
 def _common_slots(lean: object, fragments: dict[object, bytes]) -> dict[str, Any] | None:
@@ -293,6 +298,30 @@ def plate(**changes: object) -> LicenseInfo:
     return LicenseInfo(**values)
 
 
+def jpeg(size: int) -> bytes:
+    """``size`` bytes of a JPEG: FF D8, then any bytes."""
+    return (b"\xff\xd8" + bytes(range(256)) * (size // 256 + 1))[:size]
+
+
+def picture(
+    image: bytes = jpeg(3000),
+    image_size: int | None = None,
+    roi: tuple[int, int, int, int] = (10, 20, 110, 420),
+) -> GetPictureResponse:
+    """A GetPictureResponse whose ImageSize is its image's size unless said otherwise."""
+    return GetPictureResponse(*roi, len(image) if image_size is None else image_size, image)
+
+
+def picture_with_bcc(bcc: int, image: bytes) -> bytes:
+    """A GetPictureResponse frame of ``image`` whose (right) Bcc is ``bcc``: its ROI top picks
+    it."""
+    return next(
+        frame
+        for top in range(256)
+        if (frame := encode(picture(image, roi=(top, 0, 0, 0))))[-2] == bcc
+    )
+
+
 RENDERED: dict[str, bytes] = {
     "ack": encode(Ack(), id=6),
     "status": encode(Status(), unit_id=9, id=4, version=3),
@@ -315,10 +344,18 @@ RENDERED: dict[str, bytes] = {
     "plate_four_byte_chars": encode(plate(detected_chars="𝔸😀B", qualities=(9, 8, 7, 6))),
     "plate_country_controls_beyond_ascii": encode(plate(country="E\x7f\x85\u00a0\u2028")),
     "plate_full": encode(plate(printable="P" * 40, country="~" * 32, car_id=2**32 - 1), id=9),
+    "get_picture": encode(GetPicture(3), id=6),
+    "get_picture_car_0": encode(GetPicture(0), unit_id=0, id=0),
+    "get_picture_car_max": encode(GetPicture(2**32 - 1), id=2**32 - 1, version=7),
+    "picture": encode(picture(), id=6),
+    "picture_roi_0": encode(picture(roi=(0, 0, 0, 0)), id=8),
+    "picture_roi_max": encode(picture(roi=(65535, 65535, 65535, 65535)), unit_id=2**32 - 1),
+    "picture_two_bytes": encode(picture(jpeg(2))),
+    "picture_largest": encode(picture(jpeg(MAX_IMAGE)), id=10),
+    "picture_version_3": encode(picture(jpeg(100)), version=3),
 }
 STOPPED: dict[str, bytes] = {
     "nak": encode(Nak(4, 0), id=6),
-    "get_picture": encode(GetPicture(3), id=6),
     "ack_stx_data_size": encode(Ack(), size_reading=SizeReading.STX_DATA),
     "ack_bad_bcc": encode(Ack(), bcc=0),
     "ack_with_data": encode(RawBody(192, b"x")),
@@ -338,6 +375,21 @@ STOPPED: dict[str, bytes] = {
     "plate_c1_control": encode(plate(detected_chars="A\x85")),
     "plate_del": encode(plate(printable="A\x7f")),
     "plate_inner_zero": encode(plate(detected_chars="A\0B")),
+    "get_picture_short": encode(RawBody(71, b"abc")),
+    "get_picture_long": encode(RawBody(71, b"abcde")),
+    "get_picture_stx_data_size": encode(GetPicture(3), size_reading=SizeReading.DATA_ONLY),
+    "picture_no_head": encode(RawBody(135, b"x" * 11)),
+    "picture_busy": encode(picture(b"", 0)),
+    "picture_busy_with_bytes": encode(picture(jpeg(10), 0)),
+    "picture_truncated": encode(picture(jpeg(100), 101)),
+    "picture_extra_bytes": encode(picture(jpeg(100), 99)),
+    "picture_size_beyond_all": encode(picture(jpeg(100), 2**32 - 1)),
+    "picture_not_jpeg": encode(picture(b"\xff\xd9" + jpeg(100)[2:])),
+    "picture_not_jpeg_swapped": encode(picture(b"\xd8\xff" + jpeg(100)[2:])),
+    "picture_one_byte_then_bcc_d8": picture_with_bcc(0xD8, b"\xff"),
+    "picture_too_large": encode(picture(jpeg(MAX_IMAGE + 1))),
+    "picture_stx_data_size": encode(picture(), size_reading=SizeReading.STX_DATA),
+    "picture_bad_bcc": encode(picture(), bcc=encode(picture())[-2] ^ 1),
 }
 
 
@@ -456,10 +508,19 @@ def test_every_message_of_the_captures_renders_as_read_does(
     for item in items:  # the bundled plates are plain: only decode's problems stop C
         dissection = by_lean[id(item)].dissection if id(item) in by_lean else None
         assert common_case(item, base_ns, fragments) == (
-            dissection is not None
-            and not dissection.problems
-            and dissection.type in ("ACK", "Status", "StatusResponse", "Trigger", "LicenseInfo")
+            dissection is not None and not dissection.problems and dissection.type in RENDERED_TYPES
         )
+    pictures = [
+        item
+        for item in items
+        if id(item) in by_lean
+        and by_lean[id(item)].dissection.type in PICTURE_TYPES
+        and not by_lean[id(item)].dissection.problems
+    ]
+    assert pictures  # every bundled capture asks for a picture: C takes them all in one call
+    assert renderer.render(pictures, 0, base_ns, fragments, with_hex, b"", b"", bytearray()) == len(
+        pictures
+    )
 
     def read_writes(item: object) -> bytes:
         record = by_lean.get(id(item), item)
@@ -509,6 +570,16 @@ plates = st.builds(
     printable=plate_text,
     country=mostly(plain_text, plate_text),
 )
+u16 = st.integers(0, 0xFFFF)
+images = mostly(
+    st.binary(max_size=40).map(lambda rest: b"\xff\xd8" + rest),
+    st.one_of(st.binary(max_size=6), st.sampled_from([b"", b"\xff", b"\xd8", jpeg(MAX_IMAGE + 1)])),
+)
+image_sizes = mostly(
+    st.none(),  # the image's
+    st.one_of(st.integers(0, 50), st.sampled_from([MAX_IMAGE, MAX_IMAGE + 1, 2**32 - 1])),
+)
+pictures = st.builds(picture, images, image_sizes, st.tuples(u16, u16, u16, u16))
 bodies: st.SearchStrategy[Body] = st.one_of(
     st.just(Ack()),
     st.just(Status()),
@@ -522,6 +593,8 @@ bodies: st.SearchStrategy[Body] = st.one_of(
     plates,
     plates,
     st.builds(Nak, st.integers(0, 255), st.integers(0, 255)),
+    st.builds(GetPicture, u32),
+    pictures,
 )
 
 
@@ -796,6 +869,25 @@ def test_sides_within_a_call_and_between_calls(renderer: lean_json.Renderer) -> 
     HashedSide.hashed.clear()
     forgetful = [lean_of(ack, side=side, number=n) for n in range(3)]
     assert renderer.render(forgetful, 0, 0, fragments, False, b"", b"", bytearray()) == 1
+
+
+def test_a_run_of_picture_exchanges_is_rendered_in_one_call(renderer: lean_json.Renderer) -> None:
+    """Requests and responses among the other messages, pictures of every size up to the
+    largest (its hex beyond a chunk), in one call of each form, up to a busy answer."""
+    names = (
+        *("trigger", "plate", "get_picture", "picture", "ack", "get_picture_car_0"),
+        *("picture_two_bytes", "get_picture_car_max", "picture_largest", "picture_roi_max"),
+    )
+    items: list[object] = [
+        lean_of(RENDERED[name], number=n, time_ns=n * 400_000, side=SIDES[n % 2])
+        for n, name in enumerate(names)
+    ]
+    busy = lean_of(STOPPED["picture_busy"])
+    assert check_batch(renderer, items) == len(items)
+    assert check_batch(renderer, [*items, busy, *items]) == len(items)
+    out: list[bytes] = []
+    assert renderer.render_text([*items, busy], 0, 0, TEXT_FRAGMENTS, MARKS, out) == len(items)  # type: ignore[arg-type]
+    assert b"".join(out) == b"".join(text_oracle(record_of(item), 0) for item in items)
 
 
 def test_problem_heads_within_a_call(renderer: lean_json.Renderer) -> None:
@@ -1136,13 +1228,16 @@ def test_a_summary_is_prefixed_with_its_type_unless_it_starts_with_it() -> None:
         lean_json.head(SCHEMA),
         lean_json.COMMON_TYPES,
         tuple(lean_json.label(code) for code in lean_json.COMMON_TYPES),
-        (b"ACK id", b"Stat", b"Other", b"", b"LicenseInfo car 1001 plate '1234 ABC' E q=83-95 X"),
+        (
+            *(b"ACK id", b"Stat", b"Other", b""),
+            b"LicenseInfo car 1001 plate '1234 ABC' E q=83-95 X",
+            *(b"GetPicture car 3", b"Picture"),
+        ),
     )
     out = bytearray()
-    items: list[object] = [
-        lean_of(RENDERED[name]) for name in ("ack", "status", "status_response", "trigger", "plate")
-    ]
-    assert made.render_text(items, 0, 1_000_000_000, TEXT_FRAGMENTS, MARKS, out) == 5
+    names = ("ack", "status", "status_response", "trigger", "plate", "get_picture", "picture")
+    items: list[object] = [lean_of(RENDERED[name]) for name in names]
+    assert made.render_text(items, 0, 1_000_000_000, TEXT_FRAGMENTS, MARKS, out) == 7
     summaries = [line.split(" smartlpr ", 1)[1] for line in bytes(out).decode().splitlines()]
     assert summaries == [
         "ACK id=6",
@@ -1151,6 +1246,8 @@ def test_a_summary_is_prefixed_with_its_type_unless_it_starts_with_it() -> None:
         "Trigger 1",
         "LicenseInfo car 1001 plate '1234 ABC' E q=83-95 X: "
         "LicenseInfo car 1001 plate '1234 ABC' E q=83-95 trig 11",
+        "GetPicture car 3",
+        "Picture: GetPictureResponse JPEG 3000 B roi t10 l20 b110 r420",
     ]
 
 
