@@ -15,6 +15,11 @@ lines):
   ``codec.decode``, problems), then ``record_to_dict`` and orjson, or ``format_line``: what
   is left without C.
 
+The picture exchange (GetPicture, GetPictureResponse) has rows of its own, per picture: C
+over the pictures alone, and their Record path. Where the pipeline still hands them over as
+Records, each picture decode reports nothing about is made the LeanRecord that stands for it
+(``picture_leans``), as SmartLPR's pairing kernel makes them.
+
 Each form's output is checked to be the Record path's, byte for byte. Usage::
 
     python benchmarks/bench_lean_json.py
@@ -48,6 +53,7 @@ from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source, source_events
 
 DEFAULT_CAPTURE = OUT / "smartlpr-100000.pcap"
+PICTURE_TYPES = ("GetPicture", "GetPictureResponse")
 
 Items = list[Record | LeanRecord]
 Form = tuple[
@@ -87,6 +93,61 @@ def sink_batches(capture: Path) -> tuple[list[Items], Pipeline]:
     return batches, pipeline
 
 
+def _lean_of(record: Record, side: LinkSide) -> LeanRecord:
+    """The LeanRecord a SmartLPR Record stands for (its frame alone in ``data``)."""
+    frame = record.item
+    assert isinstance(frame, Frame)
+    dissection = record.dissection
+    row = LeanRecord(
+        record.number,
+        side,
+        frame.time_ns,
+        len(frame.data),
+        (record.protocol, dissection.type, dissection.kind),
+        frame.data,
+        0,
+        frame.start,
+    )
+    for problem in record.problems:
+        row.add_problem(problem.severity, problem.code, problem.text)
+    row.request_in = record.request_in
+    row.response_in = record.response_in
+    row.latency_ns = record.latency_ns
+    return row
+
+
+def is_picture(item: Record | LeanRecord) -> bool:
+    """A picture request or response, lean or a Record."""
+    if type(item) is LeanRecord:
+        return item.key[1] in PICTURE_TYPES
+    assert isinstance(item, Record)
+    return item.protocol == "smartlpr" and item.dissection.type in PICTURE_TYPES
+
+
+def picture_leans(batches: list[Items]) -> int:
+    """Each picture Record decode reports nothing about made, in place, the LeanRecord that
+    stands for it (of its side's LinkSide where the batches have one): how many."""
+    sides = {
+        (item.side.link.id, item.side.direction): item.side
+        for batch in batches
+        for item in batch
+        if type(item) is LeanRecord
+    }
+    made = 0
+    for batch in batches:
+        for index, item in enumerate(batch):
+            if type(item) is LeanRecord or not is_picture(item) or item.dissection.problems:
+                continue
+            assert isinstance(item, Record)
+            frame = item.item
+            assert isinstance(frame, Frame)
+            key = (frame.link.id, frame.direction)
+            side = sides.setdefault(key, LinkSide(item.protocol, frame.link, frame.direction))
+            batch[index] = _lean_of(item, side)
+            made += 1
+    return made
+
+
 def fragment(side: LinkSide, pipeline: Pipeline) -> bytes:
     """A side's ``"link":..`` to ``"protocol":..`` members, as the sink computes them."""
     frame = Frame(side.link, side.direction, 0, codec.encode(Status()), 0)
@@ -113,7 +174,10 @@ def main() -> int:
         print("the C renderer was not built", file=sys.stderr)
         return 1
     batches, pipeline = sink_batches(args.capture)
+    made_lean = picture_leans(batches)
     items = [item for batch in batches for item in batch]
+    pictures = [item for item in items if type(item) is LeanRecord and is_picture(item)]
+    picture_batches = [pictures[at : at + 512] for at in range(0, len(pictures), 512)]
     count = len(items)
     base_ns = items[0].time_ns
     fragments = {
@@ -201,10 +265,27 @@ def main() -> int:
         rows.append([f"C, rendered ({label})", f"{c_us:.3f}", f"{slow_us / c_us:.0f}x"])
         rows.append([f"C + Record path ({label})", f"{mixed_us:.3f}", f"{slow_us / mixed_us:.0f}x"])
         rows.append([f"Record path ({label})", f"{slow_us:.2f}", ""])
+        if pictures and all(form[0](batch, 0, []) == len(batch) for batch in picture_batches):
+            c_picture_us = (
+                _cpu(lambda form=form: c_only(form, picture_batches), args.rounds)
+                / len(pictures)
+                * 1e6
+            )
+            slow_picture_us = (
+                _cpu(
+                    lambda form=form: [form[1](item) for item in pictures], max(1, args.rounds // 2)
+                )
+                / len(pictures)
+                * 1e6
+            )
+            ratio = f"{slow_picture_us / c_picture_us:.0f}x"
+            rows.append([f"C, pictures ({label})", f"{c_picture_us:.3f}", ratio])
+            rows.append([f"Record path, pictures ({label})", f"{slow_picture_us:.2f}", ""])
     print(
         f"{args.capture.name}: {count} messages in {len(batches)} sink batches, "
         f"{rendered / count:.1%} rendered in C (text); CPU µs per message (best of {args.rounds})"
     )
+    print(f"{len(pictures)} pictures as LeanRecords ({made_lean} made from the pipeline's Records)")
     print("\n".join(table(["stage", "µs/msg", "vs Record path"], rows)))
     return 0
 
