@@ -41,8 +41,6 @@
 #define USEC_PER_S 1000000u
 #define EXACT_SECONDS_NS (4194304LL * 1000000000LL) /* sniffer/output/json.py */
 
-#define MAX_IMAGE 65000 /* tables.MAX_IMAGE: a larger ImageSize is image_too_large */
-#define IMAGE_HEAD 12   /* a GetPictureResponse's ROI and ImageSize, before its image */
 
 enum { T_ACK, T_STATUS, T_STATUS_RESPONSE, T_TRIGGER, T_LICENSE_INFO, T_GET_PICTURE,
        T_GET_PICTURE_RESPONSE, N_TYPES };
@@ -703,19 +701,6 @@ static int plain_license_info(const unsigned char *body, Plate *plate)
 static inline Py_ssize_t shown_qualities(const Plate *plate)
 {
     return plate->characters < plate->qualities ? plate->characters : plate->qualities;
-}
-
-/* a GetPictureResponse body of size bytes that decode reports nothing about
- * (codec._image_problems): its ImageSize that of the image that follows, not 0, at most
- * MAX_IMAGE, and the image a JPEG (FF D8 first) */
-static inline int plain_picture(const unsigned char *body, Py_ssize_t size)
-{
-    if (size < IMAGE_HEAD + 2) {
-        return 0;
-    }
-    uint32_t image_size = le32(body + 8);
-    return image_size <= MAX_IMAGE && image_size == (uint64_t)(size - IMAGE_HEAD) &&
-           body[IMAGE_HEAD] == 0xff && body[IMAGE_HEAD + 1] == 0xd8;
 }
 
 /* which common message the frame is (T_*), or -1; plate filled for a LicenseInfo */

@@ -937,8 +937,6 @@ typedef struct {
     uint32_t timestamp, usec, car_id;
 } Lean;
 
-#define PICTURE_HEAD 12 /* a GetPictureResponse's ROI and ImageSize, before its image */
-
 /* lean_form of pairing.py: 1 with *lean filled, 0 when the frame must be decoded in full */
 static int lean_form(Pairing *self, const unsigned char *data, Py_ssize_t size_of_data,
                      Py_ssize_t offset, Py_ssize_t length, long long size, long long type,
@@ -1004,13 +1002,8 @@ static int lean_form(Pairing *self, const unsigned char *data, Py_ssize_t size_o
         lean->car_id = le32(frame + LEN_HEADER);
         return 1;
     }
-    if (type == self->t_picture && length >= LEN_OVERHEAD + PICTURE_HEAD + 2) {
-        /* codec._image_problems has nothing to say: ImageSize counts the image, which starts
-         * as a JPEG, and is within MAX_IMAGE */
-        const unsigned char *image = frame + LEN_HEADER + PICTURE_HEAD;
-        uint32_t image_size = le32(image - 4);
-        if (image_size > MAX_IMAGE || image_size != length - LEN_OVERHEAD - PICTURE_HEAD ||
-            image[0] != 0xFF || image[1] != 0xD8) {
+    if (type == self->t_picture) {
+        if (!plain_picture(frame + LEN_HEADER, length - LEN_OVERHEAD)) {
             return 0;
         }
         lean->role = PICTURE_REPLY;

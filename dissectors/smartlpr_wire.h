@@ -16,6 +16,7 @@
 #define LEN_OVERHEAD 19 /* the header, Bcc and Etx */
 #define MAX_QUALITY 100 /* codec.MAX_QUALITY: a character quality is a percentage */
 #define MAX_IMAGE 65000 /* tables.MAX_IMAGE: the documented largest ImageSize */
+#define IMAGE_HEAD 12   /* wire.IMAGE_HEAD: a GetPictureResponse's ROI and ImageSize */
 
 static inline uint32_t le32(const unsigned char *p)
 {
@@ -26,6 +27,19 @@ static inline uint32_t le32(const unsigned char *p)
 static inline uint32_t le16(const unsigned char *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+/* a GetPictureResponse body of size bytes that decode reports nothing about
+ * (codec._image_problems): its ImageSize that of the image that follows, not 0, at most
+ * MAX_IMAGE, and the image a JPEG (FF D8 first) */
+static inline int plain_picture(const unsigned char *body, Py_ssize_t size)
+{
+    if (size < IMAGE_HEAD + 2) {
+        return 0;
+    }
+    uint32_t image_size = le32(body + 8);
+    return image_size <= MAX_IMAGE && image_size == (uint64_t)(size - IMAGE_HEAD) &&
+           body[IMAGE_HEAD] == 0xff && body[IMAGE_HEAD + 1] == 0xd8;
 }
 
 /* XOR of every byte (the Bcc), eight at a time */

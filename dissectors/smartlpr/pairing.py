@@ -42,6 +42,7 @@ from dissectors.smartlpr.tables import (
     RESPONSE_OFFSET,
     MessageType,
 )
+from dissectors.smartlpr.wire import IMAGE_HEAD
 
 MAX_ENTRIES = 100_000
 """Hard cap on each table, whatever the timestamps do."""
@@ -232,7 +233,7 @@ _TRIGGER = int(MessageType.TRIGGER)
 _LICENSE_INFO = int(MessageType.LICENSE_INFO)
 _GET_PICTURE = int(MessageType.GET_PICTURE)
 _PICTURE = int(MessageType.GET_PICTURE_RESPONSE)
-_PICTURE_HEAD = LEN_HEADER + 12
+_PICTURE_HEAD = LEN_HEADER + IMAGE_HEAD.size
 """Frame offset of a GetPictureResponse's image (after the ROI and ImageSize)."""
 _LICENSE_INFO_LENGTH = LEN_OVERHEAD + 169
 _QUALITIES = (LEN_HEADER + 56, LEN_HEADER + 96)
@@ -305,12 +306,12 @@ def lean_form(shapes: Shapes, data: bytes, header: tuple[int, ...]) -> Lean | No
             car_id = int.from_bytes(data[body : body + 4], "little")
             return Lean(PICTURE_OPENER, shapes.get_picture_key, car_id=car_id)
         return None
-    if message_type == _PICTURE and length >= LEN_OVERHEAD + 14:
+    if message_type == _PICTURE and length >= LEN_OVERHEAD + IMAGE_HEAD.size + 2:
         image = offset + _PICTURE_HEAD
         image_size = int.from_bytes(data[image - 4 : image], "little")
         if (
             image_size <= MAX_IMAGE
-            and image_size == length - LEN_OVERHEAD - 12
+            and image_size == length - LEN_OVERHEAD - IMAGE_HEAD.size
             and data[image : image + 2] == b"\xff\xd8"
         ):
             return Lean(PICTURE_REPLY, shapes.picture_key)
