@@ -197,21 +197,31 @@ static inline Entry *table_find(AgeTable *t, const Key *key)
     return slot < 0 ? NULL : &t->entries[t->index[slot]];
 }
 
-/* the live entries packed into arrays sized for them; -1 on error (nothing changed) */
+/* the live entries packed into arrays sized for them; -1 on error (nothing changed). A table
+ * about as full as when it was last packed (the steady state of a long capture) is packed in
+ * place: reallocating its megabytes each time would leave the heap fragmented and growing. */
 static int table_resize(AgeTable *t)
 {
     Py_ssize_t capacity = t->live * 2 + 8;
-    size_t size = 16;
-    while (size < (size_t)capacity * 2) {
-        size <<= 1;
-    }
-    Entry *entries = PyMem_Malloc(sizeof(Entry) * (size_t)capacity);
-    Py_ssize_t *index = PyMem_Malloc(sizeof(Py_ssize_t) * size);
-    if (entries == NULL || index == NULL) {
-        PyMem_Free(entries);
-        PyMem_Free(index);
-        PyErr_NoMemory();
-        return -1;
+    Entry *entries = t->entries;
+    Py_ssize_t *index = t->index;
+    size_t size = (size_t)t->mask + 1;
+    int in_place = entries != NULL && capacity <= t->capacity && capacity * 4 > t->capacity;
+    if (in_place) {
+        capacity = t->capacity;
+    } else {
+        size = 16;
+        while (size < (size_t)capacity * 2) {
+            size <<= 1;
+        }
+        entries = PyMem_Malloc(sizeof(Entry) * (size_t)capacity);
+        index = PyMem_Malloc(sizeof(Py_ssize_t) * size);
+        if (entries == NULL || index == NULL) {
+            PyMem_Free(entries);
+            PyMem_Free(index);
+            PyErr_NoMemory();
+            return -1;
+        }
     }
     for (size_t i = 0; i < size; i++) {
         index[i] = IX_EMPTY;
@@ -223,7 +233,7 @@ static int table_resize(AgeTable *t)
         if (e->hosts == NULL) {
             continue;
         }
-        entries[n] = *e;
+        entries[n] = *e; /* in place, n <= j: an entry moves down onto a hole or itself */
         size_t i = e->hash & mask, perturb = e->hash;
         while (index[i] != IX_EMPTY) {
             perturb >>= 5;
@@ -231,8 +241,10 @@ static int table_resize(AgeTable *t)
         }
         index[i] = n++;
     }
-    PyMem_Free(t->entries);
-    PyMem_Free(t->index);
+    if (!in_place) {
+        PyMem_Free(t->entries);
+        PyMem_Free(t->index);
+    }
     t->entries = entries;
     t->index = index;
     t->mask = mask;
