@@ -409,7 +409,10 @@ class Matcher(Protocol):
     ``observe`` sees every record of its protocol in arrival order and may annotate it and
     any earlier record it still holds. ``expire`` is called as capture time advances (for
     timeouts); ``link_closed`` when a connection ends; ``finish`` once at the end.
-    ``take_objects`` hands over the files completed since the last call.
+    ``take_objects`` hands over the files completed since the last call; ``transfers`` lists
+    the file transfers seen (those that ended before a ``forget_transfers`` call excepted:
+    commands that never report transfers call it as they go, so that memory stays flat over
+    a long capture).
     """
 
     def observe(self, record: Record) -> None: ...
@@ -423,6 +426,8 @@ class Matcher(Protocol):
     def take_objects(self) -> list[ExtractedObject]: ...
 
     def transfers(self) -> list[Transfer]: ...
+
+    def forget_transfers(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,6 +123,7 @@ def _pipeline(
             immediate=is_live(args.file),
             settle_ns=0 if objects else DEFAULT_SETTLE_NS,
             keep_objects=objects,
+            keep_transfers=args.command != "read",
             sink=sink,
             rows=not objects,
         )

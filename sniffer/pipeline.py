@@ -123,6 +123,8 @@ class Pipeline:
         keep_objects: collect the files the matchers extract for ``take_objects``. Commands
             that never take them (``read``, ``stats``) pass False, so the pictures of a long
             capture are dropped as they complete instead of piling up in memory.
+        keep_transfers: False for commands that never ask for ``transfers`` (``read``): the
+            matchers forget the transfers that ended as capture time goes on.
         sink: bulk mode for ``stats`` (see ``sniffer.bulk`` and ``dissectors.bulk``): frames
             the dissectors' ``read_run`` take in bulk become ``LeanRecord``s, and the settled
             items (Records and LeanRecords) go to ``sink`` in number order; ``process`` and
@@ -143,6 +145,7 @@ class Pipeline:
         settle_ns: int = DEFAULT_SETTLE_NS,
         dissectors: tuple[Dissector, ...] = registry.BUILTIN,
         keep_objects: bool = True,
+        keep_transfers: bool = True,
         sink: Callable[[list[Item]], None] | None = None,
         rows: bool = True,
     ) -> None:
@@ -154,6 +157,7 @@ class Pipeline:
         self._immediate = immediate
         self._settle_ns = settle_ns
         self._keep_objects = keep_objects
+        self._keep_transfers = keep_transfers
         self._bulk = sink is not None or not rows
         self._rows = rows
         self._late: list[Item] = []
@@ -349,10 +353,13 @@ class Pipeline:
             self._last_expire_ns = self._now_ns
             self._release_due = True
             keep_objects = self._keep_objects
+            keep_transfers = self._keep_transfers
             for matcher in self._matchers.values():
                 matcher.expire(self._now_ns)
                 if not keep_objects:
                     matcher.take_objects()
+                if not keep_transfers:
+                    matcher.forget_transfers()
 
     def finish(self) -> list[Record]:
         """End of input: flush every framer, finish matchers, release every held record."""

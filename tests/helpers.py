@@ -132,6 +132,9 @@ class LineMatcher:
     def transfers(self) -> list[Transfer]:
         return []
 
+    def forget_transfers(self) -> None:
+        pass
+
 
 def sniff_line(prefix: bytes) -> float:
     return 0.9 if prefix.startswith((b"#REQ", b"#RSP")) else 0.0

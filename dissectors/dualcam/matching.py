@@ -204,7 +204,7 @@ class DualCamMatcher:
         if session is None:
             return
         self._end_file(session, "aborted: connection closed mid-file")
-        if session.init is not None and not session.server_seen and not session.files:
+        if session.init is not None and not session.server_seen and not session.file_count:
             session.init.add_problem(
                 Severity.WARNING,
                 f"{PROTOCOL}.init_unanswered",
@@ -226,8 +226,14 @@ class DualCamMatcher:
         return objects
 
     def transfers(self) -> list[Transfer]:
-        """Every file transfer seen, in order."""
+        """Every file transfer seen (those that ended before ``forget_transfers`` excepted),
+        in order."""
         return [file_transfer(file) for session in self._order for file in session.files]
+
+    def forget_transfers(self) -> None:
+        """Forget the files whose transfer ended."""
+        for session in self._order:
+            session.files = [file for file in session.files if not file.done]
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -367,6 +373,7 @@ class DualCamMatcher:
         )
         session.file = file
         session.files.append(file)
+        session.file_count += 1
         if message.count == 0:
             self._end_file(session, "nothing to send")
 

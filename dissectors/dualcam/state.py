@@ -98,6 +98,8 @@ class SessionState:
     server_seen: bool = False
     file: FileState | None = None
     files: list[FileState] = field(default_factory=list)
+    file_count: int = 0
+    """Files started on the connection (``files`` may have forgotten some)."""
     request: Record | None = None
     meta_request: Record | None = None
     repeat_init: Record | None = None

@@ -226,8 +226,12 @@ class SmartLprMatcher:
         return objects
 
     def transfers(self) -> list[Transfer]:
-        """One transfer per picture response seen."""
+        """One transfer per picture response seen (since ``forget_transfers``)."""
         return list(self._transfers)
+
+    def forget_transfers(self) -> None:
+        """Forget the transfers so far (a picture's ends with its response)."""
+        self._transfers.clear()
 
     # -- the rules ------------------------------------------------------------------------------
 

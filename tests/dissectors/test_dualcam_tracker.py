@@ -39,10 +39,10 @@ class Script:
         self.steps.append((Side.B, data, self.now))
         return self
 
-    def run(self, *, close: bool = True) -> Result:
+    def run(self, *, close: bool = True, keep_transfers: bool = True) -> Result:
         link = Link(7, "tcp", "10.1.1.2:40001", "10.1.1.1:10014")
         info = LinkInfo(link, Transport.STREAM, 40001, 10014)
-        pipeline = Pipeline()
+        pipeline = Pipeline(keep_transfers=keep_transfers)
         records: list[Record] = []
         for side, data, time_ns in self.steps:
             records += pipeline.process(Chunk(info, side, time_ns, data))
@@ -350,3 +350,16 @@ def test_resume_without_sync_is_flagged() -> None:
 def test_init_never_answered_is_flagged_when_the_link_closes() -> None:
     result = Script().device(encode.init(IMEI, 0x44000400)).run()
     assert result.codes(result.typed("INIT")[0]) == ["dualcam.init_unanswered"]
+
+
+def test_without_keep_transfers_only_the_file_still_open_is_listed() -> None:
+    script = opening(Script()).server(encode.resume(1), 500).device(encode.sync(1), 400)
+    for frame in FRAMES:
+        script.device(frame, 280)
+    opening(script, "%photor").server(encode.resume(1), 500).device(encode.sync(1), 400)
+    script.device(FRAMES[0], 280)
+    kept = script.run(close=False)
+    assert [t.outcome for t in kept.transfers] == ["complete", "aborted: capture ended mid-file"]
+    forgotten = script.run(close=False, keep_transfers=False)
+    assert [t.name for t in forgotten.transfers] == [kept.transfers[1].name]
+    assert [r.all_problems for r in forgotten.records] == [r.all_problems for r in kept.records]

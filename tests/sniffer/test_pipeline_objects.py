@@ -1,4 +1,5 @@
-"""``keep_objects``: commands that never take extracted files do not accumulate them."""
+"""``keep_objects`` and ``keep_transfers``: commands that never take extracted files or
+transfers do not accumulate them."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from sniffer.pipeline import Pipeline
 from sniffer.sources import open_source
 
 
-def _run(path: Path, *, keep_objects: bool) -> Pipeline:
-    pipeline = Pipeline(keep_objects=keep_objects)
+def _run(path: Path, *, keep_objects: bool, keep_transfers: bool = True) -> Pipeline:
+    pipeline = Pipeline(keep_objects=keep_objects, keep_transfers=keep_transfers)
     source = open_source(str(path))
     for event in source.events():
         pipeline.process(event)
@@ -29,3 +30,5 @@ def test_pictures_are_kept_by_default_and_dropped_when_not_wanted(tmp_path: Path
     dropped = _run(info.path, keep_objects=False)
     assert dropped.take_objects() == []
     assert len(dropped.transfers()) == pictures  # transfers are still reported
+    forgotten = _run(info.path, keep_objects=False, keep_transfers=False)
+    assert forgotten.transfers() == []  # every picture ended before the capture's last tick
