@@ -1161,10 +1161,53 @@ typedef struct {
     long long number, latest;
 } Taken;
 
+/* A run's headers: take_run's list of tuples, or the Lane's scan (a FrameHeader array) */
+typedef struct {
+    PyObject *list;
+    const FrameHeader *array;
+    Py_ssize_t count;
+} Headers;
+
+static inline Py_ssize_t headers_count(const Headers *headers)
+{
+    return headers->list != NULL ? PyList_GET_SIZE(headers->list) : headers->count;
+}
+
+/* Header i into *h: 1 read, 0 not a header this kernel understands (the Python path will say
+ * what it is), -1 with an exception (not an 8-tuple) */
+static int header_at(const Headers *headers, Py_ssize_t i, FrameHeader *h)
+{
+    if (headers->list == NULL) {
+        *h = headers->array[i];
+        return 1;
+    }
+    PyObject *header = PyList_GET_ITEM(headers->list, i);
+    if (!PyTuple_Check(header) || PyTuple_GET_SIZE(header) != 8) {
+        PyErr_SetString(PyExc_TypeError, "headers are 8-tuples");
+        return -1;
+    }
+    long long *fields[7] = {&h->offset, &h->length, &h->unit, &h->size,
+                            &h->type,   &h->version, &h->id};
+    for (int k = 0; k < 7; k++) {
+        PyObject *item = PyTuple_GET_ITEM(header, k);
+        *fields[k] = PyLong_Check(item) ? as_long_long(item) : -1;
+        if (!PyLong_Check(item) || (*fields[k] == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    h->bcc_ok = PyObject_IsTrue(PyTuple_GET_ITEM(header, 7));
+    if (h->bcc_ok < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
 static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *start_obj,
-                       PyObject *headers, PyObject *offsets, PyObject *times, PyObject *hosts,
-                       Py_hash_t hash, long long number, PyObject *out, int rows,
-                       Py_ssize_t index, Taken *taken_out)
+                       const Headers *headers, PyObject *offsets, PyObject *times,
+                       PyObject *hosts, Py_hash_t hash, long long number, PyObject *out,
+                       int rows, Py_ssize_t index, Taken *taken_out)
 {
     long long start = as_long_long(start_obj);
     if (start == -1 && PyErr_Occurred()) {
@@ -1182,33 +1225,21 @@ static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *
     Py_ssize_t chunk = -1;
     long long next_chunk = -1;
     int error = 0;
-    while (index < PyList_GET_SIZE(headers)) {
-        PyObject *header = PyList_GET_ITEM(headers, index);
-        if (!PyTuple_Check(header) || PyTuple_GET_SIZE(header) != 8) {
-            PyErr_SetString(PyExc_TypeError, "headers are 8-tuples");
+    while (index < headers_count(headers)) {
+        FrameHeader h;
+        int readable = header_at(headers, index, &h);
+        if (readable < 0) {
             goto error;
         }
-        /* held while the rules run: a Record's attributes may run Python code */
-        Py_INCREF(header);
-        PyObject *h_length = PyTuple_GET_ITEM(header, 1), *h_unit = PyTuple_GET_ITEM(header, 2);
-        PyObject *h_type = PyTuple_GET_ITEM(header, 4), *h_version = PyTuple_GET_ITEM(header, 5);
-        PyObject *h_id = PyTuple_GET_ITEM(header, 6);
-        long long offset = as_long_long(PyTuple_GET_ITEM(header, 0));
-        long long length = as_long_long(h_length);
-        long long size = as_long_long(PyTuple_GET_ITEM(header, 3));
-        long long type = as_long_long(h_type);
-        long long version = as_long_long(h_version);
-        int bcc_ok = PyObject_IsTrue(PyTuple_GET_ITEM(header, 7));
-        if (PyErr_Occurred()) {
-            /* not a header this kernel understands: the Python path will say what it is */
-            PyErr_Clear();
-            Py_DECREF(header);
+        if (!readable) {
             break;
         }
+        long long offset = h.offset, length = h.length, size = h.size, type = h.type;
+        long long version = h.version;
+        int bcc_ok = h.bcc_ok;
         Lean lean = {0};
         if (!lean_form(self, bytes, size_of_data, (Py_ssize_t)offset, (Py_ssize_t)length, size,
                        type, version, bcc_ok, &lean)) {
-            Py_DECREF(header);
             break;
         }
         /* the arrival time: per frame, or per chunk from its stream offset on */
@@ -1216,7 +1247,6 @@ static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *
         if (offsets == Py_None) {
             if (index >= n_times) {
                 PyErr_SetString(PyExc_IndexError, "a time per frame is needed");
-                Py_DECREF(header);
                 goto error;
             }
             time_ns = PySequence_Fast_GET_ITEM(times, index);
@@ -1236,30 +1266,39 @@ static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *
                     error = next_chunk == -1 && PyErr_Occurred();
                 }
                 if (error) {
-                    Py_DECREF(header);
                     goto error;
                 }
             }
             time_ns = PySequence_Fast_GET_ITEM(times, chunk);
         }
-        /* owned for the iteration, like the header */
+        /* owned for the iteration: the rules may run Python code */
         if (time_ns == NULL) {
             time_ns = PyLong_FromLong(0);
             if (time_ns == NULL) {
-                Py_DECREF(header);
                 goto error;
             }
         } else {
             Py_INCREF(time_ns);
         }
+        /* the header's ints a row and the tables keep (Id and Version: openers only) */
+        PyObject *offset_obj = PyLong_FromLongLong(offset);
+        PyObject *length_obj = PyLong_FromLongLong(length);
+        PyObject *unit_obj = PyLong_FromLongLong(h.unit);
+        PyObject *type_obj = PyLong_FromLongLong(type);
         PyObject *number_obj = PyLong_FromLongLong(number + 1);
-        PyObject *row = number_obj ? new_row(self, number_obj, side, time_ns, h_length, lean.key,
-                                                   data, PyTuple_GET_ITEM(header, 0), start_obj)
-                                   : NULL;
+        int opener = lean.role != REPLY && lean.role != PICTURE_REPLY;
+        PyObject *id_obj = opener ? PyLong_FromLongLong(h.id) : NULL;
+        PyObject *version_obj = opener ? PyLong_FromLongLong(version) : NULL;
+        int made = offset_obj && length_obj && unit_obj && type_obj && number_obj &&
+                   (!opener || (id_obj && version_obj));
+        PyObject *row = made ? new_row(self, number_obj, side, time_ns, length_obj, lean.key,
+                                       data, offset_obj, start_obj)
+                             : NULL;
         PyObject *kind = PyTuple_GET_ITEM(lean.key, 2);
         Key key, trigger_key;
-        int taken = row == NULL || key_of(&key, hosts, hash, h_unit, h_id) < 0 ? -1 : 0;
-        if (taken == 0 && lean.role != REPLY) {
+        int taken = row == NULL ? -1 : 0;
+        key_ints(&key, hosts, hash, h.unit, h.id);
+        if (opener) {
             key_ints(&trigger_key, hosts, hash, key.unit, lean.trigger_id);
         }
         if (taken < 0) {
@@ -1268,10 +1307,10 @@ static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *
             int picture = lean.role == PICTURE_REPLY;
             PyObject *entry = picture && self->picture_seen == Py_None
                                   ? Py_NewRef(Py_None)
-                                  : replied_common(self, row, time_ns, kind, &key, h_type);
+                                  : replied_common(self, row, time_ns, kind, &key, type_obj);
             taken = entry == NULL ? -1 : entry != Py_None;
             if (taken == 1 && picture) {
-                PyObject *done = PyObject_CallFunctionObjArgs(self->picture_seen, row, h_unit,
+                PyObject *done = PyObject_CallFunctionObjArgs(self->picture_seen, row, unit_obj,
                                                               entry, NULL);
                 taken = done == NULL ? -1 : 1;
                 Py_XDECREF(done);
@@ -1305,8 +1344,8 @@ static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *
                 ready = request_body == NULL ? -1 : 1;
             }
             if (ready == 1) {
-                taken = opened_common(self, row, time_ns, kind, &key, h_unit, h_id, h_type,
-                                      h_version, Py_True, request_body);
+                taken = opened_common(self, row, time_ns, kind, &key, unit_obj, id_obj, type_obj,
+                                      version_obj, Py_True, request_body);
             } else {
                 taken = ready;
             }
@@ -1354,8 +1393,13 @@ static int take_frames(Pairing *self, PyObject *side, PyObject *data, PyObject *
         }
         Py_XDECREF(row);
         Py_XDECREF(number_obj);
+        Py_XDECREF(offset_obj);
+        Py_XDECREF(length_obj);
+        Py_XDECREF(unit_obj);
+        Py_XDECREF(type_obj);
+        Py_XDECREF(id_obj);
+        Py_XDECREF(version_obj);
         Py_DECREF(time_ns);
-        Py_DECREF(header);
         if (taken < 0) {
             goto error;
         }
@@ -1399,7 +1443,8 @@ static PyObject *Pairing_take_run(Pairing *self, PyObject *const *args, Py_ssize
     }
     Py_hash_t hash = hosts_hash(hosts);
     Taken taken;
-    if (hash == -1 || take_frames(self, side, data, args[2], headers, offsets, times, hosts,
+    Headers listed = {headers, NULL, 0};
+    if (hash == -1 || take_frames(self, side, data, args[2], &listed, offsets, times, hosts,
                                   hash, number, out, rows, index, &taken) < 0) {
         return NULL;
     }
@@ -1426,9 +1471,41 @@ static int piece_parts(PyObject *piece, PyObject **data, PyObject **time_ns, int
     return 1;
 }
 
+#define SCAN_ROOM 128 /* headers scanned on the stack: a TCP segment's frames, and more */
+
+/* The headers of the frames that make up bytes exactly (frame_at, the cut's Size reading and
+ * bounds) into *array, which starts as the caller's `room` of SCAN_ROOM and moves to a
+ * PyMem block the caller frees when there are more: their count, -1 when the bytes are not
+ * exactly such frames, -2 with an exception. */
+static Py_ssize_t scan_whole(const unsigned char *bytes, Py_ssize_t size, const long long cut[3],
+                             FrameHeader *room, FrameHeader **array)
+{
+    Py_ssize_t count = 0, capacity = SCAN_ROOM, pos = 0;
+    *array = room;
+    FrameHeader h;
+    while (frame_at(bytes, pos, size, cut[0], cut[1], cut[2], &h)) {
+        if (count == capacity) {
+            FrameHeader *more = PyMem_Malloc(sizeof(FrameHeader) * (size_t)capacity * 2);
+            if (more == NULL) {
+                PyErr_NoMemory();
+                return -2;
+            }
+            memcpy(more, *array, sizeof(FrameHeader) * (size_t)count);
+            if (*array != room) {
+                PyMem_Free(*array);
+            }
+            *array = more;
+            capacity *= 2;
+        }
+        (*array)[count++] = h;
+        pos += (Py_ssize_t)h.length;
+    }
+    return pos == size && count > 0 ? count : -1;
+}
+
 /* One chunk of Lane.read: 1 taken whole (the stream moved past it), 0 not a chunk of
  * whole frames (nothing changed), -1 error; *partial gets (start, headers, index) when
- * take_frames stopped in it. */
+ * take_frames stopped in it (its headers as the tuples rest() reads). */
 static int take_piece(Pairing *self, PyObject *side, PyObject *data, PyObject *time_ns,
                       long long base, const long long cut[3], PyObject *hosts, Py_hash_t hash,
                       PyObject *out, int rows, Taken *taken, PyObject **partial)
@@ -1437,32 +1514,44 @@ static int take_piece(Pairing *self, PyObject *side, PyObject *data, PyObject *t
         return 0;
     }
     const unsigned char *bytes = (const unsigned char *)PyBytes_AS_STRING(data);
-    Py_ssize_t size = PyBytes_GET_SIZE(data);
-    PyObject *headers = PyList_New(0);
-    if (headers == NULL) {
-        return -1;
+    FrameHeader room[SCAN_ROOM], *array;
+    Py_ssize_t count = scan_whole(bytes, PyBytes_GET_SIZE(data), cut, room, &array);
+    if (count < 0) {
+        if (array != room) {
+            PyMem_Free(array);
+        }
+        return count == -1 ? 0 : -1;
     }
-    Py_ssize_t end = scan_frames(bytes, 0, size, cut[0], cut[1], cut[2], headers);
-    if (end != size) {
-        Py_DECREF(headers);
-        return end < 0 ? -1 : 0;
-    }
+    Headers scanned = {NULL, array, count};
     PyObject *start = PyLong_FromLongLong(base);
     PyObject *offsets = start == NULL ? NULL : PyTuple_Pack(1, start);
     PyObject *times = offsets == NULL ? NULL : PyTuple_Pack(1, time_ns);
     int result = -1;
-    if (times != NULL && take_frames(self, side, data, start, headers, offsets, times, hosts,
+    if (times != NULL && take_frames(self, side, data, start, &scanned, offsets, times, hosts,
                                      hash, taken->number, out, rows, 0, taken) == 0) {
         result = 1;
-        if (taken->index < PyList_GET_SIZE(headers)) {
-            *partial = Py_BuildValue("(OOn)", start, headers, taken->index);
+        if (taken->index < count) {
+            PyObject *headers = PyList_New(count);
+            for (Py_ssize_t i = 0; headers != NULL && i < count; i++) {
+                PyObject *item = header_tuple(&array[i]);
+                if (item == NULL) {
+                    Py_CLEAR(headers);
+                    break;
+                }
+                PyList_SET_ITEM(headers, i, item);
+            }
+            *partial = headers == NULL ? NULL
+                                       : Py_BuildValue("(OOn)", start, headers, taken->index);
+            Py_XDECREF(headers);
             result = *partial == NULL ? -1 : 1;
         }
     }
     Py_XDECREF(times);
     Py_XDECREF(offsets);
     Py_XDECREF(start);
-    Py_DECREF(headers);
+    if (array != room) {
+        PyMem_Free(array);
+    }
     return result;
 }
 

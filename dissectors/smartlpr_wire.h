@@ -62,20 +62,64 @@ static inline unsigned char xor_bytes(const unsigned char *data, Py_ssize_t leng
     return (unsigned char)(folded ^ (unsigned char)wide);
 }
 
-/* (offset, length, unit_id, size, type, version, id, bcc_ok): built item by item, which
-   costs about a third of what Py_BuildValue's format parsing does per frame */
-static inline PyObject *header_tuple(Py_ssize_t pos, Py_ssize_t frame, uint32_t unit, uint32_t size,
-                              uint32_t type, uint32_t version, uint32_t id, int bcc_ok)
+/* A frame's header as smartlpr_scan reports it: (offset, length, unit_id, size, type,
+ * version, id, bcc_ok). Wide fields: take_run's callers may hand any ints of 64 bits. */
+typedef struct {
+    long long offset, length, unit, size, type, version, id;
+    int bcc_ok;
+} FrameHeader;
+
+/* The frame at buf[pos] of one Size reading (length Size + extra), when it has an Stx, Type
+ * and Version <= max_code, a length in [19, max_frame] that lies wholly in buf[:total], and
+ * an Etx at its end: 1 with *h filled, else 0. */
+static inline int frame_at(const unsigned char *buf, Py_ssize_t pos, Py_ssize_t total,
+                           long long extra, long long max_frame, long long max_code,
+                           FrameHeader *h)
+{
+    if (total - pos < LEN_HEADER || buf[pos] != STX) {
+        return 0;
+    }
+    const unsigned char *head = buf + pos;
+    uint32_t size = le32(head + 5);
+    uint32_t type = le16(head + 9);
+    uint32_t version = le16(head + 11);
+    if ((long long)type > max_code || (long long)version > max_code) {
+        return 0;
+    }
+    if (extra > (long long)(total - pos)) {
+        return 0; /* no frame fits (and size + extra below cannot overflow) */
+    }
+    long long length = (long long)size + extra;
+    if (length < LEN_OVERHEAD || length > max_frame || length > (long long)(total - pos)) {
+        return 0;
+    }
+    if (head[length - 1] != ETX) {
+        return 0;
+    }
+    h->offset = pos;
+    h->length = length;
+    h->unit = le32(head + 1);
+    h->size = size;
+    h->type = type;
+    h->version = version;
+    h->id = le32(head + 13);
+    h->bcc_ok = xor_bytes(head, (Py_ssize_t)length - 2) == head[length - 2];
+    return 1;
+}
+
+/* the header as a tuple, built item by item (about a third of what Py_BuildValue's format
+   parsing costs per frame) */
+static inline PyObject *header_tuple(const FrameHeader *h)
 {
     PyObject *tuple = PyTuple_New(8);
     if (tuple == NULL) {
         return NULL;
     }
     PyObject *items[7] = {
-        PyLong_FromSsize_t(pos),           PyLong_FromSsize_t(frame),
-        PyLong_FromUnsignedLong(unit),     PyLong_FromUnsignedLong(size),
-        PyLong_FromUnsignedLong(type),     PyLong_FromUnsignedLong(version),
-        PyLong_FromUnsignedLong(id),
+        PyLong_FromLongLong(h->offset), PyLong_FromLongLong(h->length),
+        PyLong_FromLongLong(h->unit),   PyLong_FromLongLong(h->size),
+        PyLong_FromLongLong(h->type),   PyLong_FromLongLong(h->version),
+        PyLong_FromLongLong(h->id),
     };
     for (int i = 0; i < 7; i++) {
         if (items[i] == NULL) {
@@ -89,48 +133,28 @@ static inline PyObject *header_tuple(Py_ssize_t pos, Py_ssize_t frame, uint32_t 
     for (int i = 0; i < 7; i++) {
         PyTuple_SET_ITEM(tuple, i, items[i]);
     }
-    PyObject *verdict = bcc_ok ? Py_True : Py_False;
+    PyObject *verdict = h->bcc_ok ? Py_True : Py_False;
     Py_INCREF(verdict);
     PyTuple_SET_ITEM(tuple, 7, verdict);
     return tuple;
 }
 
 /* From buf[pos] on, append the header tuple of each consecutive frame of one Size reading
- * (length Size + extra) to headers, while each has an Stx, Type and Version <= max_code, a
- * length in [19, max_frame] that lies wholly in buf[:total], and an Etx at its end; return
- * where the last one ends (pos: none), or -1 with an exception. */
+ * (frame_at) to headers; return where the last one ends (pos: none), or -1 with an
+ * exception. */
 static inline Py_ssize_t scan_frames(const unsigned char *buf, Py_ssize_t pos, Py_ssize_t total,
                                      long long extra, long long max_frame, long long max_code,
                                      PyObject *headers)
 {
-    while (total - pos >= LEN_HEADER && buf[pos] == STX) {
-        const unsigned char *head = buf + pos;
-        uint32_t size = le32(head + 5);
-        uint32_t type = le16(head + 9);
-        uint32_t version = le16(head + 11);
-        if ((long long)type > max_code || (long long)version > max_code) {
-            break;
-        }
-        if (extra > (long long)(total - pos)) {
-            break; /* no frame fits (and size + extra below cannot overflow) */
-        }
-        long long length = (long long)size + extra;
-        if (length < LEN_OVERHEAD || length > max_frame || length > (long long)(total - pos)) {
-            break;
-        }
-        Py_ssize_t frame = (Py_ssize_t)length;
-        if (head[frame - 1] != ETX) {
-            break;
-        }
-        int bcc_ok = xor_bytes(head, frame - 2) == head[frame - 2];
-        PyObject *item = header_tuple(pos, frame, le32(head + 1), size, type, version,
-                                      le32(head + 13), bcc_ok);
+    FrameHeader h;
+    while (frame_at(buf, pos, total, extra, max_frame, max_code, &h)) {
+        PyObject *item = header_tuple(&h);
         if (item == NULL || PyList_Append(headers, item) < 0) {
             Py_XDECREF(item);
             return -1;
         }
         Py_DECREF(item);
-        pos += frame;
+        pos += (Py_ssize_t)h.length;
     }
     return pos;
 }
