@@ -4,12 +4,12 @@ The matcher's ``Pairing`` (C when built) takes the frames of a run while each ha
 (``pairing.lean_form``: a frame ``codec.decode`` would report no problem for, whose matcher
 rules need only header facts and a few body integers, or, for a picture response, the
 matcher's ``lean_picture``) and the common case of every pairing rule; it stops at the first
-frame it cannot take. The ``WholeLane`` reads whole chunks the same way and gives the others
-to the pipeline (``spill``), which frames them and comes back here. That frame is taken here, alone: through
-the matcher's Python rules as a ``LeanRecord`` when it has a lean form, else through
-``full``, the pipeline's usual decode, ``Record`` and ``observe``, so unusual input has
-exactly one code path. Without ``rows`` (``objects``) the LeanRecords are annotated all the
-same, then dropped.
+frame it cannot take. That frame is taken here, alone: through the matcher's Python rules as
+a ``LeanRecord`` when it has a lean form, else through ``full``, the pipeline's usual decode,
+``Record`` and ``observe``, so unusual input has exactly one code path. Without ``rows``
+(``objects``) the LeanRecords are annotated all the same, then dropped. The ``WholeLane``
+reads whole chunks the same way and gives the others to the pipeline (``spill``), whose
+framer makes them runs for ``read_run``.
 """
 
 from __future__ import annotations
