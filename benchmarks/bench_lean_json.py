@@ -16,9 +16,8 @@ lines):
   is left without C.
 
 The picture exchange (GetPicture, GetPictureResponse) has rows of its own, per picture: C
-over the pictures alone, and their Record path. Where the pipeline still hands them over as
-Records, each picture decode reports nothing about is made the LeanRecord that stands for it
-(``picture_leans``), as SmartLPR's pairing kernel makes them.
+over the pictures alone (the LeanRecords SmartLPR's pairing kernel makes of them), and their
+Record path.
 
 Each form's output is checked to be the Record path's, byte for byte. Usage::
 
@@ -93,59 +92,9 @@ def sink_batches(capture: Path) -> tuple[list[Items], Pipeline]:
     return batches, pipeline
 
 
-def _lean_of(record: Record, side: LinkSide) -> LeanRecord:
-    """The LeanRecord a SmartLPR Record stands for (its frame alone in ``data``)."""
-    frame = record.item
-    assert isinstance(frame, Frame)
-    dissection = record.dissection
-    row = LeanRecord(
-        record.number,
-        side,
-        frame.time_ns,
-        len(frame.data),
-        (record.protocol, dissection.type, dissection.kind),
-        frame.data,
-        0,
-        frame.start,
-    )
-    for problem in record.problems:
-        row.add_problem(problem.severity, problem.code, problem.text)
-    row.request_in = record.request_in
-    row.response_in = record.response_in
-    row.latency_ns = record.latency_ns
-    return row
-
-
 def is_picture(item: Record | LeanRecord) -> bool:
-    """A picture request or response, lean or a Record."""
-    if type(item) is LeanRecord:
-        return item.key[1] in PICTURE_TYPES
-    assert isinstance(item, Record)
-    return item.protocol == "smartlpr" and item.dissection.type in PICTURE_TYPES
-
-
-def picture_leans(batches: list[Items]) -> int:
-    """Each picture Record decode reports nothing about made, in place, the LeanRecord that
-    stands for it (of its side's LinkSide where the batches have one): how many."""
-    sides = {
-        (item.side.link.id, item.side.direction): item.side
-        for batch in batches
-        for item in batch
-        if type(item) is LeanRecord
-    }
-    made = 0
-    for batch in batches:
-        for index, item in enumerate(batch):
-            if type(item) is LeanRecord or not is_picture(item) or item.dissection.problems:
-                continue
-            assert isinstance(item, Record)
-            frame = item.item
-            assert isinstance(frame, Frame)
-            key = (frame.link.id, frame.direction)
-            side = sides.setdefault(key, LinkSide(item.protocol, frame.link, frame.direction))
-            batch[index] = _lean_of(item, side)
-            made += 1
-    return made
+    """A picture request or response the pairing kernel took lean."""
+    return type(item) is LeanRecord and item.key[1] in PICTURE_TYPES
 
 
 def fragment(side: LinkSide, pipeline: Pipeline) -> bytes:
@@ -174,9 +123,8 @@ def main() -> int:
         print("the C renderer was not built", file=sys.stderr)
         return 1
     batches, pipeline = sink_batches(args.capture)
-    made_lean = picture_leans(batches)
     items = [item for batch in batches for item in batch]
-    pictures = [item for item in items if type(item) is LeanRecord and is_picture(item)]
+    pictures = [item for item in items if is_picture(item)]
     picture_batches = [pictures[at : at + 512] for at in range(0, len(pictures), 512)]
     count = len(items)
     base_ns = items[0].time_ns
@@ -285,7 +233,7 @@ def main() -> int:
         f"{args.capture.name}: {count} messages in {len(batches)} sink batches, "
         f"{rendered / count:.1%} rendered in C (text); CPU µs per message (best of {args.rounds})"
     )
-    print(f"{len(pictures)} pictures as LeanRecords ({made_lean} made from the pipeline's Records)")
+    print(f"{len(pictures)} pictures as LeanRecords")
     print("\n".join(table(["stage", "µs/msg", "vs Record path"], rows)))
     return 0
 
