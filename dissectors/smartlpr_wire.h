@@ -29,8 +29,8 @@ static inline uint32_t le16(const unsigned char *p)
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
 }
 
-/* a GetPictureResponse body of size bytes that decode reports nothing about
- * (codec._image_problems): its ImageSize that of the image that follows, not 0, at most
+/* a GetPictureResponse body of size bytes that decode reports nothing about (codec.plain_image,
+ * whose twin this is): its ImageSize that of the image that follows, not 0, at most
  * MAX_IMAGE, and the image a JPEG (FF D8 first) */
 static inline int plain_picture(const unsigned char *body, Py_ssize_t size)
 {

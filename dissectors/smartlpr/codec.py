@@ -209,7 +209,7 @@ def _image_problems(image_size: int, image: bytes, problems: list[Problem], what
                 + ("the picture is truncated" if len(image) < image_size else "extra bytes"),
             )
         )
-    if image and not image.startswith(b"\xff\xd8"):
+    if image and not image.startswith(JPEG_SOI):
         problems.append(
             Problem(
                 Severity.WARNING,
@@ -226,6 +226,16 @@ MAX_QUALITY = 100
 def valid_timestamp(seconds: int, usec: int) -> bool:
     """A LicenseInfo capture time decode accepts (else ``smartlpr.timestamp``)."""
     return seconds != 0 and usec < 1_000_000
+
+
+JPEG_SOI = b"\xff\xd8"
+
+
+def plain_image(image_size: int, received: int, start: bytes) -> bool:
+    """A picture decode reports nothing about (``_image_problems``): ImageSize within
+    1..``MAX_IMAGE``, all of it ``received``, and ``start`` (its first two bytes) the JPEG SOI
+    marker."""
+    return 0 < image_size <= MAX_IMAGE and received == image_size and start == JPEG_SOI
 
 
 def unit_healthy(active: int, camera: int) -> bool:

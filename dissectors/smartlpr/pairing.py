@@ -30,6 +30,7 @@ from dissectors.bulk import Annotatable, LeanRecord, LinkSide
 from dissectors.smartlpr.codec import (
     MAX_QUALITY,
     kind_of,
+    plain_image,
     type_name,
     unit_healthy,
     valid_timestamp,
@@ -38,7 +39,6 @@ from dissectors.smartlpr.records import CurrentFrame, GetPicture
 from dissectors.smartlpr.tables import (
     LEN_HEADER,
     LEN_OVERHEAD,
-    MAX_IMAGE,
     RESPONSE_OFFSET,
     MessageType,
 )
@@ -266,7 +266,7 @@ def lean_form(shapes: Shapes, data: bytes, header: tuple[int, ...]) -> Lean | No
     but header facts and a few body integers: Bcc good, Size counting the whole frame, and
     one of Status, ACK, Trigger, a healthy StatusResponse, a LicenseInfo v2 with a valid
     timestamp and qualities up to 100, GetPicture, or a GetPictureResponse whose ImageSize
-    (1-``MAX_IMAGE``) counts the bytes that follow, which start as a JPEG (FF D8).
+    (1-``MAX_IMAGE``) counts the bytes that follow, which start as a JPEG (``plain_image``).
     """
     offset, length, _unit, size, message_type, version, _id, bcc_ok = header
     if not bcc_ok or size != length or offset < 0 or length < LEN_OVERHEAD:
@@ -307,13 +307,11 @@ def lean_form(shapes: Shapes, data: bytes, header: tuple[int, ...]) -> Lean | No
             return Lean(PICTURE_OPENER, shapes.get_picture_key, car_id=car_id)
         return None
     if message_type == _PICTURE and length >= LEN_OVERHEAD + IMAGE_HEAD.size + 2:
+        # at least two image bytes: its start is read within the image, not in the Bcc
         image = offset + _PICTURE_HEAD
         image_size = int.from_bytes(data[image - 4 : image], "little")
-        if (
-            image_size <= MAX_IMAGE
-            and image_size == length - LEN_OVERHEAD - IMAGE_HEAD.size
-            and data[image : image + 2] == b"\xff\xd8"
-        ):
+        received = length - LEN_OVERHEAD - IMAGE_HEAD.size
+        if plain_image(image_size, received, data[image : image + 2]):
             return Lean(PICTURE_REPLY, shapes.picture_key)
     return None
 

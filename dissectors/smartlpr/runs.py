@@ -39,7 +39,6 @@ from dissectors.smartlpr.pairing import (
     new_shapes,
     time_at,
 )
-from dissectors.smartlpr.records import GetPicture
 from dissectors.smartlpr.tables import MAX_FRAME, MAX_PLAUSIBLE_CODE
 from dissectors.speedups import SmartLprHeader
 
@@ -303,7 +302,7 @@ def _read_rest(
                 if role == PICTURE_REPLY:
                     matcher.lean_picture(row, unit_id, entry)
             else:
-                request_body = GetPicture(lean.car_id) if role == PICTURE_OPENER else None
+                request_body = _SHAPES.get_picture(lean.car_id) if role == PICTURE_OPENER else None
                 matcher.opened(
                     row, time_ns, kind, hosts, unit_id, conv_id, message_type, version, True,
                     request_body,
